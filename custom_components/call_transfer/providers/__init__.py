@@ -1,0 +1,70 @@
+"""Clients for cloud telephony providers that can transfer live calls.
+
+Pure aiohttp + standard library: nothing here imports Home Assistant, every
+client takes an injected ``aiohttp.ClientSession``, and every failure is a
+``CallTransferError``. To add a provider, write one module with a
+``TransferProvider`` subclass and add it to ``PROVIDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from .base import TransferProvider
+from .bland import BlandClient
+from .errors import (
+    CallNotFoundError,
+    CallTransferError,
+    CannotConnectError,
+    ForbiddenError,
+    InvalidAuthError,
+    InvalidBaseUrlError,
+    InvalidRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    UnexpectedResponseError,
+)
+from .http import DEFAULT_TIMEOUT, normalize_base_url
+from .models import (
+    AccountInfo,
+    CredentialField,
+    LiveCall,
+    TransferLegs,
+    TransferRequest,
+    TransferResult,
+    XmlUrlMethod,
+)
+from .vobiz import VobizClient
+
+PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
+    client.provider_id: client for client in (VobizClient, BlandClient)
+}
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PROVIDERS",
+    "AccountInfo",
+    "BlandClient",
+    "CallNotFoundError",
+    "CallTransferError",
+    "CannotConnectError",
+    "CredentialField",
+    "ForbiddenError",
+    "InvalidAuthError",
+    "InvalidBaseUrlError",
+    "InvalidRequestError",
+    "LiveCall",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitedError",
+    "TransferLegs",
+    "TransferProvider",
+    "TransferRequest",
+    "TransferResult",
+    "UnexpectedResponseError",
+    "VobizClient",
+    "XmlUrlMethod",
+    "normalize_base_url",
+]

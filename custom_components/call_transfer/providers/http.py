@@ -1,0 +1,312 @@
+"""The one HTTP request helper every provider client uses.
+
+It owns timeouts, the retry rules, JSON decoding and the mapping of network
+failures onto the exception hierarchy. Status codes and error envelopes are the
+provider's business: a client gets an :class:`ApiResponse` for every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+import ipaddress
+import json
+import logging
+import re
+import time
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from .errors import (
+    CallNotFoundError,
+    CallTransferError,
+    CannotConnectError,
+    ForbiddenError,
+    InvalidAuthError,
+    InvalidBaseUrlError,
+    InvalidRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    UnexpectedResponseError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT: Final = 10.0
+MAX_RATE_LIMIT_RETRIES: Final = 2
+MAX_RATE_LIMIT_WAIT: Final = 5.0
+DEFAULT_RETRY_AFTER: Final = 1.0
+HTTP_TOO_MANY_REQUESTS: Final = 429
+
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+_MASK: Final = "***"
+
+type Sleep = Callable[[float], Awaitable[None]]
+
+
+def path_segment(value: str, what: str) -> str:
+    """Return ``value`` quoted for use as one URL path segment, or refuse it.
+
+    Ids come from users and automations: anything that could change the path
+    (``/``, ``..``, ``?``, ``#``, ``%``, white space) is rejected before any request.
+    """
+    if not _PATH_SEGMENT.fullmatch(value):
+        raise InvalidRequestError(
+            f"The {what} may only contain letters, digits and _ . : - (got {len(value)} characters that do not fit)"
+        )
+    return quote(value, safe="")
+
+
+def normalize_base_url(url: str) -> str:
+    """Validate a provider base URL and return it without a trailing slash.
+
+    It must be absolute ``https``; plain ``http`` is allowed only on a loopback
+    host, for local sandboxes and proxies.
+    """
+    parts = urlsplit(url.strip())
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise InvalidBaseUrlError("The base URL must be an absolute http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise InvalidBaseUrlError(
+            "The base URL must not carry credentials, a query or a fragment"
+        )
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise InvalidBaseUrlError(
+            "The base URL must use https unless its host is loopback"
+        )
+    return parts._replace(path=parts.path.rstrip("/")).geturl()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_retry_after(
+    value: str | None, *, now: datetime | None = None
+) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """One answer from a provider, before the provider client interprets it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    content_type: str
+
+    def json(self) -> Any:
+        """Return the body decoded as JSON, or ``None`` when it is empty or not JSON."""
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def describe_body(self) -> str:
+        """Say what kind of body this is, for error messages (never its content)."""
+        if not self.body.strip():
+            return "an empty body"
+        if self.json() is None:
+            return f"a body that is not JSON ({self.content_type or 'no content type'})"
+        return "JSON of an unexpected shape"
+
+    @property
+    def retry_after(self) -> float | None:
+        """The wait the provider asked for, in seconds, if any."""
+        return parse_retry_after(self.headers.get("Retry-After"))
+
+
+class HttpClient:
+    """Sends requests to one provider's base URL with fixed auth headers."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        secrets: Sequence[str] = (),
+        timeout: float = DEFAULT_TIMEOUT,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Prepare a client; ``secrets`` are masked out of any text we pass on."""
+        self._session = session
+        self.base_url = normalize_base_url(base_url)
+        self._headers = dict(headers)
+        self._secrets = tuple(secret for secret in secrets if secret)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._sleep = sleep
+
+    def scrub(self, text: str) -> str:
+        """Mask every credential in text that came from the provider."""
+        for secret in self._secrets:
+            text = text.replace(secret, _MASK)
+        return text
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        acts: bool = False,
+    ) -> ApiResponse:
+        """Send one request, applying the retry rules, and return the answer.
+
+        ``acts`` marks a request that changes something at the provider (a
+        transfer): a timeout or a broken connection after sending then says the
+        outcome is unknown. A 429 is retried after ``Retry-After`` (at most
+        twice, at most 5 s of waiting in all); a connection refused before the
+        request was sent is retried once. Nothing else is retried.
+        """
+        waited = 0.0
+        rate_limit_retries = 0
+        connect_retried = False
+        while True:
+            try:
+                response = await self._send(method, path, json_body, params, headers)
+            except aiohttp.ClientConnectorError as err:
+                if connect_retried or isinstance(err, aiohttp.ClientSSLError):
+                    raise CannotConnectError(
+                        f"Cannot connect to {self._host}: {_describe(err)}"
+                    ) from err
+                connect_retried = True
+                _LOGGER.debug("%s %s: connection refused, retrying once", method, path)
+                continue
+            except TimeoutError as err:
+                raise ProviderTimeoutError(
+                    f"{self._host} did not answer within {self._timeout.total:g} s",
+                    outcome_unknown=acts,
+                ) from err
+            except aiohttp.ClientError as err:
+                raise CannotConnectError(
+                    f"Connection to {self._host} failed: {_describe(err)}",
+                    outcome_unknown=acts,
+                ) from err
+            if response.status != HTTP_TOO_MANY_REQUESTS:
+                return response
+            delay = response.retry_after
+            if delay is None:
+                delay = DEFAULT_RETRY_AFTER
+            if (
+                rate_limit_retries >= MAX_RATE_LIMIT_RETRIES
+                or waited + delay > MAX_RATE_LIMIT_WAIT
+            ):
+                return response
+            rate_limit_retries += 1
+            waited += delay
+            _LOGGER.debug(
+                "%s %s: rate limited, retrying in %.1f s", method, path, delay
+            )
+            await self._sleep(delay)
+
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> ApiResponse:
+        headers = self._headers | dict(extra_headers or {})
+        started = time.monotonic()
+        async with self._session.request(
+            method,
+            f"{self.base_url}{path}",
+            json=json_body,
+            params=params,
+            headers=headers,
+            timeout=self._timeout,
+            allow_redirects=False,
+        ) as response:
+            body = await response.read()
+            _LOGGER.debug(
+                "%s %s -> %s in %.0f ms",
+                method,
+                path,
+                response.status,
+                (time.monotonic() - started) * 1000,
+            )
+            return ApiResponse(
+                status=response.status,
+                headers=response.headers,
+                body=body,
+                content_type=response.content_type,
+            )
+
+
+def _describe(err: aiohttp.ClientError) -> str:
+    """Return a short reason without URLs or headers (which may carry credentials)."""
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return err.strerror or type(err).__name__
+    if isinstance(err, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    return type(err).__name__
+
+
+def error_for_response(
+    response: ApiResponse,
+    *,
+    message: str | None,
+    request_id: str | None,
+    acts: bool,
+) -> CallTransferError:
+    """Map a non-success HTTP status onto the exception hierarchy."""
+    status = response.status
+    text = message or f"HTTP {status}"
+    kwargs: dict[str, Any] = {"status": status, "request_id": request_id}
+    if status == HTTPStatus.BAD_REQUEST:
+        return InvalidRequestError(text, **kwargs)
+    if status == HTTPStatus.UNAUTHORIZED:
+        return InvalidAuthError(f"The credentials were rejected: {text}", **kwargs)
+    if status == HTTPStatus.FORBIDDEN:
+        return ForbiddenError(text, **kwargs)
+    if status == HTTPStatus.NOT_FOUND:
+        return CallNotFoundError(text, **kwargs)
+    if status == HTTP_TOO_MANY_REQUESTS:
+        return RateLimitedError(
+            f"Rate limited by the provider: {text}",
+            retry_after=response.retry_after,
+            **kwargs,
+        )
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return ProviderError(f"Provider error: {text}", outcome_unknown=acts, **kwargs)
+    return UnexpectedResponseError(
+        f"Unexpected HTTP status {status}: {text}", outcome_unknown=acts, **kwargs
+    )

@@ -1,0 +1,82 @@
+"""Provider-neutral data models shared by every client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class TransferLegs(StrEnum):
+    """Which leg(s) of a call an XML-URL transfer redirects (Vobiz/Plivo style)."""
+
+    ALEG = "aleg"
+    BLEG = "bleg"
+    BOTH = "both"
+
+
+class XmlUrlMethod(StrEnum):
+    """HTTP method the provider uses to fetch a transfer XML URL."""
+
+    GET = "GET"
+    POST = "POST"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialField:
+    """One credential a provider needs, as asked for in a config flow."""
+
+    key: str
+    secret: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountInfo:
+    """Who the credentials belong to.
+
+    ``account_id`` is stable for the account and safe to store and show: for a
+    provider whose API has no account id it is a non-reversible fingerprint of the key.
+    ``details`` holds non-secret facts about the account for diagnostics.
+    """
+
+    account_id: str
+    name: str
+    details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferRequest:
+    """A request to transfer a live call.
+
+    ``to`` is an E.164 destination number, for providers that dial numbers.
+    ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
+    a leg to a URL answering call-control XML.
+    """
+
+    call_id: str
+    to: str | None = None
+    legs: TransferLegs = TransferLegs.ALEG
+    aleg_url: str | None = None
+    aleg_method: XmlUrlMethod = XmlUrlMethod.POST
+    bleg_url: str | None = None
+    bleg_method: XmlUrlMethod = XmlUrlMethod.POST
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferResult:
+    """What the provider said when it accepted a transfer."""
+
+    call_id: str
+    message: str
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveCall:
+    """A call that is in progress on the account."""
+
+    call_id: str
+    from_number: str | None
+    to_number: str | None
+    started: datetime | None
+    status: str | None = None

@@ -1,0 +1,37 @@
+"""Checks on user-supplied values that every provider shares."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+from urllib.parse import urlsplit
+
+from .errors import InvalidRequestError
+
+E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def text_or_none(value: object) -> str | None:
+    """Return ``value`` if it is a non-empty string (for reading untrusted JSON)."""
+    return value if isinstance(value, str) and value else None
+
+
+def require_http_url(url: str, field: str) -> str:
+    """Return ``url`` if it is an absolute http(s) URL with a host, else refuse it."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(char.isspace() for char in url)
+    ):
+        raise InvalidRequestError(f"{field} must be an absolute http or https URL")
+    return url
+
+
+def require_e164(number: str | None, field: str) -> str:
+    """Return ``number`` if it is an E.164 phone number (``+`` and 7 to 15 digits)."""
+    if number is None or not E164.fullmatch(number):
+        raise InvalidRequestError(
+            f"{field} must be a phone number in E.164 form, such as +14155550100"
+        )
+    return number
