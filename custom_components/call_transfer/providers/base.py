@@ -32,6 +32,9 @@ class TransferProvider(ABC):
     # What a transfer can point at: a phone number, and/or a URL answering call XML.
     supports_destination_number: ClassVar[bool]
     supports_xml_urls: ClassVar[bool]
+    # True when the API names no account, so ``AccountInfo.account_id`` fingerprints the key:
+    # a rotated key then looks like another account and cannot be told apart from one.
+    account_id_is_key_fingerprint: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod

@@ -18,13 +18,7 @@ from .errors import (
     InvalidRequestError,
     UnexpectedResponseError,
 )
-from .http import (
-    DEFAULT_TIMEOUT,
-    ApiResponse,
-    HttpClient,
-    error_for_response,
-    path_segment,
-)
+from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
 from .models import (
     AccountInfo,
     CredentialField,
@@ -33,7 +27,7 @@ from .models import (
     TransferRequest,
     TransferResult,
 )
-from .validation import require_e164, text_or_none
+from .validation import require_call_id, require_e164, text_or_none
 
 BLAND_API_URL: Final = "https://api.bland.ai"
 _ERROR_CODES: Final[Mapping[str, type[CallTransferError]]] = {
@@ -58,6 +52,7 @@ class BlandClient(TransferProvider):
     credential_fields = (CredentialField(key="api_key", secret=True),)
     supports_destination_number = True
     supports_xml_urls = False
+    account_id_is_key_fingerprint = True
 
     def __init__(
         self,
@@ -99,7 +94,12 @@ class BlandClient(TransferProvider):
 
     async def async_validate(self) -> AccountInfo:
         """Check the key with ``GET /v1/me``."""
-        account, _ = await self._request_object("GET", "/v1/me")
+        try:
+            account, _ = await self._request_object("GET", "/v1/me")
+        except ForbiddenError as err:
+            raise InvalidAuthError(
+                err.message, status=err.status, request_id=err.request_id
+            ) from err
         if "status" not in account:
             raise UnexpectedResponseError("Bland sent an account without a status")
         details: dict[str, str | int | float | bool | None] = {
@@ -123,9 +123,8 @@ class BlandClient(TransferProvider):
             raise InvalidRequestError(
                 "Bland AI transfers to a phone number; legs and leg URLs are not supported"
             )
-        path_segment(request.call_id, "call ID")
         body = {
-            "call_id": request.call_id,
+            "call_id": require_call_id(request.call_id),
             "transfer_number": require_e164(request.to, "to"),
         }
         answer, request_id = await self._request_object(

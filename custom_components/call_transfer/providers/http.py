@@ -16,10 +16,9 @@ from http import HTTPStatus
 import ipaddress
 import json
 import logging
-import re
 import time
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -45,23 +44,9 @@ MAX_RATE_LIMIT_WAIT: Final = 5.0
 DEFAULT_RETRY_AFTER: Final = 1.0
 HTTP_TOO_MANY_REQUESTS: Final = 429
 
-_PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _MASK: Final = "***"
 
 type Sleep = Callable[[float], Awaitable[None]]
-
-
-def path_segment(value: str, what: str) -> str:
-    """Return ``value`` quoted for use as one URL path segment, or refuse it.
-
-    Ids come from users and automations: anything that could change the path
-    (``/``, ``..``, ``?``, ``#``, ``%``, white space) is rejected before any request.
-    """
-    if not _PATH_SEGMENT.fullmatch(value):
-        raise InvalidRequestError(
-            f"The {what} may only contain letters, digits and _ . : - (got {len(value)} characters that do not fit)"
-        )
-    return quote(value, safe="")
 
 
 def normalize_base_url(url: str) -> str:

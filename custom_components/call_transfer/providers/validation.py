@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import re
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import InvalidRequestError
 
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+_PATH_SEGMENT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def path_segment(value: str, what: str) -> str:
+    """Return ``value`` quoted for use as one URL path segment, or refuse it.
+
+    Ids come from users and automations: anything that could change the path
+    (``/``, ``..``, ``?``, ``#``, ``%``, white space) is rejected before any request.
+    """
+    if not _PATH_SEGMENT.fullmatch(value):
+        raise InvalidRequestError(
+            f"The {what} may only contain letters, digits and _ . : - and must start with a letter or digit"
+        )
+    return quote(value, safe="")
+
+
+def require_call_id(call_id: str) -> str:
+    """Return ``call_id`` if it is safe to use in a request path, else refuse it."""
+    path_segment(call_id, "call ID")
+    return call_id
 
 
 def text_or_none(value: object) -> str | None:

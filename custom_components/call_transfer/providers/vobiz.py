@@ -12,17 +12,12 @@ import aiohttp
 from .base import TransferProvider
 from .errors import (
     CallNotFoundError,
+    ForbiddenError,
     InvalidAuthError,
     InvalidRequestError,
     UnexpectedResponseError,
 )
-from .http import (
-    DEFAULT_TIMEOUT,
-    ApiResponse,
-    HttpClient,
-    error_for_response,
-    path_segment,
-)
+from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
 from .models import (
     AccountInfo,
     CredentialField,
@@ -31,7 +26,7 @@ from .models import (
     TransferRequest,
     TransferResult,
 )
-from .validation import require_http_url, text_or_none
+from .validation import path_segment, require_http_url, text_or_none
 
 VOBIZ_API_URL: Final = "https://api.vobiz.ai/api/v1"
 # Non-secret facts from GET /auth/me worth showing; never the whole object (it holds auth_secret).
@@ -99,10 +94,15 @@ class VobizClient(TransferProvider):
 
     async def async_validate(self) -> AccountInfo:
         """Check the credentials with ``GET /auth/me``."""
-        account = await self._request_object("GET", "/auth/me")
+        try:
+            account = await self._request_object("GET", "/auth/me")
+        except ForbiddenError as err:
+            raise InvalidAuthError(
+                err.message, status=err.status, request_id=err.request_id
+            ) from err
         name = account.get("name")
         return AccountInfo(
-            account_id=self.auth_id,
+            account_id=text_or_none(account.get("auth_id")) or self.auth_id,
             name=name if isinstance(name, str) and name else self.auth_id,
             details={
                 key: _scalar(account.get(key))

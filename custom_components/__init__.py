@@ -1,0 +1,1 @@
+"""Custom integrations (a package so tests import this repository's copy first)."""

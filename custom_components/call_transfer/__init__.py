@@ -1,0 +1,54 @@
+"""Transfer live phone calls through cloud telephony providers."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .data import CallTransferConfigEntry, CallTransferData, create_client
+from .phone import async_load_phone_metadata
+from .providers import CallTransferError, InvalidAuthError
+from .services import async_setup_services
+
+PLATFORMS = [Platform.EVENT]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions; they exist whether or not an account is loaded."""
+    await async_load_phone_metadata(hass)
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> bool:
+    """Connect to the provider account and check its credentials."""
+    client = create_client(hass, entry.data)
+    try:
+        account = await client.async_validate()
+    except InvalidAuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="setup_invalid_auth"
+        ) from err
+    except CallTransferError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_cannot_connect",
+            translation_placeholders={"error": err.message},
+        ) from err
+    entry.runtime_data = CallTransferData(client=client, account=account)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> bool:
+    """Unload a config entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

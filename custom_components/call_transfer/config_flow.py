@@ -1,0 +1,203 @@
+"""Config flow: connect, reauthenticate and reconfigure a provider account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, LOGGER
+from .data import create_client
+from .providers import (
+    PROVIDERS,
+    AccountInfo,
+    BlandClient,
+    CallTransferError,
+    CredentialField,
+    InvalidAuthError,
+    InvalidBaseUrlError,
+    TransferProvider,
+    VobizClient,
+    normalize_base_url,
+)
+
+_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_TEXT = TextSelector()
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Connect a Vobiz or Bland AI account."""
+
+    VERSION = 1
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user pick the provider."""
+        return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
+
+    async def async_step_vobiz(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a Vobiz auth ID and auth token."""
+        return await self._async_step_account(VobizClient, user_input)
+
+    async def async_step_bland(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a Bland AI API key."""
+        return await self._async_step_account(BlandClient, user_input)
+
+    async def _async_step_account(
+        self, provider: type[TransferProvider], user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_PROVIDER: provider.provider_id, **user_input}
+            account, errors = await self._async_try_connect(data)
+            if account is not None:
+                await self.async_set_unique_id(_unique_id(provider, account))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(provider, account), data=_clean(data)
+                )
+        schema = _schema(
+            provider.credential_fields, with_base_url=self.show_advanced_options
+        )
+        return self.async_show_form(
+            step_id=provider.provider_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, _public(provider, user_input)
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start reauthentication after the provider rejected the credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask only for the new secret of the same account."""
+        entry = self._get_reauth_entry()
+        provider = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **user_input}
+            account, errors = await self._async_try_connect(data)
+            if account is not None:
+                return await self._async_update_entry(entry, provider, account, data)
+        secrets = [cred for cred in provider.credential_fields if cred.secret]
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_schema(secrets, with_base_url=False),
+            description_placeholders={"title": entry.title},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the credentials or base URL of the same account."""
+        entry = self._get_reconfigure_entry()
+        provider = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_PROVIDER: provider.provider_id, **user_input}
+            account, errors = await self._async_try_connect(data)
+            if account is not None:
+                return await self._async_update_entry(entry, provider, account, data)
+        with_base_url = self.show_advanced_options or CONF_BASE_URL in entry.data
+        schema = _schema(provider.credential_fields, with_base_url=with_base_url)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, _public(provider, user_input or entry.data)
+            ),
+            description_placeholders={"title": entry.title},
+            errors=errors,
+        )
+
+    async def _async_update_entry(
+        self,
+        entry: ConfigEntry,
+        provider: type[TransferProvider],
+        account: AccountInfo,
+        data: dict[str, Any],
+    ) -> ConfigFlowResult:
+        unique_id = _unique_id(provider, account)
+        if provider.account_id_is_key_fingerprint:
+            # A new key cannot be tied to the old one; only refuse a key another entry uses.
+            other = self.hass.config_entries.async_entry_for_domain_unique_id(
+                DOMAIN, unique_id
+            )
+            if other is not None and other.entry_id != entry.entry_id:
+                return self.async_abort(reason="already_configured")
+        else:
+            await self.async_set_unique_id(unique_id)
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+        return self.async_update_reload_and_abort(
+            entry, unique_id=unique_id, data=_clean(data)
+        )
+
+    async def _async_try_connect(
+        self, data: dict[str, Any]
+    ) -> tuple[AccountInfo | None, dict[str, str]]:
+        """Check the credentials against the provider; return the account or form errors."""
+        try:
+            if base_url := data.get(CONF_BASE_URL, "").strip():
+                data[CONF_BASE_URL] = normalize_base_url(base_url)
+            return await create_client(self.hass, data).async_validate(), {}
+        except InvalidBaseUrlError:
+            return None, {CONF_BASE_URL: "invalid_base_url"}
+        except InvalidAuthError:
+            return None, {"base": "invalid_auth"}
+        except CallTransferError as err:
+            LOGGER.debug("Cannot connect to %s: %s", data[CONF_PROVIDER], err.message)
+            return None, {"base": "cannot_connect"}
+        except Exception:  # noqa: BLE001 - any bug must still end in a form error
+            LOGGER.exception(
+                "Unexpected error while checking %s credentials", data[CONF_PROVIDER]
+            )
+            return None, {"base": "unknown"}
+
+
+def _schema(fields: Iterable[CredentialField], *, with_base_url: bool) -> vol.Schema:
+    schema: dict[vol.Marker, TextSelector] = {
+        vol.Required(cred.key): _SECRET if cred.secret else _TEXT for cred in fields
+    }
+    if with_base_url:
+        schema[vol.Optional(CONF_BASE_URL)] = _URL
+    return vol.Schema(schema)
+
+
+def _public(
+    provider: type[TransferProvider], values: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Return the values safe to show again in a form (never a secret)."""
+    secrets = {cred.key for cred in provider.credential_fields if cred.secret}
+    return {key: value for key, value in (values or {}).items() if key not in secrets}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    """Return entry data without a blank base URL (absent means the public API)."""
+    return {key: value for key, value in data.items() if key != CONF_BASE_URL or value}
+
+
+def _unique_id(provider: type[TransferProvider], account: AccountInfo) -> str:
+    return f"{provider.provider_id}_{account.account_id}"
+
+
+def _title(provider: type[TransferProvider], account: AccountInfo) -> str:
+    return f"{provider.display_name} ({account.name})"

@@ -1,0 +1,48 @@
+"""Constants for the Call Transfer integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "call_transfer"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data keys (a public contract: other code and tests rely on them).
+CONF_PROVIDER: Final = "provider"
+CONF_AUTH_ID: Final = "auth_id"
+CONF_AUTH_TOKEN: Final = "auth_token"
+CONF_API_KEY: Final = "api_key"
+CONF_BASE_URL: Final = "base_url"
+
+SERVICE_TRANSFER: Final = "transfer"
+
+# Action fields.
+ATTR_CALL_ID: Final = "call_id"
+ATTR_TO: Final = "to"
+ATTR_LEGS: Final = "legs"
+ATTR_ALEG_URL: Final = "aleg_url"
+ATTR_ALEG_METHOD: Final = "aleg_method"
+ATTR_BLEG_URL: Final = "bleg_url"
+ATTR_BLEG_METHOD: Final = "bleg_method"
+VOBIZ_ONLY_FIELDS: Final = (
+    ATTR_LEGS,
+    ATTR_ALEG_URL,
+    ATTR_ALEG_METHOD,
+    ATTR_BLEG_URL,
+    ATTR_BLEG_METHOD,
+)
+
+# Events (a public contract).
+EVENT_TRANSFER_SUCCEEDED: Final = "call_transfer_succeeded"
+EVENT_TRANSFER_FAILED: Final = "call_transfer_failed"
+ATTR_PROVIDER: Final = "provider"
+ATTR_MESSAGE: Final = "message"
+ATTR_REQUEST_ID: Final = "request_id"
+ATTR_ERROR: Final = "error"
+ATTR_ERROR_MESSAGE: Final = "error_message"
+ATTR_STATUS: Final = "status"
+
+RECENT_TRANSFERS_KEPT: Final = 20
+# Seconds a provider has to answer one request.
+REQUEST_TIMEOUT: Final = 10.0

@@ -1,0 +1,251 @@
+"""The ``call_transfer.transfer`` action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import (
+    ATTR_ALEG_METHOD,
+    ATTR_ALEG_URL,
+    ATTR_BLEG_METHOD,
+    ATTR_BLEG_URL,
+    ATTR_CALL_ID,
+    ATTR_ERROR,
+    ATTR_ERROR_MESSAGE,
+    ATTR_LEGS,
+    ATTR_MESSAGE,
+    ATTR_PROVIDER,
+    ATTR_REQUEST_ID,
+    ATTR_STATUS,
+    ATTR_TO,
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+    SERVICE_TRANSFER,
+    VOBIZ_ONLY_FIELDS,
+)
+from .data import CallTransferConfigEntry, CallTransferData
+from .phone import mask, to_e164
+from .providers import (
+    CallTransferError,
+    InvalidAuthError,
+    InvalidRequestError,
+    TransferLegs,
+    TransferProvider,
+    TransferRequest,
+    XmlUrlMethod,
+)
+from .providers.validation import require_call_id, require_http_url
+
+# Structure only: value rules need translated errors, so they live in _build_request.
+SERVICE_TRANSFER_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_CALL_ID): cv.string,
+        vol.Optional(ATTR_TO): cv.string,
+        vol.Optional(ATTR_LEGS): cv.string,
+        vol.Optional(ATTR_ALEG_URL): cv.string,
+        vol.Optional(ATTR_ALEG_METHOD): cv.string,
+        vol.Optional(ATTR_BLEG_URL): cv.string,
+        vol.Optional(ATTR_BLEG_METHOD): cv.string,
+    }
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+
+    async def async_handle_transfer(call: ServiceCall) -> ServiceResponse:
+        return await _async_transfer(hass, call)
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_TRANSFER,
+        async_handle_transfer,
+        schema=SERVICE_TRANSFER_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    runtime = entry.runtime_data
+    request = _build_request(hass, type(runtime.client), call.data)
+    if request.call_id in runtime.transfers_in_progress:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="transfer_in_progress",
+            translation_placeholders={"call_id": request.call_id},
+        )
+    identity: dict[str, Any] = {
+        ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+        ATTR_PROVIDER: runtime.client.provider_id,
+        ATTR_CALL_ID: request.call_id,
+        ATTR_TO: request.to,
+        ATTR_LEGS: request.legs.value if runtime.client.supports_xml_urls else None,
+    }
+    runtime.transfers_in_progress.add(request.call_id)
+    try:
+        result = await runtime.client.async_transfer(request)
+    except CallTransferError as err:
+        failure = identity | {
+            ATTR_ERROR: err.code,
+            ATTR_ERROR_MESSAGE: err.message,
+            ATTR_STATUS: err.status,
+        }
+        _remember(runtime, failure)
+        hass.bus.async_fire(EVENT_TRANSFER_FAILED, failure, context=call.context)
+        if isinstance(err, InvalidAuthError):
+            entry.async_start_reauth(hass)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=f"transfer_{err.code}",
+            translation_placeholders={"call_id": request.call_id, "error": err.message},
+        ) from err
+    finally:
+        runtime.transfers_in_progress.discard(request.call_id)
+    success = identity | {
+        ATTR_MESSAGE: result.message,
+        ATTR_REQUEST_ID: result.request_id,
+    }
+    _remember(runtime, success)
+    hass.bus.async_fire(EVENT_TRANSFER_SUCCEEDED, success, context=call.context)
+    if not call.return_response:
+        return None
+    return {
+        key: success[key]
+        for key in (ATTR_PROVIDER, ATTR_CALL_ID, ATTR_TO, ATTR_MESSAGE, ATTR_REQUEST_ID)
+    }
+
+
+def _resolve_entry(
+    hass: HomeAssistant, entry_id: str | None
+) -> CallTransferConfigEntry:
+    """Return the entry the action is for: the one given, or the only loaded one."""
+    if entry_id is None:
+        loaded: list[CallTransferConfigEntry] = (
+            hass.config_entries.async_loaded_entries(DOMAIN)
+        )
+        if len(loaded) == 1:
+            return loaded[0]
+        if not loaded:
+            raise _invalid("no_loaded_entry")
+        choices = ", ".join(f"{entry.title} ({entry.entry_id})" for entry in loaded)
+        raise _invalid("config_entry_required", choices=choices)
+    entry: CallTransferConfigEntry | None = hass.config_entries.async_get_entry(
+        entry_id
+    )
+    if entry is None or entry.domain != DOMAIN:
+        raise _invalid("config_entry_not_found", config_entry_id=entry_id)
+    if entry.state is not ConfigEntryState.LOADED:
+        raise _invalid("config_entry_not_loaded", title=entry.title)
+    return entry
+
+
+def _build_request(
+    hass: HomeAssistant, provider: type[TransferProvider], data: dict[str, Any]
+) -> TransferRequest:
+    """Validate the action's fields against what the provider supports."""
+    name = provider.display_name
+    try:
+        call_id = require_call_id(data[ATTR_CALL_ID].strip())
+    except InvalidRequestError:
+        raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
+    if not provider.supports_xml_urls and (
+        unsupported := [key for key in VOBIZ_ONLY_FIELDS if key in data]
+    ):
+        raise _invalid(
+            "fields_not_supported", fields=", ".join(unsupported), provider=name
+        )
+    to: str | None = data.get(ATTR_TO)
+    if to is not None:
+        if not provider.supports_destination_number:
+            raise _invalid("to_not_supported", provider=name)
+        try:
+            to = to_e164(to, hass.config.country)
+        except ValueError:
+            raise _invalid("invalid_phone_number", number=to) from None
+    elif not provider.supports_xml_urls:
+        raise _invalid("to_required", provider=name)
+    if not provider.supports_xml_urls:
+        return TransferRequest(call_id=call_id, to=to)
+
+    legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
+    urls: dict[str, str | None] = {}
+    for field in (ATTR_ALEG_URL, ATTR_BLEG_URL):
+        url = data.get(field)
+        if url is not None:
+            try:
+                url = require_http_url(url, field)
+            except InvalidRequestError:
+                raise _invalid("invalid_url", field=field) from None
+        urls[field] = url
+    if to is None:
+        needed = {
+            TransferLegs.ALEG: (ATTR_ALEG_URL,),
+            TransferLegs.BLEG: (ATTR_BLEG_URL,),
+            TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
+        }[legs]
+        if missing := [field for field in needed if urls[field] is None]:
+            raise _invalid(
+                "missing_leg_url", legs=legs.value, fields=" and ".join(missing)
+            )
+    return TransferRequest(
+        call_id=call_id,
+        to=to,
+        legs=legs,
+        aleg_url=urls[ATTR_ALEG_URL],
+        aleg_method=_choice(
+            XmlUrlMethod, data.get(ATTR_ALEG_METHOD, "POST"), "invalid_method"
+        ),
+        bleg_url=urls[ATTR_BLEG_URL],
+        bleg_method=_choice(
+            XmlUrlMethod, data.get(ATTR_BLEG_METHOD, "POST"), "invalid_method"
+        ),
+    )
+
+
+def _choice[ChoiceT: (TransferLegs, XmlUrlMethod)](
+    choices: type[ChoiceT], value: str, translation_key: str
+) -> ChoiceT:
+    try:
+        return choices(
+            value.strip().upper() if choices is XmlUrlMethod else value.strip().lower()
+        )
+    except ValueError:
+        raise _invalid(
+            translation_key,
+            value=value,
+            choices=", ".join(choice.value for choice in choices),
+        ) from None
+
+
+def _invalid(translation_key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
+
+
+def _remember(runtime: CallTransferData, outcome: dict[str, Any]) -> None:
+    """Keep a recent outcome for diagnostics, with the destination number masked."""
+    runtime.recent_transfers.append(
+        {key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID}
+        | {"time": dt_util.utcnow().isoformat(), ATTR_TO: mask(outcome[ATTR_TO])}
+    )
