@@ -1,0 +1,1 @@
+"""Tests for the Call Transfer integration, its provider clients and the sandbox."""

@@ -1,0 +1,105 @@
+"""Shared fixtures: the provider sandbox, and config entries that point at it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+import logging
+from typing import Any
+
+import pytest
+
+# Import this repository's integration before Home Assistant's test config directory
+# (which ships its own custom_components package) can shadow it.
+import custom_components.call_transfer  # noqa: F401  isort:skip
+
+from homeassistant import block_async_io
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers.bland import key_fingerprint
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    Sandbox,
+)
+
+pytest_plugins = ["sandbox.pytest_plugin"]
+
+# Home Assistant arms its blocking-I/O detector when it boots; the test harness does not,
+# so arm it here: blocking calls in the event loop raise, or log the report that
+# fail_on_blocking_io turns into a test failure.
+block_async_io.enable()
+
+BLOCKING_IO_REPORT = "Detected blocking call"
+
+
+def blocking_io_reports(records: list[logging.LogRecord]) -> list[str]:
+    """Return the blocking-I/O reports among log records."""
+    return [r.getMessage() for r in records if BLOCKING_IO_REPORT in r.getMessage()]
+
+
+@pytest.fixture(autouse=True)
+def fail_on_blocking_io(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail any test during which something did blocking I/O in the event loop."""
+    yield
+    if reports := blocking_io_reports(caplog.records):
+        pytest.fail("Blocking I/O in the event loop:\n" + "\n".join(reports))
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom integrations in every test."""
+
+
+def vobiz_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Vobiz account."""
+    return {
+        "provider": "vobiz",
+        "auth_id": SANDBOX_VOBIZ_AUTH_ID,
+        "auth_token": SANDBOX_VOBIZ_AUTH_TOKEN,
+        "base_url": sandbox.vobiz_base_url,
+    } | overrides
+
+
+def bland_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Bland AI account."""
+    return {
+        "provider": "bland",
+        "api_key": SANDBOX_BLAND_API_KEY,
+        "base_url": sandbox.bland_base_url,
+    } | overrides
+
+
+@pytest.fixture
+def vobiz_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
+    """Return a Vobiz entry for the sandbox account, added but not set up."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Vobiz ({SANDBOX_VOBIZ_AUTH_ID})",
+        unique_id=f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}",
+        data=vobiz_data(sandbox),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
+    """Return a Bland AI entry for the sandbox account, added but not set up."""
+    fingerprint = key_fingerprint(SANDBOX_BLAND_API_KEY)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Bland AI (key …{fingerprint[:8]})",
+        unique_id=f"bland_{fingerprint}",
+        data=bland_data(sandbox),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up an entry (and with it the integration) and wait until it settles."""
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()

@@ -1,0 +1,450 @@
+"""The call_transfer.transfer action, driven through Home Assistant against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_SECRET,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    SANDBOX_VOBIZ_CALL_ID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
+
+from .conftest import setup_entry
+
+ALEG_URL = "https://xml.example.com/transfer/aleg"
+BLEG_URL = "https://xml.example.com/transfer/bleg"
+SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
+
+
+async def transfer(
+    hass: HomeAssistant, context: Context | None = None, **data: Any
+) -> Any:
+    """Call the action the way a script or the UI does, asking for the response."""
+    return await hass.services.async_call(
+        DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
+    )
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> dict[str, list[Any]]:
+    """Capture both transfer events."""
+    return {
+        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
+        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
+    }
+
+
+async def test_vobiz_transfer(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """A Vobiz transfer sends the documented request and reports success three ways."""
+    await setup_entry(hass, vobiz_entry)
+    context = Context()
+
+    response = await transfer(
+        hass,
+        context,
+        call_id=SANDBOX_VOBIZ_CALL_ID,
+        legs="both",
+        aleg_url=ALEG_URL,
+        bleg_url=BLEG_URL,
+        bleg_method="GET",
+    )
+
+    [sent] = sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
+    assert sent.method == "POST"
+    assert (
+        sent.path
+        == f"/vobiz/api/v1/Account/{SANDBOX_VOBIZ_AUTH_ID}/Call/{SANDBOX_VOBIZ_CALL_ID}/"
+    )
+    assert sent.json == {
+        "legs": "both",
+        "aleg_url": ALEG_URL,
+        "aleg_method": "POST",
+        "bleg_url": BLEG_URL,
+        "bleg_method": "GET",
+    }
+    request_id = response["request_id"]
+    assert isinstance(request_id, str)
+    assert request_id
+    assert response == {
+        "provider": "vobiz",
+        "call_id": SANDBOX_VOBIZ_CALL_ID,
+        "to": None,
+        "message": "call transferred",
+        "request_id": request_id,
+    }
+    [event] = events["succeeded"]
+    assert event.data == {
+        "config_entry_id": vobiz_entry.entry_id,
+        "provider": "vobiz",
+        "call_id": SANDBOX_VOBIZ_CALL_ID,
+        "to": None,
+        "legs": "both",
+        "message": "call transferred",
+        "request_id": request_id,
+    }
+    assert event.context is context
+    assert events["failed"] == []
+    assert sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transferred_to is not None
+
+
+async def test_bland_transfer_normalises_the_number(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """A Bland transfer sends E.164, read in Home Assistant's country."""
+    hass.config.country = "US"
+    await setup_entry(hass, bland_entry)
+
+    response = await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="(415) 555-0100")
+
+    [sent] = sandbox.requests_to("/v1/calls/active/transfer")
+    assert sent.json == {
+        "call_id": SANDBOX_BLAND_CALL_ID,
+        "transfer_number": "+14155550100",
+    }
+    assert response["to"] == "+14155550100"
+    assert response["message"] == (
+        f"Call {SANDBOX_BLAND_CALL_ID} transferred to +14155550100 successfully"
+    )
+    assert response["request_id"]
+    [event] = events["succeeded"]
+    assert event.data["legs"] is None
+    assert event.data["to"] == "+14155550100"
+    assert event.data["request_id"] == response["request_id"]
+    assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
+
+
+async def test_number_without_country_code_uses_home_assistant_country(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """A national number is read in the country Home Assistant is configured for."""
+    hass.config.country = "GB"
+    await setup_entry(hass, bland_entry)
+
+    response = await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="020 7183 8750")
+
+    assert response["to"] == "+442071838750"
+
+
+async def test_response_is_optional(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Automations may call the action without asking for its response."""
+    await setup_entry(hass, bland_entry)
+
+    result = await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+        blocking=True,
+    )
+
+    assert result is None
+    assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "fault", "error", "status"),
+    [
+        (
+            "vobiz",
+            Fault(
+                kind=FaultKind.STATUS, status=403, body={"error": "account suspended"}
+            ),
+            "forbidden",
+            403,
+        ),
+        (
+            "bland",
+            Fault(
+                kind=FaultKind.STATUS,
+                status=400,
+                body={
+                    "data": None,
+                    "errors": [
+                        {
+                            "error": "VALIDATION_ERROR",
+                            "message": "Transfer number is invalid",
+                        }
+                    ],
+                },
+            ),
+            "invalid_request",
+            400,
+        ),
+        (
+            "vobiz",
+            Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
+            "rate_limited",
+            429,
+        ),
+        (
+            "vobiz",
+            Fault(kind=FaultKind.STATUS, status=503, body={"error": "maintenance"}),
+            "provider_error",
+            503,
+        ),
+        ("bland", Fault(kind=FaultKind.STATUS, status=500), "provider_error", 500),
+        ("vobiz", Fault(kind=FaultKind.MALFORMED_JSON), "unexpected_response", 200),
+        ("bland", Fault(kind=FaultKind.HTML, status=502), "provider_error", 502),
+        ("bland", Fault(kind=FaultKind.EMPTY, status=200), "unexpected_response", 200),
+        ("vobiz", Fault(kind=FaultKind.RESET), "cannot_connect", None),
+        ("bland", Fault(kind=FaultKind.HANG), "timeout", None),
+    ],
+)
+async def test_provider_failures(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+    provider: str,
+    fault: Fault,
+    error: str,
+    status: int | None,
+) -> None:
+    """Every provider failure fires call_transfer_failed and raises a translated error."""
+    entry = vobiz_entry if provider == "vobiz" else bland_entry
+    data = (
+        {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
+        if provider == "vobiz"
+        else {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
+    )
+    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
+        await setup_entry(hass, entry)
+    sandbox.add_fault(
+        fault, path_contains="ransfer" if provider == "bland" else "/Call/"
+    )
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await transfer(hass, config_entry_id=entry.entry_id, **data)
+
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == f"transfer_{error}"
+    [event] = events["failed"]
+    assert event.data["config_entry_id"] == entry.entry_id
+    assert event.data["provider"] == provider
+    assert event.data["call_id"] == data["call_id"]
+    assert event.data["error"] == error
+    assert event.data["status"] == status
+    assert event.data["error_message"]
+    assert events["succeeded"] == []
+    assert not any(secret in str(event.data) for secret in SECRETS)
+    assert not any(secret in str(raised.value) for secret in SECRETS)
+
+
+async def test_call_not_in_progress(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """A call that has ended is reported as call_not_found."""
+    await setup_entry(hass, vobiz_entry)
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url=ALEG_URL)
+
+    assert raised.value.translation_key == "transfer_call_not_found"
+    assert events["failed"][0].data["error"] == "call_not_found"
+    assert events["failed"][0].data["status"] == 404
+
+
+async def test_forbidden_destination(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """Bland's FORBIDDEN envelope (international restrictions) is reported as forbidden."""
+    await setup_entry(hass, bland_entry)
+
+    with pytest.raises(HomeAssistantError):
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+88212345678")
+
+    [event] = events["failed"]
+    assert event.data["error"] == "forbidden"
+    assert event.data["status"] == 403
+    assert "international restrictions" in event.data["error_message"]
+
+
+async def test_rejected_credentials_start_reauth(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """A 401 during a transfer fires invalid_auth and opens a reauth flow."""
+    await setup_entry(hass, vobiz_entry)
+    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url=ALEG_URL)
+    await hass.async_block_till_done()
+
+    assert raised.value.translation_key == "transfer_invalid_auth"
+    assert events["failed"][0].data["error"] == "invalid_auth"
+    assert events["failed"][0].data["status"] == 401
+    [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == SOURCE_REAUTH
+    assert flow["context"]["entry_id"] == vobiz_entry.entry_id
+
+
+@pytest.mark.parametrize(
+    ("provider", "data", "translation_key"),
+    [
+        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_not_supported"),
+        ("vobiz", {}, "missing_leg_url"),
+        ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_leg_url"),
+        ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_leg_url"),
+        ("vobiz", {"aleg_url": "/transfer/aleg"}, "invalid_url"),
+        ("vobiz", {"aleg_url": "javascript:alert(1)"}, "invalid_url"),
+        ("vobiz", {"aleg_url": "ftp://xml.example.com/aleg"}, "invalid_url"),
+        ("vobiz", {"legs": "cleg", "aleg_url": ALEG_URL}, "invalid_legs"),
+        ("vobiz", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
+        (
+            "vobiz",
+            {"call_id": "../../auth/me", "aleg_url": ALEG_URL},
+            "invalid_call_id",
+        ),
+        ("vobiz", {"call_id": "abc?x=1", "aleg_url": ALEG_URL}, "invalid_call_id"),
+        ("bland", {"call_id": "abc#frag", "to": "+14155550100"}, "invalid_call_id"),
+        ("bland", {"call_id": "a/b", "to": "+14155550100"}, "invalid_call_id"),
+        ("bland", {}, "to_required"),
+        ("bland", {"to": "call me maybe"}, "invalid_phone_number"),
+        ("bland", {"to": "123"}, "invalid_phone_number"),
+        ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
+        ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
+    ],
+)
+async def test_validation_rejects_before_any_request(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+    provider: str,
+    data: dict[str, Any],
+    translation_key: str,
+) -> None:
+    """Invalid input raises a translated validation error, sends nothing, fires nothing."""
+    entry = vobiz_entry if provider == "vobiz" else bland_entry
+    await setup_entry(hass, entry)
+    call_id = SANDBOX_VOBIZ_CALL_ID if provider == "vobiz" else SANDBOX_BLAND_CALL_ID
+    requests_before = len(sandbox.requests)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(
+            hass, config_entry_id=entry.entry_id, **({"call_id": call_id} | data)
+        )
+
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == translation_key
+    assert len(sandbox.requests) == requests_before
+    assert events == {"succeeded": [], "failed": []}
+
+
+async def test_account_is_required_when_several_are_loaded(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+) -> None:
+    """With two accounts the error names the choices; with one given, it is used."""
+    await setup_entry(hass, vobiz_entry)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
+
+    assert raised.value.translation_key == "config_entry_required"
+    choices = raised.value.translation_placeholders["choices"]
+    assert vobiz_entry.entry_id in choices
+    assert bland_entry.entry_id in choices
+    response = await transfer(
+        hass,
+        config_entry_id=bland_entry.entry_id,
+        call_id=SANDBOX_BLAND_CALL_ID,
+        to="+14155550100",
+    )
+    assert response["provider"] == "bland"
+
+
+async def test_entry_not_loaded(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """The action exists without a loaded entry and says so clearly."""
+    await setup_entry(hass, vobiz_entry)
+    await hass.config_entries.async_unload(vobiz_entry.entry_id)
+    data = {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, config_entry_id=vobiz_entry.entry_id, **data)
+    assert raised.value.translation_key == "config_entry_not_loaded"
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, **data)
+    assert raised.value.translation_key == "no_loaded_entry"
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, config_entry_id="not-an-entry", **data)
+    assert raised.value.translation_key == "config_entry_not_found"
+
+
+async def test_second_transfer_of_the_same_call_fails_fast(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """While a transfer is under way, another one of the same call is refused."""
+    await setup_entry(hass, bland_entry)
+    sandbox.add_fault(
+        Fault(kind=FaultKind.LATENCY, delay=0.5), path_contains="transfer", times=1
+    )
+    data = {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
+
+    first = hass.async_create_task(transfer(hass, **data))
+    async with asyncio.timeout(5):
+        while not sandbox.requests_to("/v1/calls/active/transfer"):
+            await asyncio.sleep(0.01)
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, **data)
+
+    assert raised.value.translation_key == "transfer_in_progress"
+    assert (await first)["call_id"] == SANDBOX_BLAND_CALL_ID
+    assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
+    assert len(events["succeeded"]) == 1
+    # Once the first transfer finished the call can be transferred again.
+    await transfer(hass, **data)
+    assert len(events["succeeded"]) == 2
