@@ -1,0 +1,195 @@
+"""Make a fresh development Home Assistant ready to use, over its real HTTP API.
+
+Onboards it (owner ``dev`` / password ``dev``) if needed, logs in, and connects the
+local provider sandbox's accounts through the integration's own config flow, so a
+newcomer can transfer a sandbox call from Developer tools right away. Standard library
+only, so it runs before any environment exists too.
+
+    python scripts/dev_instance.py --hass http://127.0.0.1:8123 --sandbox http://127.0.0.1:8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import sys
+import time
+from typing import Any
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import (  # noqa: E402
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    SANDBOX_VOBIZ_CALL_ID,
+)
+
+USERNAME = "dev"
+PASSWORD = "dev"  # noqa: S105 - a local development instance's documented login
+
+
+class HomeAssistantApi:
+    """A tiny synchronous client for the parts of the HTTP API this script needs."""
+
+    def __init__(self, url: str) -> None:
+        """Talk to the Home Assistant at ``url``."""
+        self.url = url.rstrip("/")
+        self.client_id = f"{self.url}/"
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body: Any = None, *, form: bool = False) -> Any:
+        """Send one request and decode the JSON answer."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        data = None
+        if body is not None:
+            if form:
+                data = urllib.parse.urlencode(body).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(  # noqa: S310 - the URL is the local instance's
+            f"{self.url}{path}", data=data, headers=headers, method=method
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read() or b"null")
+
+    def wait_until_up(self, timeout: float) -> None:
+        """Wait until the HTTP server answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.call("GET", "/api/onboarding")
+            except (OSError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"Home Assistant did not come up at {self.url}") from None
+                time.sleep(0.5)
+            else:
+                return
+
+    def onboard_or_login(self) -> None:
+        """Create the owner on a fresh instance, or log in as it; keep the access token."""
+        steps = {step["step"]: step["done"] for step in self.call("GET", "/api/onboarding")}
+        if not steps.get("user"):
+            code = self.call(
+                "POST",
+                "/api/onboarding/users",
+                {
+                    "client_id": self.client_id,
+                    "name": "Developer",
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "language": "en",
+                },
+            )["auth_code"]
+        else:
+            flow = self.call(
+                "POST",
+                "/auth/login_flow",
+                {
+                    "client_id": self.client_id,
+                    "handler": ["homeassistant", None],
+                    "redirect_uri": self.client_id,
+                },
+            )
+            result = self.call(
+                "POST",
+                f"/auth/login_flow/{flow['flow_id']}",
+                {"client_id": self.client_id, "username": USERNAME, "password": PASSWORD},
+            )
+            code = result["result"]
+        self.token = self.call(
+            "POST",
+            "/auth/token",
+            {"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+            form=True,
+        )["access_token"]
+        for step, path, body in (
+            ("core_config", "/api/onboarding/core_config", {}),
+            ("analytics", "/api/onboarding/analytics", {}),
+            (
+                "integration",
+                "/api/onboarding/integration",
+                {"client_id": self.client_id, "redirect_uri": self.client_id},
+            ),
+        ):
+            if not steps.get(step):
+                self.call("POST", path, body)
+
+    def connect_sandbox_accounts(self, sandbox_url: str) -> None:
+        """Add the sandbox accounts through the config flow, unless already there."""
+        entries = self.call("GET", "/api/config/config_entries/entry?domain=call_transfer")
+        if entries:
+            return
+        for step, credentials in (
+            (
+                "vobiz",
+                {
+                    "auth_id": SANDBOX_VOBIZ_AUTH_ID,
+                    "auth_token": SANDBOX_VOBIZ_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/vobiz/api/v1",
+                },
+            ),
+            ("bland", {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"}),
+        ):
+            flow = self.call(
+                "POST",
+                "/api/config/config_entries/flow",
+                {"handler": "call_transfer", "show_advanced_options": True},
+            )
+            path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+            self.call("POST", path, {"next_step_id": step})
+            result = self.call("POST", path, credentials)
+            if result.get("type") != "create_entry":
+                raise SystemExit(f"Connecting the sandbox {step} account failed: {result}")
+
+
+def main() -> None:
+    """Prepare the instance and print what to do next."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hass", default="http://127.0.0.1:8123")
+    parser.add_argument("--sandbox", default="http://127.0.0.1:8765")
+    parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--token-file", type=Path, help="write the access token here")
+    args = parser.parse_args()
+
+    api = HomeAssistantApi(args.hass)
+    api.wait_until_up(args.timeout)
+    api.onboard_or_login()
+    api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
+    if args.token_file:
+        args.token_file.write_text(api.token or "")
+    print(
+        f"""
+Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})
+Sandbox accounts are connected (Settings -> Devices & services -> Call Transfer).
+
+Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mode:
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: <pick the Bland AI account>
+    call_id: {SANDBOX_BLAND_CALL_ID}
+    to: "+14155550100"
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: <pick the Vobiz account>
+    call_id: {SANDBOX_VOBIZ_CALL_ID}
+    aleg_url: https://xml.example.com/transfer/aleg
+
+Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
+or on the account's "Transfers" entity.
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Transfer a sandbox call through a real ``hass`` process and its public APIs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+import os
+from pathlib import Path
+import socket
+import sys
+
+import aiohttp
+import pytest
+
+from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Only what the test needs (no frontend, so the latest leg needs no UI package); the
+# integration itself is loaded from this repository, as scripts/develop does.
+CONFIGURATION = """
+homeassistant:
+  name: Call Transfer e2e
+  country: US
+  time_zone: UTC
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+api:
+onboarding:
+config:
+logger:
+  default: warning
+  logs:
+    custom_components.call_transfer: debug
+"""
+STARTUP_TIMEOUT = 120
+
+
+@dataclass
+class RunningHomeAssistant:
+    """A started Home Assistant and an access token for its API."""
+
+    url: str
+    token: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _run(*args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), STARTUP_TIMEOUT)
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+@pytest.fixture
+async def home_assistant(
+    tmp_path: Path, sandbox: Sandbox
+) -> AsyncIterator[RunningHomeAssistant]:
+    """Start hass on a free loopback port and prepare it with scripts/dev_instance.py."""
+    config = tmp_path / "config"
+    config.mkdir()
+    port = _free_port()
+    (config / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config / "custom_components").symlink_to(REPO_ROOT / "custom_components")
+    log = tmp_path / "hass.log"
+    with log.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "homeassistant",
+            "--config",
+            str(config),
+            "--skip-pip",
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},
+        )
+    url = f"http://127.0.0.1:{port}"
+    token_file = tmp_path / "token"
+    try:
+        await _run(
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "dev_instance.py"),
+            "--hass",
+            url,
+            "--sandbox",
+            f"http://127.0.0.1:{sandbox.port}",
+            "--timeout",
+            str(STARTUP_TIMEOUT),
+            "--token-file",
+            str(token_file),
+        )
+        yield RunningHomeAssistant(url=url, token=token_file.read_text(), log=log)
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def test_transfer_via_rest_api_and_event_over_websocket(
+    home_assistant: RunningHomeAssistant, sandbox: Sandbox
+) -> None:
+    """The README's path: the action over REST with its response, the event over WebSocket."""
+    headers = {"Authorization": f"Bearer {home_assistant.token}"}
+    async with aiohttp.ClientSession(home_assistant.url, headers=headers) as session:
+        async with session.get(
+            "/api/config/config_entries/entry?domain=call_transfer"
+        ) as resp:
+            entries = {
+                entry["title"].split(" (")[0]: entry for entry in await resp.json()
+            }
+        assert {entry["state"] for entry in entries.values()} == {"loaded"}
+        bland_entry_id = entries["Bland AI"]["entry_id"]
+
+        async with session.ws_connect("/api/websocket") as websocket:
+            assert (await websocket.receive_json())["type"] == "auth_required"
+            await websocket.send_json(
+                {"type": "auth", "access_token": home_assistant.token}
+            )
+            assert (await websocket.receive_json())["type"] == "auth_ok"
+            await websocket.send_json(
+                {
+                    "id": 1,
+                    "type": "subscribe_events",
+                    "event_type": "call_transfer_succeeded",
+                }
+            )
+            assert (await websocket.receive_json())["success"]
+
+            async with session.post(
+                "/api/services/call_transfer/transfer?return_response",
+                json={
+                    "config_entry_id": bland_entry_id,
+                    "call_id": SANDBOX_BLAND_CALL_ID,
+                    "to": "415 555 0100",
+                },
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                body = await resp.json()
+
+            event = await asyncio.wait_for(websocket.receive_json(), 10)
+
+    response = body["service_response"]
+    assert response["provider"] == "bland"
+    assert response["to"] == "+14155550100"
+    assert response["request_id"]
+    assert event["event"]["event_type"] == "call_transfer_succeeded"
+    assert event["event"]["data"] == {
+        "config_entry_id": bland_entry_id,
+        "provider": "bland",
+        "call_id": SANDBOX_BLAND_CALL_ID,
+        "to": "+14155550100",
+        "legs": None,
+        "message": response["message"],
+        "request_id": response["request_id"],
+    }
+    assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
+    log = home_assistant.log.read_text()
+    assert "ERROR" not in log, log
+    assert "Detected blocking call" not in log, log

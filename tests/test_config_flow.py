@@ -1,0 +1,348 @@
+"""Config, reauth and reconfigure flows, against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers.bland import key_fingerprint
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
+
+from .conftest import bland_data, vobiz_data
+
+
+def form_input(data: dict[str, Any]) -> dict[str, Any]:
+    """Return what a user types into the provider form for this entry data."""
+    return {key: value for key, value in data.items() if key != "provider"}
+
+
+async def start_flow(
+    hass: HomeAssistant, provider: str, *, advanced: bool = True
+) -> dict[str, Any]:
+    """Open the add-account flow and pick a provider from the menu."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["vobiz", "bland"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": provider}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == provider
+    assert result["errors"] == {}
+    return result
+
+
+async def test_add_vobiz_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """Credentials are checked with GET /auth/me before the entry is created."""
+    result = await start_flow(hass, "vobiz")
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(vobiz_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"].startswith("Vobiz (")
+    assert result["data"] == vobiz_data(sandbox)
+    assert result["result"].unique_id == f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}"
+    [check] = sandbox.requests_to("/auth/me")
+    assert check.method == "GET"
+    assert check.headers["X-Auth-ID"] == SANDBOX_VOBIZ_AUTH_ID
+
+
+async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A Bland key is checked with GET /v1/me; the entry is keyed by its fingerprint."""
+    result = await start_flow(hass, "bland")
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(bland_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    fingerprint = key_fingerprint(SANDBOX_BLAND_API_KEY)
+    assert result["result"].unique_id == f"bland_{fingerprint}"
+    assert result["title"] == f"Bland AI (key …{fingerprint[:8]})"
+    assert SANDBOX_BLAND_API_KEY not in result["title"]
+    assert result["data"] == bland_data(sandbox)
+    assert len(sandbox.requests_to("/v1/me")) == 1
+
+
+async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
+    """The base URL is an advanced option; every field has a description."""
+    result = await start_flow(hass, "vobiz", advanced=False)
+    assert [str(key) for key in result["data_schema"].schema] == [
+        "auth_id",
+        "auth_token",
+    ]
+    result = await start_flow(hass, "bland", advanced=True)
+    assert [str(key) for key in result["data_schema"].schema] == ["api_key", "base_url"]
+
+
+async def test_blank_base_url_means_public_api(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An emptied base URL is not stored: the entry uses the provider's public API."""
+    result = await start_flow(hass, "bland")
+    # The sandbox answers for the public API here, so nothing leaves the machine.
+    with patch(
+        "custom_components.call_transfer.providers.bland.BLAND_API_URL",
+        sandbox.bland_base_url,
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"api_key": SANDBOX_BLAND_API_KEY, "base_url": "  "}
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {"provider": "bland", "api_key": SANDBOX_BLAND_API_KEY}
+
+
+@pytest.mark.parametrize(
+    ("provider", "bad_input", "fault", "errors"),
+    [
+        ("vobiz", {"auth_token": "wrong-token"}, None, {"base": "invalid_auth"}),
+        ("vobiz", {"auth_id": "MA_NOBODY"}, None, {"base": "invalid_auth"}),
+        ("vobiz", {"auth_id": "../auth"}, None, {"base": "invalid_auth"}),
+        ("bland", {"api_key": "sk-not-a-key"}, None, {"base": "invalid_auth"}),
+        ("vobiz", {}, Fault(kind=FaultKind.RESET), {"base": "cannot_connect"}),
+        (
+            "bland",
+            {},
+            Fault(kind=FaultKind.STATUS, status=503),
+            {"base": "cannot_connect"},
+        ),
+        (
+            "bland",
+            {},
+            Fault(kind=FaultKind.HTML, status=200),
+            {"base": "cannot_connect"},
+        ),
+        (
+            "vobiz",
+            {"base_url": "http://vobiz.example.com/api/v1"},
+            None,
+            {"base_url": "invalid_base_url"},
+        ),
+        ("bland", {"base_url": "not a url"}, None, {"base_url": "invalid_base_url"}),
+    ],
+)
+async def test_errors_can_be_corrected(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    provider: str,
+    bad_input: dict[str, str],
+    fault: Fault | None,
+    errors: dict[str, str],
+) -> None:
+    """Each error shows on the form; the user fixes it and finishes the same flow."""
+    good_input = form_input(
+        vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)
+    )
+    result = await start_flow(hass, provider)
+    if fault is not None:
+        sandbox.add_fault(fault, times=1)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], good_input | bad_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    # What was typed comes back, except secrets.
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert not {SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_BLAND_API_KEY, "wrong-token"} & set(
+        suggested.values()
+    )
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], good_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A bug while checking credentials shows 'unknown' and the flow can go on."""
+    result = await start_flow(hass, "vobiz")
+    with patch(
+        "custom_components.call_transfer.config_flow.create_client",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(vobiz_data(sandbox))
+        )
+    assert result["errors"] == {"base": "unknown"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(vobiz_data(sandbox))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("provider", ["vobiz", "bland"])
+async def test_same_account_twice_aborts(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+    provider: str,
+) -> None:
+    """Adding an account that is already configured aborts."""
+    result = await start_flow(hass, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_vobiz_reauth(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """Reauth asks only for the token, checks it, and updates the entry."""
+    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "new-token"
+    result = await vobiz_entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert [str(key) for key in result["data_schema"].schema] == ["auth_token"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"auth_token": SANDBOX_VOBIZ_AUTH_TOKEN}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"auth_token": "new-token"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert vobiz_entry.data == vobiz_data(sandbox, auth_token="new-token")
+
+
+async def test_vobiz_reauth_wrong_account(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """Credentials that Vobiz says belong to another account abort the reauth."""
+    result = await vobiz_entry.start_reauth_flow(hass)
+    sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=200, body={"auth_id": "MA_SOMEONE_ELSE"}),
+        path_contains="/auth/me",
+        times=1,
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"auth_token": SANDBOX_VOBIZ_AUTH_TOKEN}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert vobiz_entry.unique_id == f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}"
+
+
+async def test_bland_reauth_with_rotated_key(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Bland names no account, so a rotated key is accepted and re-keys the entry."""
+    sandbox.add_bland_account(api_key="sk-rotated-key-0002")
+    result = await bland_entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == ["api_key"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": "sk-rotated-key-0002"}
+    )
+
+    assert result["reason"] == "reauth_successful"
+    assert bland_entry.data["api_key"] == "sk-rotated-key-0002"
+    assert bland_entry.unique_id == f"bland_{key_fingerprint('sk-rotated-key-0002')}"
+
+
+async def test_bland_reauth_with_another_entrys_key(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """A key that another entry already uses is refused."""
+    sandbox.add_bland_account(api_key="sk-other-key-0003")
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"bland_{key_fingerprint('sk-other-key-0003')}",
+        data=bland_data(sandbox, api_key="sk-other-key-0003"),
+    )
+    other.add_to_hass(hass)
+    result = await bland_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": "sk-other-key-0003"}
+    )
+    assert result["reason"] == "already_configured"
+    assert bland_entry.data["api_key"] == SANDBOX_BLAND_API_KEY
+
+
+async def test_reconfigure_vobiz(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """Reconfigure shows the current non-secret values and validates the change."""
+    result = await vobiz_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested == {
+        "auth_id": SANDBOX_VOBIZ_AUTH_ID,
+        "base_url": sandbox.vobiz_base_url,
+    }
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(vobiz_data(sandbox, auth_token="bad"))
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    new_base_url = sandbox.vobiz_base_url.replace("127.0.0.1", "localhost")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(vobiz_data(sandbox, base_url=new_base_url))
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert vobiz_entry.data["base_url"] == new_base_url
+
+
+async def test_reconfigure_to_another_vobiz_account_aborts(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """Reconfigure cannot switch the entry to a different Vobiz account."""
+    sandbox.add_vobiz_account(auth_id="MA_SANDBOX_0002", auth_token="token-0002")
+    result = await vobiz_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(
+            vobiz_data(sandbox, auth_id="MA_SANDBOX_0002", auth_token="token-0002")
+        ),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert vobiz_entry.data == vobiz_data(sandbox)
+
+
+async def test_reconfigure_bland_key(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Reconfigure replaces the Bland key."""
+    sandbox.add_bland_account(api_key="sk-rotated-key-0004")
+    result = await bland_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(bland_data(sandbox, api_key="sk-rotated-key-0004")),
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert bland_entry.data["api_key"] == "sk-rotated-key-0004"

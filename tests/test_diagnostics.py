@@ -1,0 +1,65 @@
+"""Diagnostics: useful, and free of secrets."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.call_transfer.const import DOMAIN
+from sandbox import (
+    SANDBOX_VOBIZ_AUTH_SECRET,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    SANDBOX_VOBIZ_CALL_ID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
+
+from .conftest import setup_entry
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Entry, account and recent transfers, with every secret redacted."""
+    await setup_entry(hass, vobiz_entry)
+    await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": "https://xml.example.com/a"},
+        blocking=True,
+    )
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=500), path_contains="/Call/")
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "transfer",
+            {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": "https://xml.example.com/a"},
+            blocking=True,
+        )
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, vobiz_entry)
+
+    text = json.dumps(diagnostics)
+    assert SANDBOX_VOBIZ_AUTH_TOKEN not in text
+    assert SANDBOX_VOBIZ_AUTH_SECRET not in text
+    assert diagnostics["entry"]["data"]["auth_token"] == "**REDACTED**"
+    assert [t.get("error", "ok") for t in diagnostics["recent_transfers"]] == [
+        "ok",
+        "provider_error",
+    ]
+    assert diagnostics == snapshot(exclude=props("base_url", "time", "request_id"))
