@@ -1,0 +1,156 @@
+"""What users see of transfers: the Transfers event entity and the logbook lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
+from custom_components.call_transfer.logbook import async_describe_events
+from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
+
+from .conftest import setup_entry
+
+
+def transfers_entity_id(
+    entity_registry: er.EntityRegistry, entry: MockConfigEntry
+) -> str:
+    """Return the entity id of an account's Transfers event entity."""
+    entity_id = entity_registry.async_get_entity_id(
+        "event", DOMAIN, f"{entry.entry_id}_transfers"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def test_event_entity_follows_its_own_account(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Each account's entity shows its last transfer, succeeded or failed."""
+    await setup_entry(hass, vobiz_entry)
+    bland_entity = transfers_entity_id(entity_registry, bland_entry)
+    vobiz_entity = transfers_entity_id(entity_registry, vobiz_entry)
+    assert hass.states.get(bland_entity).attributes["event_types"] == [
+        "succeeded",
+        "failed",
+    ]
+    assert (
+        hass.states.get(bland_entity).attributes["friendly_name"].endswith("Transfers")
+    )
+
+    await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {
+            "config_entry_id": bland_entry.entry_id,
+            "call_id": SANDBOX_BLAND_CALL_ID,
+            "to": "+14155550100",
+        },
+        blocking=True,
+    )
+    state = hass.states.get(bland_entity)
+    assert state.attributes["event_type"] == "succeeded"
+    assert state.attributes["call_id"] == SANDBOX_BLAND_CALL_ID
+    assert state.attributes["to"] == "+14155550100"
+    assert "config_entry_id" not in state.attributes
+    assert hass.states.get(vobiz_entity).attributes["event_type"] is None
+
+    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "transfer",
+            {
+                "config_entry_id": bland_entry.entry_id,
+                "call_id": SANDBOX_BLAND_CALL_ID,
+                "to": "+14155550100",
+            },
+            blocking=True,
+        )
+    state = hass.states.get(bland_entity)
+    assert state.attributes["event_type"] == "failed"
+    assert state.attributes["error"] == "call_not_found"
+
+
+async def test_logbook_describes_both_events_in_plain_words(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+) -> None:
+    """Real events from real transfers read as sentences in the logbook."""
+    await setup_entry(hass, vobiz_entry)
+    succeeded = async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED)
+    failed = async_capture_events(hass, EVENT_TRANSFER_FAILED)
+    await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {
+            "config_entry_id": bland_entry.entry_id,
+            "call_id": SANDBOX_BLAND_CALL_ID,
+            "to": "+14155550100",
+        },
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {
+            "config_entry_id": vobiz_entry.entry_id,
+            "call_id": SANDBOX_VOBIZ_CALL_ID,
+            "legs": "both",
+            "aleg_url": "https://x.example/a",
+            "bleg_url": "https://x.example/b",
+        },
+        blocking=True,
+    )
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "transfer",
+            {
+                "config_entry_id": vobiz_entry.entry_id,
+                "call_id": SANDBOX_VOBIZ_CALL_ID,
+                "aleg_url": "https://x.example/a",
+            },
+            blocking=True,
+        )
+
+    describers: dict[str, Any] = {}
+
+    def register(domain: str, event_type: str, describe: Any) -> None:
+        assert domain == DOMAIN
+        describers[event_type] = describe
+
+    async_describe_events(hass, register)
+
+    def describe(event: Event) -> dict[str, str]:
+        return describers[event.event_type](event)
+
+    assert describe(succeeded[0]) == {
+        "name": "Call transfer",
+        "message": f"Call {SANDBOX_BLAND_CALL_ID} transferred to +1 415-555-0100",
+    }
+    assert describe(succeeded[1])["message"] == (
+        f"Call {SANDBOX_VOBIZ_CALL_ID} transferred (both legs redirected)"
+    )
+    assert describe(failed[0])["message"] == (
+        f"Transfer of call {SANDBOX_VOBIZ_CALL_ID} failed: call is not in progress"
+    )
