@@ -5,7 +5,8 @@ local provider sandbox's accounts through the integration's own config flow, so 
 newcomer can transfer a sandbox call from Developer tools right away. Standard library
 only, so it runs before any environment exists too.
 
-    python scripts/dev_instance.py --hass http://127.0.0.1:8123 --sandbox http://127.0.0.1:8765
+    python scripts/dev_instance.py prepare --config config      # before Home Assistant starts
+    python scripts/dev_instance.py connect --hass http://127.0.0.1:8123 --sandbox http://127.0.0.1:8765
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from sandbox import (  # noqa: E402
     SANDBOX_VOBIZ_CALL_ID,
 )
 
+# Onboarding steps marked done before the first start: core_config would add the
+# default weather/radio/TTS integrations, which need the internet and only add noise.
+PRESET_ONBOARDING_STEPS = ("core_config", "analytics", "integration")
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105 - a local development instance's documented login
 
@@ -43,7 +47,9 @@ class HomeAssistantApi:
         self.client_id = f"{self.url}/"
         self.token: str | None = None
 
-    def call(self, method: str, path: str, body: Any = None, *, form: bool = False) -> Any:
+    def call(
+        self, method: str, path: str, body: Any = None, *, form: bool = False
+    ) -> Any:
         """Send one request and decode the JSON answer."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         data = None
@@ -68,14 +74,18 @@ class HomeAssistantApi:
                 self.call("GET", "/api/onboarding")
             except (OSError, urllib.error.URLError):
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"Home Assistant did not come up at {self.url}") from None
+                    raise SystemExit(
+                        f"Home Assistant did not come up at {self.url}"
+                    ) from None
                 time.sleep(0.5)
             else:
                 return
 
     def onboard_or_login(self) -> None:
         """Create the owner on a fresh instance, or log in as it; keep the access token."""
-        steps = {step["step"]: step["done"] for step in self.call("GET", "/api/onboarding")}
+        steps = {
+            step["step"]: step["done"] for step in self.call("GET", "/api/onboarding")
+        }
         if not steps.get("user"):
             code = self.call(
                 "POST",
@@ -101,30 +111,29 @@ class HomeAssistantApi:
             result = self.call(
                 "POST",
                 f"/auth/login_flow/{flow['flow_id']}",
-                {"client_id": self.client_id, "username": USERNAME, "password": PASSWORD},
+                {
+                    "client_id": self.client_id,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                },
             )
             code = result["result"]
         self.token = self.call(
             "POST",
             "/auth/token",
-            {"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": self.client_id,
+            },
             form=True,
         )["access_token"]
-        for step, path, body in (
-            ("core_config", "/api/onboarding/core_config", {}),
-            ("analytics", "/api/onboarding/analytics", {}),
-            (
-                "integration",
-                "/api/onboarding/integration",
-                {"client_id": self.client_id, "redirect_uri": self.client_id},
-            ),
-        ):
-            if not steps.get(step):
-                self.call("POST", path, body)
 
     def connect_sandbox_accounts(self, sandbox_url: str) -> None:
         """Add the sandbox accounts through the config flow, unless already there."""
-        entries = self.call("GET", "/api/config/config_entries/entry?domain=call_transfer")
+        entries = self.call(
+            "GET", "/api/config/config_entries/entry?domain=call_transfer"
+        )
         if entries:
             return
         for step, credentials in (
@@ -136,7 +145,10 @@ class HomeAssistantApi:
                     "base_url": f"{sandbox_url}/vobiz/api/v1",
                 },
             ),
-            ("bland", {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"}),
+            (
+                "bland",
+                {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"},
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -147,17 +159,46 @@ class HomeAssistantApi:
             self.call("POST", path, {"next_step_id": step})
             result = self.call("POST", path, credentials)
             if result.get("type") != "create_entry":
-                raise SystemExit(f"Connecting the sandbox {step} account failed: {result}")
+                raise SystemExit(
+                    f"Connecting the sandbox {step} account failed: {result}"
+                )
+
+
+def prepare(config_dir: Path) -> None:
+    """Before the first start: mark the onboarding steps the owner need not click through."""
+    onboarding = config_dir / ".storage" / "onboarding"
+    if onboarding.exists():
+        return
+    onboarding.parent.mkdir(parents=True, exist_ok=True)
+    onboarding.write_text(
+        json.dumps(
+            {
+                "version": 4,
+                "minor_version": 1,
+                "key": "onboarding",
+                "data": {"done": list(PRESET_ONBOARDING_STEPS)},
+            }
+        )
+    )
 
 
 def main() -> None:
-    """Prepare the instance and print what to do next."""
+    """Prepare the instance, or connect it, and print what to do next."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hass", default="http://127.0.0.1:8123")
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8765")
-    parser.add_argument("--timeout", type=float, default=180)
-    parser.add_argument("--token-file", type=Path, help="write the access token here")
+    commands = parser.add_subparsers(dest="command", required=True)
+    prepare_command = commands.add_parser(
+        "prepare", help="before Home Assistant starts"
+    )
+    prepare_command.add_argument("--config", type=Path, default=Path("config"))
+    connect = commands.add_parser("connect", help="once Home Assistant is starting")
+    connect.add_argument("--hass", default="http://127.0.0.1:8123")
+    connect.add_argument("--sandbox", default="http://127.0.0.1:8765")
+    connect.add_argument("--timeout", type=float, default=180)
+    connect.add_argument("--token-file", type=Path, help="write the access token here")
     args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.config)
+        return
 
     api = HomeAssistantApi(args.hass)
     api.wait_until_up(args.timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 import logging
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -27,23 +28,42 @@ from sandbox import (
 
 pytest_plugins = ["sandbox.pytest_plugin"]
 
-# Home Assistant arms its blocking-I/O detector when it boots; the test harness does not,
-# so arm it here: blocking calls in the event loop raise, or log the report that
-# fail_on_blocking_io turns into a test failure.
-block_async_io.enable()
-
-BLOCKING_IO_REPORT = "Detected blocking call"
+BLOCKING_IO_REPORT = "inside the event loop by custom integration 'call_transfer'"
 
 
 def blocking_io_reports(records: list[logging.LogRecord]) -> list[str]:
-    """Return the blocking-I/O reports among log records."""
+    """Return the reports of blocking I/O done by this integration in the event loop."""
     return [r.getMessage() for r in records if BLOCKING_IO_REPORT in r.getMessage()]
 
 
 @pytest.fixture(autouse=True)
-def fail_on_blocking_io(caplog: pytest.LogCaptureFixture) -> Generator[None]:
-    """Fail any test during which something did blocking I/O in the event loop."""
-    yield
+def fail_on_blocking_io(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Generator[None]:
+    """Arm Home Assistant's blocking-I/O detector while a test runs a Home Assistant.
+
+    Home Assistant arms it when it boots; the test harness does not, and in tests it
+    would skip file I/O. It watches the event loop's thread, so it is armed, file I/O
+    included, only once ``hass`` is set up (pytest works in that thread too). Blocking
+    sleeps and HTTP then raise; any other blocking call the integration makes logs a
+    report that fails the test here.
+    """
+    if "hass" not in request.fixturenames or block_async_io._BLOCKED_CALLS.calls:  # noqa: SLF001
+        yield
+        return
+    request.getfixturevalue("hass")
+    with patch.object(block_async_io, "_IN_TESTS", False):
+        block_async_io.enable()
+    try:
+        yield
+    finally:
+        for blocking_call in block_async_io._BLOCKED_CALLS.calls:  # noqa: SLF001
+            setattr(
+                blocking_call.object,
+                blocking_call.function,
+                blocking_call.original_func,
+            )
+        block_async_io._BLOCKED_CALLS.calls.clear()  # noqa: SLF001
     if reports := blocking_io_reports(caplog.records):
         pytest.fail("Blocking I/O in the event loop:\n" + "\n".join(reports))
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 import time
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import blocking_io_reports
+from custom_components.call_transfer.phone import to_e164
+from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+
+from .conftest import blocking_io_reports, setup_entry
 
 
 async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> None:
@@ -17,14 +22,31 @@ async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> N
         time.sleep(0)  # noqa: ASYNC251 - the point of the test
 
 
-async def test_blocking_file_io_is_reported_and_fails_the_test(
-    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+async def test_integration_file_io_in_the_event_loop_is_caught(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Blocking file I/O is reported, and fail_on_blocking_io turns the report into a failure."""
-    with Path(__file__).open(encoding="utf-8") as file:  # noqa: ASYNC230 - the point of the test
-        file.read(1)
+    """File I/O on the action's path is reported against call_transfer, which fails a test."""
+    await setup_entry(hass, bland_entry)
 
-    reports = blocking_io_reports(caplog.records)
-    assert reports
-    assert "Detected blocking call to open" in reports[0]
-    caplog.clear()  # this test's own I/O was deliberate; the guard has proven it sees it
+    def parse_after_reading_a_file(number: str, region: str | None) -> str:
+        with Path(__file__).open(encoding="utf-8") as file:
+            file.read(1)
+        return to_e164(number, region)
+
+    with patch(
+        "custom_components.call_transfer.services.to_e164", parse_after_reading_a_file
+    ):
+        await hass.services.async_call(
+            "call_transfer",
+            "transfer",
+            {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+            blocking=True,
+        )
+
+    [report] = blocking_io_reports(caplog.records)
+    assert "Detected blocking call to open" in report
+    # The I/O here was deliberate: the guard has shown it sees it, so let this test pass.
+    caplog.clear()

@@ -60,9 +60,10 @@ async def test_add_vobiz_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["title"].startswith("Vobiz (")
     assert result["data"] == vobiz_data(sandbox)
     assert result["result"].unique_id == f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}"
-    [check] = sandbox.requests_to("/auth/me")
+    # Checked by the flow, then again by the entry's setup.
+    check = sandbox.requests_to("/auth/me")[0]
     assert check.method == "GET"
-    assert check.headers["X-Auth-ID"] == SANDBOX_VOBIZ_AUTH_ID
+    assert check.headers["x-auth-id"] == SANDBOX_VOBIZ_AUTH_ID
 
 
 async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
@@ -79,7 +80,7 @@ async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["title"] == f"Bland AI (key …{fingerprint[:8]})"
     assert SANDBOX_BLAND_API_KEY not in result["title"]
     assert result["data"] == bland_data(sandbox)
-    assert len(sandbox.requests_to("/v1/me")) == 1
+    assert sandbox.requests_to("/v1/me")[0].headers["authorization"] == "***"
 
 
 async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
@@ -153,7 +154,7 @@ async def test_errors_can_be_corrected(
     )
     result = await start_flow(hass, provider)
     if fault is not None:
-        sandbox.add_fault(fault, times=1)
+        sandbox.add_fault(fault)
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], good_input | bad_input
@@ -170,6 +171,7 @@ async def test_errors_can_be_corrected(
         suggested.values()
     )
 
+    sandbox.clear_faults()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], good_input
     )
@@ -308,13 +310,20 @@ async def test_reconfigure_vobiz(
     )
     assert result["errors"] == {"base": "invalid_auth"}
 
-    new_base_url = sandbox.vobiz_base_url.replace("127.0.0.1", "localhost")
+    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-token"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(vobiz_data(sandbox, base_url=new_base_url))
+        result["flow_id"],
+        form_input(
+            vobiz_data(
+                sandbox,
+                auth_token="rotated-token",
+                base_url=f"{sandbox.vobiz_base_url}/",
+            )
+        ),
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert vobiz_entry.data["base_url"] == new_base_url
+    assert vobiz_entry.data == vobiz_data(sandbox, auth_token="rotated-token")
 
 
 async def test_reconfigure_to_another_vobiz_account_aborts(

@@ -17,6 +17,8 @@ from syrupy.filters import props
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_CALL_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -63,3 +65,28 @@ async def test_diagnostics(
         "provider_error",
     ]
     assert diagnostics == snapshot(exclude=props("base_url", "time", "request_id"))
+
+
+async def test_diagnostics_mask_phone_numbers(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+) -> None:
+    """Destination numbers keep only their last four digits; the API key is redacted."""
+    await setup_entry(hass, bland_entry)
+    await hass.services.async_call(
+        DOMAIN,
+        "transfer",
+        {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+        blocking=True,
+    )
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
+
+    assert diagnostics["recent_transfers"][0]["to"] == "••••••••0100"
+    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+    text = json.dumps(diagnostics, ensure_ascii=False)
+    assert SANDBOX_BLAND_API_KEY not in text
+    assert "+14155550100" not in text
+    assert "4155550100" not in text

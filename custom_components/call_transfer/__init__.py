@@ -29,8 +29,8 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> bool:
     """Connect to the provider account and check its credentials."""
-    client = create_client(hass, entry.data)
     try:
+        client = create_client(hass, entry.data)
         account = await client.async_validate()
     except InvalidAuthError as err:
         raise ConfigEntryAuthFailed(

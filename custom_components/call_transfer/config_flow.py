@@ -67,7 +67,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(_unique_id(provider, account))
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=_title(provider, account), data=_clean(data)
+                    title=_title(provider, account), data=data
                 )
         schema = _schema(
             provider.credential_fields, with_base_url=self.show_advanced_options
@@ -147,16 +147,14 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         else:
             await self.async_set_unique_id(unique_id)
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-        return self.async_update_reload_and_abort(
-            entry, unique_id=unique_id, data=_clean(data)
-        )
+        return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
 
     async def _async_try_connect(
         self, data: dict[str, Any]
     ) -> tuple[AccountInfo | None, dict[str, str]]:
         """Check the credentials against the provider; return the account or form errors."""
         try:
-            if base_url := data.get(CONF_BASE_URL, "").strip():
+            if base_url := data.pop(CONF_BASE_URL, "").strip():
                 data[CONF_BASE_URL] = normalize_base_url(base_url)
             return await create_client(self.hass, data).async_validate(), {}
         except InvalidBaseUrlError:
@@ -188,11 +186,6 @@ def _public(
     """Return the values safe to show again in a form (never a secret)."""
     secrets = {cred.key for cred in provider.credential_fields if cred.secret}
     return {key: value for key, value in (values or {}).items() if key not in secrets}
-
-
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    """Return entry data without a blank base URL (absent means the public API)."""
-    return {key: value for key, value in data.items() if key != CONF_BASE_URL or value}
 
 
 def _unique_id(provider: type[TransferProvider], account: AccountInfo) -> str:

@@ -18,6 +18,7 @@ CONF_BASE_URL: Final = "base_url"
 SERVICE_TRANSFER: Final = "transfer"
 
 # Action fields.
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_CALL_ID: Final = "call_id"
 ATTR_TO: Final = "to"
 ATTR_LEGS: Final = "legs"

@@ -6,12 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.event import EventEntity
-from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .const import DOMAIN, EVENT_TRANSFER_FAILED, EVENT_TRANSFER_SUCCEEDED
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from .data import CallTransferConfigEntry
 
 PARALLEL_UPDATES = 0

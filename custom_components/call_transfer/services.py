@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -24,6 +23,7 @@ from .const import (
     ATTR_BLEG_METHOD,
     ATTR_BLEG_URL,
     ATTR_CALL_ID,
+    ATTR_CONFIG_ENTRY_ID,
     ATTR_ERROR,
     ATTR_ERROR_MESSAGE,
     ATTR_LEGS,
@@ -244,8 +244,18 @@ def _invalid(translation_key: str, **placeholders: str) -> ServiceValidationErro
 
 
 def _remember(runtime: CallTransferData, outcome: dict[str, Any]) -> None:
-    """Keep a recent outcome for diagnostics, with the destination number masked."""
+    """Keep a recent outcome for diagnostics, with the destination number masked.
+
+    Providers repeat the number in their messages, so it is masked there too.
+    """
+    number = outcome[ATTR_TO]
+    remembered = {
+        key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID
+    }
+    if number is not None:
+        for key in (ATTR_MESSAGE, ATTR_ERROR_MESSAGE):
+            if isinstance(text := remembered.get(key), str):
+                remembered[key] = text.replace(number, mask(number) or "")
     runtime.recent_transfers.append(
-        {key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID}
-        | {"time": dt_util.utcnow().isoformat(), ATTR_TO: mask(outcome[ATTR_TO])}
+        remembered | {"time": dt_util.utcnow().isoformat(), ATTR_TO: mask(number)}
     )

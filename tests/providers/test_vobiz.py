@@ -64,7 +64,7 @@ def aleg_transfer(
     call_id: str = SANDBOX_VOBIZ_CALL_ID, **changes: Any
 ) -> TransferRequest:
     """Return a transfer of the A leg to an XML URL."""
-    return TransferRequest(call_id=call_id, aleg_url=ALEG_URL, **changes)
+    return TransferRequest(call_id=call_id, **({"aleg_url": ALEG_URL} | changes))
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +89,8 @@ async def test_validate(session: aiohttp.ClientSession, sandbox: Sandbox) -> Non
     }
     assert SANDBOX_VOBIZ_AUTH_SECRET not in repr(account)
     [sent] = sandbox.requests_to("/auth/me")
-    assert sent.headers["X-Auth-ID"] == SANDBOX_VOBIZ_AUTH_ID
-    assert sent.headers["X-Auth-Token"] == "***"  # recorded masked: it was sent
+    assert sent.headers["x-auth-id"] == SANDBOX_VOBIZ_AUTH_ID
+    assert sent.headers["x-auth-token"] == "***"  # recorded masked: it was sent
 
 
 async def test_validate_wrong_token(

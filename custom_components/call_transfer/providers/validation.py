@@ -22,7 +22,7 @@ def path_segment(value: str, what: str) -> str:
         raise InvalidRequestError(
             f"The {what} may only contain letters, digits and _ . : - and must start with a letter or digit"
         )
-    return quote(value, safe="")
+    return quote(value, safe=":")
 
 
 def require_call_id(call_id: str) -> str:

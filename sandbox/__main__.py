@@ -1,0 +1,82 @@
+"""Run the sandbox until Ctrl-C or SIGTERM: ``python -m sandbox --port 8765``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from .server import Sandbox, require_loopback
+from .state import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+)
+
+DEFAULT_PORT = 8765
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line; refuse a host that is not loopback."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Local stand-in for the Vobiz and Bland AI APIs (loopback only).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback IP address")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port"
+    )
+    args = parser.parse_args(argv)
+    try:
+        require_loopback(args.host)
+    except ValueError as err:
+        parser.error(str(err))
+    return args
+
+
+def describe(sandbox: Sandbox) -> str:
+    """Tell a developer the base URLs, test credentials and live call ids."""
+
+    def live_calls(provider: str) -> str:
+        ids = (c.call_id for c in sandbox.calls.values() if c.provider == provider)
+        return ", ".join(ids)
+
+    return "\n".join(
+        (
+            f"Provider sandbox listening on port {sandbox.port} (Ctrl-C stops it)",
+            f"Vobiz base URL:    {sandbox.vobiz_base_url}",
+            f"  auth_id:         {SANDBOX_VOBIZ_AUTH_ID}",
+            f"  auth_token:      {SANDBOX_VOBIZ_AUTH_TOKEN}",
+            f"  live call ids:   {live_calls('vobiz')}",
+            f"Bland AI base URL: {sandbox.bland_base_url}",
+            f"  api_key:         {SANDBOX_BLAND_API_KEY}",
+            f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
+            f"  live call ids:   {live_calls('bland')}",
+        )
+    )
+
+
+async def serve(host: str, port: int) -> None:
+    """Run a seeded sandbox until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    sandbox = Sandbox()
+    await sandbox.start(host, port)
+    try:
+        print(describe(sandbox), flush=True)
+        await stop.wait()
+    finally:
+        await sandbox.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m sandbox``."""
+    args = parse_args(argv)
+    asyncio.run(serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The sandbox's HTTP server: both providers on one loopback port, faults, recording."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from typing import Any, Final
+
+from aiohttp import web
+from yarl import URL
+
+from .api import ApiRequest, ProviderApi, decode_json
+from .bland import BlandApi
+from .faults import Fault, FaultKind, canned_response
+from .state import RecordedRequest, SandboxState, mask_headers
+from .vobiz import VobizApi
+
+# How long stop() lets requests still being handled finish before cancelling them.
+SHUTDOWN_TIMEOUT: Final = 1.0
+
+
+def require_loopback(host: str) -> None:
+    """Refuse any host but a loopback IP address: the sandbox must not be reachable."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"The sandbox listens on loopback only (such as 127.0.0.1), not {host!r}"
+        )
+
+
+class Sandbox(SandboxState):
+    """A local server speaking the Vobiz and Bland AI APIs, with injectable faults."""
+
+    def __init__(self, *, seed: bool = True) -> None:
+        """Prepare the state (seeded with the documented test data unless told not to)."""
+        super().__init__(seed=seed)
+        self.connections = 0  # TCP connections accepted so far
+        self._apis: tuple[ProviderApi[Any], ...] = (VobizApi(self), BlandApi(self))
+        self._runner: web.ServerRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._stopping = asyncio.Event()
+        self._url: URL | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the sandbox listens on."""
+        port = self._base_url.port
+        assert port is not None  # the URL is built with one
+        return port
+
+    @property
+    def vobiz_base_url(self) -> str:
+        """What to use instead of ``https://api.vobiz.ai/api/v1``."""
+        return str(self._base_url.with_path(VobizApi.prefix))
+
+    @property
+    def bland_base_url(self) -> str:
+        """What to use instead of ``https://api.bland.ai``."""
+        return str(self._base_url.with_path(BlandApi.prefix))
+
+    @property
+    def _base_url(self) -> URL:
+        if self._url is None:
+            raise RuntimeError("The sandbox is not running")
+        return self._url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on a loopback address; port 0 picks a free port."""
+        require_loopback(host)
+        if self._runner is not None:
+            raise RuntimeError("The sandbox is already running")
+        # handler_cancellation: a request whose client went away (a HANG the client
+        # gave up on) is cancelled instead of lingering.
+        web_server = web.Server(self._handle, handler_cancellation=True)
+        runner = web.ServerRunner(web_server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await runner.setup()
+
+        def accept_connection() -> asyncio.BaseProtocol:
+            # asyncio asks for one protocol per accepted TCP connection.
+            self.connections += 1
+            return web_server()
+
+        try:
+            listener = await asyncio.get_running_loop().create_server(
+                accept_connection, host, port
+            )
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._stopping = asyncio.Event()
+        self._runner, self._listener = runner, listener
+        bound_port = listener.sockets[0].getsockname()[1]
+        self._url = URL.build(scheme="http", host=host, port=bound_port)
+
+    async def stop(self) -> None:
+        """Stop listening, abort hanging requests, close every connection."""
+        if self._runner is None or self._listener is None:
+            return
+        self._stopping.set()
+        self._listener.close()
+        await self._runner.cleanup()
+        await self._listener.wait_closed()
+        self._runner = self._listener = self._url = None
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        body = await request.read()
+        api_request, api = self._api_request(request, body)
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=mask_headers(request.headers),
+                json=api_request.json,
+                text=body.decode(errors="replace"),
+            )
+        )
+        if api is None:
+            return web.json_response({"error": "no provider here"}, status=404)
+        account = api.authenticate(api_request)
+        fault = self.take_fault(
+            None if account is None else api.account_key(account),
+            api.call_id_of(api_request),
+            request.path,
+        )
+        if fault is not None:
+            faulty = await self._apply_fault(fault, request, api)
+            if faulty is not None:
+                return faulty
+        return api.respond(api_request, account)
+
+    def _api_request(
+        self, request: web.BaseRequest, body: bytes
+    ) -> tuple[ApiRequest, ProviderApi[Any] | None]:
+        """Return the request as seen below its provider's prefix, and that provider."""
+        path = request.path
+        api = next(
+            (
+                api
+                for api in self._apis
+                if path == api.prefix or path.startswith(f"{api.prefix}/")
+            ),
+            None,
+        )
+        json_body, json_valid = decode_json(body)
+        api_request = ApiRequest(
+            method=request.method,
+            path=path.removeprefix(api.prefix) if api else path,
+            query=request.query,
+            headers=request.headers,
+            content_type=request.content_type,
+            body=body,
+            json=json_body,
+            json_valid=json_valid,
+        )
+        return api_request, api
+
+    async def _apply_fault(
+        self, fault: Fault, request: web.BaseRequest, api: ProviderApi[Any]
+    ) -> web.StreamResponse | None:
+        """Answer (or break) a faulty request; None when it is then handled normally."""
+        match fault.kind:
+            case FaultKind.RESET:
+                return _abort(request)
+            case FaultKind.HANG:
+                await self._wait_for_stop(None)
+                return _abort(request)
+            case FaultKind.LATENCY:
+                if await self._wait_for_stop(fault.delay):
+                    return _abort(request)
+                return None
+            case _:
+                return canned_response(fault, api.error_body(429, "too many requests"))
+
+    async def _wait_for_stop(self, seconds: float | None) -> bool:
+        """Wait for stop() at most ``seconds`` (None: no limit); say whether it came."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()
+
+
+def _abort(request: web.BaseRequest) -> web.StreamResponse:
+    """Abort the TCP connection: the client gets no response at all."""
+    if request.transport is not None:
+        request.transport.abort()
+    # Never sent: the connection is gone, and aiohttp drops a response it cannot write.
+    return web.Response(status=499)

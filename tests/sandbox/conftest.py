@@ -1,0 +1,54 @@
+"""Helpers for talking to the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any, Final
+import uuid
+
+import aiohttp
+import pytest
+
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    Sandbox,
+)
+
+VOBIZ_HEADERS: Final = {
+    "X-Auth-ID": SANDBOX_VOBIZ_AUTH_ID,
+    "X-Auth-Token": SANDBOX_VOBIZ_AUTH_TOKEN,
+}
+BLAND_HEADERS: Final = {"authorization": SANDBOX_BLAND_API_KEY}
+BLAND_ORG_HEADERS: Final = BLAND_HEADERS | {"x-bland-org-id": SANDBOX_BLAND_ORG_ID}
+ACCOUNT_PATH: Final = f"/Account/{SANDBOX_VOBIZ_AUTH_ID}"
+
+
+@pytest.fixture
+async def session(sandbox: Sandbox) -> AsyncGenerator[aiohttp.ClientSession]:
+    """Return a client session (keep-alive) for the running sandbox."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
+        yield client
+
+
+def is_uuid(value: Any) -> bool:
+    """Say whether a value is a UUID string."""
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def assert_vobiz_error(body: Any, message: str) -> None:
+    """Check Vobiz's ``{"api_id", "error"}`` envelope."""
+    assert set(body) == {"api_id", "error"}
+    assert is_uuid(body["api_id"])
+    assert body["error"] == message
+
+
+def bland_error(code: str, message: str) -> dict[str, Any]:
+    """Return Bland's error envelope."""
+    return {"data": None, "errors": [{"error": code, "message": message}]}

@@ -1,0 +1,98 @@
+"""``python -m sandbox`` runs a standalone sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+import signal
+import socket
+import sys
+
+import aiohttp
+import pytest
+
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_TOKEN,
+    SANDBOX_VOBIZ_CALL_ID,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BANNER_LINES = 9
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def run_sandbox(*args: str) -> asyncio.subprocess.Process:
+    """Start ``python -m sandbox`` from the repository root."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sandbox",
+        *args,
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
+    """It prints the base URLs, credentials and call ids, serves, and stops cleanly."""
+    port = free_port()
+    process = await run_sandbox("--port", str(port))
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            banner = [
+                (await process.stdout.readline()).decode() for _ in range(BANNER_LINES)
+            ]
+        output = "".join(banner)
+        for expected in (
+            f"http://127.0.0.1:{port}/vobiz/api/v1",
+            f"http://127.0.0.1:{port}/bland",
+            SANDBOX_VOBIZ_AUTH_ID,
+            SANDBOX_VOBIZ_AUTH_TOKEN,
+            SANDBOX_BLAND_API_KEY,
+            SANDBOX_BLAND_ORG_ID,
+            SANDBOX_VOBIZ_CALL_ID,
+            SANDBOX_BLAND_CALL_ID,
+        ):
+            assert expected in output
+
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/bland/v1/me",
+                headers={"authorization": SANDBOX_BLAND_API_KEY},
+            ) as response,
+        ):
+            assert response.status == 200
+            assert (await response.json())["status"] == "active"
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            _, stderr = await process.communicate()
+
+    assert process.returncode == 0, stderr.decode()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10"])
+async def test_refuses_a_host_that_is_not_loopback(host: str) -> None:
+    """A host another machine could reach is a usage error."""
+    process = await run_sandbox("--host", host, "--port", "0")
+    async with asyncio.timeout(20):
+        stdout, stderr = await process.communicate()
+
+    assert process.returncode == 2
+    assert stdout == b""
+    assert "loopback only" in stderr.decode()
