@@ -344,6 +344,7 @@ async def test_rejected_credentials_start_reauth(
         ("bland", {}, "to_required"),
         ("bland", {"to": "call me maybe"}, "invalid_phone_number"),
         ("bland", {"to": "123"}, "invalid_phone_number"),
+        ("bland", {"to": "+1 555 01"}, "invalid_phone_number"),
         ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
         ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
     ],

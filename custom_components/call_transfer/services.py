@@ -182,7 +182,8 @@ def _build_request(
             raise _invalid("invalid_phone_number", number=to) from None
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
-    if not provider.supports_xml_urls:
+    if to is not None or not provider.supports_xml_urls:
+        # A transfer to a number; leg fields only describe transfers to XML URLs.
         return TransferRequest(call_id=call_id, to=to)
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
@@ -195,19 +196,15 @@ def _build_request(
             except InvalidRequestError:
                 raise _invalid("invalid_url", field=field) from None
         urls[field] = url
-    if to is None:
-        needed = {
-            TransferLegs.ALEG: (ATTR_ALEG_URL,),
-            TransferLegs.BLEG: (ATTR_BLEG_URL,),
-            TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
-        }[legs]
-        if missing := [field for field in needed if urls[field] is None]:
-            raise _invalid(
-                "missing_leg_url", legs=legs.value, fields=" and ".join(missing)
-            )
+    needed = {
+        TransferLegs.ALEG: (ATTR_ALEG_URL,),
+        TransferLegs.BLEG: (ATTR_BLEG_URL,),
+        TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
+    }[legs]
+    if missing := [field for field in needed if urls[field] is None]:
+        raise _invalid("missing_leg_url", legs=legs.value, fields=" and ".join(missing))
     return TransferRequest(
         call_id=call_id,
-        to=to,
         legs=legs,
         aleg_url=urls[ATTR_ALEG_URL],
         aleg_method=_choice(

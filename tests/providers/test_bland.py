@@ -351,3 +351,36 @@ async def test_active_calls_wrong_shape(
     )
     with pytest.raises(UnexpectedResponseError):
         await client_for(session, sandbox).async_live_calls()
+
+
+@pytest.mark.parametrize(
+    ("start_time", "expected"),
+    [
+        ("2026-11-22T10:15:00+00:00", "2026-11-22T10:15:00+00:00"),
+        ("not a time", None),
+        (None, None),
+    ],
+)
+async def test_active_call_start_time(
+    session: aiohttp.ClientSession,
+    sandbox: Sandbox,
+    start_time: str | None,
+    expected: str | None,
+) -> None:
+    """ISO start times are parsed; missing or unreadable ones are left out."""
+    body = {
+        "data": [
+            {
+                "call_id": "c-1",
+                "from": "+14155550100",
+                "to": "+14155550101",
+                "status": "IN_PROGRESS",
+                "start_time": start_time,
+            },
+            {"no": "id"},
+        ],
+        "errors": None,
+    }
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=200, body=body))
+    [call] = await client_for(session, sandbox).async_live_calls()
+    assert (call.started.isoformat() if call.started else None) == expected

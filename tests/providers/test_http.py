@@ -1,17 +1,23 @@
-"""The shared request helper's pure parts: URLs, path segments, Retry-After."""
+"""The shared request helper: URLs, path segments, Retry-After, broken transports."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 import subprocess
 import sys
 
+import aiohttp
 import pytest
 
 from custom_components.call_transfer.providers import (
+    BlandClient,
+    CannotConnectError,
     InvalidBaseUrlError,
     InvalidRequestError,
+    TransferRequest,
 )
 from custom_components.call_transfer.providers.http import (
     normalize_base_url,
@@ -96,6 +102,7 @@ def test_retry_after() -> None:
     assert parse_retry_after("-4", now=now) == 0.0
     assert parse_retry_after("Sun, 22 Nov 2026 12:00:04 GMT", now=now) == 4.0
     assert parse_retry_after("Sun, 22 Nov 2026 11:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("Sun, 22 Nov 2026 12:00:02 -0000", now=now) == 2.0
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None, now=now) is None
 
@@ -113,3 +120,38 @@ def test_providers_package_never_imports_home_assistant() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.fixture
+async def truncating_server(socket_enabled: None) -> AsyncIterator[str]:
+    """Yield the URL of a server that promises a body, sends a byte of it and hangs up.
+
+    The sandbox speaks HTTP properly through aiohttp; this breaks the protocol itself.
+    """
+
+    async def answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_broken_response_body(truncating_server: str) -> None:
+    """A response cut short mid-body is a broken connection, and may have transferred."""
+    async with aiohttp.ClientSession() as session:
+        client = BlandClient(session, api_key="k", base_url=truncating_server)
+        with pytest.raises(CannotConnectError) as raised:
+            await client.async_transfer(
+                TransferRequest(call_id="c1", to="+14155550100")
+            )
+    assert raised.value.outcome_unknown
+    assert "ClientPayloadError" in raised.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 import logging
 from typing import Any
@@ -101,6 +102,17 @@ async def test_validate_wrong_token(
         await client_for(session, sandbox, token="wrong-token-123").async_validate()
     assert raised.value.status == 401
     assert "wrong-token-123" not in str(raised.value)
+
+
+async def test_validate_forbidden_is_invalid_auth(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """A 403 on the credential check means the credentials cannot be used."""
+    sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=403, body={"error": "disabled"})
+    )
+    with pytest.raises(InvalidAuthError, match="disabled"):
+        await client_for(session, sandbox).async_validate()
 
 
 async def test_unusable_auth_id_is_invalid_auth(session: aiohttp.ClientSession) -> None:
@@ -474,3 +486,51 @@ async def test_live_calls_wrong_shape(
     )
     with pytest.raises(UnexpectedResponseError):
         await client_for(session, sandbox).async_live_calls()
+
+
+@pytest.mark.parametrize(
+    ("session_start", "expected"),
+    [
+        ("2026-11-22 10:15:00", "2026-11-22T10:15:00+00:00"),
+        ("2026-11-22T10:15:00+01:00", "2026-11-22T10:15:00+01:00"),
+        ("yesterday", None),
+        (1732270500, None),
+    ],
+)
+async def test_live_call_start_time(
+    session: aiohttp.ClientSession,
+    sandbox: Sandbox,
+    session_start: object,
+    expected: str | None,
+) -> None:
+    """Vobiz's zone-less start time is read as UTC; anything unreadable is left out."""
+    detail = {
+        "call_uuid": SANDBOX_VOBIZ_CALL_ID,
+        "call_status": "in-progress",
+        "session_start": session_start,
+    }
+    sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=200, body=detail),
+        call_id=SANDBOX_VOBIZ_CALL_ID,
+    )
+    calls = {
+        call.call_id: call
+        for call in await client_for(session, sandbox).async_live_calls()
+    }
+    started = calls[SANDBOX_VOBIZ_CALL_ID].started
+    assert (started.isoformat() if started else None) == expected
+    assert calls[SANDBOX_VOBIZ_CALL_ID].from_number is None
+
+
+async def test_rate_limit_without_retry_after_waits_a_second(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """A 429 without Retry-After is retried after a default second."""
+    sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=429, body={"error": "slow down"}), times=1
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await client_for(session, sandbox).async_validate()
+    assert loop.time() - started >= 1.0
+    assert len(sandbox.requests_to("/auth/me")) == 2
