@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowHandler, FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -83,13 +83,22 @@ async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert sandbox.requests_to("/v1/me")[0].headers["authorization"] == "***"
 
 
+def advanced_mode_is_retired() -> bool:
+    """Return whether this Home Assistant shows advanced options to every user.
+
+    Home Assistant 2026.x retired advanced mode: flows see it as always on.
+    """
+    handler = FlowHandler()
+    handler.context = {"source": SOURCE_USER, "show_advanced_options": False}
+    return handler.show_advanced_options
+
+
 async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    """The base URL is an advanced option; every field has a description."""
+    """The base URL is an advanced option (everyone's, where advanced mode is retired)."""
     result = await start_flow(hass, "vobiz", advanced=False)
-    assert [str(key) for key in result["data_schema"].schema] == [
-        "auth_id",
-        "auth_token",
-    ]
+    basic = ["auth_id", "auth_token"]
+    expected = [*basic, "base_url"] if advanced_mode_is_retired() else basic
+    assert [str(key) for key in result["data_schema"].schema] == expected
     result = await start_flow(hass, "bland", advanced=True)
     assert [str(key) for key in result["data_schema"].schema] == ["api_key", "base_url"]
 

@@ -38,6 +38,7 @@ class TransfersEventEntity(EventEntity):
     """Fires ``succeeded`` or ``failed`` for every transfer made with the account."""
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
     _attr_translation_key = "transfers"
     _attr_event_types = list(_EVENT_TYPES.values())
 

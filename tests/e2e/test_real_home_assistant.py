@@ -39,6 +39,7 @@ STARTUP_TIMEOUT = 120
 # Home Assistant's own complaints about this machine, not about the integration.
 ENVIRONMENT_ERRORS = (
     "Error loading libturbojpeg; Camera snapshot performance will be sub-optimal",
+    "FFmpeg fails [Errno 2] No such file or directory: 'ffmpeg'",
 )
 
 
