@@ -24,7 +24,8 @@ find_python313() {
 
 # uv from PATH, else a pinned copy in the cache, installed from the package index with pip.
 ensure_uv() {
-  if command -v uv >/dev/null 2>&1; then
+  # A version-manager shim can be on PATH without working, so ask it for its version.
+  if command -v uv >/dev/null 2>&1 && uv --version >/dev/null 2>&1; then
     UV="$(command -v uv)"
     return 0
   fi
