@@ -129,13 +129,22 @@ class HomeAssistantApi:
             form=True,
         )["access_token"]
 
-    def connect_sandbox_accounts(self, sandbox_url: str) -> None:
-        """Add the sandbox accounts through the config flow, unless already there."""
-        entries = self.call(
+    def connect_sandbox_accounts(self, sandbox_url: str) -> dict[str, str]:
+        """Add the sandbox accounts through the config flow unless there; map provider to entry id."""
+        if not self._entries():
+            self._add_sandbox_accounts(sandbox_url)
+        return {
+            entry["title"].split(" (")[0]: entry["entry_id"]
+            for entry in self._entries()
+        }
+
+    def _entries(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self.call(
             "GET", "/api/config/config_entries/entry?domain=call_transfer"
         )
-        if entries:
-            return
+        return entries
+
+    def _add_sandbox_accounts(self, sandbox_url: str) -> None:
         for step, credentials in (
             (
                 "vobiz",
@@ -203,7 +212,7 @@ def main() -> None:
     api = HomeAssistantApi(args.hass)
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
-    api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
+    entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     if args.token_file:
         args.token_file.write_text(api.token or "")
     print(
@@ -215,13 +224,13 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
 
   action: call_transfer.transfer
   data:
-    config_entry_id: <pick the Bland AI account>
+    config_entry_id: {entry_ids.get("Bland AI", "<the Bland AI account>")}
     call_id: {SANDBOX_BLAND_CALL_ID}
     to: "+14155550100"
 
   action: call_transfer.transfer
   data:
-    config_entry_id: <pick the Vobiz account>
+    config_entry_id: {entry_ids.get("Vobiz", "<the Vobiz account>")}
     call_id: {SANDBOX_VOBIZ_CALL_ID}
     aleg_url: https://xml.example.com/transfer/aleg
 
