@@ -12,6 +12,7 @@ only, so it runs before any environment exists too.
 from __future__ import annotations
 
 import argparse
+from http import HTTPStatus
 import json
 from pathlib import Path
 import sys
@@ -71,7 +72,7 @@ class HomeAssistantApi:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.call("GET", "/api/onboarding")
+                self.call("GET", "/auth/providers")
             except (OSError, urllib.error.URLError):
                 if time.monotonic() > deadline:
                     raise SystemExit(
@@ -83,9 +84,17 @@ class HomeAssistantApi:
 
     def onboard_or_login(self) -> None:
         """Create the owner on a fresh instance, or log in as it; keep the access token."""
-        steps = {
-            step["step"]: step["done"] for step in self.call("GET", "/api/onboarding")
-        }
+        try:
+            steps = {
+                step["step"]: step["done"]
+                for step in self.call("GET", "/api/onboarding")
+            }
+        except urllib.error.HTTPError as err:
+            if err.code != HTTPStatus.NOT_FOUND:
+                raise
+            steps = {
+                "user": True
+            }  # onboarded: Home Assistant no longer serves the steps
         if not steps.get("user"):
             code = self.call(
                 "POST",

@@ -73,3 +73,15 @@ def test_every_raised_translation_key_exists() -> None:
     keys |= {f"transfer_{code}" for code in codes}
     assert keys - set(exceptions) == set()
     assert "transfer_in_progress" in keys
+
+
+def test_provider_specific_fields_have_no_ui_default() -> None:
+    """A UI default would tick the field in the action form and send it for every provider."""
+    services = yaml.safe_load(
+        (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
+    )
+    assert [
+        name
+        for name, field in services["transfer"]["fields"].items()
+        if "default" in field
+    ] == []
