@@ -1,0 +1,128 @@
+"""What HACS and Home Assistant check before they load the integration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+
+from PIL import Image
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+INTEGRATION = ROOT / "custom_components" / "call_transfer"
+QUALITY_SCALE_RULES = {
+    # Bronze
+    "action-setup",
+    "appropriate-polling",
+    "brands",
+    "common-modules",
+    "config-flow-test-coverage",
+    "config-flow",
+    "dependency-transparency",
+    "docs-actions",
+    "docs-conditions",
+    "docs-high-level-description",
+    "docs-installation-instructions",
+    "docs-removal-instructions",
+    "docs-triggers",
+    "entity-event-setup",
+    "entity-unique-id",
+    "has-entity-name",
+    "runtime-data",
+    "test-before-configure",
+    "test-before-setup",
+    "unique-config-entry",
+    # Silver
+    "action-exceptions",
+    "config-entry-unloading",
+    "docs-configuration-parameters",
+    "docs-installation-parameters",
+    "entity-unavailable",
+    "integration-owner",
+    "log-when-unavailable",
+    "parallel-updates",
+    "reauthentication-flow",
+    "test-coverage",
+    # Gold
+    "devices",
+    "diagnostics",
+    "discovery-update-info",
+    "discovery",
+    "docs-data-update",
+    "docs-examples",
+    "docs-known-limitations",
+    "docs-supported-devices",
+    "docs-supported-functions",
+    "docs-troubleshooting",
+    "docs-use-cases",
+    "dynamic-devices",
+    "entity-category",
+    "entity-device-class",
+    "entity-disabled-by-default",
+    "entity-translations",
+    "exception-translations",
+    "icon-translations",
+    "reconfiguration-flow",
+    "repair-issues",
+    "stale-devices",
+    # Platinum
+    "async-dependency",
+    "inject-websession",
+    "strict-typing",
+}
+
+
+def test_manifest() -> None:
+    """Every key hassfest and HACS need; domain and name first, the rest sorted."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert manifest["domain"] == INTEGRATION.name
+    assert manifest["config_flow"] is True
+    assert manifest["integration_type"] == "service"
+    assert manifest["iot_class"] == "cloud_polling"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
+    for key in ("codeowners", "documentation", "issue_tracker", "requirements"):
+        assert manifest[key], key
+    assert all("==" in requirement for requirement in manifest["requirements"])
+
+
+def test_hacs_minimum_is_the_min_test_leg() -> None:
+    """hacs.json promises the oldest Home Assistant the min leg tests."""
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    pinned = re.search(
+        r"^homeassistant==(\S+)$",
+        (ROOT / "requirements/min.txt").read_text(),
+        re.MULTILINE,
+    )
+    assert pinned
+    assert hacs["homeassistant"] == pinned.group(1)
+    assert hacs["name"]
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("icon.png", 256), ("icon@2x.png", 512), ("logo.png", 256), ("logo@2x.png", 512)],
+)
+def test_brand_images(name: str, size: int) -> None:
+    """The local brand folder: square PNGs of the right size with a transparent background."""
+    with Image.open(INTEGRATION / "brand" / name) as image:
+        assert image.format == "PNG"
+        assert image.mode == "RGBA"
+        assert image.size == (size, size)
+        assert image.getpixel((0, 0))[3] == 0
+        assert image.getchannel("A").getextrema()[1] == 255
+
+
+def test_quality_scale_tracks_every_rule() -> None:
+    """Every Integration Quality Scale rule has a status; exemptions say why."""
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())["rules"]
+    assert set(rules) == QUALITY_SCALE_RULES
+    for rule, value in rules.items():
+        status = value if isinstance(value, str) else value["status"]
+        assert status in ("done", "todo", "exempt"), rule
+        if status == "exempt":
+            assert value["comment"], rule
