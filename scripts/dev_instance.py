@@ -73,6 +73,8 @@ class HomeAssistantApi:
         while True:
             try:
                 self.call("GET", "/auth/providers")
+            except urllib.error.HTTPError:
+                return  # any answer (400 before onboarding) means the server is up
             except (OSError, urllib.error.URLError):
                 if time.monotonic() > deadline:
                     raise SystemExit(

@@ -36,8 +36,18 @@ class TransferProvider(ABC):
     # a rotated key then looks like another account and cannot be told apart from one.
     account_id_is_key_fingerprint: ClassVar[bool] = False
 
-    @classmethod
     @abstractmethod
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **credentials: str,
+    ) -> None:
+        """Create a client; each provider names its credentials as keyword arguments."""
+
+    @classmethod
     def from_credentials(
         cls,
         session: aiohttp.ClientSession,
@@ -46,7 +56,14 @@ class TransferProvider(ABC):
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Self:
-        """Build a client from the values of ``credential_fields``."""
+        """Build a client from a mapping holding (at least) ``credential_fields``."""
+        keys = [cred.key for cred in cls.credential_fields]
+        return cls(
+            session,
+            base_url=base_url,
+            timeout=timeout,
+            **{key: credentials[key] for key in keys},
+        )
 
     @abstractmethod
     async def async_validate(self) -> AccountInfo:

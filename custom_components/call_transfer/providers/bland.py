@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 import hashlib
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import aiohttp
 
@@ -71,24 +71,6 @@ class BlandClient(TransferProvider):
             base_url or BLAND_API_URL,
             {"authorization": api_key},
             secrets=(api_key,),
-            timeout=timeout,
-        )
-
-    @classmethod
-    def from_credentials(
-        cls,
-        session: aiohttp.ClientSession,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> Self:
-        """Build a client from ``api_key`` (and an optional ``org_id``)."""
-        return cls(
-            session,
-            api_key=credentials["api_key"],
-            org_id=credentials.get("org_id"),
-            base_url=base_url,
             timeout=timeout,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import aiohttp
 
@@ -71,24 +71,6 @@ class VobizClient(TransferProvider):
             base_url or VOBIZ_API_URL,
             {"X-Auth-ID": auth_id, "X-Auth-Token": auth_token},
             secrets=(auth_token,),
-            timeout=timeout,
-        )
-
-    @classmethod
-    def from_credentials(
-        cls,
-        session: aiohttp.ClientSession,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> Self:
-        """Build a client from ``auth_id`` and ``auth_token``."""
-        return cls(
-            session,
-            auth_id=credentials["auth_id"],
-            auth_token=credentials["auth_token"],
-            base_url=base_url,
             timeout=timeout,
         )
 
