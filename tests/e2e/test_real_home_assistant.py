@@ -17,24 +17,9 @@ from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_INSTANCE = REPO_ROOT / "scripts" / "dev_instance.py"
-# Only what the test needs (no frontend, so the latest leg needs no UI package); the
-# integration itself is loaded from this repository, as scripts/develop does.
-CONFIGURATION = """
-homeassistant:
-  name: Call Transfer e2e
-  country: US
-  time_zone: UTC
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-api:
-onboarding:
-config:
-logger:
-  default: warning
-  logs:
-    custom_components.call_transfer: debug
-"""
+# The dev instance's own configuration (scripts/develop), so this test proves that it
+# loads the integration cleanly; only the port differs (HASS_PORT).
+DEV_CONFIGURATION = REPO_ROOT / "config" / "configuration.yaml"
 STARTUP_TIMEOUT = 120
 # Home Assistant's own complaints about this machine, not about the integration.
 ENVIRONMENT_ERRORS = (
@@ -75,7 +60,7 @@ async def home_assistant(
     config = tmp_path / "config"
     config.mkdir()
     port = _free_port()
-    (config / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config / "configuration.yaml").write_text(DEV_CONFIGURATION.read_text())
     (config / "custom_components").symlink_to(REPO_ROOT / "custom_components")
     await _run(sys.executable, str(DEV_INSTANCE), "prepare", "--config", str(config))
     log = tmp_path / "hass.log"
@@ -89,7 +74,7 @@ async def home_assistant(
             "--skip-pip",
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},
+            env=os.environ | {"PYTHONPATH": str(REPO_ROOT), "HASS_PORT": str(port)},
         )
     url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "token"
