@@ -36,6 +36,13 @@ def blocking_io_reports(records: list[logging.LogRecord]) -> list[str]:
     return [r.getMessage() for r in records if BLOCKING_IO_REPORT in r.getMessage()]
 
 
+def set_up_hass(request: pytest.FixtureRequest) -> None:
+    """Set up the test's Home Assistant, after the recorder when the test uses one."""
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("hass")
+
+
 @pytest.fixture(autouse=True)
 def fail_on_blocking_io(
     request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
@@ -51,7 +58,7 @@ def fail_on_blocking_io(
     if "hass" not in request.fixturenames or block_async_io._BLOCKED_CALLS.calls:  # noqa: SLF001
         yield
         return
-    request.getfixturevalue("hass")
+    set_up_hass(request)
     with patch.object(block_async_io, "_IN_TESTS", False):
         block_async_io.enable()
     try:
@@ -69,8 +76,10 @@ def fail_on_blocking_io(
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     """Let Home Assistant load custom integrations in every test."""
+    set_up_hass(request)
+    request.getfixturevalue("enable_custom_integrations")
 
 
 def vobiz_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.call_transfer.const import (
-    DOMAIN,
-    EVENT_TRANSFER_FAILED,
-    EVENT_TRANSFER_SUCCEEDED,
-)
-from custom_components.call_transfer.logbook import async_describe_events
+from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
 
 from .conftest import setup_entry
@@ -89,15 +86,17 @@ async def test_event_entity_follows_its_own_account(
 
 
 async def test_logbook_describes_both_events_in_plain_words(
+    recorder_mock: Recorder,
     hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
     bland_entry: MockConfigEntry,
 ) -> None:
-    """Real events from real transfers read as sentences in the logbook."""
+    """Real transfers read as sentences in the logbook, attributed to their context."""
+    assert await async_setup_component(hass, "logbook", {})
     await setup_entry(hass, vobiz_entry)
-    succeeded = async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED)
-    failed = async_capture_events(hass, EVENT_TRANSFER_FAILED)
+    start = dt_util.utcnow()
     await hass.services.async_call(
         DOMAIN,
         "transfer",
@@ -132,25 +131,31 @@ async def test_logbook_describes_both_events_in_plain_words(
             },
             blocking=True,
         )
+    await async_wait_recording_done(hass)
 
-    describers: dict[str, Any] = {}
-
-    def register(domain: str, event_type: str, describe: Any) -> None:
-        assert domain == DOMAIN
-        describers[event_type] = describe
-
-    async_describe_events(hass, register)
-
-    def describe(event: Event) -> dict[str, str]:
-        return describers[event.event_type](event)
-
-    assert describe(succeeded[0]) == {
-        "name": "Call transfer",
-        "message": f"Call {SANDBOX_BLAND_CALL_ID} transferred to +1 415-555-0100",
-    }
-    assert describe(succeeded[1])["message"] == (
-        f"Call {SANDBOX_VOBIZ_CALL_ID} transferred (both legs redirected)"
+    client = await hass_ws_client()
+    await client.send_json(
+        {"id": 1, "type": "logbook/get_events", "start_time": start.isoformat()}
     )
-    assert describe(failed[0])["message"] == (
-        f"Transfer of call {SANDBOX_VOBIZ_CALL_ID} failed: call is not in progress"
-    )
+    response = await client.receive_json()
+
+    assert response["success"]
+    entries = [entry for entry in response["result"] if entry.get("domain") == DOMAIN]
+    assert [(entry["name"], entry["message"]) for entry in entries] == [
+        (
+            "Call transfer",
+            f"Call {SANDBOX_BLAND_CALL_ID} transferred to +1 415-555-0100",
+        ),
+        (
+            "Call transfer",
+            f"Call {SANDBOX_VOBIZ_CALL_ID} transferred (both legs redirected)",
+        ),
+        (
+            "Call transfer",
+            f"Transfer of call {SANDBOX_VOBIZ_CALL_ID} failed: call is not in progress",
+        ),
+    ]
+    # The events carry the caller's context, so the logbook ties each to the action call.
+    assert {
+        (entry["context_domain"], entry["context_service"]) for entry in entries
+    } == {(DOMAIN, "transfer")}
