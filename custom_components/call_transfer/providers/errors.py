@@ -76,7 +76,7 @@ class RateLimitedError(CallTransferError):
         self.retry_after = retry_after
 
 
-class OutcomeUnknownMixin(CallTransferError):
+class AfterSendingError(CallTransferError):
     """A failure after the request may have reached the provider.
 
     For a transfer this means the call may have been transferred: such a request
@@ -98,25 +98,25 @@ class OutcomeUnknownMixin(CallTransferError):
         self.outcome_unknown = outcome_unknown
 
 
-class ProviderError(OutcomeUnknownMixin):
+class ProviderError(AfterSendingError):
     """The provider failed (HTTP 5xx or another unexpected status)."""
 
     code = "provider_error"
 
 
-class ProviderTimeoutError(OutcomeUnknownMixin):
+class ProviderTimeoutError(AfterSendingError):
     """The provider did not answer in time."""
 
     code = "timeout"
 
 
-class CannotConnectError(OutcomeUnknownMixin):
+class CannotConnectError(AfterSendingError):
     """The provider could not be reached, or the connection broke."""
 
     code = "cannot_connect"
 
 
-class UnexpectedResponseError(OutcomeUnknownMixin):
+class UnexpectedResponseError(AfterSendingError):
     """The provider answered something we cannot read (not JSON, HTML, empty, wrong shape)."""
 
     code = "unexpected_response"
