@@ -173,53 +173,95 @@ async def test_response_is_optional(
     assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
 
 
+def transfer_data(provider: str) -> dict[str, str]:
+    """Return valid action data for the provider's seeded live call."""
+    if provider == "vobiz":
+        return {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
+    return {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
+
+
+def bland_error(code: str, message: str) -> dict[str, Any]:
+    """Return Bland's documented error envelope."""
+    return {"data": None, "errors": [{"error": code, "message": message}]}
+
+
+# (error code, HTTP status, the fault on Vobiz, the fault on Bland): each code on both providers.
+PROVIDER_FAILURES = [
+    (
+        "forbidden",
+        403,
+        Fault(
+            kind=FaultKind.STATUS,
+            status=403,
+            body={"api_id": "r1", "error": "account suspended"},
+        ),
+        Fault(
+            kind=FaultKind.STATUS,
+            status=403,
+            body=bland_error("FORBIDDEN", "Transfer blocked"),
+        ),
+    ),
+    (
+        "invalid_request",
+        400,
+        Fault(
+            kind=FaultKind.STATUS,
+            status=400,
+            body={"api_id": "r2", "error": "aleg_url is malformed"},
+        ),
+        Fault(
+            kind=FaultKind.STATUS,
+            status=400,
+            body=bland_error("VALIDATION_ERROR", "Bad number"),
+        ),
+    ),
+    (
+        "rate_limited",
+        429,
+        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
+        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
+    ),
+    (
+        "provider_error",
+        503,
+        Fault(kind=FaultKind.STATUS, status=503),
+        Fault(kind=FaultKind.STATUS, status=503),
+    ),
+    (
+        "provider_error",
+        502,
+        Fault(kind=FaultKind.HTML, status=502),
+        Fault(kind=FaultKind.HTML, status=502),
+    ),
+    (
+        "unexpected_response",
+        200,
+        Fault(kind=FaultKind.MALFORMED_JSON),
+        Fault(kind=FaultKind.MALFORMED_JSON),
+    ),
+    (
+        "unexpected_response",
+        200,
+        Fault(kind=FaultKind.EMPTY, status=200),
+        Fault(kind=FaultKind.EMPTY, status=200),
+    ),
+    ("cannot_connect", None, Fault(kind=FaultKind.RESET), Fault(kind=FaultKind.RESET)),
+    ("timeout", None, Fault(kind=FaultKind.HANG), Fault(kind=FaultKind.HANG)),
+]
+
+
 @pytest.mark.parametrize(
     ("provider", "fault", "error", "status"),
     [
-        (
-            "vobiz",
-            Fault(
-                kind=FaultKind.STATUS, status=403, body={"error": "account suspended"}
-            ),
-            "forbidden",
-            403,
-        ),
-        (
-            "bland",
-            Fault(
-                kind=FaultKind.STATUS,
-                status=400,
-                body={
-                    "data": None,
-                    "errors": [
-                        {
-                            "error": "VALIDATION_ERROR",
-                            "message": "Transfer number is invalid",
-                        }
-                    ],
-                },
-            ),
-            "invalid_request",
-            400,
-        ),
-        (
-            "vobiz",
-            Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
-            "rate_limited",
-            429,
-        ),
-        (
-            "vobiz",
-            Fault(kind=FaultKind.STATUS, status=503, body={"error": "maintenance"}),
-            "provider_error",
-            503,
-        ),
-        ("bland", Fault(kind=FaultKind.STATUS, status=500), "provider_error", 500),
-        ("vobiz", Fault(kind=FaultKind.MALFORMED_JSON), "unexpected_response", 200),
-        ("bland", Fault(kind=FaultKind.HTML, status=502), "provider_error", 502),
-        ("bland", Fault(kind=FaultKind.EMPTY, status=200), "unexpected_response", 200),
-        ("vobiz", Fault(kind=FaultKind.RESET), "cannot_connect", None),
-        ("bland", Fault(kind=FaultKind.HANG), "timeout", None),
+        pytest.param(
+            provider,
+            fault,
+            error,
+            status,
+            id=f"{provider}-{error}-{status}-{fault.kind}",
+        )
+        for error, status, vobiz_fault, bland_fault in PROVIDER_FAILURES
+        for provider, fault in (("vobiz", vobiz_fault), ("bland", bland_fault))
     ],
 )
 async def test_provider_failures(
@@ -235,11 +277,7 @@ async def test_provider_failures(
 ) -> None:
     """Every provider failure fires call_transfer_failed and raises a translated error."""
     entry = vobiz_entry if provider == "vobiz" else bland_entry
-    data = (
-        {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
-        if provider == "vobiz"
-        else {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
-    )
+    data = transfer_data(provider)
     with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
         await setup_entry(hass, entry)
     sandbox.add_fault(
@@ -263,18 +301,23 @@ async def test_provider_failures(
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
 
+@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_call_not_in_progress(
     hass: HomeAssistant,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
     events: dict[str, list[Any]],
+    provider: str,
 ) -> None:
     """A call that has ended is reported as call_not_found."""
-    await setup_entry(hass, vobiz_entry)
-    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    entry = vobiz_entry if provider == "vobiz" else bland_entry
+    await setup_entry(hass, entry)
+    data = transfer_data(provider)
+    sandbox.end_call(data["call_id"])
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url=ALEG_URL)
+        await transfer(hass, config_entry_id=entry.entry_id, **data)
 
     assert raised.value.translation_key == "transfer_call_not_found"
     assert events["failed"][0].data["error"] == "call_not_found"
@@ -299,18 +342,25 @@ async def test_forbidden_destination(
     assert "international restrictions" in event.data["error_message"]
 
 
+@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_rejected_credentials_start_reauth(
     hass: HomeAssistant,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
     events: dict[str, list[Any]],
+    provider: str,
 ) -> None:
     """A 401 during a transfer fires invalid_auth and opens a reauth flow."""
-    await setup_entry(hass, vobiz_entry)
-    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
+    entry = vobiz_entry if provider == "vobiz" else bland_entry
+    await setup_entry(hass, entry)
+    if provider == "vobiz":
+        sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
+    else:
+        del sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]  # the key was revoked
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url=ALEG_URL)
+        await transfer(hass, config_entry_id=entry.entry_id, **transfer_data(provider))
     await hass.async_block_till_done()
 
     assert raised.value.translation_key == "transfer_invalid_auth"
@@ -318,7 +368,7 @@ async def test_rejected_credentials_start_reauth(
     assert events["failed"][0].data["status"] == 401
     [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["source"] == SOURCE_REAUTH
-    assert flow["context"]["entry_id"] == vobiz_entry.entry_id
+    assert flow["context"]["entry_id"] == entry.entry_id
 
 
 @pytest.mark.parametrize(
