@@ -14,7 +14,7 @@ import pytest
 import custom_components.call_transfer  # noqa: F401  isort:skip
 
 from homeassistant import block_async_io
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
@@ -126,6 +126,15 @@ def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     )
     entry.add_to_hass(hass)
     return entry
+
+
+async def transfer(
+    hass: HomeAssistant, context: Context | None = None, **data: Any
+) -> Any:
+    """Call the action the way a script or the UI does, asking for the response."""
+    return await hass.services.async_call(
+        DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
+    )
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

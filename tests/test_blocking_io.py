@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.call_transfer.phone import to_e164
 from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
 
-from .conftest import blocking_io_reports, setup_entry
+from .conftest import blocking_io_reports, setup_entry, transfer
 
 
 async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> None:
@@ -39,12 +39,7 @@ async def test_integration_file_io_in_the_event_loop_is_caught(
     with patch(
         "custom_components.call_transfer.services.to_e164", parse_after_reading_a_file
     ):
-        await hass.services.async_call(
-            "call_transfer",
-            "transfer",
-            {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
-            blocking=True,
-        )
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
 
     [report] = blocking_io_reports(caplog.records)
     assert "Detected blocking call to open" in report

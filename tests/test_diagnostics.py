@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -27,7 +26,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry
+from .conftest import setup_entry, transfer
 
 
 async def test_diagnostics(
@@ -39,19 +38,13 @@ async def test_diagnostics(
 ) -> None:
     """Entry, account and recent transfers, with every secret redacted."""
     await setup_entry(hass, vobiz_entry)
-    await hass.services.async_call(
-        DOMAIN,
-        "transfer",
-        {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": "https://xml.example.com/a"},
-        blocking=True,
+    await transfer(
+        hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url="https://xml.example.com/a"
     )
     sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=500), path_contains="/Call/")
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            DOMAIN,
-            "transfer",
-            {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": "https://xml.example.com/a"},
-            blocking=True,
+        await transfer(
+            hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url="https://xml.example.com/a"
         )
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, vobiz_entry)
@@ -75,12 +68,7 @@ async def test_diagnostics_mask_phone_numbers(
 ) -> None:
     """Destination numbers keep only their last four digits; the API key is redacted."""
     await setup_entry(hass, bland_entry)
-    await hass.services.async_call(
-        DOMAIN,
-        "transfer",
-        {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
-        blocking=True,
-    )
+    await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
 

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
 
-from .conftest import setup_entry
+from .conftest import setup_entry, transfer
 
 
 def transfers_entity_id(
@@ -51,15 +51,11 @@ async def test_event_entity_follows_its_own_account(
         hass.states.get(bland_entity).attributes["friendly_name"].endswith("Transfers")
     )
 
-    await hass.services.async_call(
-        DOMAIN,
-        "transfer",
-        {
-            "config_entry_id": bland_entry.entry_id,
-            "call_id": SANDBOX_BLAND_CALL_ID,
-            "to": "+14155550100",
-        },
-        blocking=True,
+    await transfer(
+        hass,
+        config_entry_id=bland_entry.entry_id,
+        call_id=SANDBOX_BLAND_CALL_ID,
+        to="+14155550100",
     )
     state = hass.states.get(bland_entity)
     assert state.attributes["event_type"] == "succeeded"
@@ -70,15 +66,11 @@ async def test_event_entity_follows_its_own_account(
 
     sandbox.end_call(SANDBOX_BLAND_CALL_ID)
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            DOMAIN,
-            "transfer",
-            {
-                "config_entry_id": bland_entry.entry_id,
-                "call_id": SANDBOX_BLAND_CALL_ID,
-                "to": "+14155550100",
-            },
-            blocking=True,
+        await transfer(
+            hass,
+            config_entry_id=bland_entry.entry_id,
+            call_id=SANDBOX_BLAND_CALL_ID,
+            to="+14155550100",
         )
     state = hass.states.get(bland_entity)
     assert state.attributes["event_type"] == "failed"
@@ -97,39 +89,27 @@ async def test_logbook_describes_both_events_in_plain_words(
     assert await async_setup_component(hass, "logbook", {})
     await setup_entry(hass, vobiz_entry)
     start = dt_util.utcnow()
-    await hass.services.async_call(
-        DOMAIN,
-        "transfer",
-        {
-            "config_entry_id": bland_entry.entry_id,
-            "call_id": SANDBOX_BLAND_CALL_ID,
-            "to": "+14155550100",
-        },
-        blocking=True,
+    await transfer(
+        hass,
+        config_entry_id=bland_entry.entry_id,
+        call_id=SANDBOX_BLAND_CALL_ID,
+        to="+14155550100",
     )
-    await hass.services.async_call(
-        DOMAIN,
-        "transfer",
-        {
-            "config_entry_id": vobiz_entry.entry_id,
-            "call_id": SANDBOX_VOBIZ_CALL_ID,
-            "legs": "both",
-            "aleg_url": "https://x.example/a",
-            "bleg_url": "https://x.example/b",
-        },
-        blocking=True,
+    await transfer(
+        hass,
+        config_entry_id=vobiz_entry.entry_id,
+        call_id=SANDBOX_VOBIZ_CALL_ID,
+        legs="both",
+        aleg_url="https://x.example/a",
+        bleg_url="https://x.example/b",
     )
     sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            DOMAIN,
-            "transfer",
-            {
-                "config_entry_id": vobiz_entry.entry_id,
-                "call_id": SANDBOX_VOBIZ_CALL_ID,
-                "aleg_url": "https://x.example/a",
-            },
-            blocking=True,
+        await transfer(
+            hass,
+            config_entry_id=vobiz_entry.entry_id,
+            call_id=SANDBOX_VOBIZ_CALL_ID,
+            aleg_url="https://x.example/a",
         )
     await async_wait_recording_done(hass)
 

@@ -32,20 +32,11 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry
+from .conftest import setup_entry, transfer
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
-
-
-async def transfer(
-    hass: HomeAssistant, context: Context | None = None, **data: Any
-) -> Any:
-    """Call the action the way a script or the UI does, asking for the response."""
-    return await hass.services.async_call(
-        DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
-    )
 
 
 @pytest.fixture
