@@ -41,3 +41,129 @@ ensure_uv() {
 
 # Hash of a requirements lock, to know whether an environment is current.
 lock_hash() { sha256sum "$1" | cut -c1-16; }
+
+# The latest test leg: Python >= 3.14.2 from PATH, or a cached Debian forky chroot (root).
+CHROOT="$CACHE_DIR/forky"
+CHROOT_VENV="/opt/call_transfer-latest"
+# python3.14-dev and g++ build the few requirements that have no wheel for Python 3.14 yet.
+CHROOT_PACKAGES="python3.14,python3.14-venv,python3.14-dev,g++,ca-certificates"
+
+python314_on_path() {
+  command -v python3.14 >/dev/null 2>&1 &&
+    python3.14 -c 'import sys; assert sys.version_info >= (3, 14, 2)' >/dev/null 2>&1
+}
+
+provision_chroot() {
+  if [ -x "$CHROOT/usr/bin/python3.14" ]; then
+    update_chroot_packages
+    return 0
+  fi
+  [ "$(id -u)" = 0 ] || die "latest leg: no python3.14 >= 3.14.2 on PATH, and building a Debian chroot needs root"
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    say "Installing debootstrap"
+    apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null ||
+      die "latest leg: could not install debootstrap"
+  fi
+  # Older debootstrap releases do not know forky yet; it uses the same script as sid.
+  local scripts=/usr/share/debootstrap/scripts
+  [ -e "$scripts/forky" ] || ln -s sid "$scripts/forky"
+  say "Building a Debian forky chroot with Python 3.14 in $CHROOT (about a minute, once)"
+  rm -rf "$CHROOT.partial"
+  mkdir -p "$CACHE_DIR"
+  debootstrap --variant=minbase --include="$CHROOT_PACKAGES" \
+    forky "$CHROOT.partial" >"$CACHE_DIR/debootstrap.log" 2>&1 ||
+    die "latest leg: debootstrap failed, see $CACHE_DIR/debootstrap.log"
+  echo "$CHROOT_PACKAGES" >"$CHROOT.partial/.call_transfer-packages"
+  mv "$CHROOT.partial" "$CHROOT"
+}
+
+# A chroot cached by an older version of this script: add what the package list gained since.
+update_chroot_packages() {
+  [ "$(cat "$CHROOT/.call_transfer-packages" 2>/dev/null)" = "$CHROOT_PACKAGES" ] && return 0
+  say "Installing into the chroot: ${CHROOT_PACKAGES//,/ }"
+  # The mirror may serve forky with a Release file past its Valid-Until, as debootstrap accepts.
+  local apt="apt-get -o Acquire::Check-Valid-Until=false -qq"
+  in_chroot "$apt update && DEBIAN_FRONTEND=noninteractive $apt install -y ${CHROOT_PACKAGES//,/ } >/dev/null" ||
+    die "latest leg: could not install packages into the chroot"
+  echo "$CHROOT_PACKAGES" >"$CHROOT/.call_transfer-packages"
+}
+
+# Run a command inside the chroot in a private mount namespace: the mounts of /proc, /dev and the
+# repository vanish with the process, so nothing is left mounted even if the run is killed.
+in_chroot() {
+  cp /etc/resolv.conf "$CHROOT/etc/resolv.conf"
+  cp /etc/ssl/certs/ca-certificates.crt "$CHROOT/etc/ssl/certs/ca-certificates.crt"
+  install -m 0755 "$UV" "$CHROOT/usr/local/bin/uv"
+  mkdir -p "$CHROOT/repo"
+  unshare --mount --propagation private -- bash -c '
+    set -e
+    mount -t proc proc "$1/proc"
+    mount --rbind /dev "$1/dev"
+    mount --bind "$2" "$1/repo"
+    shift 2
+    exec chroot "$0" /usr/bin/env -i HOME=/root LANG=C.UTF-8 CI="${CI:-}" \
+      PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+      UV_NATIVE_TLS=1 bash -c "cd /repo && $*"
+  ' "$CHROOT" "$CHROOT" "$REPO_ROOT" "$@"
+}
+
+# run_latest_leg COMMAND [ARGS...]: run a command with the latest leg's environment, `{venv}` in
+# any word replaced by its directory (created or synced to requirements/latest.txt first):
+# python3.14 from PATH when it is new enough, otherwise inside the cached forky chroot, where the
+# repository is /repo and the command runs from there.
+run_latest_leg() {
+  ensure_uv
+  local wanted; wanted="$(lock_hash requirements/latest.txt)"
+  if python314_on_path; then
+    local venv="$CACHE_DIR/venv-latest"
+    if [ "$(cat "$venv/.call_transfer-lock" 2>/dev/null)" != "$wanted" ]; then
+      say "Creating the latest-leg environment in $venv"
+      "$UV" venv --quiet --allow-existing --python "$(command -v python3.14)" "$venv"
+      "$UV" pip sync --quiet --python "$venv/bin/python" requirements/latest.txt
+      echo "$wanted" >"$venv/.call_transfer-lock"
+    fi
+    "${@//\{venv\}/$venv}"
+    return
+  fi
+  provision_chroot
+  local command; command="$(printf '%q ' "${@//\{venv\}/$CHROOT_VENV}")"
+  in_chroot "
+    set -e
+    if [ \"\$(cat $CHROOT_VENV/.call_transfer-lock 2>/dev/null)\" != '$wanted' ]; then
+      echo '==> Creating the latest-leg environment in the chroot'
+      uv venv --quiet --allow-existing --python /usr/bin/python3.14 $CHROOT_VENV
+      uv pip sync --quiet --python $CHROOT_VENV/bin/python requirements/latest.txt
+      echo '$wanted' > $CHROOT_VENV/.call_transfer-lock
+    fi
+    $command"
+}
+
+# Read an optional leading `--leg min|latest|both` (default both): sets LEG, and LEG_ARGS_USED to
+# the number of arguments it took (shift them away).
+read_leg_option() {
+  LEG="both"
+  LEG_ARGS_USED=0
+  if [ "${1:-}" = "--leg" ]; then
+    LEG="${2:?--leg needs min, latest or both}"
+    LEG_ARGS_USED=2
+  fi
+  case "$LEG" in min|latest|both) ;; *) die "unknown leg '$LEG' (min, latest or both)";; esac
+}
+
+timed() {
+  local name="$1"; shift
+  local started=$SECONDS status=0
+  "$@" || status=$?
+  echo "==> leg $name: $([ $status = 0 ] && echo passed || echo FAILED) in $((SECONDS - started)) s"
+  return $status
+}
+
+# run_legs MIN_FUNCTION LATEST_FUNCTION [args...]: run the legs LEG names, each timed, both even
+# when the first fails; fails when any did.
+run_legs() {
+  local min="$1" latest="$2" failed=0
+  shift 2
+  if [ "$LEG" = min ] || [ "$LEG" = both ]; then timed min "$min" "$@" || failed=1; fi
+  if [ "$LEG" = latest ] || [ "$LEG" = both ]; then timed latest "$latest" "$@" || failed=1; fi
+  return $failed
+}

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import os
 from pathlib import Path
-import socket
 import sys
 
 import aiohttp
 import pytest
 
 from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+from scripts.hass_process import free_port, start_hass, stop_hass
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_INSTANCE = REPO_ROOT / "scripts" / "dev_instance.py"
@@ -37,12 +37,6 @@ class RunningHomeAssistant:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _run(*args: str) -> str:
     process = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
@@ -59,23 +53,16 @@ async def home_assistant(
     """Start hass on a free loopback port and prepare it with scripts/dev_instance.py."""
     config = tmp_path / "config"
     config.mkdir()
-    port = _free_port()
+    port = free_port()
     (config / "configuration.yaml").write_text(DEV_CONFIGURATION.read_text())
     (config / "custom_components").symlink_to(REPO_ROOT / "custom_components")
     await _run(sys.executable, str(DEV_INSTANCE), "prepare", "--config", str(config))
     log = tmp_path / "hass.log"
-    with log.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "homeassistant",
-            "--config",
-            str(config),
-            "--skip-pip",
-            stdout=log_file,
-            stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONPATH": str(REPO_ROOT), "HASS_PORT": str(port)},
-        )
+    process = await start_hass(
+        config,
+        log,
+        env=os.environ | {"PYTHONPATH": str(REPO_ROOT), "HASS_PORT": str(port)},
+    )
     url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "token"
     try:
@@ -94,12 +81,7 @@ async def home_assistant(
         )
         yield RunningHomeAssistant(url=url, token=token_file.read_text(), log=log)
     finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_hass(process, timeout=30)
 
 
 async def test_transfer_via_rest_api_and_event_over_websocket(

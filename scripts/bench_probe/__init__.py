@@ -1,0 +1,224 @@
+"""Bench probe: the helper integration scripts/bench copies into its throwaway config.
+
+It gives the benchmark what it cannot see from outside Home Assistant, and two of
+its contenders:
+
+- ``bench_probe.raw_transfer``: the Bland transfer as one raw ``session.post`` on Home
+  Assistant's shared session (the least any integration can do);
+- ``bench_probe.noop``: an action that does nothing (Home Assistant's action path alone);
+- ``bench_probe.info``: the process id and the name of every thread, by native id;
+- ``bench_probe.flush``: commit what the recorder holds, so a measured block pays for
+  its own writes;
+- ``bench_probe.startup``: what Home Assistant timed while starting call_transfer;
+- ``bench_probe.entry_setup``: set the transfer account's entry up again, timed;
+- ``bench_probe.concurrent``: many transfers at once, with the events they fired.
+
+When Home Assistant has started, it connects the sandbox's Bland account through the
+integration's own config flow (once), and writes ``bench_ready.json`` to the config
+directory: an access token for the WebSocket API, the process id and the entry id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+import json
+import os
+from pathlib import Path
+import threading
+import time
+from typing import Any, cast
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import (
+    Event,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.setup import async_get_domain_setup_times
+import voluptuous as vol
+
+DOMAIN = "bench_probe"
+TRANSFER_DOMAIN = "call_transfer"
+TRANSFER_EVENTS = ("call_transfer_succeeded", "call_transfer_failed")
+READY_FILE = "bench_ready.json"
+USER_NAME = "Bench"
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        DOMAIN: vol.Schema(
+            {
+                vol.Required("bland_base_url"): cv.string,
+                vol.Required("api_key"): cv.string,
+            }
+        )
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the probe's actions; get ready once Home Assistant has started."""
+    base_url: str = config[DOMAIN]["bland_base_url"]
+    api_key: str = config[DOMAIN]["api_key"]
+    session = async_get_clientsession(hass)
+    transfer_url = f"{base_url}/v1/calls/active/transfer"
+    headers = {"authorization": api_key}
+
+    async def raw_transfer(call: ServiceCall) -> None:
+        async with session.post(
+            transfer_url,
+            json={"call_id": call.data["call_id"], "transfer_number": call.data["to"]},
+            headers=headers,
+        ) as response:
+            await response.read()
+
+    async def noop(call: ServiceCall) -> None:
+        return None
+
+    async def info(call: ServiceCall) -> ServiceResponse:
+        return {
+            "pid": os.getpid(),
+            "threads": {
+                str(thread.native_id): thread.name for thread in threading.enumerate()
+            },
+        }
+
+    async def flush(call: ServiceCall) -> None:
+        await get_instance(hass).async_block_till_done()
+
+    async def startup(call: ServiceCall) -> ServiceResponse:
+        return {
+            str(group): {str(phase): seconds for phase, seconds in phases.items()}
+            for group, phases in async_get_domain_setup_times(
+                hass, TRANSFER_DOMAIN
+            ).items()
+        }
+
+    async def entry_setup(call: ServiceCall) -> ServiceResponse:
+        entry_id: str = call.data["config_entry_id"]
+        seconds: list[float] = []
+        for _ in range(call.data["times"]):
+            await hass.config_entries.async_unload(entry_id)
+            started = time.perf_counter()
+            await hass.config_entries.async_setup(entry_id)
+            seconds.append(time.perf_counter() - started)
+        return {"seconds": list[Any](seconds)}
+
+    async def concurrent(call: ServiceCall) -> ServiceResponse:
+        return await _concurrent_transfers(hass, call.data)
+
+    for name, handler, response in (
+        ("raw_transfer", raw_transfer, SupportsResponse.NONE),
+        ("noop", noop, SupportsResponse.NONE),
+        ("info", info, SupportsResponse.ONLY),
+        ("flush", flush, SupportsResponse.NONE),
+        ("startup", startup, SupportsResponse.ONLY),
+        ("entry_setup", entry_setup, SupportsResponse.ONLY),
+        ("concurrent", concurrent, SupportsResponse.ONLY),
+    ):
+        hass.services.async_register(DOMAIN, name, handler, supports_response=response)
+
+    async def get_ready(event: Event) -> None:
+        await _async_get_ready(hass, base_url, api_key)
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, get_ready)
+    return True
+
+
+async def _concurrent_transfers(
+    hass: HomeAssistant, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Start ``count`` transfers of different calls at once; count outcomes and events."""
+    call_ids = [f"{data['call_id_prefix']}{index}" for index in range(data["count"])]
+    events: Counter[str] = Counter()
+
+    @callback
+    def count_event(event: Event) -> None:
+        events[event.data.get("call_id", "")] += 1
+
+    listeners = [hass.bus.async_listen(kind, count_event) for kind in TRANSFER_EVENTS]
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(
+            hass.services.async_call(
+                TRANSFER_DOMAIN,
+                "transfer",
+                {
+                    "config_entry_id": data["config_entry_id"],
+                    "call_id": call_id,
+                    "to": data["to"],
+                },
+                blocking=True,
+            )
+            for call_id in call_ids
+        ),
+        return_exceptions=True,
+    )
+    wall = time.perf_counter() - started
+    for unsubscribe in listeners:
+        unsubscribe()
+    errors = Counter(
+        type(outcome).__name__
+        for outcome in outcomes
+        if isinstance(outcome, BaseException)
+    )
+    return {
+        "wall_seconds": wall,
+        "succeeded": len(call_ids) - sum(errors.values()),
+        "errors": dict(errors),
+        "events": sum(events[call_id] for call_id in call_ids),
+        "calls_without_event": sum(not events[call_id] for call_id in call_ids),
+        "duplicate_events": sum(max(0, events[call_id] - 1) for call_id in call_ids),
+    }
+
+
+async def _async_get_ready(hass: HomeAssistant, base_url: str, api_key: str) -> None:
+    """Connect the sandbox account unless done, and hand the benchmark a token."""
+    entries = hass.config_entries.async_entries(TRANSFER_DOMAIN)
+    if not entries:
+        flow = await hass.config_entries.flow.async_init(
+            TRANSFER_DOMAIN,
+            # Home Assistant 2026 dropped show_advanced_options from the typed context.
+            context=cast("Any", {"source": SOURCE_USER, "show_advanced_options": True}),
+        )
+        flow = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"next_step_id": "bland"}
+        )
+        await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"api_key": api_key, "base_url": base_url}
+        )
+        await hass.async_block_till_done()
+        entries = hass.config_entries.async_entries(TRANSFER_DOMAIN)
+    users = [
+        user for user in await hass.auth.async_get_users() if user.name == USER_NAME
+    ]
+    user = users[0] if users else None
+    if user is None:
+        user = await hass.auth.async_create_system_user(
+            USER_NAME, group_ids=["system-admin"]
+        )
+    refresh_token = next(iter(user.refresh_tokens.values()), None)
+    if refresh_token is None:
+        refresh_token = await hass.auth.async_create_refresh_token(user)
+    ready = {
+        "token": hass.auth.async_create_access_token(refresh_token),
+        "pid": os.getpid(),
+        "entry_id": entries[0].entry_id,
+    }
+    path = Path(hass.config.path(READY_FILE))
+    await hass.async_add_executor_job(_write_atomically, path, json.dumps(ready))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
