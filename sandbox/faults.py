@@ -21,24 +21,28 @@ class FaultKind(StrEnum):
     RESET = "reset"  # the TCP connection is aborted, no response at all
     HANG = "hang"  # no response until the client gives up or the sandbox stops
     LATENCY = "latency"  # answered normally after a delay
+    RAW = "raw"  # the given status and body bytes, sent as they are (headers say what they are)
 
 
 # The Fault fields each kind uses; giving any other is an error.
+# A fault that answers may also take its time (``delay``): a slow error.
 _FIELDS: Final[Mapping[FaultKind, frozenset[str]]] = {
-    FaultKind.STATUS: frozenset({"status", "body", "headers"}),
-    FaultKind.RATE_LIMIT: frozenset({"retry_after", "body", "headers"}),
-    FaultKind.MALFORMED_JSON: frozenset({"status", "headers"}),
-    FaultKind.HTML: frozenset({"status", "headers"}),
-    FaultKind.EMPTY: frozenset({"status", "headers"}),
+    FaultKind.STATUS: frozenset({"status", "body", "headers", "delay"}),
+    FaultKind.RATE_LIMIT: frozenset({"retry_after", "body", "headers", "delay"}),
+    FaultKind.MALFORMED_JSON: frozenset({"status", "headers", "delay"}),
+    FaultKind.HTML: frozenset({"status", "headers", "delay"}),
+    FaultKind.EMPTY: frozenset({"status", "headers", "delay"}),
     FaultKind.RESET: frozenset(),
     FaultKind.HANG: frozenset(),
     FaultKind.LATENCY: frozenset({"delay"}),
+    FaultKind.RAW: frozenset({"status", "body", "headers", "delay"}),
 }
 _DEFAULT_STATUS: Final[Mapping[FaultKind, int]] = {
     FaultKind.RATE_LIMIT: 429,
     FaultKind.MALFORMED_JSON: 200,
     FaultKind.HTML: 502,
     FaultKind.EMPTY: 200,
+    FaultKind.RAW: 200,
 }
 MALFORMED_JSON_BODY: Final = '{"api_id": "6f1c2a9e", "message": "call transf'
 HTML_PAGE: Final = (
@@ -75,8 +79,10 @@ class Fault:
             raise ValueError(f"A {self.kind} fault takes no {', '.join(unused)}")
         if self.kind is FaultKind.STATUS and self.status is None:
             raise ValueError("A status fault needs a status")
-        if self.kind is FaultKind.LATENCY and self.delay <= 0:
-            raise ValueError("A latency fault needs a positive delay")
+        if self.delay < 0 or (self.kind is FaultKind.LATENCY and self.delay == 0):
+            raise ValueError("A fault's delay must be positive")
+        if self.kind is FaultKind.RAW and not isinstance(self.body, bytes):
+            raise ValueError("A raw fault needs its body as bytes")
 
     @property
     def response_status(self) -> int:
@@ -132,6 +138,8 @@ def canned_response(fault: Fault, rate_limit_body: Any) -> web.Response:
             )
         case FaultKind.EMPTY:
             response = web.Response(status=status)
+        case FaultKind.RAW:
+            response = web.Response(status=status, body=fault.body)
         case _:
             raise ValueError(f"A {fault.kind} fault has no canned response")
     response.headers.update(fault.headers)

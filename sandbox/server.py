@@ -174,6 +174,8 @@ class Sandbox(SandboxState):
                     return _abort(request)
                 return None
             case _:
+                if fault.delay and await self._wait_for_stop(fault.delay):
+                    return _abort(request)
                 return canned_response(fault, api.error_body(429, "too many requests"))
 
     async def _wait_for_stop(self, seconds: float | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from typing import Any
@@ -102,6 +103,25 @@ async def test_status_fault_without_body_is_empty(
     async with bland_transfer(session, sandbox) as response:
         assert response.status == 500
         assert await response.read() == b""
+
+
+async def test_raw_fault_sends_its_bytes_as_they_are(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A RAW fault answers exactly its status, bytes and headers: no encoding added."""
+    body = gzip.compress(b'{"data": {"message": "ok"}}')
+    sandbox.add_fault(
+        Fault(
+            kind=FaultKind.RAW,
+            body=body,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+    )
+
+    async with bland_transfer(session, sandbox) as response:
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert await response.json() == {"data": {"message": "ok"}}
 
 
 async def test_rate_limit_twice_then_success(
@@ -257,6 +277,34 @@ async def test_latency_delays_a_normal_answer(
     assert len(sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transfers) == 1
 
 
+async def test_an_error_can_take_its_time(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A responding fault with a delay answers its error after the delay."""
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503, delay=0.3))
+    started = time.monotonic()
+
+    async with vobiz_transfer(session, sandbox) as response:
+        assert response.status == 503
+
+    assert time.monotonic() - started >= 0.3
+    assert sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transfers == []
+
+
+async def test_stop_aborts_a_delayed_error(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Stopping the sandbox does not wait for a slow error to be answered."""
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503, delay=30))
+    slow = asyncio.ensure_future(vobiz_transfer(session, sandbox).__aenter__())
+    while not sandbox.requests:
+        await asyncio.sleep(0.01)
+    await sandbox.stop()
+
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await slow
+
+
 async def test_account_filter_uses_the_authenticated_account(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
@@ -337,7 +385,8 @@ async def test_first_matching_fault_wins_and_clear_faults(
     "fields",
     [
         {"kind": FaultKind.STATUS},
-        {"kind": FaultKind.STATUS, "status": 500, "delay": 1.0},
+        {"kind": FaultKind.STATUS, "status": 500, "delay": -1.0},
+        {"kind": FaultKind.RESET, "delay": 1.0},
         {"kind": FaultKind.RATE_LIMIT, "status": 503},
         {"kind": FaultKind.MALFORMED_JSON, "body": {"a": 1}},
         {"kind": FaultKind.HTML, "retry_after": "5"},
@@ -345,6 +394,7 @@ async def test_first_matching_fault_wins_and_clear_faults(
         {"kind": FaultKind.HANG, "headers": {"X": "1"}},
         {"kind": FaultKind.LATENCY},
         {"kind": FaultKind.LATENCY, "delay": -1.0},
+        {"kind": FaultKind.RAW, "body": "not bytes"},
     ],
 )
 def test_a_fault_is_one_kind_with_its_own_fields(fields: dict[str, Any]) -> None:
