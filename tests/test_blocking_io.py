@@ -37,7 +37,7 @@ async def test_integration_file_io_in_the_event_loop_is_caught(
         return to_e164(number, region)
 
     with patch(
-        "custom_components.call_transfer.services.to_e164", parse_after_reading_a_file
+        "custom_components.call_transfer.phone.to_e164", parse_after_reading_a_file
     ):
         await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
 

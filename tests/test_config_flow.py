@@ -187,6 +187,54 @@ async def test_errors_can_be_corrected(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+@pytest.mark.parametrize(
+    ("provider", "bad_input", "errors"),
+    [
+        ("vobiz", {"base_url": "http://[::1"}, {"base_url": "invalid_base_url"}),
+        (
+            "bland",
+            {"base_url": "http://[::1]:99999/x"},
+            {"base_url": "invalid_base_url"},
+        ),
+        ("bland", {"base_url": "https://[zz]/"}, {"base_url": "invalid_base_url"}),
+        (
+            "vobiz",
+            {"auth_token": "token\r\nX-Injected: 1"},
+            {"base": "invalid_credentials"},
+        ),
+        ("bland", {"api_key": "sk-line\nbreak"}, {"base": "invalid_credentials"}),
+        ("bland", {"api_key": "sk-nul\x00byte"}, {"base": "invalid_credentials"}),
+    ],
+)
+async def test_malformed_input_is_a_form_error(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    provider: str,
+    bad_input: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    """Issue 12, finding 4: unparsable URLs and unsendable secrets are form errors.
+
+    Nothing is sent, nothing is logged as unexpected, and the form says what is wrong.
+    """
+    good_input = form_input(
+        vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)
+    )
+    result = await start_flow(hass, provider)
+    requests = len(sandbox.requests)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], good_input | bad_input
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert len(sandbox.requests) == requests
+    assert "Unexpected error" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
 async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
     """A bug while checking credentials shows 'unknown' and the flow can go on."""
     result = await start_flow(hass, "vobiz")

@@ -10,16 +10,9 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.call_transfer.const import (
-    DOMAIN,
-    EVENT_TRANSFER_FAILED,
-    EVENT_TRANSFER_SUCCEEDED,
-)
+from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -32,20 +25,11 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer
+from .conftest import setup_entry, transfer, transfer_data
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> dict[str, list[Any]]:
-    """Capture both transfer events."""
-    return {
-        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
-        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
-    }
 
 
 async def test_vobiz_transfer(
@@ -162,13 +146,6 @@ async def test_response_is_optional(
 
     assert result is None
     assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
-
-
-def transfer_data(provider: str) -> dict[str, str]:
-    """Return valid action data for the provider's seeded live call."""
-    if provider == "vobiz":
-        return {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
-    return {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
 
 
 def bland_error(code: str, message: str) -> dict[str, Any]:
@@ -325,7 +302,7 @@ async def test_forbidden_destination(
     await setup_entry(hass, bland_entry)
 
     with pytest.raises(HomeAssistantError):
-        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+88212345678")
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+881612345678")
 
     [event] = events["failed"]
     assert event.data["error"] == "forbidden"
@@ -388,6 +365,21 @@ async def test_rejected_credentials_start_reauth(
         ("bland", {"to": "+1 555 01"}, "invalid_phone_number"),
         ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
         ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
+        # Issue 12, finding 3: unparsable leg URLs raised a raw ValueError.
+        ("vobiz", {"aleg_url": "http://[::1"}, "invalid_url"),
+        ("vobiz", {"aleg_url": "https://xml.example.com:99999/a"}, "invalid_url"),
+        ("vobiz", {"bleg_url": "http://[zz]/x", "legs": "bleg"}, "invalid_url"),
+        # Issue 12, finding 12: an extension was dropped; impossible numbers were accepted.
+        ("bland", {"to": "+1 415 555 0100 ext. 123"}, "extension_not_supported"),
+        ("bland", {"to": "+14155550100;ext=9"}, "extension_not_supported"),
+        ("bland", {"to": "+1 (415) 555-0100 x12"}, "extension_not_supported"),
+        ("bland", {"to": "+10000000000"}, "invalid_phone_number"),
+        ("bland", {"to": "+1 555 555 0100"}, "invalid_phone_number"),
+        # The action's structure: unknown fields, values that are not text, no call.
+        ("bland", {"to": "+14155550100", "transfer_to": "x"}, "unknown_fields"),
+        ("bland", {"to": ["+14155550100"]}, "field_not_text"),
+        ("bland", {"to": None}, "field_not_text"),
+        ("vobiz", {"call_id": True, "aleg_url": ALEG_URL}, "field_not_text"),
     ],
 )
 async def test_validation_rejects_before_any_request(

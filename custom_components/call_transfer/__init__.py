@@ -9,8 +9,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .data import CallTransferConfigEntry, CallTransferData, create_client
-from .phone import async_load_phone_metadata
+from .data import (
+    TRANSFERS_IN_PROGRESS,
+    CallTransferConfigEntry,
+    CallTransferData,
+    create_client,
+)
+from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError
 from .services import async_setup_services
 
@@ -20,7 +25,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions; they exist whether or not an account is loaded."""
-    await async_load_phone_metadata(hass)
+    hass.data[TRANSFERS_IN_PROGRESS] = set()
+    await async_load_home_metadata(hass)
     async_setup_services(hass)
     return True
 

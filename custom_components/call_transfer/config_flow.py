@@ -23,6 +23,7 @@ from .providers import (
     CredentialField,
     InvalidAuthError,
     InvalidBaseUrlError,
+    InvalidCredentialsError,
     TransferProvider,
     VobizClient,
     normalize_base_url,
@@ -159,6 +160,8 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             return await create_client(self.hass, data).async_validate(), {}
         except InvalidBaseUrlError:
             return None, {CONF_BASE_URL: "invalid_base_url"}
+        except InvalidCredentialsError:
+            return None, {"base": "invalid_credentials"}
         except InvalidAuthError:
             return None, {"base": "invalid_auth"}
         except CallTransferError as err:

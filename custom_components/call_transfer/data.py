@@ -10,21 +10,33 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_BASE_URL, CONF_PROVIDER, RECENT_TRANSFERS_KEPT, REQUEST_TIMEOUT
+from .const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    DOMAIN,
+    RECENT_TRANSFERS_KEPT,
+    REQUEST_TIMEOUT,
+)
 from .providers import PROVIDERS, AccountInfo, TransferProvider
+
+# (entry id, call id) of every transfer under way, so a second transfer of the same call
+# fails fast. Kept by the integration, not by a loaded entry: a reload, reconfigure or
+# reauth during a transfer must not forget it.
+TRANSFERS_IN_PROGRESS: HassKey[set[tuple[str, str]]] = HassKey(
+    f"{DOMAIN}_transfers_in_progress"
+)
 
 
 @dataclass(slots=True)
 class CallTransferData:
-    """What a loaded entry holds: its client, its account and its transfer bookkeeping."""
+    """What a loaded entry holds: its client, its account and its recent transfers."""
 
     client: TransferProvider
     account: AccountInfo
-    # Call ids with a transfer under way, so a second transfer of the same call fails fast.
-    transfers_in_progress: set[str] = field(default_factory=set)
-    # Recent outcomes for diagnostics, phone numbers already masked.
-    recent_transfers: deque[dict[str, Any]] = field(
+    # (time.time(), event data) of recent outcomes; diagnostics masks them when asked.
+    recent_transfers: deque[tuple[float, Mapping[str, Any]]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
 

@@ -46,7 +46,8 @@ def async_describe_events(
     @callback
     def async_describe_failed(event: Event) -> dict[str, str]:
         data = event.data
-        reason = _REASONS.get(data["error"], data["error"])
+        error = data.get("error", "")
+        reason = _REASONS.get(error, error)
         return {
             LOGBOOK_ENTRY_NAME: "Call transfer",
             LOGBOOK_ENTRY_MESSAGE: f"Transfer of call {data['call_id']} failed: {reason}",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -13,8 +16,6 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
-from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
@@ -38,12 +39,13 @@ from .const import (
     SERVICE_TRANSFER,
     VOBIZ_ONLY_FIELDS,
 )
-from .data import CallTransferConfigEntry, CallTransferData
-from .phone import mask, to_e164
+from .data import TRANSFERS_IN_PROGRESS, CallTransferConfigEntry, CallTransferData
+from .phone import ExtensionNotSupportedError, NotAPhoneNumberError, async_to_e164
 from .providers import (
     CallTransferError,
     InvalidAuthError,
     InvalidRequestError,
+    TransferCancelledError,
     TransferLegs,
     TransferProvider,
     TransferRequest,
@@ -51,19 +53,39 @@ from .providers import (
 )
 from .providers.validation import require_call_id, require_http_url
 
-# Structure only: value rules need translated errors, so they live in _build_request.
-SERVICE_TRANSFER_SCHEMA = vol.Schema(
+_FIELDS = frozenset(
     {
-        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_CALL_ID): cv.string,
-        vol.Optional(ATTR_TO): cv.string,
-        vol.Optional(ATTR_LEGS): cv.string,
-        vol.Optional(ATTR_ALEG_URL): cv.string,
-        vol.Optional(ATTR_ALEG_METHOD): cv.string,
-        vol.Optional(ATTR_BLEG_URL): cv.string,
-        vol.Optional(ATTR_BLEG_METHOD): cv.string,
+        ATTR_CONFIG_ENTRY_ID,
+        ATTR_CALL_ID,
+        ATTR_TO,
+        ATTR_LEGS,
+        ATTR_ALEG_URL,
+        ATTR_ALEG_METHOD,
+        ATTR_BLEG_URL,
+        ATTR_BLEG_METHOD,
     }
 )
+
+
+def _action_fields(data: Mapping[str, Any]) -> dict[str, str]:
+    """Check the action's structure: known fields, each text (a number is read as text).
+
+    Every refusal is a translated ServiceValidationError; value rules are checked later,
+    against what the account's provider supports.
+    """
+    if unknown := sorted(str(key) for key in data if key not in _FIELDS):
+        raise _invalid("unknown_fields", fields=", ".join(unknown))
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _invalid("field_not_text", field=key)
+        fields[key] = value if isinstance(value, str) else str(value)
+    if ATTR_CALL_ID not in fields:
+        raise _invalid("call_id_required")
+    return fields
+
+
+SERVICE_TRANSFER_SCHEMA = vol.Schema(_action_fields)
 
 
 @callback
@@ -85,8 +107,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     runtime = entry.runtime_data
-    request = _build_request(hass, type(runtime.client), call.data)
-    if request.call_id in runtime.transfers_in_progress:
+    request = await _async_build_request(hass, type(runtime.client), call.data)
+    in_progress = hass.data[TRANSFERS_IN_PROGRESS]
+    guard = (entry.entry_id, request.call_id)
+    if guard in in_progress:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="transfer_in_progress",
@@ -99,31 +123,36 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ATTR_TO: request.to,
         ATTR_LEGS: request.legs.value if runtime.client.supports_xml_urls else None,
     }
-    runtime.transfers_in_progress.add(request.call_id)
+    in_progress.add(guard)
     try:
         result = await runtime.client.async_transfer(request)
     except CallTransferError as err:
-        failure = identity | {
-            ATTR_ERROR: err.code,
-            ATTR_ERROR_MESSAGE: err.message,
-            ATTR_STATUS: err.status,
-        }
-        _remember(runtime, failure)
-        hass.bus.async_fire(EVENT_TRANSFER_FAILED, failure, context=call.context)
-        if isinstance(err, InvalidAuthError):
+        _fire_failed(hass, runtime, identity, err, call)
+        if isinstance(err, InvalidAuthError) and hass.config_entries.async_get_entry(
+            entry.entry_id
+        ):
             entry.async_start_reauth(hass)
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key=f"transfer_{err.code}",
             translation_placeholders={"call_id": request.call_id, "error": err.message},
         ) from err
+    except asyncio.CancelledError:
+        # Home Assistant stopping (or the caller giving up) cancels the action: the
+        # transfer still ends in one event, and the cancellation goes on.
+        cancelled = TransferCancelledError(
+            "The action was cancelled (Home Assistant stopping?) before the provider answered",
+            outcome_unknown=True,
+        )
+        _fire_failed(hass, runtime, identity, cancelled, call)
+        raise
     finally:
-        runtime.transfers_in_progress.discard(request.call_id)
+        in_progress.discard(guard)
     success = identity | {
         ATTR_MESSAGE: result.message,
         ATTR_REQUEST_ID: result.request_id,
     }
-    _remember(runtime, success)
+    runtime.recent_transfers.append((time.time(), success))
     hass.bus.async_fire(EVENT_TRANSFER_SUCCEEDED, success, context=call.context)
     if not call.return_response:
         return None
@@ -131,6 +160,22 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         key: success[key]
         for key in (ATTR_PROVIDER, ATTR_CALL_ID, ATTR_TO, ATTR_MESSAGE, ATTR_REQUEST_ID)
     }
+
+
+def _fire_failed(
+    hass: HomeAssistant,
+    runtime: CallTransferData,
+    identity: dict[str, Any],
+    err: CallTransferError,
+    call: ServiceCall,
+) -> None:
+    failure = identity | {
+        ATTR_ERROR: err.code,
+        ATTR_ERROR_MESSAGE: err.message,
+        ATTR_STATUS: err.status,
+    }
+    runtime.recent_transfers.append((time.time(), failure))
+    hass.bus.async_fire(EVENT_TRANSFER_FAILED, failure, context=call.context)
 
 
 def _resolve_entry(
@@ -157,8 +202,8 @@ def _resolve_entry(
     return entry
 
 
-def _build_request(
-    hass: HomeAssistant, provider: type[TransferProvider], data: dict[str, Any]
+async def _async_build_request(
+    hass: HomeAssistant, provider: type[TransferProvider], data: Mapping[str, str]
 ) -> TransferRequest:
     """Validate the action's fields against what the provider supports."""
     name = provider.display_name
@@ -177,8 +222,10 @@ def _build_request(
         if not provider.supports_destination_number:
             raise _invalid("to_not_supported", provider=name)
         try:
-            to = to_e164(to, hass.config.country)
-        except ValueError:
+            to = await async_to_e164(hass, to, hass.config.country)
+        except ExtensionNotSupportedError:
+            raise _invalid("extension_not_supported", number=to) from None
+        except NotAPhoneNumberError:
             raise _invalid("invalid_phone_number", number=to) from None
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
@@ -237,22 +284,4 @@ def _invalid(translation_key: str, **placeholders: str) -> ServiceValidationErro
         translation_domain=DOMAIN,
         translation_key=translation_key,
         translation_placeholders=placeholders,
-    )
-
-
-def _remember(runtime: CallTransferData, outcome: dict[str, Any]) -> None:
-    """Keep a recent outcome for diagnostics, with the destination number masked.
-
-    Providers repeat the number in their messages, so it is masked there too.
-    """
-    number = outcome[ATTR_TO]
-    remembered = {
-        key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID
-    }
-    if number is not None:
-        for key in (ATTR_MESSAGE, ATTR_ERROR_MESSAGE):
-            if isinstance(text := remembered.get(key), str):
-                remembered[key] = text.replace(number, mask(number) or "")
-    runtime.recent_transfers.append(
-        remembered | {"time": dt_util.utcnow().isoformat(), ATTR_TO: mask(number)}
     )

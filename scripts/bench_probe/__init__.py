@@ -13,9 +13,8 @@ its contenders:
 - ``bench_probe.entry_setup``: set the transfer account's entry up again, timed;
 - ``bench_probe.concurrent``: many transfers at once, with the events they fired.
 
-When Home Assistant has started, it connects the sandbox's Bland account through the
-integration's own config flow (once), and writes ``bench_ready.json`` to the config
-directory: an access token for the WebSocket API, the process id and the entry id.
+When Home Assistant has started, it writes ``bench_ready.json`` to the config
+directory: an access token for the WebSocket API and the process id.
 """
 
 from __future__ import annotations
@@ -27,9 +26,8 @@ import os
 from pathlib import Path
 import threading
 import time
-from typing import Any, cast
+from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import (
     Event,
@@ -128,7 +126,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         hass.services.async_register(DOMAIN, name, handler, supports_response=response)
 
     async def get_ready(event: Event) -> None:
-        await _async_get_ready(hass, base_url, api_key)
+        await _async_get_ready(hass)
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, get_ready)
     return True
@@ -181,23 +179,8 @@ async def _concurrent_transfers(
     }
 
 
-async def _async_get_ready(hass: HomeAssistant, base_url: str, api_key: str) -> None:
-    """Connect the sandbox account unless done, and hand the benchmark a token."""
-    entries = hass.config_entries.async_entries(TRANSFER_DOMAIN)
-    if not entries:
-        flow = await hass.config_entries.flow.async_init(
-            TRANSFER_DOMAIN,
-            # Home Assistant 2026 dropped show_advanced_options from the typed context.
-            context=cast("Any", {"source": SOURCE_USER, "show_advanced_options": True}),
-        )
-        flow = await hass.config_entries.flow.async_configure(
-            flow["flow_id"], {"next_step_id": "bland"}
-        )
-        await hass.config_entries.flow.async_configure(
-            flow["flow_id"], {"api_key": api_key, "base_url": base_url}
-        )
-        await hass.async_block_till_done()
-        entries = hass.config_entries.async_entries(TRANSFER_DOMAIN)
+async def _async_get_ready(hass: HomeAssistant) -> None:
+    """Hand the benchmark an access token for a system user of its own."""
     users = [
         user for user in await hass.auth.async_get_users() if user.name == USER_NAME
     ]
@@ -212,7 +195,6 @@ async def _async_get_ready(hass: HomeAssistant, base_url: str, api_key: str) -> 
     ready = {
         "token": hass.auth.async_create_access_token(refresh_token),
         "pid": os.getpid(),
-        "entry_id": entries[0].entry_id,
     }
     path = Path(hass.config.path(READY_FILE))
     await hass.async_add_executor_job(_write_atomically, path, json.dumps(ready))

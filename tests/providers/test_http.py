@@ -5,25 +5,33 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+import gzip
 from pathlib import Path
+import re
 import subprocess
 import sys
+import zlib
 
 import aiohttp
 import pytest
 
 from custom_components.call_transfer.providers import (
     BlandClient,
+    CallTransferError,
     CannotConnectError,
     InvalidBaseUrlError,
     InvalidRequestError,
     TransferRequest,
+    UnexpectedResponseError,
 )
 from custom_components.call_transfer.providers.http import (
+    MAX_TEXT_LENGTH,
+    HttpClient,
     normalize_base_url,
     parse_retry_after,
 )
 from custom_components.call_transfer.providers.validation import path_segment
+from sandbox import SANDBOX_BLAND_API_KEY, Fault, FaultKind, Sandbox
 
 INTEGRATION = (
     Path(__file__).resolve().parents[2] / "custom_components" / "call_transfer"
@@ -155,3 +163,202 @@ async def test_broken_response_body(truncating_server: str) -> None:
             )
     assert raised.value.outcome_unknown
     assert "ClientPayloadError" in raised.value.message
+
+
+async def test_waiting_for_a_free_connection_is_not_may_have_happened(
+    sandbox: Sandbox,
+) -> None:
+    """Issue 12, finding 7: only time after a request may have left counts.
+
+    Two connections for six transfers to a slow provider: the ones still waiting for a
+    connection when their time is up were never sent, and must say so.
+    """
+    for index in range(6):
+        sandbox.add_call("bland", SANDBOX_BLAND_API_KEY, f"queued-{index}")
+    sandbox.add_fault(
+        Fault(kind=FaultKind.LATENCY, delay=0.4), path_contains="transfer"
+    )
+    connector = aiohttp.TCPConnector(limit_per_host=2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = BlandClient(
+            session,
+            api_key=SANDBOX_BLAND_API_KEY,
+            base_url=sandbox.bland_base_url,
+            timeout=0.6,
+        )
+        outcomes = await asyncio.gather(
+            *(
+                client.async_transfer(
+                    TransferRequest(call_id=f"queued-{index}", to="+14155550100")
+                )
+                for index in range(6)
+            ),
+            return_exceptions=True,
+        )
+
+    sent = {request.json["call_id"] for request in sandbox.requests_to("transfer")}
+    not_sent = {f"queued-{index}" for index in range(6)} - sent
+    assert not_sent, "the test needs requests that never got a connection"
+    for index, outcome in enumerate(outcomes):
+        call_id = f"queued-{index}"
+        if call_id in not_sent:
+            assert isinstance(outcome, CallTransferError), outcome
+            assert not outcome.outcome_unknown, outcome.message
+            assert "not sent" in outcome.message
+        elif isinstance(outcome, CallTransferError):
+            assert outcome.outcome_unknown, outcome.message
+
+
+@pytest.fixture
+async def raw_server(socket_enabled: None) -> AsyncIterator[list[bytes]]:
+    """Serve the bytes appended to the yielded list, as they are, to every request.
+
+    Its URL is the list's first item: append the raw HTTP answer after it.
+    """
+    answers: list[bytes] = []
+
+    async def answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if length := re.search(rb"(?i)content-length: *(\d+)", head):
+            await reader.readexactly(int(length[1]))
+        writer.write(answers[1])
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    answers.append(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}".encode())
+    async with server:
+        yield answers
+
+
+def chunked(status: str, headers: str, body: bytes, chunk_size: int = 65536) -> bytes:
+    """Return a raw HTTP/1.1 answer with a chunked body (no Content-Length)."""
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (
+            body[index : index + chunk_size]
+            for index in range(0, len(body), chunk_size)
+        )
+    )
+    head = f"HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\n{headers}\r\n"
+    return head.encode() + chunks + b"0\r\n\r\n"
+
+
+def sized(status: str, headers: str, body: bytes, length: int | None = None) -> bytes:
+    """Return a raw HTTP/1.1 answer with a Content-Length (the body's own, unless given)."""
+    length = len(body) if length is None else length
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{headers}\r\n"
+    return head.encode() + body
+
+
+SUCCESS = b'{"data": {"message": "transferred"}, "errors": null}'
+JSON = "Content-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(chunked("200 OK", JSON, SUCCESS), id="chunked"),
+        pytest.param(
+            chunked(
+                "200 OK", JSON + "Content-Encoding: gzip\r\n", gzip.compress(SUCCESS)
+            ),
+            id="chunked-gzip",
+        ),
+        pytest.param(
+            sized(
+                "200 OK", JSON + "Content-Encoding: deflate\r\n", zlib.compress(SUCCESS)
+            ),
+            id="deflate",
+        ),
+    ],
+)
+async def test_answers_in_any_framing_and_encoding_are_read(
+    raw_server: list[bytes], answer: bytes
+) -> None:
+    """Chunked, gzip and deflate answers are read (the client inflates them itself)."""
+    raw_server.append(answer)
+    async with aiohttp.ClientSession() as session:
+        client = BlandClient(session, api_key="k", base_url=raw_server[0].decode())
+        result = await client.async_transfer(
+            TransferRequest(call_id="c1", to="+14155550100")
+        )
+    assert result.message == "transferred"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        pytest.param(
+            chunked("200 OK", JSON, b" " * 1_100_000), "too large", id="chunked-huge"
+        ),
+        pytest.param(
+            sized("200 OK", JSON, b"{}", length=2_000_000),
+            "too large",
+            id="huge-length",
+        ),
+        pytest.param(
+            sized("200 OK", JSON + "Content-Encoding: br\r\n", b"\x0b\x02\x80{}\x03"),
+            "cannot read (br)",
+            id="brotli",
+        ),
+        pytest.param(
+            sized("200 OK", JSON + "Content-Encoding: gzip\r\n", b"not gzip at all"),
+            "gzip answer is corrupt",
+            id="corrupt-gzip",
+        ),
+    ],
+)
+async def test_unreadable_bodies_are_refused(
+    raw_server: list[bytes], answer: bytes, reason: str
+) -> None:
+    """Too large, in an unknown encoding or corrupt: unreadable, and it may have transferred."""
+    raw_server.append(answer)
+    async with aiohttp.ClientSession() as session:
+        client = BlandClient(session, api_key="k", base_url=raw_server[0].decode())
+        with pytest.raises(UnexpectedResponseError) as raised:
+            await client.async_transfer(
+                TransferRequest(call_id="c1", to="+14155550100")
+            )
+    assert reason in raised.value.message
+    assert raised.value.outcome_unknown
+
+
+async def test_header_aiohttp_refuses_is_a_typed_error(sandbox: Sandbox) -> None:
+    """A ValueError from aiohttp (an org id with a line break) stays in the hierarchy."""
+    async with aiohttp.ClientSession() as session:
+        client = BlandClient(
+            session,
+            api_key=SANDBOX_BLAND_API_KEY,
+            org_id="org\r\nX-Injected: 1",
+            base_url=sandbox.bland_base_url,
+        )
+        with pytest.raises(CannotConnectError) as raised:
+            await client.async_live_calls()
+    assert not raised.value.outcome_unknown
+    assert sandbox.requests_to("/v1/calls/active") == []
+
+
+async def test_provider_text_is_scrubbed_then_capped(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A secret cut in half by the cap cannot show: it is masked before cutting."""
+    client = HttpClient(
+        session, "https://api.example.com", {}, secrets=("s3cr3t-token",)
+    )
+    client.add_secret("learnt-secret")
+    client.add_secret("learnt-secret")
+    client.add_secret("")
+    text = "x" * (MAX_TEXT_LENGTH - 5) + "s3cr3t-token learnt-secret"
+
+    passed_on = client.text(text)
+
+    assert passed_on is not None
+    assert len(passed_on) == MAX_TEXT_LENGTH
+    assert passed_on.endswith("…")
+    assert "s3cr" not in passed_on
+    assert client.scrub("learnt-secret") == "***"
+    assert client.text("") is None
+    assert client.text(42) is None

@@ -534,3 +534,37 @@ async def test_rate_limit_without_retry_after_waits_a_second(
     await client_for(session, sandbox).async_validate()
     assert loop.time() - started >= 1.0
     assert len(sandbox.requests_to("/auth/me")) == 2
+
+
+async def test_account_text_is_capped_and_the_auth_secret_masked_later(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """Names and details pass through the text cap; auth_secret is masked from then on."""
+    me = {
+        "api_id": "r1",
+        "auth_id": SANDBOX_VOBIZ_AUTH_ID,
+        "name": "n" * 2000,
+        "is_active": "yes",
+        "cps_limit": 2,
+        "auth_secret": SANDBOX_VOBIZ_AUTH_SECRET,
+    }
+    sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=200, body=me), path_contains="/auth/me"
+    )
+    client = client_for(session, sandbox)
+
+    account = await client.async_validate()
+
+    assert len(account.name) == 500
+    assert account.details == {"is_active": "yes", "cps_limit": 2}
+    sandbox.add_fault(
+        Fault(
+            kind=FaultKind.STATUS,
+            status=404,
+            body={"api_id": "r2", "error": f"no call {SANDBOX_VOBIZ_AUTH_SECRET}"},
+        ),
+        path_contains="/Call/",
+    )
+    with pytest.raises(CallNotFoundError) as raised:
+        await client.async_transfer(aleg_transfer())
+    assert raised.value.message == "no call ***"

@@ -85,7 +85,7 @@ class BlandClient(TransferProvider):
         if "status" not in account:
             raise UnexpectedResponseError("Bland sent an account without a status")
         details: dict[str, str | int | float | bool | None] = {
-            key: value
+            key: value if isinstance(value, int) else self._http.text(value)
             for key in ("status", "total_calls")
             if isinstance(value := account.get(key), str | int)
         }
@@ -121,7 +121,9 @@ class BlandClient(TransferProvider):
                 outcome_unknown=True,
             )
         return TransferResult(
-            call_id=request.call_id, message=message, request_id=request_id
+            call_id=request.call_id,
+            message=self._http.text(message) or "",
+            request_id=request_id,
         )
 
     async def async_live_calls(self) -> list[LiveCall]:
@@ -137,14 +139,14 @@ class BlandClient(TransferProvider):
             )
         return [
             LiveCall(
-                call_id=str(call.get("call_id")),
-                from_number=text_or_none(call.get("from")),
-                to_number=text_or_none(call.get("to")),
+                call_id=call_id,
+                from_number=self._http.text(call.get("from")),
+                to_number=self._http.text(call.get("to")),
                 started=_parse_time(call.get("start_time")),
-                status=text_or_none(call.get("status")),
+                status=self._http.text(call.get("status")),
             )
             for call in calls
-            if call.get("call_id")
+            if (call_id := self._http.text(call.get("call_id")))
         ]
 
     async def _request_object(
@@ -160,7 +162,7 @@ class BlandClient(TransferProvider):
             method, path, json_body=json_body, headers=headers, acts=acts
         )
         data = response.json()
-        request_id = response.headers.get("x-request-id")
+        request_id = self._http.text(response.headers.get("x-request-id"))
         if error := self._envelope_error(response, data, request_id, acts=acts):
             raise error
         if not 200 <= response.status < 300:
@@ -188,12 +190,12 @@ class BlandClient(TransferProvider):
         if isinstance(errors, list) and errors:
             first = errors[0] if isinstance(errors[0], dict) else {}
             code = text_or_none(first.get("error"))
-            message = text_or_none(first.get("message"))
+            message = self._http.text(first.get("message"))
         elif data.get("status") == "error":
-            message = text_or_none(data.get("message"))
+            message = self._http.text(data.get("message"))
         else:
             return None
-        message = self._http.scrub(message or code or f"HTTP {response.status}")
+        message = message or self._http.text(code) or f"HTTP {response.status}"
         if code is not None and (error_class := _ERROR_CODES.get(code)):
             return error_class(message, status=response.status, request_id=request_id)
         if 200 <= response.status < 300:

@@ -40,6 +40,10 @@ class InvalidAuthError(CallTransferError):
     code = "invalid_auth"
 
 
+class InvalidCredentialsError(InvalidAuthError):
+    """The credentials cannot be sent at all (line breaks, control characters): never sent."""
+
+
 class ForbiddenError(CallTransferError):
     """The credentials are valid but may not do this (HTTP 403, Bland FORBIDDEN)."""
 
@@ -120,3 +124,9 @@ class UnexpectedResponseError(AfterSendingError):
     """The provider answered something we cannot read (not JSON, HTML, empty, wrong shape)."""
 
     code = "unexpected_response"
+
+
+class TransferCancelledError(AfterSendingError):
+    """The transfer was cancelled (Home Assistant stopping) before the provider answered."""
+
+    code = "cancelled"

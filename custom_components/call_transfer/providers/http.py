@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Any, Final
 from urllib.parse import urlsplit
+import zlib
 
 import aiohttp
 
@@ -29,6 +30,7 @@ from .errors import (
     ForbiddenError,
     InvalidAuthError,
     InvalidBaseUrlError,
+    InvalidCredentialsError,
     InvalidRequestError,
     ProviderError,
     ProviderTimeoutError,
@@ -43,8 +45,17 @@ MAX_RATE_LIMIT_RETRIES: Final = 2
 MAX_RATE_LIMIT_WAIT: Final = 5.0
 DEFAULT_RETRY_AFTER: Final = 1.0
 HTTP_TOO_MANY_REQUESTS: Final = 429
+# The most a provider's answer may hold once inflated: their JSON is a few hundred bytes.
+MAX_BODY_BYTES: Final = 1024 * 1024
+# The most text from a provider (a message, an id) passed on: events, entity attributes
+# and the recorder stay small whatever a provider sends.
+MAX_TEXT_LENGTH: Final = 500
+# What the client can inflate itself, within MAX_BODY_BYTES (wbits 47: gzip or zlib).
+_ACCEPT_ENCODING: Final = "gzip, deflate"
+_INFLATE_WBITS: Final = {"gzip": 47, "x-gzip": 47, "deflate": 47}
 
 _MASK: Final = "***"
+_UNSENDABLE: Final = frozenset(chr(code) for code in (*range(32), 127))
 
 type Sleep = Callable[[float], Awaitable[None]]
 
@@ -55,8 +66,12 @@ def normalize_base_url(url: str) -> str:
     It must be absolute ``https``; plain ``http`` is allowed only on a loopback
     host, for local sandboxes and proxies.
     """
-    parts = urlsplit(url.strip())
-    host = parts.hostname
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        raise InvalidBaseUrlError("The base URL cannot be parsed") from None
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidBaseUrlError("The base URL must be an absolute http(s) URL")
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -114,7 +129,7 @@ class ApiResponse:
             return None
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return None
 
     def describe_body(self) -> str:
@@ -144,19 +159,52 @@ class HttpClient:
         timeout: float = DEFAULT_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        """Prepare a client; ``secrets`` are masked out of any text we pass on."""
+        """Prepare a client; ``secrets`` are masked out of any text we pass on.
+
+        Raises ``InvalidCredentialsError`` when a header value cannot be sent (a line
+        break or another control character: header injection), ``InvalidBaseUrlError``
+        for an unusable base URL.
+        """
+        if any(_UNSENDABLE.intersection(value) for value in headers.values()):
+            raise InvalidCredentialsError(
+                "The credentials contain line breaks or other control characters"
+            )
         self._session = session
         self.base_url = normalize_base_url(base_url)
-        self._headers = dict(headers)
+        self._headers = dict(headers) | {"Accept-Encoding": _ACCEPT_ENCODING}
         self._secrets = tuple(secret for secret in secrets if secret)
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # Time runs from when the request may leave: waiting for a free connection of
+        # the shared session (and connecting) has its own limit and, when it runs out,
+        # the request was never sent (aiohttp raises ConnectionTimeoutError).
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_read=timeout
+        )
+        self._timeout_seconds = timeout
         self._sleep = sleep
+
+    def add_secret(self, secret: str) -> None:
+        """Also mask ``secret`` (one learnt from the provider, such as Vobiz's auth_secret)."""
+        if secret and secret not in self._secrets:
+            self._secrets = (*self._secrets, secret)
 
     def scrub(self, text: str) -> str:
         """Mask every credential in text that came from the provider."""
         for secret in self._secrets:
             text = text.replace(secret, _MASK)
         return text
+
+    def text(self, value: object) -> str | None:
+        """Return provider text fit to pass on: credentials masked, length capped.
+
+        ``None`` unless ``value`` is a non-empty string. Every message, id or name a
+        client takes from an answer goes through here, successes included.
+        """
+        if not isinstance(value, str) or not value:
+            return None
+        value = self.scrub(value)
+        if len(value) > MAX_TEXT_LENGTH:
+            value = value[: MAX_TEXT_LENGTH - 1] + "…"
+        return value
 
     async def request(
         self,
@@ -181,7 +229,9 @@ class HttpClient:
         connect_retried = False
         while True:
             try:
-                response = await self._send(method, path, json_body, params, headers)
+                response = await self._send(
+                    method, path, json_body, params, headers, acts=acts
+                )
             except aiohttp.ClientConnectorError as err:
                 if connect_retried or isinstance(err, aiohttp.ClientSSLError):
                     raise CannotConnectError(
@@ -190,14 +240,26 @@ class HttpClient:
                 connect_retried = True
                 _LOGGER.debug("%s %s: connection refused, retrying once", method, path)
                 continue
+            except aiohttp.ConnectionTimeoutError as err:
+                raise ProviderTimeoutError(
+                    f"No connection to {self._host} within {self._timeout_seconds:g} s; "
+                    "the request was not sent"
+                ) from err
             except TimeoutError as err:
                 raise ProviderTimeoutError(
-                    f"{self._host} did not answer within {self._timeout.total:g} s",
+                    f"{self._host} did not answer within {self._timeout_seconds:g} s",
                     outcome_unknown=acts,
                 ) from err
             except aiohttp.ClientError as err:
                 raise CannotConnectError(
                     f"Connection to {self._host} failed: {_describe(err)}",
+                    outcome_unknown=acts,
+                ) from err
+            except ValueError as err:
+                # aiohttp refusing what it was given: not expected after our own checks,
+                # so whether anything left is not known.
+                raise CannotConnectError(
+                    f"Request to {self._host} failed: {type(err).__name__}",
                     outcome_unknown=acts,
                 ) from err
             if response.status != HTTP_TOO_MANY_REQUESTS:
@@ -228,6 +290,8 @@ class HttpClient:
         json_body: Mapping[str, Any] | None,
         params: Mapping[str, str] | None,
         extra_headers: Mapping[str, str] | None,
+        *,
+        acts: bool,
     ) -> ApiResponse:
         headers = self._headers | dict(extra_headers or {})
         started = time.monotonic()
@@ -239,8 +303,9 @@ class HttpClient:
             headers=headers,
             timeout=self._timeout,
             allow_redirects=False,
+            auto_decompress=False,
         ) as response:
-            body = await response.read()
+            body = await _read_body(response, acts=acts)
             _LOGGER.debug(
                 "%s %s -> %s in %.0f ms",
                 method,
@@ -254,6 +319,60 @@ class HttpClient:
                 body=body,
                 content_type=response.content_type,
             )
+
+
+async def _read_body(response: aiohttp.ClientResponse, *, acts: bool) -> bytes:
+    """Read and inflate an answer, refusing it once it exceeds MAX_BODY_BYTES.
+
+    The client inflates gzip and deflate itself (the shared session's automatic
+    decompression has no size limit on every version), so a small compressed answer
+    can never become a huge one in memory.
+    """
+    length = response.content_length
+    if length is not None and length <= MAX_BODY_BYTES:
+        body = await response.read()
+    else:
+        if length is not None:
+            raise _too_large(response, acts=acts)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await response.content.read(MAX_BODY_BYTES + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _too_large(response, acts=acts)
+        body = b"".join(chunks)
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "identity" or not body:
+        return body
+    if (wbits := _INFLATE_WBITS.get(encoding)) is None:
+        raise UnexpectedResponseError(
+            f"The provider answered in an encoding this client cannot read ({encoding})",
+            status=response.status,
+            outcome_unknown=acts,
+        )
+    inflater = zlib.decompressobj(wbits)
+    try:
+        inflated = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error as err:
+        raise UnexpectedResponseError(
+            f"The provider's {encoding} answer is corrupt",
+            status=response.status,
+            outcome_unknown=acts,
+        ) from err
+    if len(inflated) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise _too_large(response, acts=acts)
+    return inflated
+
+
+def _too_large(
+    response: aiohttp.ClientResponse, *, acts: bool
+) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"The provider's answer is too large (over {MAX_BODY_BYTES // 1024} KiB)",
+        status=response.status,
+        outcome_unknown=acts,
+    )
 
 
 def _describe(err: aiohttp.ClientError) -> str:

@@ -38,12 +38,17 @@ def text_or_none(value: object) -> str | None:
 
 def require_http_url(url: str, field: str) -> str:
     """Return ``url`` if it is an absolute http(s) URL with a host, else refuse it."""
-    parts = urlsplit(url)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(char.isspace() for char in url)
-    ):
+    try:
+        parts = urlsplit(url)
+        usable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not any(char.isspace() for char in url)
+        )
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range...
+        usable = False
+    if not usable:
         raise InvalidRequestError(f"{field} must be an absolute http or https URL")
     return url
 

@@ -26,7 +26,7 @@ from .models import (
     TransferRequest,
     TransferResult,
 )
-from .validation import path_segment, require_http_url, text_or_none
+from .validation import path_segment, require_http_url
 
 VOBIZ_API_URL: Final = "https://api.vobiz.ai/api/v1"
 # Non-secret facts from GET /auth/me worth showing; never the whole object (it holds auth_secret).
@@ -82,12 +82,14 @@ class VobizClient(TransferProvider):
             raise InvalidAuthError(
                 err.message, status=err.status, request_id=err.request_id
             ) from err
-        name = account.get("name")
+        if isinstance(auth_secret := account.get("auth_secret"), str):
+            # Never shown, but a provider may echo it: mask it like the token.
+            self._http.add_secret(auth_secret)
         return AccountInfo(
-            account_id=text_or_none(account.get("auth_id")) or self.auth_id,
-            name=name if isinstance(name, str) and name else self.auth_id,
+            account_id=self._http.text(account.get("auth_id")) or self.auth_id,
+            name=self._http.text(account.get("name")) or self.auth_id,
             details={
-                key: _scalar(account.get(key))
+                key: self._scalar(account.get(key))
                 for key in _ACCOUNT_DETAILS
                 if key in account
             },
@@ -101,14 +103,17 @@ class VobizClient(TransferProvider):
             "POST", call_path, json_body=body, acts=True
         )
         message = answer.get("message")
+        request_id = self._request_id(answer)
         if not isinstance(message, str):
             raise UnexpectedResponseError(
                 "Vobiz accepted the transfer but sent no message",
-                request_id=_request_id(answer),
+                request_id=request_id,
                 outcome_unknown=True,
             )
         return TransferResult(
-            call_id=request.call_id, message=message, request_id=_request_id(answer)
+            call_id=request.call_id,
+            message=self._http.text(message) or "",
+            request_id=request_id,
         )
 
     async def async_live_calls(self) -> list[LiveCall]:
@@ -122,7 +127,7 @@ class VobizClient(TransferProvider):
         ):
             raise UnexpectedResponseError(
                 "Vobiz sent a live-call list of an unexpected shape",
-                request_id=_request_id(listing),
+                request_id=self._request_id(listing),
             )
         calls = await asyncio.gather(
             *(self._live_call(call_id) for call_id in call_ids)
@@ -138,10 +143,10 @@ class VobizClient(TransferProvider):
             return None  # it ended between the listing and this request
         return LiveCall(
             call_id=call_id,
-            from_number=text_or_none(details.get("from")),
-            to_number=text_or_none(details.get("to")),
+            from_number=self._http.text(details.get("from")),
+            to_number=self._http.text(details.get("to")),
             started=_parse_session_start(details.get("session_start")),
-            status=text_or_none(details.get("call_status")),
+            status=self._http.text(details.get("call_status")),
         )
 
     def _call_path(self, call_id: str) -> str:
@@ -160,7 +165,9 @@ class VobizClient(TransferProvider):
             method, path, json_body=json_body, params=params, acts=acts
         )
         data = response.json()
-        request_id = _request_id(data) or response.headers.get("X-Request-Id")
+        request_id = self._request_id(data) or self._http.text(
+            response.headers.get("X-Request-Id")
+        )
         if not 200 <= response.status < 300:
             raise error_for_response(
                 response,
@@ -185,8 +192,19 @@ class VobizClient(TransferProvider):
         if isinstance(error, dict):
             error = error.get("message") or error.get("code")
         message = data.get("message")
-        text = next((t for t in (message, error) if isinstance(t, str) and t), None)
-        return self._http.scrub(text) if text else None
+        return self._http.text(message) or self._http.text(error)
+
+    def _request_id(self, data: Any) -> str | None:
+        if isinstance(data, dict):
+            for key in ("api_id", "requestId", "request_uuid"):
+                if request_id := self._http.text(data.get(key)):
+                    return request_id
+        return None
+
+    def _scalar(self, value: Any) -> str | int | float | bool | None:
+        if isinstance(value, int | float | bool):
+            return value
+        return self._http.text(value)
 
 
 def _transfer_body(request: TransferRequest) -> dict[str, str]:
@@ -208,19 +226,6 @@ def _transfer_body(request: TransferRequest) -> dict[str, str]:
             body[f"{leg}_url"] = require_http_url(url, f"{leg}_url")
             body[f"{leg}_method"] = method.value
     return body
-
-
-def _request_id(data: Any) -> str | None:
-    if isinstance(data, dict):
-        for key in ("api_id", "requestId", "request_uuid"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
-
-
-def _scalar(value: Any) -> str | int | float | bool | None:
-    return value if isinstance(value, str | int | float | bool) else None
 
 
 def _parse_session_start(value: Any) -> datetime | None:
