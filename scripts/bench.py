@@ -61,9 +61,10 @@ DESTINATION = "+14155550100"
 CONCURRENT_CALL_PREFIX = "bench-concurrent-"
 ENTRY_ID = "01BENCHBLANDACCOUNT000000"
 START_TIMEOUT = 240.0
-CONTENDERS = ("transfer", "rest_command", "raw session.post", "no-op")
 BASELINE = "rest_command"
 RAW = "raw session.post"
+FLOOR = "raw + event + state"
+CONTENDERS = ("transfer", BASELINE, RAW, "no-op")
 IDLE = "idle"
 CPU_BLOCK = 100  # calls per block of the CPU measurement
 THREAD_GROUPS = ("event loop", "recorder", "executor workers", "other")
@@ -133,6 +134,7 @@ class Settings:
     concurrent: int
     setup_repeats: int
     seed: int | None
+    floor: bool = False
 
 
 class WebSocketApi:
@@ -323,10 +325,14 @@ class Bench:
                 "rest_command", "bland_transfer", call, response=True
             ),
             RAW: lambda: api.call("bench_probe", "raw_transfer", call),
+            FLOOR: lambda: api.call(
+                "bench_probe", "raw_transfer_with_outcome", call, response=True
+            ),
             "no-op": lambda: api.call("bench_probe", "noop"),
             IDLE: idle,
         }
         self.calls: Counter[str] = Counter()
+        self.contenders = (*CONTENDERS, FLOOR) if settings.floor else CONTENDERS
         self.connections_while_sequential = 0
 
     def transfers_done(self) -> int:
@@ -344,10 +350,11 @@ class Bench:
 
     async def latency(self, rounds: int) -> dict[str, list[float]]:
         """Interleave the contenders, order shuffled every round."""
-        timings: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+        contenders = self.contenders
+        timings: dict[str, list[float]] = {name: [] for name in contenders}
         connections = self.sandbox.connections
         for _ in range(rounds):
-            for name in self.random.sample(CONTENDERS, len(CONTENDERS)):
+            for name in self.random.sample(contenders, len(contenders)):
                 timings[name].append(await self.step(name))
         self.connections_while_sequential += self.sandbox.connections - connections
         return timings
@@ -359,21 +366,20 @@ class Bench:
         an order shuffled every round, until each contender made ``cpu_calls`` calls:
         background load falls on all of them alike.
         """
-        ticks = {
-            name: dict.fromkeys(THREAD_GROUPS, 0.0) for name in (*CONTENDERS, IDLE)
-        }
-        seconds = dict.fromkeys((*CONTENDERS, IDLE), 0.0)
+        blocks_of = (*self.contenders, IDLE)
+        ticks = {name: dict.fromkeys(THREAD_GROUPS, 0.0) for name in blocks_of}
+        seconds = dict.fromkeys(blocks_of, 0.0)
         blocks = max(1, round(self.settings.cpu_calls / CPU_BLOCK))
         calls = -(-self.settings.cpu_calls // blocks)
         for _ in range(blocks):
-            for name in self.random.sample([*CONTENDERS, IDLE], len(CONTENDERS) + 1):
+            for name in self.random.sample(blocks_of, len(blocks_of)):
                 block_ticks, block_seconds = await self.cpu_block(name, calls)
                 for group, value in block_ticks.items():
                     ticks[name][group] += value
                 seconds[name] += block_seconds
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
         report: dict[str, dict[str, float]] = {}
-        for name in CONTENDERS:
+        for name in self.contenders:
             per_call = {
                 group: (
                     ticks[name][group]
@@ -492,7 +498,7 @@ async def measure_running(
     started = time.monotonic()
     startup = await bench.startup()
     for _ in range(settings.warmup):
-        for name in CONTENDERS:
+        for name in bench.contenders:
             await bench.step(name)
     done_before = bench.transfers_done()
     calls_before = bench.calls.copy()
@@ -517,6 +523,16 @@ async def measure_running(
                 "ratio_vs_raw": latency["transfer"]["median"] / latency[RAW]["median"],
                 "ratio_vs_noop": latency["transfer"]["median"]
                 / latency["no-op"]["median"],
+                **(
+                    {
+                        "ratio_vs_floor": latency["transfer"]["median"]
+                        / latency[FLOOR]["median"],
+                        "cpu_ratio_vs_floor": cpu["transfer"]["total"]
+                        / cpu[FLOOR]["total"],
+                    }
+                    if settings.floor
+                    else {}
+                ),
                 # None when too few calls were measured to tell (a smoke run).
                 "cpu_ratio_vs_rest_command": (
                     cpu["transfer"]["total"] / cpu[BASELINE]["total"]
@@ -531,7 +547,7 @@ async def measure_running(
         for r in repeats
         if r["cpu_ratio_vs_rest_command"] is not None
     ]
-    sent = calls["transfer"] + calls[BASELINE] + calls[RAW]
+    sent = calls["transfer"] + calls[BASELINE] + calls[RAW] + calls[FLOOR]
     if (done := bench.transfers_done() - done_before) != sent:
         raise SystemExit(
             f"Only {done} of {sent} transfers were accepted by the sandbox"
@@ -549,6 +565,7 @@ async def measure_running(
             "concurrent": settings.concurrent,
             "setup_repeats": settings.setup_repeats,
         },
+        "contenders": list(bench.contenders),
         "measuring_seconds": time.monotonic() - started,
         "ratio_vs_rest_command": statistics.median(
             r["ratio_vs_rest_command"] for r in repeats
@@ -584,13 +601,14 @@ def format_report(report: Mapping[str, Any]) -> str:
         "Latency per call (ms)   "
         + "".join(f"{f'repeat {i + 1}: median  p99':>24}" for i in range(len(repeats))),
     ]
+    contenders = report["contenders"]
     lines.extend(
         f"  {name:<22}"
         + "".join(
             f"{r['latency_ms'][name]['median']:>17.3f}{r['latency_ms'][name]['p99']:>7.2f}"
             for r in repeats
         )
-        for name in CONTENDERS
+        for name in contenders
     )
     lines.extend(
         f"  {label:<22}" + "".join(f"{r[key]:>16.2f}x{'':>7}" for r in repeats)
@@ -598,7 +616,9 @@ def format_report(report: Mapping[str, Any]) -> str:
             ("transfer / rest_command", "ratio_vs_rest_command"),
             ("transfer / raw", "ratio_vs_raw"),
             ("transfer / no-op", "ratio_vs_noop"),
+            ("transfer / floor", "ratio_vs_floor"),
         )
+        if key in repeats[0]
     )
     lines.append("")
     lines.append(
@@ -611,7 +631,7 @@ def format_report(report: Mapping[str, Any]) -> str:
         + "".join(f"{group:>18}" for group in groups)
         + "   totals per repeat"
     )
-    for name in CONTENDERS:
+    for name in contenders:
         cells = "".join(
             f"{statistics.median(r['cpu_ms_per_call'][name][group] for r in repeats):>18.3f}"
             for group in groups
@@ -625,6 +645,9 @@ def format_report(report: Mapping[str, Any]) -> str:
         for ratio in (r["cpu_ratio_vs_rest_command"] for r in repeats)
     )
     lines.append(f"  {'transfer / rest_command':<24}{cpu_ratios}")
+    if "cpu_ratio_vs_floor" in repeats[0]:
+        floor_ratios = " / ".join(f"{r['cpu_ratio_vs_floor']:.2f}x" for r in repeats)
+        lines.append(f"  {'transfer / floor':<24}{floor_ratios}")
     concurrent = report["concurrent"]
     errors = ", ".join(f"{n} {kind}" for kind, n in concurrent["errors"].items())
     lines.append("")
@@ -707,6 +730,12 @@ def main() -> None:
         "--setup-repeats", type=int, default=20, help="timed config-entry setups"
     )
     parser.add_argument("--seed", type=int, help="seed of the shuffled order")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the raw POST plus one event and one state (the floor of "
+        "reporting each transfer)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
     settings = Settings(
@@ -718,6 +747,7 @@ def main() -> None:
         concurrent=args.concurrent,
         setup_repeats=args.setup_repeats,
         seed=args.seed,
+        floor=args.floor,
     )
     report = asyncio.run(measure(settings))
     print(format_report(report), flush=True)

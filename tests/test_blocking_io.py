@@ -29,6 +29,7 @@ async def test_integration_file_io_in_the_event_loop_is_caught(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """File I/O on the action's path is reported against call_transfer, which fails a test."""
+    hass.config.country = "US"  # so the number is parsed in the loop, not the executor
     await setup_entry(hass, bland_entry)
 
     def parse_after_reading_a_file(number: str, region: str | None) -> str:

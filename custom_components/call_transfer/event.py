@@ -11,7 +11,13 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import (
+    ATTR_CALL_ID,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_ERROR_MESSAGE,
+    ATTR_MESSAGE,
+    ATTR_PROVIDER,
+    ATTR_REQUEST_ID,
+    ATTR_TO,
     DOMAIN,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
@@ -22,7 +28,13 @@ PARALLEL_UPDATES = 0
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
-_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, "provider")
+_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER)
+# Attributes new with every transfer stay on the entity but out of its recorded history:
+# the recorder keeps them already, in the transfer's bus event (which the logbook shows),
+# and leaving them out lets every state share one stored attributes row per outcome kind.
+_PER_TRANSFER = frozenset(
+    {ATTR_CALL_ID, ATTR_TO, ATTR_MESSAGE, ATTR_REQUEST_ID, ATTR_ERROR_MESSAGE}
+)
 
 
 async def async_setup_entry(
@@ -41,6 +53,7 @@ class TransfersEventEntity(EventEntity):
     _attr_should_poll = False
     _attr_translation_key = "transfers"
     _attr_event_types = list(_EVENT_TYPES.values())
+    _unrecorded_attributes = _PER_TRANSFER
 
     def __init__(self, entry: CallTransferConfigEntry) -> None:
         """Describe the entity and the account's service device."""

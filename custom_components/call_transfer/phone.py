@@ -8,6 +8,7 @@ another country's is loaded, in the executor too, by the first transfer that nee
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 import re
 from typing import Final
 
@@ -108,12 +109,14 @@ def _calling_codes(number: str, default_region: str | None) -> set[int] | None:
     return codes
 
 
+@lru_cache(maxsize=256)
 def to_e164(number: str, default_region: str | None) -> str:
     """Parse a number (read in ``default_region`` when it has no country code) to E.164.
 
     Raises ``NotAPhoneNumberError`` unless it is a valid number (not merely one of a
     possible length: ``+10000000000`` is refused), ``ExtensionNotSupportedError`` when
-    it carries an extension.
+    it carries an extension. Automations dial the same few numbers: answers are cached
+    (a refusal is not, it raises again).
     """
     try:
         parsed = phonenumbers.parse(number, default_region)

@@ -5,6 +5,8 @@ its contenders:
 
 - ``bench_probe.raw_transfer``: the Bland transfer as one raw ``session.post`` on Home
   Assistant's shared session (the least any integration can do);
+- ``bench_probe.raw_transfer_with_outcome``: the same, then one bus event and one entity
+  state with the outcome (``--floor``: what reporting each transfer costs at the least);
 - ``bench_probe.noop``: an action that does nothing (Home Assistant's action path alone);
 - ``bench_probe.info``: the process id and the name of every thread, by native id;
 - ``bench_probe.flush``: commit what the recorder holds, so a measured block pays for
@@ -42,6 +44,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.setup import async_get_domain_setup_times
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 DOMAIN = "bench_probe"
@@ -78,6 +81,31 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             headers=headers,
         ) as response:
             await response.read()
+
+    async def raw_transfer_with_outcome(call: ServiceCall) -> ServiceResponse:
+        # The floor of any integration that reports each transfer as a bus event and an
+        # entity state: the raw POST, one event with the outcome, one state written.
+        async with session.post(
+            transfer_url,
+            json={"call_id": call.data["call_id"], "transfer_number": call.data["to"]},
+            headers=headers,
+        ) as response:
+            answer = await response.json()
+            request_id = response.headers.get("x-request-id")
+        outcome = {
+            "call_id": call.data["call_id"],
+            "to": call.data["to"],
+            "message": answer["data"]["message"],
+            "request_id": request_id,
+        }
+        hass.bus.async_fire(f"{DOMAIN}_transferred", outcome, context=call.context)
+        hass.states.async_set(
+            f"{DOMAIN}.last_transfer",
+            dt_util.utcnow().isoformat(),
+            {"event_type": "succeeded"},
+            context=call.context,
+        )
+        return outcome if call.return_response else None
 
     async def noop(call: ServiceCall) -> None:
         return None
@@ -116,6 +144,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
     for name, handler, response in (
         ("raw_transfer", raw_transfer, SupportsResponse.NONE),
+        (
+            "raw_transfer_with_outcome",
+            raw_transfer_with_outcome,
+            SupportsResponse.OPTIONAL,
+        ),
         ("noop", noop, SupportsResponse.NONE),
         ("info", info, SupportsResponse.ONLY),
         ("flush", flush, SupportsResponse.NONE),
