@@ -1,6 +1,6 @@
 """Bench probe: the helper integration scripts/bench copies into its throwaway config.
 
-It gives the benchmark what it cannot see from outside Home Assistant, and two of
+It gives the benchmark what it cannot see from outside Home Assistant, and three of
 its contenders:
 
 - ``bench_probe.raw_transfer``: the Bland transfer as one raw ``session.post`` on Home

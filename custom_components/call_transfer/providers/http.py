@@ -293,7 +293,9 @@ class HttpClient:
         *,
         acts: bool,
     ) -> ApiResponse:
-        headers = self._headers | dict(extra_headers) if extra_headers else self._headers
+        headers = (
+            self._headers | dict(extra_headers) if extra_headers else self._headers
+        )
         started = time.monotonic()
         async with self._session.request(
             method,
