@@ -31,6 +31,7 @@ async def test_integration_file_io_in_the_event_loop_is_caught(
     """File I/O on the action's path is reported against call_transfer, which fails a test."""
     hass.config.country = "US"  # so the number is parsed in the loop, not the executor
     await setup_entry(hass, bland_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     def parse_after_reading_a_file(number: str, region: str | None) -> str:
         with Path(__file__).open(encoding="utf-8") as file:

@@ -88,6 +88,7 @@ async def test_domain_setup_loads_only_the_home_country(
     hass.config.country = "GB"
     with patch("phonenumbers.phonemetadata.PhoneMetadata.load_all") as load_all:
         assert await async_setup_component(hass, DOMAIN, {})
+        await hass.async_block_till_done(wait_background_tasks=True)
 
     assert loads == [((44,), False)]
     load_all.assert_not_called()
@@ -102,6 +103,7 @@ async def test_another_country_is_loaded_on_demand_off_the_loop(
     """The first transfer to a country loads it in the executor; the next parses in the loop."""
     hass.config.country = "US"
     await setup_entry(hass, bland_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert loads == [((1,), False)]
 
     await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+44 20 7183 8750")

@@ -26,7 +26,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions; they exist whether or not an account is loaded."""
     hass.data[TRANSFERS_IN_PROGRESS] = set()
-    await async_load_home_metadata(hass)
+    async_load_home_metadata(hass)
     async_setup_services(hass)
     return True
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 import re
 from typing import Final
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 
@@ -53,10 +53,20 @@ def load_metadata(calling_codes: Iterable[int]) -> None:
         _loaded_calling_codes.add(code)
 
 
-async def async_load_home_metadata(hass: HomeAssistant) -> None:
-    """Load the metadata numbers of Home Assistant's country are read with."""
-    if (code := _REGION_CALLING_CODE.get(hass.config.country or "")) is not None:
+@callback
+def async_load_home_metadata(hass: HomeAssistant) -> None:
+    """Start loading, in the executor, the metadata of Home Assistant's calling code.
+
+    In the background: setup does not wait for it (+1 alone is 25 regions), and until it
+    is done, numbers are simply parsed in the executor.
+    """
+    if (code := _REGION_CALLING_CODE.get(hass.config.country or "")) is None:
+        return
+
+    async def load() -> None:
         await hass.async_add_executor_job(load_metadata, (code,))
+
+    hass.async_create_background_task(load(), "call_transfer phone number metadata")
 
 
 async def async_to_e164(
