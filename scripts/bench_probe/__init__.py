@@ -74,22 +74,19 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     transfer_url = f"{base_url}/v1/calls/active/transfer"
     headers = {"authorization": api_key}
 
+    def post(call: ServiceCall) -> Any:
+        """Start the raw transfer request (use it with ``async with``)."""
+        body = {"call_id": call.data["call_id"], "transfer_number": call.data["to"]}
+        return session.post(transfer_url, json=body, headers=headers)
+
     async def raw_transfer(call: ServiceCall) -> None:
-        async with session.post(
-            transfer_url,
-            json={"call_id": call.data["call_id"], "transfer_number": call.data["to"]},
-            headers=headers,
-        ) as response:
+        async with post(call) as response:
             await response.read()
 
     async def raw_transfer_with_outcome(call: ServiceCall) -> ServiceResponse:
         # The floor of any integration that reports each transfer as a bus event and an
         # entity state: the raw POST, one event with the outcome, one state written.
-        async with session.post(
-            transfer_url,
-            json={"call_id": call.data["call_id"], "transfer_number": call.data["to"]},
-            headers=headers,
-        ) as response:
+        async with post(call) as response:
             answer = await response.json()
             request_id = response.headers.get("x-request-id")
         outcome = {
