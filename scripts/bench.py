@@ -129,7 +129,6 @@ IMPORTED_BEFORE = (
 IMPORT_LINE = re.compile(
     r"\|\s*(\d+) \| custom_components\.call_transfer$", re.MULTILINE
 )
-IMPORT_REPEATS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +144,7 @@ class Settings:
     setup_repeats: int
     seed: int | None
     floor: bool = False
+    import_repeats: int = 3
 
 
 class WebSocketApi:
@@ -510,10 +510,13 @@ async def measure(settings: Settings) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="call_transfer-bench-") as tmp:
                 config = Path(tmp) / "config"
                 write_configuration(config, port, sandbox.bland_base_url)
-                imports = [await import_ms(config) for _ in range(IMPORT_REPEATS)]
+                imports = [
+                    await import_ms(config) for _ in range(settings.import_repeats)
+                ]
                 async with running_hass(config, port, session) as hass:
                     report = await measure_running(hass, sandbox, settings)
                 report["startup"]["import_ms"] = statistics.median(imports)
+                report["startup"]["import_repeats"] = len(imports)
                 return report
     finally:
         await sandbox.stop()
@@ -700,7 +703,7 @@ def format_report(report: Mapping[str, Any]) -> str:
 
     lines.append(
         f"Startup: call_transfer import {ms(startup['import_ms'])} (median of "
-        f"{IMPORT_REPEATS}, fresh interpreter), domain setup "
+        f"{startup['import_repeats']}, fresh interpreter), domain setup "
         f"{ms(startup['domain_setup_ms'])}, config entry at start "
         f"{ms(startup['entry_setup_at_start_ms'])}; config-entry setup (median of "
         f"{len(startup['entry_setup_ms'])}) {report['setup_ms']:.2f} ms"
@@ -761,6 +764,9 @@ def main() -> None:
     parser.add_argument(
         "--setup-repeats", type=int, default=20, help="timed config-entry setups"
     )
+    parser.add_argument(
+        "--import-repeats", type=int, default=3, help="timed imports of the integration"
+    )
     parser.add_argument("--seed", type=int, help="seed of the shuffled order")
     parser.add_argument(
         "--floor",
@@ -780,6 +786,7 @@ def main() -> None:
         setup_repeats=args.setup_repeats,
         seed=args.seed,
         floor=args.floor,
+        import_repeats=args.import_repeats,
     )
     report = asyncio.run(measure(settings))
     print(format_report(report), flush=True)

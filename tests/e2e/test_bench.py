@@ -18,7 +18,8 @@ async def test_bench_runs_and_reuses_the_connection(tmp_path: Path) -> None:
         sys.executable,
         str(REPO_ROOT / "scripts" / "bench.py"),
         *("--rounds", "5", "--warmup", "2", "--repeats", "1", "--cpu-calls", "10"),
-        *("--concurrent", "50", "--setup-repeats", "2", "--json", str(report_file)),
+        *("--concurrent", "50", "--setup-repeats", "2", "--import-repeats", "1"),
+        *("--json", str(report_file)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
