@@ -30,7 +30,7 @@ async def async_setup_entry(
 ) -> bool:
     """Connect to the provider account and check its credentials."""
     try:
-        client = create_client(hass, entry.data)
+        client = create_client(hass, entry.data, entry.options)
         account = await client.async_validate()
     except InvalidAuthError as err:
         raise ConfigEntryAuthFailed(
@@ -42,9 +42,23 @@ async def async_setup_entry(
             translation_key="setup_cannot_connect",
             translation_placeholders={"error": err.message},
         ) from err
-    entry.runtime_data = CallTransferData(client=client, account=account)
+    entry.runtime_data = CallTransferData(
+        client=client, account=account, options=dict(entry.options)
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> None:
+    """Options shape the client (and what the account offers): reload to apply them.
+
+    Flows that change the entry's data reload it themselves.
+    """
+    if entry.options != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(

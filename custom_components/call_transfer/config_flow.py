@@ -5,16 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    Selector,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 import voluptuous as vol
 
-from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, LOGGER
-from .data import create_client
+from .const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
+from .data import CallTransferConfigEntry, create_client
+from .phone import to_e164
 from .providers import (
     PROVIDERS,
     AccountInfo,
@@ -23,6 +43,9 @@ from .providers import (
     CredentialField,
     InvalidAuthError,
     InvalidBaseUrlError,
+    InvalidOptionError,
+    OptionField,
+    OptionKind,
     TransferProvider,
     VobizClient,
     normalize_base_url,
@@ -31,12 +54,20 @@ from .providers import (
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
+_PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 
 
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
     """Connect a Vobiz or Bland AI account."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> CallTransferOptionsFlow:
+        """Return the options flow of an account."""
+        return CallTransferOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -169,6 +200,123 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                 "Unexpected error while checking %s credentials", data[CONF_PROVIDER]
             )
             return None, {"base": "unknown"}
+
+
+class CallTransferOptionsFlow(OptionsFlow):
+    """Change what the provider declares as options, and the live-call polling interval."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the account's options; check them (with the provider where it must agree)."""
+        entry: CallTransferConfigEntry = self.config_entry
+        provider = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = _normalize_options(
+                provider, user_input, self.hass.config.country
+            )
+            if not errors:
+                errors = await self._async_check_with_provider(provider, options)
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                _options_schema(provider), user_input or entry.options
+            ),
+            description_placeholders={"provider": provider.display_name},
+            errors=errors,
+        )
+
+    async def _async_check_with_provider(
+        self, provider: type[TransferProvider], options: dict[str, Any]
+    ) -> dict[str, str]:
+        """Ask the provider about changed identifier options (one request); return errors."""
+        changed = [
+            field.key
+            for field in provider.option_fields
+            if field.kind is OptionKind.IDENTIFIER
+            and options.get(field.key) is not None
+            and options.get(field.key) != self.config_entry.options.get(field.key)
+        ]
+        if not changed:
+            return {}
+        try:
+            await create_client(
+                self.hass, self.config_entry.data, options
+            ).async_validate_options()
+        except InvalidOptionError as err:
+            return {err.option: f"invalid_{err.option}"}
+        except InvalidAuthError:
+            return {"base": "invalid_auth"}
+        except CallTransferError as err:
+            LOGGER.debug("Cannot check the options: %s", err.message)
+            return {"base": "cannot_connect"}
+        return {}
+
+
+def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
+    schema: dict[vol.Marker, Selector[Any]] = {
+        vol.Optional(field.key): _option_selector(field)
+        for field in provider.option_fields
+    }
+    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _seconds(
+        MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
+    )
+    return vol.Schema(schema)
+
+
+def _option_selector(field: OptionField) -> Selector[Any]:
+    match field.kind:
+        case OptionKind.PHONE_NUMBER:
+            return _PHONE
+        case OptionKind.SECONDS:
+            return _seconds(field.minimum, field.maximum)
+        case OptionKind.TEXT:
+            return _MULTILINE
+        case _:
+            return _TEXT
+
+
+def _seconds(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="s",
+        )
+    )
+
+
+def _normalize_options(
+    provider: type[TransferProvider], user_input: Mapping[str, Any], country: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
+    options: dict[str, Any] = {CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
+    errors: dict[str, str] = {}
+    for field in provider.option_fields:
+        value = user_input.get(field.key)
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            continue
+        match field.kind:
+            case OptionKind.PHONE_NUMBER:
+                try:
+                    value = to_e164(value, country)
+                except ValueError:
+                    errors[field.key] = "invalid_phone_number"
+            case OptionKind.SECONDS:
+                value = int(value)
+            case OptionKind.TEXT if (
+                field.max_length is not None and len(value) > field.max_length
+            ):
+                errors[field.key] = "too_long"
+        options[field.key] = value
+    return options, errors
 
 
 def _schema(fields: Iterable[CredentialField], *, with_base_url: bool) -> vol.Schema:

@@ -14,6 +14,11 @@ CONF_AUTH_ID: Final = "auth_id"
 CONF_AUTH_TOKEN: Final = "auth_token"
 CONF_API_KEY: Final = "api_key"
 CONF_BASE_URL: Final = "base_url"
+# Options: the provider's own (providers.OptionField keys) plus the live-call poll interval.
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+DEFAULT_SCAN_INTERVAL: Final = 10
+MIN_SCAN_INTERVAL: Final = 5
+MAX_SCAN_INTERVAL: Final = 300
 
 SERVICE_TRANSFER: Final = "transfer"
 

@@ -21,6 +21,8 @@ class CallTransferData:
 
     client: TransferProvider
     account: AccountInfo
+    # The entry options the client was built with.
+    options: dict[str, Any] = field(default_factory=dict)
     # Call ids with a transfer under way, so a second transfer of the same call fails fast.
     transfers_in_progress: set[str] = field(default_factory=set)
     # Recent outcomes for diagnostics, phone numbers already masked.
@@ -32,13 +34,16 @@ class CallTransferData:
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]
 
 
-def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> TransferProvider:
-    """Build the provider client for entry data, on Home Assistant's shared session."""
-    provider = PROVIDERS[data[CONF_PROVIDER]]
-    credentials = {cred.key: data[cred.key] for cred in provider.credential_fields}
-    return provider.from_credentials(
+def create_client(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+) -> TransferProvider:
+    """Build the provider client for entry data and options, on Home Assistant's shared session."""
+    return PROVIDERS[data[CONF_PROVIDER]].from_credentials(
         async_get_clientsession(hass),
-        credentials,
+        data,
+        options=options,
         base_url=data.get(CONF_BASE_URL),
         timeout=REQUEST_TIMEOUT,
     )

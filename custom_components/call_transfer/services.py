@@ -44,6 +44,7 @@ from .providers import (
     CallTransferError,
     InvalidAuthError,
     InvalidRequestError,
+    NumberTransfer,
     TransferLegs,
     TransferProvider,
     TransferRequest,
@@ -174,7 +175,7 @@ def _build_request(
         )
     to: str | None = data.get(ATTR_TO)
     if to is not None:
-        if not provider.supports_destination_number:
+        if provider.number_transfer is not NumberTransfer.IN_REQUEST:
             raise _invalid("to_not_supported", provider=name)
         try:
             to = to_e164(to, hass.config.country)

@@ -15,6 +15,7 @@ from .errors import (
     CallTransferError,
     ForbiddenError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
 )
@@ -23,6 +24,9 @@ from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
+    NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
@@ -50,7 +54,8 @@ class BlandClient(TransferProvider):
     display_name = "Bland AI"
     default_base_url = BLAND_API_URL
     credential_fields = (CredentialField(key="api_key", secret=True),)
-    supports_destination_number = True
+    option_fields = (OptionField(key="org_id", kind=OptionKind.IDENTIFIER),)
+    number_transfer = NumberTransfer.IN_REQUEST
     supports_xml_urls = False
     account_id_is_key_fingerprint = True
 
@@ -95,6 +100,25 @@ class BlandClient(TransferProvider):
             details=details,
         )
 
+    @property
+    def supports_live_calls(self) -> bool:
+        """Bland lists active calls only for a known organization (``org_id``)."""
+        return self._org_id is not None
+
+    async def async_validate_options(self) -> None:
+        """Check the organization id with the request live calls need."""
+        if self._org_id is None:
+            return
+        try:
+            await self.async_live_calls()
+        except ForbiddenError as err:
+            raise InvalidOptionError(
+                err.message,
+                option="org_id",
+                status=err.status,
+                request_id=err.request_id,
+            ) from err
+
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Transfer an active call to ``request.to`` (E.164)."""
         if (
@@ -124,8 +148,10 @@ class BlandClient(TransferProvider):
             call_id=request.call_id, message=message, request_id=request_id
         )
 
-    async def async_live_calls(self) -> list[LiveCall]:
-        """List active calls (``GET /v1/calls/active``)."""
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List active calls (``GET /v1/calls/active``); the listing has every detail."""
         headers = {"x-bland-org-id": self._org_id} if self._org_id else None
         answer, _ = await self._request_object(
             "GET", "/v1/calls/active", headers=headers

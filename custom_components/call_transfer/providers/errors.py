@@ -58,6 +58,24 @@ class InvalidRequestError(CallTransferError):
     code = "invalid_request"
 
 
+class InvalidOptionError(CallTransferError):
+    """The provider refused the value of one of the account's options (``option``)."""
+
+    code = "invalid_option"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Also name the option the provider refused."""
+        super().__init__(message, status=status, request_id=request_id)
+        self.option = option
+
+
 class RateLimitedError(CallTransferError):
     """The provider asked us to slow down (HTTP 429) and retrying did not help."""
 

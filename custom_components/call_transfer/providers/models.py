@@ -15,6 +15,26 @@ class TransferLegs(StrEnum):
     BOTH = "both"
 
 
+class NumberTransfer(StrEnum):
+    """How a provider sends a live call to a phone number, if it can."""
+
+    UNSUPPORTED = "unsupported"
+    # The transfer request itself names the number (``TransferRequest.to``).
+    IN_REQUEST = "in_request"
+    # The provider fetches call XML from a URL; the caller serves ``dial_xml()`` there
+    # and transfers a leg to that URL.
+    DIAL_URL = "dial_url"
+
+
+class OptionKind(StrEnum):
+    """What kind of value a provider option holds, so a UI can ask for and check it."""
+
+    TEXT = "text"  # free text, such as an announcement
+    PHONE_NUMBER = "phone_number"  # an E.164 number, such as a caller id
+    SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
+    IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
+
+
 class XmlUrlMethod(StrEnum):
     """HTTP method the provider uses to fetch a transfer XML URL."""
 
@@ -28,6 +48,19 @@ class CredentialField:
 
     key: str
     secret: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionField:
+    """One optional setting of a provider account, passed to the client's constructor."""
+
+    key: str
+    kind: OptionKind
+    # The range of a SECONDS option.
+    minimum: int = 1
+    maximum: int = 3600
+    # The longest TEXT a provider accepts.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,3 +113,4 @@ class LiveCall:
     to_number: str | None
     started: datetime | None
     status: str | None = None
+    direction: str | None = None  # "inbound" or "outbound" when the provider says

@@ -10,6 +10,7 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider
+from .callxml import dial_xml
 from .errors import (
     CallNotFoundError,
     ForbiddenError,
@@ -22,6 +23,9 @@ from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
+    NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
@@ -48,7 +52,14 @@ class VobizClient(TransferProvider):
         CredentialField(key="auth_id", secret=False),
         CredentialField(key="auth_token", secret=True),
     )
-    supports_destination_number = False
+    option_fields = (
+        OptionField(key="caller_id", kind=OptionKind.PHONE_NUMBER),
+        OptionField(key="announcement", kind=OptionKind.TEXT, max_length=500),
+        OptionField(
+            key="ring_timeout", kind=OptionKind.SECONDS, minimum=5, maximum=120
+        ),
+    )
+    number_transfer = NumberTransfer.DIAL_URL
     supports_xml_urls = True
 
     def __init__(
@@ -57,15 +68,21 @@ class VobizClient(TransferProvider):
         *,
         auth_id: str,
         auth_token: str,
+        caller_id: str | None = None,
+        announcement: str | None = None,
+        ring_timeout: int | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        """Create a client for one Vobiz account."""
+        """Create a client for one Vobiz account, with how its number transfers dial."""
         try:
             self._account_path = f"/Account/{path_segment(auth_id, 'auth ID')}"
         except InvalidRequestError as err:
             raise InvalidAuthError(err.message) from err
         self.auth_id = auth_id
+        self._caller_id = caller_id
+        self._announcement = announcement
+        self._ring_timeout = ring_timeout
         self._http = HttpClient(
             session,
             base_url or VOBIZ_API_URL,
@@ -111,8 +128,11 @@ class VobizClient(TransferProvider):
             call_id=request.call_id, message=message, request_id=_request_id(answer)
         )
 
-    async def async_live_calls(self) -> list[LiveCall]:
-        """List live calls: their ids, then each call's details."""
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List live calls: their ids, then the details of each call not ``known``."""
+        known = known or {}
         listing = await self._request_object(
             "GET", f"{self._account_path}/Call/", params={"status": "live"}
         )
@@ -124,10 +144,24 @@ class VobizClient(TransferProvider):
                 "Vobiz sent a live-call list of an unexpected shape",
                 request_id=_request_id(listing),
             )
-        calls = await asyncio.gather(
-            *(self._live_call(call_id) for call_id in call_ids)
+        fetched = await asyncio.gather(
+            *(self._live_call(call_id) for call_id in call_ids if call_id not in known)
         )
-        return [call for call in calls if call is not None]
+        new = {call.call_id: call for call in fetched if call is not None}
+        return [
+            call
+            for call_id in call_ids
+            if (call := known.get(call_id) or new.get(call_id)) is not None
+        ]
+
+    def dial_xml(self, number: str) -> str:
+        """Return Vobiz XML that dials ``number`` with this account's dial options."""
+        return dial_xml(
+            number,
+            caller_id=self._caller_id,
+            announcement=self._announcement,
+            ring_timeout=self._ring_timeout,
+        )
 
     async def _live_call(self, call_id: str) -> LiveCall | None:
         try:
@@ -142,6 +176,7 @@ class VobizClient(TransferProvider):
             to_number=text_or_none(details.get("to")),
             started=_parse_session_start(details.get("session_start")),
             status=text_or_none(details.get("call_status")),
+            direction=text_or_none(details.get("direction")),
         )
 
     def _call_path(self, call_id: str) -> str:
