@@ -12,6 +12,7 @@ from yarl import URL
 
 from .api import ApiRequest, ProviderApi, decode_json
 from .bland import BlandApi
+from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
 from .state import RecordedRequest, SandboxState, mask_headers
 from .vobiz import VobizApi
@@ -106,8 +107,16 @@ class Sandbox(SandboxState):
         await self._listener.wait_closed()
         self._runner = self._listener = self._url = None
 
+    @property
+    def control_url(self) -> str:
+        """Where the control plane (start, end and list calls) answers."""
+        return str(self._base_url.with_path(CONTROL_PREFIX))
+
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()
+        if is_control_path(request.path):
+            # The sandbox's own control plane: no provider request, so not recorded.
+            return control_respond(self, request.method, request.path, body)
         api_request, api = self._api_request(request, body)
         self.requests.append(
             RecordedRequest(
