@@ -18,6 +18,7 @@ from syrupy.filters import props
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -41,6 +42,7 @@ async def test_diagnostics(
     await transfer(
         hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url="https://xml.example.com/a"
     )
+    await hass.async_block_till_done()  # the live calls are listed again
     sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=500), path_contains="/Call/")
     with pytest.raises(HomeAssistantError):
         await transfer(
@@ -57,7 +59,9 @@ async def test_diagnostics(
         "ok",
         "provider_error",
     ]
-    assert diagnostics == snapshot(exclude=props("base_url", "time", "request_id"))
+    assert diagnostics == snapshot(
+        exclude=props("base_url", "time", "request_id", "started")
+    )
 
 
 async def test_diagnostics_mask_phone_numbers(
@@ -78,3 +82,53 @@ async def test_diagnostics_mask_phone_numbers(
     assert SANDBOX_BLAND_API_KEY not in text
     assert "+14155550100" not in text
     assert "4155550100" not in text
+
+
+async def test_diagnostics_show_live_calls_masked_and_polling_errors(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+) -> None:
+    """The last poll's calls with numbers masked, and why polling fails when it does."""
+    hass.config_entries.async_update_entry(
+        bland_entry, options={"org_id": SANDBOX_BLAND_ORG_ID}
+    )
+    await setup_entry(hass, bland_entry)
+
+    live_calls = (
+        await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
+    )["live_calls"]
+    assert live_calls["last_update_success"] is True
+    assert live_calls["last_error"] is None
+    assert live_calls["scan_interval"] == 10
+    first = live_calls["calls"][0]
+    assert first["call_id"] == SANDBOX_BLAND_CALL_ID
+    assert (first["from"], first["to"]) == ("••••••••0150", "••••••••4444")
+    text = json.dumps(live_calls, ensure_ascii=False)
+    for call in sandbox.calls.values():
+        assert call.from_number not in text
+        assert call.to_number not in text
+
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503))
+    await bland_entry.runtime_data.coordinator.async_refresh()
+    live_calls = (
+        await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
+    )["live_calls"]
+    assert live_calls["last_update_success"] is False
+    assert "HTTP 503" in live_calls["last_error"]
+    assert (
+        len(live_calls["calls"]) == 2
+    )  # the last calls seen, kept through the failure
+
+
+async def test_diagnostics_of_an_account_that_lists_no_calls(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+) -> None:
+    """Without an org id, Bland's diagnostics say nothing is polled."""
+    await setup_entry(hass, bland_entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
+    assert diagnostics["live_calls"] is None

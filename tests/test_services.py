@@ -68,7 +68,11 @@ async def test_vobiz_transfer(
         bleg_method="GET",
     )
 
-    [sent] = sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
+    [sent] = [
+        r
+        for r in sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
+        if r.method == "POST"
+    ]
     assert sent.method == "POST"
     assert (
         sent.path

@@ -31,12 +31,15 @@ def test_every_action_field_is_translated_and_selected() -> None:
         (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
     )
     strings = load_json("strings.json")["services"]
-    assert set(services) == set(strings) == {"transfer"}
-    for name, field in services["transfer"]["fields"].items():
-        assert "selector" in field, name
-        assert strings["transfer"]["fields"][name]["name"]
-        assert strings["transfer"]["fields"][name]["description"]
-    assert set(load_json("icons.json")["services"]) == {"transfer"}
+    assert set(services) == set(strings) == {"transfer", "list_calls"}
+    for service, schema in services.items():
+        assert strings[service]["name"]
+        assert strings[service]["description"]
+        for name, field in schema["fields"].items():
+            assert "selector" in field, name
+            assert strings[service]["fields"][name]["name"]
+            assert strings[service]["fields"][name]["description"]
+    assert set(load_json("icons.json")["services"]) == set(services)
 
 
 def test_every_provider_has_a_menu_entry_and_a_form() -> None:
@@ -59,6 +62,7 @@ def test_every_raised_translation_key_exists() -> None:
     source = "\n".join(path.read_text() for path in INTEGRATION.glob("*.py"))
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', source))
+    keys |= set(re.findall(r'_live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
     codes = {
         "invalid_auth",
         "forbidden",
@@ -72,7 +76,7 @@ def test_every_raised_translation_key_exists() -> None:
     }
     keys |= {f"transfer_{code}" for code in codes}
     assert keys - set(exceptions) == set()
-    assert "transfer_in_progress" in keys
+    assert {"transfer_in_progress", "call_id_required", "several_live_calls"} <= keys
 
 
 def test_provider_specific_fields_have_no_ui_default() -> None:
