@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -183,6 +184,51 @@ class HomeAssistantApi:
                     f"Connecting the sandbox {step} account failed: {result}"
                 )
 
+    def set_bland_org_id(self, entry_id: str) -> None:
+        """Give the Bland AI account the sandbox's org id through the options flow.
+
+        With it the account lists its live calls. Options already set are kept.
+        """
+        base = "/api/config/config_entries/options/flow"
+        flow = self.call("POST", base, {"handler": entry_id})
+        current = {
+            field["name"]: (field.get("description") or {}).get("suggested_value")
+            for field in flow["data_schema"]
+        }
+        if current.get("org_id") == SANDBOX_BLAND_ORG_ID:
+            self.call("DELETE", f"{base}/{flow['flow_id']}")
+            return
+        options = {key: value for key, value in current.items() if value is not None}
+        result = self.call(
+            "POST",
+            f"{base}/{flow['flow_id']}",
+            options | {"org_id": SANDBOX_BLAND_ORG_ID},
+        )
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Setting the Bland AI org id failed: {result}")
+
+
+def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
+    """Say how to watch live calls and transfer one without knowing its id."""
+    port = urllib.parse.urlsplit(sandbox_url).port
+    return f"""
+Live calls: each account's device (Settings -> Devices & services -> Call Transfer)
+shows an "Active calls" sensor and a "Calls" event entity. Start or end sandbox calls
+from another shell while it runs:
+
+  .venv/bin/python -m sandbox call start --port {port} --provider bland --from +14155550142
+  .venv/bin/python -m sandbox call list --port {port}
+  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+
+With exactly one call live on an account, transfer it without a call id (the sandbox
+starts with two per account: end one first; "call_transfer.list_calls" lists them):
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {bland_entry_id}
+    to: "+14155550100"
+"""
+
 
 def prepare(config_dir: Path) -> None:
     """Before the first start: mark the onboarding steps the owner need not click through."""
@@ -224,6 +270,8 @@ def main() -> None:
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
+    if "Bland AI" in entry_ids:
+        api.set_bland_org_id(entry_ids["Bland AI"])
     if args.token_file:
         args.token_file.write_text(api.token or "")
     print(
@@ -247,7 +295,7 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
-""",
+{live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}""",
         flush=True,
     )
 
