@@ -26,7 +26,7 @@ from sandbox import (
     Sandbox,
 )
 
-pytest_plugins = ["sandbox.pytest_plugin"]
+pytest_plugins = ["sandbox.pytest_plugin", "tests.live_calls"]
 
 BLOCKING_IO_REPORT = "inside the event loop by custom integration 'call_transfer'"
 

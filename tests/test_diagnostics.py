@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -90,45 +91,36 @@ async def test_diagnostics_show_live_calls_masked_and_polling_errors(
     sandbox: Sandbox,
     bland_entry: MockConfigEntry,
 ) -> None:
-    """The last poll's calls with numbers masked, and why polling fails when it does."""
+    """No org id: nothing polled. Then the last poll's calls, masked, and poll errors."""
+
+    async def live_calls() -> Any:
+        diagnostics = await get_diagnostics_for_config_entry(
+            hass, hass_client, bland_entry
+        )
+        return diagnostics["live_calls"]
+
+    await setup_entry(hass, bland_entry)
+    assert await live_calls() is None
+
     hass.config_entries.async_update_entry(
         bland_entry, options={"org_id": SANDBOX_BLAND_ORG_ID}
     )
-    await setup_entry(hass, bland_entry)
-
-    live_calls = (
-        await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
-    )["live_calls"]
-    assert live_calls["last_update_success"] is True
-    assert live_calls["last_error"] is None
-    assert live_calls["scan_interval"] == 10
-    first = live_calls["calls"][0]
+    await hass.async_block_till_done()
+    polled = await live_calls()
+    assert polled["last_update_success"] is True
+    assert polled["last_error"] is None
+    assert polled["scan_interval"] == 10
+    first = polled["calls"][0]
     assert first["call_id"] == SANDBOX_BLAND_CALL_ID
     assert (first["from"], first["to"]) == ("••••••••0150", "••••••••4444")
-    text = json.dumps(live_calls, ensure_ascii=False)
+    text = json.dumps(polled, ensure_ascii=False)
     for call in sandbox.calls.values():
         assert call.from_number not in text
         assert call.to_number not in text
 
     sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503))
     await bland_entry.runtime_data.coordinator.async_refresh()
-    live_calls = (
-        await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
-    )["live_calls"]
-    assert live_calls["last_update_success"] is False
-    assert "HTTP 503" in live_calls["last_error"]
-    assert (
-        len(live_calls["calls"]) == 2
-    )  # the last calls seen, kept through the failure
-
-
-async def test_diagnostics_of_an_account_that_lists_no_calls(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
-) -> None:
-    """Without an org id, Bland's diagnostics say nothing is polled."""
-    await setup_entry(hass, bland_entry)
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, bland_entry)
-    assert diagnostics["live_calls"] is None
+    polled = await live_calls()
+    assert polled["last_update_success"] is False
+    assert "HTTP 503" in polled["last_error"]
+    assert len(polled["calls"]) == 2  # the last calls seen, kept through the failure

@@ -171,21 +171,13 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             self._quiet_until = None
         try:
             return await self.client.async_live_calls(self.data)
-        except InvalidAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="setup_invalid_auth"
-            ) from err
         except RateLimitedError as err:
             wait = err.retry_after or 0.0
             self._quiet_until = dt_util.utcnow() + timedelta(seconds=wait)
             self.update_interval = max(self.scan_interval, timedelta(seconds=wait))
             raise _rate_limited(self.update_interval.total_seconds()) from err
         except CallTransferError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="live_calls_failed",
-                translation_placeholders={"error": err.message},
-            ) from err
+            raise _poll_failure(err) from err
 
     @callback
     def async_update_listeners(self) -> None:
@@ -204,6 +196,19 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             ATTR_PROVIDER: self.client.provider_id,
             **details,
         }
+
+
+def _poll_failure(err: CallTransferError) -> Exception:
+    """Rejected credentials start a reauth; anything else is a failed poll."""
+    if isinstance(err, InvalidAuthError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="setup_invalid_auth"
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="live_calls_failed",
+        translation_placeholders={"error": err.message},
+    )
 
 
 def _rate_limited(wait: float) -> UpdateFailed:

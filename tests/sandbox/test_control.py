@@ -19,31 +19,21 @@ from sandbox import (
 from .conftest import ACCOUNT_PATH, BLAND_ORG_HEADERS, VOBIZ_HEADERS
 
 
-async def start_call(
-    session: aiohttp.ClientSession, sandbox: Sandbox, body: Any
-) -> tuple[int, Any]:
-    """POST /_sandbox/calls; return the status and the JSON answer."""
-    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
-        return response.status, await response.json()
-
-
 async def test_started_call_is_live_on_the_provider_api(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     """A started Vobiz call is listed by Vobiz, with what the control request said."""
-    status, call = await start_call(
-        session,
-        sandbox,
-        {
-            "provider": "vobiz",
-            "from": "+14155550142",
-            "to": "+918035735400",
-            "direction": "outbound",
-            "caller_name": "Front desk",
-        },
-    )
+    body = {
+        "provider": "vobiz",
+        "from": "+14155550142",
+        "to": "+918035735400",
+        "direction": "outbound",
+        "caller_name": "Front desk",
+    }
+    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
+        assert response.status == 201
+        call = await response.json()
 
-    assert status == 201
     assert call["provider"] == "vobiz"
     assert (call["from"], call["to"], call["direction"]) == (
         "+14155550142",
@@ -66,14 +56,14 @@ async def test_started_call_is_live_on_the_provider_api(
 async def test_ended_call_leaves_the_bland_active_list(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
-    """DELETE ends a call: Bland no longer lists it; ending it again is a conflict."""
-    _, call = await start_call(session, sandbox, {"provider": "bland"})
+    """A call started with defaults, then ended: Bland no longer lists it; twice is a 409."""
+    calls = f"{sandbox.control_url}/calls"
+    async with session.post(calls, json={"provider": "bland"}) as response:
+        call = await response.json()
     assert sandbox.calls[call["call_id"]].account == SANDBOX_BLAND_API_KEY
     assert call["direction"] == "inbound"
 
-    async with session.delete(
-        f"{sandbox.control_url}/calls/{call['call_id']}"
-    ) as response:
+    async with session.delete(f"{calls}/{call['call_id']}") as response:
         assert response.status == 200
         assert (await response.json())["status"] == "completed"
     async with session.get(
@@ -81,9 +71,7 @@ async def test_ended_call_leaves_the_bland_active_list(
     ) as response:
         active = [c["call_id"] for c in (await response.json())["data"]]
     assert call["call_id"] not in active
-    async with session.delete(
-        f"{sandbox.control_url}/calls/{call['call_id']}"
-    ) as response:
+    async with session.delete(f"{calls}/{call['call_id']}") as response:
         assert response.status == 409
 
 
@@ -128,10 +116,9 @@ async def test_bad_start_requests_are_refused(
     """A start request that cannot be done says why, and starts nothing."""
     calls_before = len(sandbox.calls)
 
-    answered, answer = await start_call(session, sandbox, body)
-
-    assert answered == status
-    assert error in answer["error"]
+    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
+        assert response.status == status
+        assert error in (await response.json())["error"]
     assert len(sandbox.calls) == calls_before
 
 
