@@ -15,9 +15,16 @@ import custom_components.call_transfer  # noqa: F401  isort:skip
 
 from homeassistant import block_async_io
 from homeassistant.core import Context, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
@@ -126,6 +133,15 @@ def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> dict[str, list[Any]]:
+    """Capture both transfer events."""
+    return {
+        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
+        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
+    }
 
 
 async def transfer(
