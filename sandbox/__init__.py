@@ -16,6 +16,8 @@ It is strict on purpose, so client bugs show. Where the docs are silent it choos
 - Vobiz call reads need ``?status=live`` (there are no records of finished calls).
 - Paths are exact, trailing slashes included; a wrong method answers 405.
 - Recorded header names are lower-cased; credential header values are ``***``.
+- A transferred leg's URL gets 5 s to answer; only loopback IP addresses are fetched,
+  redirects are not followed, and the XML must use E.164 numbers and plain-text Speak.
 """
 
 from .faults import Fault, FaultKind, FaultRule

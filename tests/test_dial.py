@@ -36,6 +36,8 @@ from custom_components.call_transfer.providers import NumberTransfer, VobizClien
 from sandbox import (
     SANDBOX_VOBIZ_CALL_ID,
     SANDBOX_VOBIZ_SECOND_CALL_ID,
+    Fault,
+    FaultKind,
     LegResult,
     Sandbox,
 )
@@ -403,6 +405,38 @@ async def test_only_the_transferred_call_gets_the_xml(
     assert await status("GET", aleg_url.with_query(None), {}) == 404
     # One call's token never serves another call's XML, even with that call's UUID.
     assert await status("GET", bleg_url, {"CallUUID": SANDBOX_VOBIZ_CALL_ID}) == 404
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "url_status"),
+    [
+        # Refused: Vobiz will not fetch the URL, so it goes at once.
+        (Fault(kind=FaultKind.STATUS, status=404), "call_not_found", 404),
+        (Fault(kind=FaultKind.STATUS, status=400), "invalid_request", 404),
+        # No answer: the transfer may have happened and Vobiz may still fetch it.
+        (Fault(kind=FaultKind.HANG), "timeout", 200),
+    ],
+)
+async def test_failed_transfer_keeps_the_url_only_when_it_may_have_happened(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    dial_entry: MockConfigEntry,
+    http: ClientSession,
+    fault: Fault,
+    error: str,
+    url_status: int,
+) -> None:
+    """A refused transfer's URL answers 404 at once; an unknown outcome's keeps serving."""
+    sandbox.add_fault(fault, path_contains="/Call/")
+
+    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.3):
+        await hass.config_entries.async_reload(dial_entry.entry_id)
+    with pytest.raises(HomeAssistantError) as raised:
+        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)
+
+    assert raised.value.translation_key == f"transfer_{error}"
+    async with http.get(sent_transfer(sandbox)["aleg_url"]) as answer:
+        assert answer.status == url_status
 
 
 @pytest.mark.parametrize(

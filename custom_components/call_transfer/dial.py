@@ -18,6 +18,7 @@ is created once and deleted with the account, instead of once per restart.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -43,7 +44,15 @@ from yarl import URL
 
 from .const import DOMAIN, LOGGER
 from .data import CallTransferConfigEntry
-from .providers import NumberTransfer, TransferLegs, TransferProvider, TransferRequest
+from .providers import (
+    CallTransferError,
+    NumberTransfer,
+    TransferLegs,
+    TransferProvider,
+    TransferRequest,
+    TransferResult,
+)
+from .providers.errors import AfterSendingError
 
 # How long a transfer's Dial XML URL answers: the provider fetches it right after it
 # accepts the transfer; this leaves room for its retries and a slow network.
@@ -64,7 +73,7 @@ class _DialOrder:
     legs: TransferLegs
     xml: str
 
-    def is_for(self, params: Any) -> bool:
+    def is_for(self, params: Mapping[str, Any]) -> bool:
         """Whether a request's call parameters fit this transfer.
 
         The provider names the fetching leg (``CallUUID``); a B leg names its A leg
@@ -116,12 +125,26 @@ class DialWebhook:
         self._expiries.clear()
         self._orders.clear()
 
-    async def async_dial_request(self, request: TransferRequest) -> TransferRequest:
-        """Serve the Dial XML of ``request.to`` and return the request pointing a leg at it.
+    async def async_transfer(self, request: TransferRequest) -> TransferResult:
+        """Serve the Dial XML of ``request.to`` and transfer a leg to it.
 
         Raises ``ServiceValidationError`` (and opens a repair issue) when the provider
-        cannot be given a URL it can reach; nothing is sent then.
+        cannot be given a URL it can reach; nothing is sent then. When the provider
+        refuses the transfer, the URL goes at once; when the transfer may have happened
+        (``outcome_unknown``), it stays for its lifetime, as the provider may fetch it.
         """
+        token, sent = await self._async_serve(request)
+        try:
+            return await self.client.async_transfer(sent)
+        except CallTransferError as err:
+            if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
+                self._async_forget(token)
+            raise
+
+    async def _async_serve(
+        self, request: TransferRequest
+    ) -> tuple[str, TransferRequest]:
+        """Register the XML under a new token; return it and the request pointing at it."""
         assert request.to is not None
         base_url = await self._async_public_url()
         if base_url is None:
@@ -149,13 +172,18 @@ class DialWebhook:
         )
         url = str(URL(base_url).update_query(token=token))
         if request.legs is TransferLegs.BLEG:
-            return replace(request, to=None, bleg_url=url)
-        return replace(request, to=None, aleg_url=url)
+            return token, replace(request, to=None, bleg_url=url)
+        return token, replace(request, to=None, aleg_url=url)
 
     @callback
     def _async_expire(self, token: str, _: datetime) -> None:
+        self._async_forget(token)
+
+    @callback
+    def _async_forget(self, token: str) -> None:
+        # Both are gone already when the webhook was unregistered in the meantime.
         self._orders.pop(token, None)
-        self._expiries.pop(token, None)
+        self._expiries.pop(token, _cancel_nothing)()
 
     async def _async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: Request
@@ -196,6 +224,10 @@ class DialWebhook:
         if (base_url := external_base_url(self.hass)) is None:
             return None
         return base_url + webhook.async_generate_path(self.webhook_id)
+
+
+def _cancel_nothing() -> None:
+    """Stand in for the timer of a token that is gone."""
 
 
 def external_base_url(hass: HomeAssistant) -> str | None:
@@ -298,14 +330,14 @@ async def async_setup_dial_webhook(
     )
 
 
-async def async_dial_request(
-    hass: HomeAssistant, entry: CallTransferConfigEntry, request: TransferRequest
-) -> TransferRequest:
-    """Return the request to send: a number transfer becomes one to its Dial XML URL."""
-    dial = entry.runtime_data.dial_webhook
-    if request.to is None or dial is None:
-        return request
-    return await dial.async_dial_request(request)
+async def async_send_transfer(
+    entry: CallTransferConfigEntry, request: TransferRequest
+) -> TransferResult:
+    """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook."""
+    runtime = entry.runtime_data
+    if request.to is None or runtime.dial_webhook is None:
+        return await runtime.client.async_transfer(request)
+    return await runtime.dial_webhook.async_transfer(request)
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:

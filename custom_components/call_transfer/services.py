@@ -39,7 +39,7 @@ from .const import (
     VOBIZ_ONLY_FIELDS,
 )
 from .data import CallTransferConfigEntry, CallTransferData
-from .dial import async_dial_request
+from .dial import async_send_transfer
 from .phone import mask, to_e164
 from .providers import (
     CallTransferError,
@@ -103,9 +103,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
-        result = await runtime.client.async_transfer(
-            await async_dial_request(hass, entry, request)
-        )
+        result = await async_send_transfer(entry, request)
     except CallTransferError as err:
         failure = identity | {
             ATTR_ERROR: err.code,
