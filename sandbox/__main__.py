@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from typing import Any
@@ -107,6 +108,7 @@ def describe(sandbox: Sandbox) -> str:
             f"  auth_id:         {SANDBOX_VOBIZ_AUTH_ID}",
             f"  auth_token:      {SANDBOX_VOBIZ_AUTH_TOKEN}",
             f"  live call ids:   {live_calls('vobiz')}",
+            "  transfers:       leg URLs are fetched on loopback addresses only",
             f"Bland AI base URL: {sandbox.bland_base_url}",
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
@@ -201,10 +203,15 @@ def _error_text(err: urllib.error.HTTPError) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m sandbox``."""
+    """Entry point of ``python -m sandbox``; what transferred legs did is logged to stdout."""
     args = parse_args(argv)
     if args.command == "call":
         sys.exit(control(args))
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s sandbox: %(message)s"))
+    logger = logging.getLogger("sandbox")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     asyncio.run(serve(args.host, args.port))
 
 

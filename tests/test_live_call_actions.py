@@ -18,9 +18,9 @@ from custom_components.call_transfer.const import (
     EVENT_CALL_STARTED,
     EVENT_TRANSFER_SUCCEEDED,
 )
-from sandbox import Fault, FaultKind, RecordedRequest, Sandbox
+from sandbox import Fault, FaultKind, Sandbox
 
-from .conftest import setup_entry, transfer
+from .conftest import setup_entry, transfer, transfers_sent
 from .live_calls import LiveAccount
 
 
@@ -29,11 +29,6 @@ async def list_calls(hass: HomeAssistant, **data: Any) -> Any:
     return await hass.services.async_call(
         DOMAIN, "list_calls", data, blocking=True, return_response=True
     )
-
-
-def transfers_sent(sandbox: Sandbox) -> list[RecordedRequest]:
-    """Return the transfer requests the sandbox received (both APIs transfer with POST)."""
-    return [request for request in sandbox.requests if request.method == "POST"]
 
 
 async def test_without_call_id_the_one_live_call_is_transferred(

@@ -10,16 +10,9 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.call_transfer.const import (
-    DOMAIN,
-    EVENT_TRANSFER_FAILED,
-    EVENT_TRANSFER_SUCCEEDED,
-)
+from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -32,20 +25,11 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer
+from .conftest import setup_entry, transfer, transfers_sent
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> dict[str, list[Any]]:
-    """Capture both transfer events."""
-    return {
-        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
-        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
-    }
 
 
 async def test_vobiz_transfer(
@@ -68,11 +52,7 @@ async def test_vobiz_transfer(
         bleg_method="GET",
     )
 
-    [sent] = [
-        r
-        for r in sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
-        if r.method == "POST"
-    ]
+    [sent] = transfers_sent(sandbox)
     assert sent.method == "POST"
     assert (
         sent.path
@@ -369,7 +349,7 @@ async def test_rejected_credentials_start_reauth(
 @pytest.mark.parametrize(
     ("provider", "data", "translation_key"),
     [
-        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_not_supported"),
+        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_with_leg_url"),
         ("vobiz", {}, "missing_leg_url"),
         ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_leg_url"),
         ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_leg_url"),

@@ -16,6 +16,7 @@ from .providers import PROVIDERS, AccountInfo, TransferProvider
 
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
+    from .dial import DialWebhook
 
 
 @dataclass(slots=True)
@@ -34,6 +35,8 @@ class CallTransferData:
     recent_transfers: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
+    # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
+    dial_webhook: DialWebhook | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

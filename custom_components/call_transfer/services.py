@@ -44,6 +44,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry, CallTransferData
+from .dial import async_send_transfer
 from .phone import mask, to_e164
 from .providers import (
     CallTransferError,
@@ -128,7 +129,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
-        result = await runtime.client.async_transfer(request)
+        result = await async_send_transfer(entry, request)
     except CallTransferError as err:
         failure = identity | {
             ATTR_ERROR: err.code,
@@ -236,7 +237,7 @@ def _build_request(
         )
     to: str | None = data.get(ATTR_TO)
     if to is not None:
-        if provider.number_transfer is not NumberTransfer.IN_REQUEST:
+        if provider.number_transfer is NumberTransfer.UNSUPPORTED:
             raise _invalid("to_not_supported", provider=name)
         try:
             to = to_e164(to, hass.config.country)
@@ -244,11 +245,18 @@ def _build_request(
             raise _invalid("invalid_phone_number", number=to) from None
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
-    if to is not None or not provider.supports_xml_urls:
-        # A transfer to a number; leg fields only describe transfers to XML URLs.
+    if not provider.supports_xml_urls:
         return TransferRequest(call_id=call_id, to=to)
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
+    if to is not None:
+        # The provider fetches the number's Dial XML from a URL Home Assistant serves.
+        if given := [
+            field for field in (ATTR_ALEG_URL, ATTR_BLEG_URL) if field in data
+        ]:
+            raise _invalid("to_with_leg_url", fields=" and ".join(given))
+        if legs is TransferLegs.BOTH:
+            raise _invalid("to_with_both_legs")
     urls: dict[str, str | None] = {}
     for field in (ATTR_ALEG_URL, ATTR_BLEG_URL):
         url = data.get(field)
@@ -263,10 +271,11 @@ def _build_request(
         TransferLegs.BLEG: (ATTR_BLEG_URL,),
         TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
     }[legs]
-    if missing := [field for field in needed if urls[field] is None]:
+    if to is None and (missing := [field for field in needed if urls[field] is None]):
         raise _invalid("missing_leg_url", legs=legs.value, fields=" and ".join(missing))
     return TransferRequest(
         call_id=call_id,
+        to=to,
         legs=legs,
         aleg_url=urls[ATTR_ALEG_URL],
         aleg_method=_choice(
