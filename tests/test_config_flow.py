@@ -7,11 +7,12 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowHandler, FlowResultType
+from homeassistant.data_entry_flow import FlowHandler, FlowResultType, UnknownStep
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import PROVIDERS
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
@@ -38,7 +39,7 @@ async def start_flow(
         DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["vobiz", "bland"]
+    assert result["menu_options"] == list(PROVIDERS)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": provider}
     )
@@ -46,6 +47,21 @@ async def start_flow(
     assert result["step_id"] == provider
     assert result["errors"] == {}
     return result
+
+
+async def test_every_registered_provider_has_a_step(hass: HomeAssistant) -> None:
+    """The menu offers each provider in the registry, and each opens its credentials form."""
+    for provider_id, provider in PROVIDERS.items():
+        result = await start_flow(hass, provider_id, advanced=False)
+        assert [str(key) for key in result["data_schema"].schema][
+            : len(provider.credential_fields)
+        ] == [cred.key for cred in provider.credential_fields]
+
+
+async def test_only_registered_providers_are_steps(hass: HomeAssistant) -> None:
+    """A step that is neither a flow step nor a registered provider does not exist."""
+    with pytest.raises(UnknownStep):
+        await hass.config_entries.flow.async_init(DOMAIN, context={"source": "sinch"})
 
 
 async def test_add_vobiz_account(hass: HomeAssistant, sandbox: Sandbox) -> None:

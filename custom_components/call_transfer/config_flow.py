@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -38,7 +39,6 @@ from .phone import to_e164
 from .providers import (
     PROVIDERS,
     AccountInfo,
-    BlandClient,
     CallTransferError,
     CredentialField,
     InvalidAuthError,
@@ -47,7 +47,6 @@ from .providers import (
     OptionField,
     OptionKind,
     TransferProvider,
-    VobizClient,
     normalize_base_url,
 )
 
@@ -58,8 +57,14 @@ _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 
 
+type _StepHandler = Callable[
+    [dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
+_PROVIDER_STEP_PREFIX = "async_step_"
+
+
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Connect a Vobiz or Bland AI account."""
+    """Connect an account of any registered provider."""
 
     VERSION = 1
 
@@ -75,17 +80,16 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         """Let the user pick the provider."""
         return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
 
-    async def async_step_vobiz(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Vobiz auth ID and auth token."""
-        return await self._async_step_account(VobizClient, user_input)
+    def __getattr__(self, name: str) -> _StepHandler:
+        """Serve ``async_step_<provider id>``: the menu's choice of each registered provider.
 
-    async def async_step_bland(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Bland AI API key."""
-        return await self._async_step_account(BlandClient, user_input)
+        Home Assistant runs a step by looking up its method, so one generic step
+        serves every provider in ``PROVIDERS`` and a new provider needs no code here.
+        """
+        provider_id = name.removeprefix(_PROVIDER_STEP_PREFIX)
+        if provider_id == name or provider_id not in PROVIDERS:
+            raise AttributeError(name)
+        return partial(self._async_step_account, PROVIDERS[provider_id])
 
     async def _async_step_account(
         self, provider: type[TransferProvider], user_input: dict[str, Any] | None
