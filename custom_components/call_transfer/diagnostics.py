@@ -10,7 +10,9 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_API_KEY, CONF_AUTH_TOKEN
 from .data import CallTransferConfigEntry
+from .providers import PROVIDERS
 
+# Every credential a provider declares secret, and secret-looking keys providers send.
 TO_REDACT = {
     CONF_AUTH_TOKEN,
     CONF_API_KEY,
@@ -18,6 +20,11 @@ TO_REDACT = {
     "token",
     "secret",
     "password",
+} | {
+    cred.key
+    for provider in PROVIDERS.values()
+    for cred in provider.credential_fields
+    if cred.secret
 }
 _SECRET_HINTS = ("token", "secret", "key", "password")
 

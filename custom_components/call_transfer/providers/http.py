@@ -164,11 +164,14 @@ class HttpClient:
         path: str,
         *,
         json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         acts: bool = False,
     ) -> ApiResponse:
         """Send one request, applying the retry rules, and return the answer.
+
+        The body is ``json_body`` as JSON or ``form`` form-encoded, if either is given.
 
         ``acts`` marks a request that changes something at the provider (a
         transfer): a timeout or a broken connection after sending then says the
@@ -181,7 +184,9 @@ class HttpClient:
         connect_retried = False
         while True:
             try:
-                response = await self._send(method, path, json_body, params, headers)
+                response = await self._send(
+                    method, path, json_body, form, params, headers
+                )
             except aiohttp.ClientConnectorError as err:
                 if connect_retried or isinstance(err, aiohttp.ClientSSLError):
                     raise CannotConnectError(
@@ -226,6 +231,7 @@ class HttpClient:
         method: str,
         path: str,
         json_body: Mapping[str, Any] | None,
+        form: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         extra_headers: Mapping[str, str] | None,
     ) -> ApiResponse:
@@ -235,6 +241,7 @@ class HttpClient:
             method,
             f"{self.base_url}{path}",
             json=json_body,
+            data=form,
             params=params,
             headers=headers,
             timeout=self._timeout,
