@@ -10,10 +10,10 @@ from typing import Any, Final
 from aiohttp import web
 from yarl import URL
 
-from .api import ApiRequest, ProviderApi, decode_json
+from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
 from .faults import Fault, FaultKind, canned_response
-from .state import RecordedRequest, SandboxState, mask_headers
+from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
 from .vobiz import VobizApi
 
 # How long stop() lets requests still being handled finish before cancelling them.
@@ -61,6 +61,12 @@ class Sandbox(SandboxState):
     def bland_base_url(self) -> str:
         """What to use instead of ``https://api.bland.ai``."""
         return str(self._base_url.with_path(BlandApi.prefix))
+
+    def error_body(self, provider: ProviderName, status: int, message: str) -> Any:
+        """Return the error envelope ``provider`` answers ``status`` with, for faults."""
+        return next(api for api in self._apis if api.name == provider).error_body(
+            status, message
+        )
 
     @property
     def _base_url(self) -> URL:
@@ -117,6 +123,7 @@ class Sandbox(SandboxState):
                 headers=mask_headers(request.headers),
                 json=api_request.json,
                 text=body.decode(errors="replace"),
+                form=api_request.form,
             )
         )
         if api is None:
@@ -156,6 +163,7 @@ class Sandbox(SandboxState):
             body=body,
             json=json_body,
             json_valid=json_valid,
+            form=decode_form(body) if request.content_type == FORM else None,
         )
         return api_request, api
 

@@ -114,6 +114,7 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any  # the decoded body; None when it is empty or not JSON
     text: str
+    form: Mapping[str, str] | None = None  # a form-encoded body, decoded
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -134,6 +135,11 @@ class SandboxState:
         self.calls: dict[str, SandboxCall] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[FaultRule] = []
+        # Each provider's accounts by the key its requests authenticate with.
+        self.accounts: dict[ProviderName, Mapping[str, object]] = {
+            "vobiz": self.vobiz_accounts,
+            "bland": self.bland_accounts,
+        }
         if seed:
             self._seed()
 
@@ -177,10 +183,7 @@ class SandboxState:
         status: CallStatus = CallStatus.IN_PROGRESS,
     ) -> SandboxCall:
         """Add a call (by default in progress) to an existing account."""
-        accounts: Mapping[str, object] = (
-            self.vobiz_accounts if provider == "vobiz" else self.bland_accounts
-        )
-        if account not in accounts:
+        if account not in self.accounts[provider]:
             raise ValueError(f"Unknown {provider} account")
         call_id = call_id or str(uuid.uuid4())
         if call_id in self.calls:

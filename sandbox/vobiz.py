@@ -47,6 +47,7 @@ _CALL_IN_PATH: Final = re.compile(r"/Call/(?P<call_uuid>[^/]+)/")
 class VobizApi(ProviderApi[VobizAccount]):
     """Vobiz: ``X-Auth-ID`` + ``X-Auth-Token`` headers, PascalCase paths."""
 
+    name = "vobiz"
     prefix = "/vobiz/api/v1"
     unauthorized_message = "authentication failed"
 

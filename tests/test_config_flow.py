@@ -23,7 +23,13 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import bland_data, vobiz_data
+from .conftest import (
+    PROVIDER_CASES,
+    ProviderCase,
+    bland_data,
+    every_provider,
+    vobiz_data,
+)
 
 
 def form_input(data: dict[str, Any]) -> dict[str, Any]:
@@ -174,9 +180,7 @@ async def test_errors_can_be_corrected(
     errors: dict[str, str],
 ) -> None:
     """Each error shows on the form; the user fixes it and finishes the same flow."""
-    good_input = form_input(
-        vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)
-    )
+    good_input = form_input(PROVIDER_CASES[provider].data(sandbox))
     result = await start_flow(hass, provider)
     if fault is not None:
         sandbox.add_fault(fault)
@@ -220,19 +224,14 @@ async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
+@every_provider
 async def test_same_account_twice_aborts(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
-    provider: str,
+    hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase, entry: MockConfigEntry
 ) -> None:
     """Adding an account that is already configured aborts."""
-    result = await start_flow(hass, provider)
+    result = await start_flow(hass, case.provider)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        form_input(vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)),
+        result["flow_id"], form_input(case.data(sandbox))
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
