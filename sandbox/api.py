@@ -9,7 +9,7 @@ from http import HTTPStatus
 import json
 import re
 from typing import Any, ClassVar, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
@@ -177,3 +177,17 @@ def refuse_unknown_fields(body: Mapping[str, Any], known: frozenset[str]) -> Non
     """Refuse parameters the API does not document: a typo must not pass silently."""
     if unknown := sorted(set(body) - known):
         raise BadRequestError(f"unknown parameter(s): {', '.join(unknown)}")
+
+
+def is_http_url(url: str) -> bool:
+    """Say whether ``url`` is an absolute http(s) URL with a host and no white space."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(hostname)
+        and not any(char.isspace() for char in url)
+    )
