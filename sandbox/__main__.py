@@ -36,7 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def describe(sandbox: Sandbox) -> str:
-    """Tell a developer the base URLs, test credentials and live call ids."""
+    """Tell a developer the base URLs, test credentials and live call ids.
+
+    An empty line ends it.
+    """
 
     def live_calls(provider: str) -> str:
         ids = (c.call_id for c in sandbox.calls.values() if c.provider == provider)
@@ -53,6 +56,7 @@ def describe(sandbox: Sandbox) -> str:
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
             f"  live call ids:   {live_calls('bland')}",
+            "",
         )
     )
 

@@ -21,7 +21,6 @@ from sandbox import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BANNER_LINES = 9
 
 
 def free_port() -> int:
@@ -51,10 +50,13 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
     process = await run_sandbox("--port", str(port))
     try:
         assert process.stdout is not None
+        banner: list[str] = []
         async with asyncio.timeout(20):
-            banner = [
-                (await process.stdout.readline()).decode() for _ in range(BANNER_LINES)
-            ]
+            while (line := (await process.stdout.readline()).decode()) not in (
+                "",
+                "\n",
+            ):
+                banner.append(line)
         output = "".join(banner)
         for expected in (
             f"http://127.0.0.1:{port}/vobiz/api/v1",
