@@ -103,7 +103,10 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
-        ATTR_LEGS: request.legs.value if runtime.client.supports_xml_urls else None,
+        # Legs describe a transfer to XML URLs, not one to a number.
+        ATTR_LEGS: request.legs.value
+        if runtime.client.supports_xml_urls and request.to is None
+        else None,
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
