@@ -238,12 +238,13 @@ def _url_fields(provider: type[TransferProvider]) -> frozenset[str]:
     """Return the action fields of a transfer to XML URLs that the provider takes."""
     if not provider.supports_xml_urls:
         return frozenset()
-    legs = provider.xml_url_legs
     fields = {ATTR_LEGS}
-    if legs & {TransferLegs.ALEG, TransferLegs.BOTH}:
-        fields |= {ATTR_ALEG_URL, ATTR_ALEG_METHOD}
-    if legs & {TransferLegs.BLEG, TransferLegs.BOTH}:
-        fields |= {ATTR_BLEG_URL, ATTR_BLEG_METHOD}
+    for leg, url, method in (
+        (TransferLegs.ALEG, ATTR_ALEG_URL, ATTR_ALEG_METHOD),
+        (TransferLegs.BLEG, ATTR_BLEG_URL, ATTR_BLEG_METHOD),
+    ):
+        if provider.xml_url_legs & {leg, TransferLegs.BOTH}:
+            fields |= {url, method}
     return frozenset(fields)
 
 
