@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+import logging
 from types import SimpleNamespace
 
 import aiohttp
 import pytest
+
+from custom_components.call_transfer.providers import (
+    CallTransferError,
+    TransferProvider,
+    TransferRequest,
+)
+from sandbox import Fault, Sandbox
 
 
 @dataclass
@@ -21,6 +29,31 @@ class RequestCounter:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """Override the harness fixture: these tests use no Home Assistant."""
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Capture debug logs; after each test, check that none of the module's SECRETS was logged."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.call_transfer.providers")
+    yield
+    secrets: tuple[str, ...] = getattr(request.module, "SECRETS", ())
+    assert not any(secret in caplog.text for secret in secrets)
+
+
+async def failed_transfer(
+    client: TransferProvider,
+    request: TransferRequest,
+    sandbox: Sandbox | None = None,
+    fault: Fault | None = None,
+) -> CallTransferError:
+    """Inject ``fault`` into the sandbox (if given), transfer, and return the error raised."""
+    if sandbox is not None and fault is not None:
+        sandbox.add_fault(fault)
+    with pytest.raises(CallTransferError) as raised:
+        await client.async_transfer(request)
+    return raised.value
 
 
 @pytest.fixture

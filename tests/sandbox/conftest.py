@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final
 import uuid
 
@@ -52,3 +52,18 @@ def assert_vobiz_error(body: Any, message: str) -> None:
 def bland_error(code: str, message: str) -> dict[str, Any]:
     """Return Bland's error envelope."""
     return {"data": None, "errors": [{"error": code, "message": message}]}
+
+
+async def call_api(
+    session: aiohttp.ClientSession,
+    url: str,
+    method: str = "GET",
+    *,
+    headers: Mapping[str, str],
+    **kwargs: Any,
+) -> tuple[int, Any, Mapping[str, str]]:
+    """Send one request; return the status, the decoded JSON body (None if empty), headers."""
+    async with session.request(method, url, headers=headers, **kwargs) as response:
+        body = await response.read()
+        decoded = await response.json(content_type=None) if body else None
+        return response.status, decoded, response.headers

@@ -302,3 +302,22 @@ def error_for_response(
     return UnexpectedResponseError(
         f"Unexpected HTTP status {status}: {text}", outcome_unknown=acts, **kwargs
     )
+
+
+def json_object(
+    response: ApiResponse, provider: str, *, request_id: str | None, acts: bool
+) -> dict[str, Any]:
+    """Return the JSON object a successful answer carries, or raise UnexpectedResponseError.
+
+    ``acts`` marks a request that changes something: an answer that cannot be read
+    then leaves its outcome unknown.
+    """
+    data = response.json()
+    if not isinstance(data, dict):
+        raise UnexpectedResponseError(
+            f"{provider} answered HTTP {response.status} with {response.describe_body()}",
+            status=response.status,
+            request_id=request_id,
+            outcome_unknown=acts,
+        )
+    return data
