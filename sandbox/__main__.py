@@ -10,6 +10,10 @@ from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
 )
@@ -21,7 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line; refuse a host that is not loopback."""
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="Local stand-in for the Vobiz and Bland AI APIs (loopback only).",
+        description="Local stand-in for the providers' APIs (loopback only).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="a loopback IP address")
     parser.add_argument(
@@ -56,6 +60,12 @@ def describe(sandbox: Sandbox) -> str:
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
             f"  live call ids:   {live_calls('bland')}",
+            f"Twilio base URL:   {sandbox.twilio_base_url}",
+            f"  account_sid:     {SANDBOX_TWILIO_ACCOUNT_SID}",
+            f"  secret:          {SANDBOX_TWILIO_AUTH_TOKEN} (the auth token)",
+            f"  or api_key_sid:  {SANDBOX_TWILIO_API_KEY_SID}",
+            f"  with secret:     {SANDBOX_TWILIO_API_KEY_SECRET}",
+            f"  live call ids:   {live_calls('twilio')}",
             "",
         )
     )

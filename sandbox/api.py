@@ -97,7 +97,7 @@ class ProviderApi[AccountT](ABC):
 
     @abstractmethod
     def account_key(self, account: AccountT) -> str:
-        """Return the key faults filter by: Vobiz auth_id, Bland API key."""
+        """Return the key faults filter by: Vobiz auth_id, Bland API key, Twilio SID."""
 
     @abstractmethod
     def call_id_of(self, request: ApiRequest) -> str | None:

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP server: both providers on one loopback port, faults, recording."""
+"""The sandbox's HTTP server: every provider on one loopback port, faults, recording."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
 from .faults import Fault, FaultKind, canned_response
 from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
+from .twilio import TwilioApi
 from .vobiz import VobizApi
 
 # How long stop() lets requests still being handled finish before cancelling them.
@@ -33,13 +34,17 @@ def require_loopback(host: str) -> None:
 
 
 class Sandbox(SandboxState):
-    """A local server speaking the Vobiz and Bland AI APIs, with injectable faults."""
+    """A local server speaking the providers' APIs, with injectable faults."""
 
     def __init__(self, *, seed: bool = True) -> None:
         """Prepare the state (seeded with the documented test data unless told not to)."""
         super().__init__(seed=seed)
         self.connections = 0  # TCP connections accepted so far
-        self._apis: tuple[ProviderApi[Any], ...] = (VobizApi(self), BlandApi(self))
+        self._apis: tuple[ProviderApi[Any], ...] = (
+            VobizApi(self),
+            BlandApi(self),
+            TwilioApi(self),
+        )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
@@ -67,6 +72,11 @@ class Sandbox(SandboxState):
         return next(api for api in self._apis if api.name == provider).error_body(
             status, message
         )
+
+    @property
+    def twilio_base_url(self) -> str:
+        """What to use instead of ``https://api.twilio.com/2010-04-01``."""
+        return str(self._base_url.with_path(TwilioApi.prefix))
 
     @property
     def _base_url(self) -> URL:

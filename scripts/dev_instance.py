@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -169,6 +172,14 @@ class HomeAssistantApi:
                 "bland",
                 {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"},
             ),
+            (
+                "twilio",
+                {
+                    "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+                    "secret": SANDBOX_TWILIO_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/twilio/2010-04-01",
+                },
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -244,6 +255,12 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
     config_entry_id: {entry_ids.get("Vobiz", "<the Vobiz account>")}
     call_id: {SANDBOX_VOBIZ_CALL_ID}
     aleg_url: https://xml.example.com/transfer/aleg
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Twilio", "<the Twilio account>")}
+    call_id: {SANDBOX_TWILIO_CALL_SID}
+    to: "+14155550100"
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.

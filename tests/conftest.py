@@ -23,6 +23,9 @@ from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -104,6 +107,16 @@ def bland_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def twilio_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Twilio account, authenticated by its auth token."""
+    return {
+        "provider": "twilio",
+        "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+        "secret": SANDBOX_TWILIO_AUTH_TOKEN,
+        "base_url": sandbox.twilio_base_url,
+    } | overrides
+
+
 def revoke_vobiz(sandbox: Sandbox) -> None:
     """Rotate the Vobiz token elsewhere: the entry's token is rejected."""
     sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
@@ -112,6 +125,11 @@ def revoke_vobiz(sandbox: Sandbox) -> None:
 def revoke_bland(sandbox: Sandbox) -> None:
     """Revoke the Bland key."""
     del sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]
+
+
+def revoke_twilio(sandbox: Sandbox) -> None:
+    """Roll the Twilio auth token over elsewhere."""
+    sandbox.twilio_accounts[SANDBOX_TWILIO_ACCOUNT_SID].auth_token = "rolled-over"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +177,16 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/transfer",
             ended_status=404,
             revoke=revoke_bland,
+        ),
+        ProviderCase(
+            provider="twilio",
+            title="Twilio (Sandbox Twilio account)",
+            unique_id=f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}",
+            data=twilio_data,
+            transfer={"call_id": SANDBOX_TWILIO_CALL_SID, "to": "+14155550100"},
+            transfer_path="/Calls/CA",
+            ended_status=400,
+            revoke=revoke_twilio,
         ),
     )
 }

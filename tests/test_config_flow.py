@@ -16,6 +16,10 @@ from custom_components.call_transfer.providers import PROVIDERS
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     Fault,
@@ -26,8 +30,10 @@ from sandbox import (
 from .conftest import (
     PROVIDER_CASES,
     ProviderCase,
+    add_entry,
     bland_data,
     every_provider,
+    twilio_data,
     vobiz_data,
 )
 
@@ -169,6 +175,21 @@ async def test_blank_base_url_means_public_api(
             {"base_url": "invalid_base_url"},
         ),
         ("bland", {"base_url": "not a url"}, None, {"base_url": "invalid_base_url"}),
+        ("twilio", {"secret": "wrong-token"}, None, {"base": "invalid_auth"}),
+        ("twilio", {"account_sid": "AC-typo"}, None, {"base": "invalid_auth"}),
+        ("twilio", {"api_key_sid": "SK-typo"}, None, {"base": "invalid_auth"}),
+        (
+            "twilio",
+            {"api_key_sid": SANDBOX_TWILIO_API_KEY_SID},
+            None,
+            {"base": "invalid_auth"},
+        ),
+        (
+            "twilio",
+            {},
+            Fault(kind=FaultKind.STATUS, status=500),
+            {"base": "cannot_connect"},
+        ),
     ],
 )
 async def test_errors_can_be_corrected(
@@ -196,9 +217,12 @@ async def test_errors_can_be_corrected(
         for key in result["data_schema"].schema
         if key.description and "suggested_value" in key.description
     }
-    assert not {SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_BLAND_API_KEY, "wrong-token"} & set(
-        suggested.values()
-    )
+    assert not {
+        SANDBOX_VOBIZ_AUTH_TOKEN,
+        SANDBOX_BLAND_API_KEY,
+        SANDBOX_TWILIO_AUTH_TOKEN,
+        "wrong-token",
+    } & set(suggested.values())
 
     sandbox.clear_faults()
     result = await hass.config_entries.flow.async_configure(
@@ -379,3 +403,110 @@ async def test_reconfigure_bland_key(
     )
     assert result["reason"] == "reconfigure_successful"
     assert bland_entry.data["api_key"] == "sk-rotated-key-0004"
+
+
+async def test_add_twilio_account_with_its_auth_token(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The Account SID names the entry; the API key SID is optional and not stored empty."""
+    result = await start_flow(hass, "twilio")
+    schema = result["data_schema"].schema
+    assert [str(key) for key in schema] == [
+        "account_sid",
+        "secret",
+        "api_key_sid",
+        "base_url",
+    ]
+    assert [type(key).__name__ for key in schema][:3] == [
+        "Required",
+        "Required",
+        "Optional",
+    ]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(twilio_data(sandbox, api_key_sid="  "))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Twilio (Sandbox Twilio account)"
+    assert result["result"].unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+    assert result["data"] == twilio_data(sandbox)
+    assert sandbox.requests_to(f"{SANDBOX_TWILIO_ACCOUNT_SID}.json")
+
+
+async def test_add_twilio_account_with_an_api_key(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An API key SID and its secret authenticate; the account is checked by its calls."""
+    result = await start_flow(hass, "twilio")
+    data = twilio_data(
+        sandbox,
+        secret=SANDBOX_TWILIO_API_KEY_SECRET,
+        api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+    )
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(data)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Twilio ({SANDBOX_TWILIO_ACCOUNT_SID})"
+    assert result["result"].unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+    assert result["data"] == data
+    assert not sandbox.requests_to(f"{SANDBOX_TWILIO_ACCOUNT_SID}.json")
+
+
+async def test_twilio_reauth_moves_to_an_api_key_and_back(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Reauth asks for the secret and the optional API key SID, and keeps the account."""
+    entry = add_entry(hass, sandbox, "twilio")
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == [
+        "secret",
+        "api_key_sid",
+    ]
+    assert result["description_placeholders"]["provider"] == "Twilio"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+        },
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == twilio_data(
+        sandbox,
+        secret=SANDBOX_TWILIO_API_KEY_SECRET,
+        api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+    )
+
+    result = await entry.start_reauth_flow(hass)
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested == {"api_key_sid": SANDBOX_TWILIO_API_KEY_SID}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"secret": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == twilio_data(sandbox)
+    assert entry.unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+
+
+async def test_reconfigure_to_another_twilio_account_aborts(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Reconfigure cannot switch the entry to a different Account SID."""
+    entry = add_entry(hass, sandbox, "twilio")
+    other = sandbox.add_twilio_account("AC" + "b" * 32, "other-token")
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(twilio_data(sandbox, account_sid=other.sid, secret="other-token")),
+    )
+    assert result["reason"] == "wrong_account"
+    assert entry.data == twilio_data(sandbox)

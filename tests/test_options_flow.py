@@ -8,9 +8,15 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from sandbox import SANDBOX_BLAND_ORG_ID, Fault, FaultKind, Sandbox
+from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TWILIO_CALL_SID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
 
-from .conftest import setup_entry
+from .conftest import add_entry, setup_entry, transfer
 
 
 async def open_options(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -186,3 +192,39 @@ async def test_entry_changes_other_than_options_do_not_reload(
 
     assert vobiz_entry.runtime_data is runtime
     assert len(sandbox.requests_to("/auth/me")) == 1
+
+
+async def test_twilio_dial_options_shape_the_twiml(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Twilio takes the dial options; the next transfer's TwiML carries them."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert fields_of(result) == [
+        "caller_id",
+        "announcement",
+        "ring_timeout",
+        "scan_interval",
+    ]
+
+    await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "caller_id": "(415) 555-0123",
+            "announcement": "Connecting you now.",
+            "ring_timeout": 600,
+            "scan_interval": 10,
+        },
+    )
+    await hass.async_block_till_done()
+    await transfer(hass, call_id=SANDBOX_TWILIO_CALL_SID, to="+14155550100")
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {
+        "Twiml": '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        "<Say>Connecting you now.</Say>"
+        '<Dial callerId="+14155550123" timeout="600">'
+        "<Number>+14155550100</Number></Dial></Response>"
+    }

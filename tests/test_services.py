@@ -23,6 +23,7 @@ from custom_components.call_transfer.const import (
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -35,6 +36,7 @@ from sandbox import (
 from .conftest import (
     PROVIDER_CASES,
     ProviderCase,
+    add_entry,
     every_provider,
     setup_entry,
     transfer,
@@ -139,6 +141,48 @@ async def test_bland_transfer_normalises_the_number(
     assert event.data["to"] == "+14155550100"
     assert event.data["request_id"] == response["request_id"]
     assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
+
+
+async def test_twilio_transfer_to_a_number_sends_twiml(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """On Twilio a number is dialed by inline TwiML; the sandbox records what it got."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(hass, call_id=SANDBOX_TWILIO_CALL_SID, to="415 555 0100")
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {
+        "Twiml": '<?xml version="1.0" encoding="UTF-8"?>'
+        "<Response><Dial><Number>+14155550100</Number></Dial></Response>"
+    }
+    assert sandbox.calls[SANDBOX_TWILIO_CALL_SID].transferred_to == "+14155550100"
+    assert response["provider"] == "twilio"
+    assert response["to"] == "+14155550100"
+    assert response["message"] == "call updated, status in-progress"
+    [event] = events["succeeded"]
+    assert event.data["legs"] is None
+    assert event.data["request_id"] == response["request_id"]
+
+
+async def test_twilio_transfer_to_a_twiml_url(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """aleg_url points the Twilio call at TwiML on a URL, fetched with its method."""
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(
+        hass, call_id=SANDBOX_TWILIO_CALL_SID, aleg_url=ALEG_URL, aleg_method="get"
+    )
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {"Url": ALEG_URL, "Method": "GET"}
+    assert response["to"] is None
+    [event] = events["succeeded"]
+    assert event.data["legs"] == "aleg"
 
 
 async def test_number_without_country_code_uses_home_assistant_country(
@@ -326,6 +370,16 @@ async def test_rejected_credentials_start_reauth(
         ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
         ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
         ("bland", {"to": "sip:alice@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {}, "to_or_url_required"),
+        ("twilio", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_or_url"),
+        ("twilio", {"to": "+14155550100", "legs": "aleg"}, "to_or_url"),
+        ("twilio", {"bleg_url": BLEG_URL}, "fields_not_supported"),
+        ("twilio", {"legs": "both", "aleg_url": ALEG_URL}, "invalid_legs"),
+        ("twilio", {"legs": "aleg"}, "missing_leg_url"),
+        ("twilio", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
+        ("twilio", {"to": "sips:bob@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {"to": "call me"}, "invalid_phone_number"),
+        ("twilio", {"call_id": "CA1/../x", "to": "+14155550100"}, "invalid_call_id"),
     ],
     indirect=["provider"],
 )

@@ -12,6 +12,8 @@ import pytest
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     Sandbox,
@@ -24,6 +26,11 @@ VOBIZ_HEADERS: Final = {
 BLAND_HEADERS: Final = {"authorization": SANDBOX_BLAND_API_KEY}
 BLAND_ORG_HEADERS: Final = BLAND_HEADERS | {"x-bland-org-id": SANDBOX_BLAND_ORG_ID}
 ACCOUNT_PATH: Final = f"/Account/{SANDBOX_VOBIZ_AUTH_ID}"
+TWILIO_HEADERS: Final = {
+    "Authorization": aiohttp.BasicAuth(
+        SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN
+    ).encode()
+}
 
 
 @pytest.fixture

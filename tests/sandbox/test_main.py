@@ -15,6 +15,10 @@ from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -67,6 +71,11 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_BLAND_ORG_ID,
             SANDBOX_VOBIZ_CALL_ID,
             SANDBOX_BLAND_CALL_ID,
+            f"http://127.0.0.1:{port}/twilio/2010-04-01",
+            SANDBOX_TWILIO_ACCOUNT_SID,
+            SANDBOX_TWILIO_AUTH_TOKEN,
+            SANDBOX_TWILIO_API_KEY_SID,
+            SANDBOX_TWILIO_CALL_SID,
         ):
             assert expected in output
 

@@ -40,10 +40,11 @@ from .models import (
     TransferResult,
     XmlUrlMethod,
 )
+from .twilio import TwilioClient
 from .vobiz import VobizClient
 
 PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
-    client.provider_id: client for client in (VobizClient, BlandClient)
+    client.provider_id: client for client in (VobizClient, BlandClient, TwilioClient)
 }
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "TransferProvider",
     "TransferRequest",
     "TransferResult",
+    "TwilioClient",
     "UnexpectedResponseError",
     "VobizClient",
     "XmlUrlMethod",
