@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 import logging
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,7 +16,10 @@ from custom_components.call_transfer.providers import (
     TransferProvider,
     TransferRequest,
 )
-from sandbox import Fault, Sandbox
+from sandbox import Fault, FaultKind, Sandbox
+
+# (HTTP status, the provider's error answer, the error it is read as, what its message says)
+type ErrorAnswer = tuple[int, Any, type[CallTransferError], str]
 
 
 @dataclass
@@ -54,6 +58,20 @@ async def failed_transfer(
     with pytest.raises(CallTransferError) as raised:
         await client.async_transfer(request)
     return raised.value
+
+
+async def assert_read_as(
+    client: TransferProvider,
+    request: TransferRequest,
+    sandbox: Sandbox,
+    answer: ErrorAnswer,
+) -> None:
+    """Answer a transfer with an error; check the error and message it is read as."""
+    status, body, expected, message = answer
+    fault = Fault(kind=FaultKind.STATUS, status=status, body=body)
+    error = await failed_transfer(client, request, sandbox, fault)
+    assert (type(error), error.status) == (expected, status)
+    assert message in error.message
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
 from .models import (
     AccountInfo,
@@ -30,6 +31,21 @@ def key_fingerprint(provider_id: str, key: str) -> str:
     return hashlib.sha256(f"call_transfer:{provider_id}:{key}".encode()).hexdigest()[
         :32
     ]
+
+
+def accepted_transfer(
+    call_id: str, message: str | None, request_id: str | None, *, unreadable: str
+) -> TransferResult:
+    """Return what a provider said when it accepted a transfer.
+
+    An acceptance without what it should say (``message`` None) may still have
+    transferred the call: that is ``UnexpectedResponseError`` with the outcome unknown.
+    """
+    if message is None:
+        raise UnexpectedResponseError(
+            unreadable, request_id=request_id, outcome_unknown=True
+        )
+    return TransferResult(call_id=call_id, message=message, request_id=request_id)
 
 
 class TransferProvider(ABC):

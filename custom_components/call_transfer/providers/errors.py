@@ -143,6 +143,19 @@ class UnexpectedResponseError(AfterSendingError):
 
 
 @contextmanager
+def refusal_names_option(
+    option: str, *refusals: type[CallTransferError]
+) -> Iterator[None]:
+    """Read the given refusals of a request that checks ``option`` as refusing it."""
+    try:
+        yield
+    except refusals as err:
+        raise InvalidOptionError(
+            err.message, option=option, status=err.status, request_id=err.request_id
+        ) from err
+
+
+@contextmanager
 def forbidden_is_invalid_auth() -> Iterator[None]:
     """Read a refusal (HTTP 403) of a credential check as unusable credentials."""
     try:

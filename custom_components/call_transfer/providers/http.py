@@ -47,6 +47,8 @@ HTTP_TOO_MANY_REQUESTS: Final = 429
 _MASK: Final = "***"
 
 type Sleep = Callable[[float], Awaitable[None]]
+# Reads a provider's error answer: (response, request id, whether the request acts).
+type ErrorReader = Callable[[ApiResponse, str | None, bool], CallTransferError]
 
 
 def normalize_base_url(url: str) -> str:
@@ -221,6 +223,31 @@ class HttpClient:
                 "%s %s: rate limited, retrying in %.1f s", method, path, delay
             )
             await self._sleep(delay)
+
+    async def request_object(
+        self,
+        method: str,
+        path: str,
+        *,
+        provider: str,
+        request_id_header: str,
+        read_error: ErrorReader,
+        acts: bool = False,
+        **body: Any,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Send one request; return its JSON object and the provider's request id.
+
+        ``body`` is what ``request`` takes besides ``acts`` (JSON, form, query,
+        headers). A status outside 2xx raises what ``read_error`` makes of the
+        provider's error answer.
+        """
+        response = await self.request(method, path, acts=acts, **body)
+        request_id = response.headers.get(request_id_header)
+        if not 200 <= response.status < 300:
+            raise read_error(response, request_id, acts)
+        return json_object(
+            response, provider, request_id=request_id, acts=acts
+        ), request_id
 
     @property
     def _host(self) -> str:

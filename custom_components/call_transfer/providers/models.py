@@ -102,6 +102,13 @@ class TransferRequest:
     bleg_url: str | None = None
     bleg_method: XmlUrlMethod = XmlUrlMethod.POST
 
+    @property
+    def names_xml_urls(self) -> bool:
+        """Whether the request uses a field of transfers to XML URLs (legs, URLs)."""
+        return bool(
+            self.aleg_url or self.bleg_url or self.legs is not TransferLegs.ALEG
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TransferResult:

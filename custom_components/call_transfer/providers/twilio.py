@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
-from .base import TransferProvider
+from .base import TransferProvider, accepted_transfer
 from .callxml import DialOptions, dial_option_fields, dial_xml
 from .errors import (
     CallNotFoundError,
@@ -22,13 +22,7 @@ from .errors import (
     UnexpectedResponseError,
     forbidden_is_invalid_auth,
 )
-from .http import (
-    DEFAULT_TIMEOUT,
-    ApiResponse,
-    HttpClient,
-    error_for_response,
-    json_object,
-)
+from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
 from .models import (
     AccountInfo,
     CredentialField,
@@ -113,6 +107,13 @@ class TwilioClient(TransferProvider):
             secrets=(secret, authorization.removeprefix("Basic ")),
             timeout=timeout,
         )
+        # Every request: a JSON object back, or the provider's error read by _error.
+        self._request_object = partial(
+            self._http.request_object,
+            provider=self.display_name,
+            request_id_header=_REQUEST_ID_HEADER,
+            read_error=self._error,
+        )
 
     async def async_validate(self) -> AccountInfo:
         """Check the credentials and name the account they belong to.
@@ -150,16 +151,13 @@ class TwilioClient(TransferProvider):
             acts=True,
         )
         status = text_or_none(answer.get("status"))
-        if answer.get("sid") != request.call_id or status is None:
-            raise UnexpectedResponseError(
-                "Twilio accepted the new instructions but sent no call status",
-                request_id=request_id,
-                outcome_unknown=True,
-            )
-        return TransferResult(
-            call_id=request.call_id,
-            message=f"call updated, status {status}",
-            request_id=request_id,
+        return accepted_transfer(
+            request.call_id,
+            f"call updated, status {status}"
+            if status and answer.get("sid") == request.call_id
+            else None,
+            request_id,
+            unreadable="Twilio accepted the new instructions but sent no call status",
         )
 
     async def async_live_calls(
@@ -215,21 +213,8 @@ class TwilioClient(TransferProvider):
             )
         return page
 
-    async def _request_object(
-        self, method: str, path: str, *, acts: bool = False, **body: Any
-    ) -> tuple[dict[str, Any], str | None]:
-        """Send a request (``body``: its form or query) and return its JSON object."""
-        response = await self._http.request(method, path, acts=acts, **body)
-        request_id = response.headers.get(_REQUEST_ID_HEADER)
-        if not 200 <= response.status < 300:
-            raise self._error(response, request_id, acts=acts)
-        data = json_object(
-            response, self.display_name, request_id=request_id, acts=acts
-        )
-        return data, request_id
-
     def _error(
-        self, response: ApiResponse, request_id: str | None, *, acts: bool
+        self, response: ApiResponse, request_id: str | None, acts: bool
     ) -> CallTransferError:
         """Map Twilio's ``{code, message, more_info, status}`` by its code, then by status."""
         data = response.json()
