@@ -2,7 +2,7 @@
 
 One aiohttp server on a loopback port speaks each API as its docs describe it:
 Vobiz under ``/vobiz/api/v1``, Bland AI under ``/bland``, Twilio under
-``/twilio/2010-04-01``. It is seeded with documented test credentials and live calls,
+``/twilio/2010-04-01``, Telnyx under ``/telnyx/v2``. It is seeded with documented test credentials and live calls,
 records every request (credentials masked), counts TCP connections, and injects
 faults on demand. Run it with ``python -m sandbox``; in
 tests use the ``sandbox`` fixture from ``sandbox.pytest_plugin``.
@@ -10,7 +10,8 @@ tests use the ``sandbox`` fixture from ``sandbox.pytest_plugin``.
 It is strict on purpose, so client bugs show. Where the docs are silent it chooses:
 - Vobiz errors use the ``{"api_id", "error"}`` envelope (a STATUS fault sends the
   other documented shapes); Bland errors use ``{"data": null, "errors": [...]}``;
-  Twilio errors are ``{"code", "message", "more_info", "status"}``.
+  Twilio errors are ``{"code", "message", "more_info", "status"}``; Telnyx errors
+  ``{"errors": [{"code", "title", "detail"}]}``.
 - A request body must be of the API's media type, labelled so (JSON; form-encoded for
   Twilio); a transfer parameter the provider does not document is refused with 400.
 - Vobiz call reads need ``?status=live`` (there are no records of finished calls).
@@ -26,6 +27,10 @@ from .state import (
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
     SANDBOX_BLAND_SECOND_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TELNYX_SECOND_CALL_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
@@ -42,6 +47,7 @@ from .state import (
     ProviderName,
     RecordedRequest,
     SandboxCall,
+    TelnyxAccount,
     TwilioAccount,
     VobizAccount,
 )
@@ -52,6 +58,10 @@ __all__ = [
     "SANDBOX_BLAND_CALL_ID",
     "SANDBOX_BLAND_ORG_ID",
     "SANDBOX_BLAND_SECOND_CALL_ID",
+    "SANDBOX_TELNYX_API_KEY",
+    "SANDBOX_TELNYX_CALL_ID",
+    "SANDBOX_TELNYX_CONNECTION_ID",
+    "SANDBOX_TELNYX_SECOND_CALL_ID",
     "SANDBOX_TWILIO_ACCOUNT_SID",
     "SANDBOX_TWILIO_API_KEY_SECRET",
     "SANDBOX_TWILIO_API_KEY_SID",
@@ -72,6 +82,7 @@ __all__ = [
     "RecordedRequest",
     "Sandbox",
     "SandboxCall",
+    "TelnyxAccount",
     "TwilioAccount",
     "VobizAccount",
     "require_loopback",

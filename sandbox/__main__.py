@@ -10,6 +10,8 @@ from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
@@ -66,6 +68,10 @@ def describe(sandbox: Sandbox) -> str:
             f"  or api_key_sid:  {SANDBOX_TWILIO_API_KEY_SID}",
             f"  with secret:     {SANDBOX_TWILIO_API_KEY_SECRET}",
             f"  live call ids:   {live_calls('twilio')}",
+            f"Telnyx base URL:   {sandbox.telnyx_base_url}",
+            f"  api_key:         {SANDBOX_TELNYX_API_KEY}",
+            f"  connection_id:   {SANDBOX_TELNYX_CONNECTION_ID}",
+            f"  live call ids:   {live_calls('telnyx')}",
             "",
         )
     )

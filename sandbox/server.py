@@ -14,6 +14,7 @@ from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
 from .faults import Fault, FaultKind, canned_response
 from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
+from .telnyx import TelnyxApi
 from .twilio import TwilioApi
 from .vobiz import VobizApi
 
@@ -44,6 +45,7 @@ class Sandbox(SandboxState):
             VobizApi(self),
             BlandApi(self),
             TwilioApi(self),
+            TelnyxApi(self),
         )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -77,6 +79,11 @@ class Sandbox(SandboxState):
     def twilio_base_url(self) -> str:
         """What to use instead of ``https://api.twilio.com/2010-04-01``."""
         return str(self._base_url.with_path(TwilioApi.prefix))
+
+    @property
+    def telnyx_base_url(self) -> str:
+        """What to use instead of ``https://api.telnyx.com/v2``."""
+        return str(self._base_url.with_path(TelnyxApi.prefix))
 
     @property
     def _base_url(self) -> URL:

@@ -28,16 +28,21 @@ SANDBOX_TWILIO_API_KEY_SID: Final = "SK5a4db0c0000000000000000000000001"
 SANDBOX_TWILIO_API_KEY_SECRET: Final = "sandbox-twilio-key-secret-0001"  # noqa: S105
 SANDBOX_TWILIO_CALL_SID: Final = "CA5a4db0c0000000000000000000000001"
 SANDBOX_TWILIO_SECOND_CALL_SID: Final = "CA5a4db0c0000000000000000000000002"
+SANDBOX_TELNYX_API_KEY: Final = "KEYSANDBOXTELNYX0001_sandboxsecret"
+SANDBOX_TELNYX_CONNECTION_ID: Final = "1494404757140276705"
+SANDBOX_TELNYX_CALL_ID: Final = "v3:sandbox-telnyx-call-0001"
+SANDBOX_TELNYX_SECOND_CALL_ID: Final = "v3:sandbox-telnyx-call-0002"
 
 # Destinations Bland refuses by default: international satellite networks.
 DEFAULT_BLOCKED_PREFIXES: Final = frozenset({"+881", "+882"})
 MASKED: Final = "***"
 SECRET_HEADERS: Final = frozenset({"x-auth-token", "authorization"})
 
-type ProviderName = Literal["vobiz", "bland", "twilio"]
+type ProviderName = Literal["vobiz", "bland", "twilio", "telnyx"]
 # How each provider spells a new call's id (a UUID where not listed).
 _NEW_CALL_ID: Final[Mapping[ProviderName, Callable[[], str]]] = {
     "twilio": lambda: f"CA{uuid.uuid4().hex}",
+    "telnyx": lambda: f"v3:{secrets.token_urlsafe(24)}",
 }
 
 
@@ -96,6 +101,18 @@ class TwilioAccount:
 
 
 @dataclass(slots=True)
+class TelnyxAccount:
+    """A Telnyx API key, its balance and its Call Control connections."""
+
+    api_key: str
+    balance: str = "25.00"
+    currency: str = "USD"
+    connections: set[str] = field(default_factory=set)
+    # The largest page[size] the active-call list honours; lower it to page.
+    page_size_limit: int = 250
+
+
+@dataclass(slots=True)
 class SandboxCall:
     """A phone call on one provider account.
 
@@ -108,7 +125,7 @@ class SandboxCall:
 
     call_id: str
     provider: ProviderName
-    account: str  # Vobiz auth_id, Bland API key or Twilio Account SID
+    account: str  # Vobiz auth_id, Bland API key, Twilio Account SID or Telnyx API key
     from_number: str
     to_number: str
     direction: str
@@ -117,7 +134,8 @@ class SandboxCall:
     status: CallStatus = CallStatus.IN_PROGRESS
     request_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     transferred_to: str | None = None
-    transfers: list[dict[str, str]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    connection: str | None = None  # the Telnyx connection the call runs on
 
     @property
     def live(self) -> bool:
@@ -158,6 +176,7 @@ class SandboxState:
         self.vobiz_accounts: dict[str, VobizAccount] = {}
         self.bland_accounts: dict[str, BlandAccount] = {}
         self.twilio_accounts: dict[str, TwilioAccount] = {}
+        self.telnyx_accounts: dict[str, TelnyxAccount] = {}
         self.calls: dict[str, SandboxCall] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[FaultRule] = []
@@ -166,6 +185,7 @@ class SandboxState:
             "vobiz": self.vobiz_accounts,
             "bland": self.bland_accounts,
             "twilio": self.twilio_accounts,
+            "telnyx": self.telnyx_accounts,
         }
         if seed:
             self._seed()
@@ -206,6 +226,14 @@ class SandboxState:
         self.twilio_accounts[sid] = account
         return account
 
+    def add_telnyx_account(
+        self, api_key: str, *, connections: tuple[str, ...] = ()
+    ) -> TelnyxAccount:
+        """Add a Telnyx API key with its connections; change fields on the returned object."""
+        account = TelnyxAccount(api_key=api_key, connections=set(connections))
+        self.telnyx_accounts[api_key] = account
+        return account
+
     def add_call(
         self,
         provider: ProviderName,
@@ -218,6 +246,7 @@ class SandboxState:
         caller_name: str = "",
         started: datetime | None = None,
         status: CallStatus = CallStatus.IN_PROGRESS,
+        connection: str | None = None,
     ) -> SandboxCall:
         """Add a call (by default in progress) to an existing account."""
         if account not in self.accounts[provider]:
@@ -235,6 +264,7 @@ class SandboxState:
             caller_name=caller_name,
             started=started or datetime.now(UTC).replace(microsecond=0),
             status=status,
+            connection=connection,
         )
         self.calls[call_id] = call
         if provider == "bland":
@@ -379,11 +409,29 @@ class SandboxState:
             ),
         )
 
+        telnyx = self.add_telnyx_account(
+            SANDBOX_TELNYX_API_KEY, connections=(SANDBOX_TELNYX_CONNECTION_ID,)
+        )
+        self._seed_calls(
+            "telnyx",
+            telnyx.api_key,
+            (SANDBOX_TELNYX_CALL_ID, "+13125550142", "+13125550100", "incoming", 150),
+            (
+                SANDBOX_TELNYX_SECOND_CALL_ID,
+                "+13125550100",
+                "+13125550177",
+                "outgoing",
+                20,
+            ),
+            connection=SANDBOX_TELNYX_CONNECTION_ID,
+        )
+
     def _seed_calls(
         self,
         provider: ProviderName,
         account: str,
         *calls: tuple[str, str, str, str, int],
+        connection: str | None = None,
     ) -> None:
         """Add live calls: (call id, from, to, direction, seconds since it started)."""
         now = datetime.now(UTC).replace(microsecond=0)
@@ -396,4 +444,5 @@ class SandboxState:
                 to_number=to_number,
                 direction=direction,
                 started=now - timedelta(seconds=age),
+                connection=connection,
             )

@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
@@ -180,6 +182,13 @@ class HomeAssistantApi:
                     "base_url": f"{sandbox_url}/twilio/2010-04-01",
                 },
             ),
+            (
+                "telnyx",
+                {
+                    "api_key": SANDBOX_TELNYX_API_KEY,
+                    "base_url": f"{sandbox_url}/telnyx/v2",
+                },
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -261,6 +270,12 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
     config_entry_id: {entry_ids.get("Twilio", "<the Twilio account>")}
     call_id: {SANDBOX_TWILIO_CALL_SID}
     to: "+14155550100"
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Telnyx", "<the Telnyx account>")}
+    call_id: {SANDBOX_TELNYX_CALL_ID}
+    to: sip:reception@pbx.example.com
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.

@@ -19,10 +19,15 @@ from homeassistant.core import Context, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers.base import (
+    key_fingerprint as fingerprint_of_key,
+)
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
@@ -117,6 +122,15 @@ def twilio_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def telnyx_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Telnyx API key."""
+    return {
+        "provider": "telnyx",
+        "api_key": SANDBOX_TELNYX_API_KEY,
+        "base_url": sandbox.telnyx_base_url,
+    } | overrides
+
+
 def revoke_vobiz(sandbox: Sandbox) -> None:
     """Rotate the Vobiz token elsewhere: the entry's token is rejected."""
     sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
@@ -130,6 +144,11 @@ def revoke_bland(sandbox: Sandbox) -> None:
 def revoke_twilio(sandbox: Sandbox) -> None:
     """Roll the Twilio auth token over elsewhere."""
     sandbox.twilio_accounts[SANDBOX_TWILIO_ACCOUNT_SID].auth_token = "rolled-over"
+
+
+def revoke_telnyx(sandbox: Sandbox) -> None:
+    """Delete the Telnyx API key."""
+    del sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +171,7 @@ class ProviderCase:
 
 
 _BLAND_FINGERPRINT = key_fingerprint(SANDBOX_BLAND_API_KEY)
+TELNYX_FINGERPRINT = fingerprint_of_key("telnyx", SANDBOX_TELNYX_API_KEY)
 PROVIDER_CASES: dict[str, ProviderCase] = {
     case.provider: case
     for case in (
@@ -187,6 +207,16 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/Calls/CA",
             ended_status=400,
             revoke=revoke_twilio,
+        ),
+        ProviderCase(
+            provider="telnyx",
+            title=f"Telnyx (key …{TELNYX_FINGERPRINT[:8]})",
+            unique_id=f"telnyx_{TELNYX_FINGERPRINT}",
+            data=telnyx_data,
+            transfer={"call_id": SANDBOX_TELNYX_CALL_ID, "to": "+14155550100"},
+            transfer_path="/actions/transfer",
+            ended_status=422,
+            revoke=revoke_telnyx,
         ),
     )
 }

@@ -16,6 +16,7 @@ from custom_components.call_transfer.providers import PROVIDERS
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_TELNYX_API_KEY,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
@@ -29,10 +30,12 @@ from sandbox import (
 
 from .conftest import (
     PROVIDER_CASES,
+    TELNYX_FINGERPRINT,
     ProviderCase,
     add_entry,
     bland_data,
     every_provider,
+    telnyx_data,
     twilio_data,
     vobiz_data,
 )
@@ -190,6 +193,8 @@ async def test_blank_base_url_means_public_api(
             Fault(kind=FaultKind.STATUS, status=500),
             {"base": "cannot_connect"},
         ),
+        ("telnyx", {"api_key": "KEYwrong"}, None, {"base": "invalid_auth"}),
+        ("telnyx", {}, Fault(kind=FaultKind.RESET), {"base": "cannot_connect"}),
     ],
 )
 async def test_errors_can_be_corrected(
@@ -510,3 +515,38 @@ async def test_reconfigure_to_another_twilio_account_aborts(
     )
     assert result["reason"] == "wrong_account"
     assert entry.data == twilio_data(sandbox)
+
+
+async def test_add_telnyx_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A Telnyx key is checked with GET /balance; the entry is keyed by its fingerprint."""
+    result = await start_flow(hass, "telnyx")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(telnyx_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"telnyx_{TELNYX_FINGERPRINT}"
+    assert result["title"] == f"Telnyx (key …{TELNYX_FINGERPRINT[:8]})"
+    assert SANDBOX_TELNYX_API_KEY not in result["title"]
+    assert result["data"] == telnyx_data(sandbox)
+    assert (
+        sandbox.requests_to("/telnyx/v2/balance")[0].headers["authorization"] == "***"
+    )
+
+
+async def test_telnyx_reauth_with_a_new_key(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Telnyx names no account either: a new key is accepted and re-keys the entry."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    sandbox.add_telnyx_account("KEYsandbox-rotated-0002")
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == ["api_key"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": "KEYsandbox-rotated-0002"}
+    )
+
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["api_key"] == "KEYsandbox-rotated-0002"
+    assert entry.unique_id != f"telnyx_{TELNYX_FINGERPRINT}"

@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from sandbox import (
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TWILIO_CALL_SID,
     Fault,
     FaultKind,
@@ -228,3 +229,36 @@ async def test_twilio_dial_options_shape_the_twiml(
         '<Dial callerId="+14155550123" timeout="600">'
         "<Number>+14155550100</Number></Dial></Response>"
     }
+
+
+async def test_telnyx_connection_id_is_checked_with_telnyx(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An unknown connection is refused on its field; a known one enables live calls."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert fields_of(result) == [
+        "connection_id",
+        "caller_id",
+        "ring_timeout",
+        "scan_interval",
+    ]
+    assert not entry.runtime_data.client.supports_live_calls
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"connection_id": "999", "scan_interval": 10}
+    )
+    assert result["errors"] == {"connection_id": "invalid_connection_id"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"connection_id": SANDBOX_TELNYX_CONNECTION_ID, "scan_interval": 10},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.runtime_data.client.supports_live_calls
+    assert [r.path for r in sandbox.requests_to("/active_calls")] == [
+        "/telnyx/v2/connections/999/active_calls",
+        f"/telnyx/v2/connections/{SANDBOX_TELNYX_CONNECTION_ID}/active_calls",
+    ]

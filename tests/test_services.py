@@ -23,6 +23,7 @@ from custom_components.call_transfer.const import (
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
@@ -183,6 +184,27 @@ async def test_twilio_transfer_to_a_twiml_url(
     assert response["to"] is None
     [event] = events["succeeded"]
     assert event.data["legs"] == "aleg"
+
+
+async def test_telnyx_transfer_to_a_sip_uri(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """Telnyx takes a SIP URI as the destination: sent as given, reported as given."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, entry)
+    uri = "sips:reception@pbx.example.com;transport=tls"
+
+    response = await transfer(hass, call_id=SANDBOX_TELNYX_CALL_ID, to=f" {uri} ")
+
+    [sent] = sandbox.requests_to("/actions/transfer")
+    assert sent.json == {"to": uri}
+    assert sandbox.calls[SANDBOX_TELNYX_CALL_ID].transferred_to == uri
+    assert response["to"] == uri
+    assert response["message"] == "transfer started, result ok"
+    [event] = events["succeeded"]
+    assert (event.data["to"], event.data["legs"]) == (uri, None)
+    assert entry.runtime_data.recent_transfers[0]["to"].endswith("=tls")
+    assert uri not in str(entry.runtime_data.recent_transfers[0])
 
 
 async def test_number_without_country_code_uses_home_assistant_country(
@@ -380,6 +402,15 @@ async def test_rejected_credentials_start_reauth(
         ("twilio", {"to": "sips:bob@pbx.example.com"}, "sip_not_supported"),
         ("twilio", {"to": "call me"}, "invalid_phone_number"),
         ("twilio", {"call_id": "CA1/../x", "to": "+14155550100"}, "invalid_call_id"),
+        ("telnyx", {}, "to_required"),
+        ("telnyx", {"to": "sip:alice"}, "invalid_sip_uri"),
+        ("telnyx", {"to": "sip:a b@pbx.example.com"}, "invalid_sip_uri"),
+        (
+            "telnyx",
+            {"to": "+14155550100", "aleg_url": ALEG_URL},
+            "fields_not_supported",
+        ),
+        ("telnyx", {"call_id": "v3:a/b", "to": "+14155550100"}, "invalid_call_id"),
     ],
     indirect=["provider"],
 )

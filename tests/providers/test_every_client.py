@@ -17,6 +17,7 @@ from custom_components.call_transfer.providers import (
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     Fault,
@@ -25,7 +26,7 @@ from sandbox import (
     Sandbox,
 )
 
-from . import test_bland, test_twilio, test_vobiz
+from . import test_bland, test_telnyx, test_twilio, test_vobiz
 from .conftest import failed_transfer
 
 
@@ -49,6 +50,9 @@ CASES: dict[ProviderName, ClientCase] = {
     ),
     "twilio": ClientCase(
         test_twilio.client_for, test_twilio.to_number(), SANDBOX_TWILIO_AUTH_TOKEN
+    ),
+    "telnyx": ClientCase(
+        test_telnyx.client_for, test_telnyx.transfer_to(), SANDBOX_TELNYX_API_KEY
     ),
 }
 every_client = pytest.mark.parametrize("provider", list(CASES))

@@ -15,6 +15,9 @@ from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
@@ -76,6 +79,10 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_TWILIO_AUTH_TOKEN,
             SANDBOX_TWILIO_API_KEY_SID,
             SANDBOX_TWILIO_CALL_SID,
+            f"http://127.0.0.1:{port}/telnyx/v2",
+            SANDBOX_TELNYX_API_KEY,
+            SANDBOX_TELNYX_CONNECTION_ID,
+            SANDBOX_TELNYX_CALL_ID,
         ):
             assert expected in output
 
