@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
+import sys
 
 from .server import Sandbox, require_loopback
 from .state import (
@@ -58,6 +60,7 @@ def describe(sandbox: Sandbox) -> str:
             f"  auth_id:         {SANDBOX_VOBIZ_AUTH_ID}",
             f"  auth_token:      {SANDBOX_VOBIZ_AUTH_TOKEN}",
             f"  live call ids:   {live_calls('vobiz')}",
+            "  transfers:       leg URLs are fetched on loopback addresses only",
             f"Bland AI base URL: {sandbox.bland_base_url}",
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
@@ -93,8 +96,13 @@ async def serve(host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m sandbox``."""
+    """Entry point of ``python -m sandbox``; what transferred legs did is logged to stdout."""
     args = parse_args(argv)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s sandbox: %(message)s"))
+    logger = logging.getLogger("sandbox")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     asyncio.run(serve(args.host, args.port))
 
 

@@ -13,6 +13,7 @@ from yarl import URL
 from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
 from .faults import Fault, FaultKind, canned_response
+from .legfetch import LegFetcher
 from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
 from .telnyx import TelnyxApi
 from .twilio import TwilioApi
@@ -41,8 +42,9 @@ class Sandbox(SandboxState):
         """Prepare the state (seeded with the documented test data unless told not to)."""
         super().__init__(seed=seed)
         self.connections = 0  # TCP connections accepted so far
+        self.leg_fetcher = LegFetcher(self)
         self._apis: tuple[ProviderApi[Any], ...] = (
-            VobizApi(self),
+            VobizApi(self, self.leg_fetcher),
             BlandApi(self),
             TwilioApi(self),
             TelnyxApi(self),
@@ -124,6 +126,7 @@ class Sandbox(SandboxState):
         if self._runner is None or self._listener is None:
             return
         self._stopping.set()
+        await self.leg_fetcher.close()
         self._listener.close()
         await self._runner.cleanup()
         await self._listener.wait_closed()
@@ -155,7 +158,17 @@ class Sandbox(SandboxState):
             faulty = await self._apply_fault(fault, request, api)
             if faulty is not None:
                 return faulty
-        return api.respond(api_request, account)
+        response = api.respond(api_request, account)
+        if fetches := self.leg_fetcher.take_planned():
+            # Vobiz answers the transfer first and fetches the leg URLs afterwards.
+            await response.prepare(request)
+            await response.write_eof()
+            self.leg_fetcher.start(fetches)
+        return response
+
+    async def fetches_settled(self, timeout: float = 10.0) -> None:
+        """Wait until every transferred leg's URL fetch so far has recorded its outcome."""
+        await self.leg_fetcher.settled(timeout)
 
     def _api_request(
         self, request: web.BaseRequest, body: bytes

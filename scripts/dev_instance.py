@@ -263,7 +263,12 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
   data:
     config_entry_id: {entry_ids.get("Vobiz", "<the Vobiz account>")}
     call_id: {SANDBOX_VOBIZ_CALL_ID}
-    aleg_url: https://xml.example.com/transfer/aleg
+    to: "+14155550100"
+
+The Vobiz transfer to a number makes the sandbox fetch the Dial XML from Home Assistant
+(its external URL, on loopback); this terminal then logs what the call does, such as
+"dialing +14155550100". Set a caller id and an announcement under the Vobiz account's
+Configure (options). To point a leg at XML of your own, use aleg_url instead of to.
 
   action: call_transfer.transfer
   data:

@@ -16,9 +16,16 @@ import custom_components.call_transfer  # noqa: F401  isort:skip
 
 from homeassistant import block_async_io
 from homeassistant.core import Context, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from custom_components.call_transfer.providers.base import (
     key_fingerprint as fingerprint_of_key,
 )
@@ -269,6 +276,15 @@ def entry(hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase) -> MockConf
 every_provider = pytest.mark.parametrize(
     "provider", list(PROVIDER_CASES), indirect=True
 )
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> dict[str, list[Any]]:
+    """Capture both transfer events."""
+    return {
+        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
+        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
+    }
 
 
 async def transfer(

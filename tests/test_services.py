@@ -10,16 +10,9 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.call_transfer.const import (
-    DOMAIN,
-    EVENT_TRANSFER_FAILED,
-    EVENT_TRANSFER_SUCCEEDED,
-)
+from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -46,15 +39,6 @@ from .conftest import (
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> dict[str, list[Any]]:
-    """Capture both transfer events."""
-    return {
-        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
-        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
-    }
 
 
 async def test_vobiz_transfer(
@@ -368,7 +352,7 @@ async def test_rejected_credentials_start_reauth(
 @pytest.mark.parametrize(
     ("provider", "data", "translation_key"),
     [
-        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_not_supported"),
+        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_with_leg_url"),
         ("vobiz", {}, "missing_leg_url"),
         ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_leg_url"),
         ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_leg_url"),

@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .data import CallTransferConfigEntry, CallTransferData, create_client
+from .dial import async_remove_dial_webhook, async_setup_dial_webhook
 from .phone import async_load_phone_metadata
 from .providers import CallTransferError, InvalidAuthError
 from .services import async_setup_services
@@ -46,6 +47,7 @@ async def async_setup_entry(
         client=client, account=account, options=dict(entry.options)
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await async_setup_dial_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -66,3 +68,10 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> None:
+    """Delete what a removed account leaves outside its entry: its Dial XML webhook id."""
+    await async_remove_dial_webhook(hass, entry.entry_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -13,6 +13,9 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import CONF_BASE_URL, CONF_PROVIDER, RECENT_TRANSFERS_KEPT, REQUEST_TIMEOUT
 from .providers import PROVIDERS, AccountInfo, TransferProvider
+
+if TYPE_CHECKING:
+    from .dial import DialWebhook
 
 
 @dataclass(slots=True)
@@ -29,6 +32,8 @@ class CallTransferData:
     recent_transfers: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
+    # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
+    dial_webhook: DialWebhook | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

@@ -39,6 +39,7 @@ from .const import (
     VOBIZ_ONLY_FIELDS,
 )
 from .data import CallTransferConfigEntry, CallTransferData
+from .dial import async_send_transfer
 from .phone import mask, to_e164
 from .providers import (
     CallTransferError,
@@ -103,14 +104,19 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
-        # Legs describe a transfer to XML URLs, not one to a number.
+        # Legs describe transfers that point legs at URLs (Dial XML's included), not
+        # a transfer whose request names the number.
         ATTR_LEGS: request.legs.value
-        if runtime.client.supports_xml_urls and request.to is None
+        if runtime.client.supports_xml_urls
+        and (
+            request.to is None
+            or runtime.client.number_transfer is NumberTransfer.DIAL_URL
+        )
         else None,
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
-        result = await runtime.client.async_transfer(request)
+        result = await async_send_transfer(entry, request)
     except CallTransferError as err:
         failure = identity | {
             ATTR_ERROR: err.code,
@@ -182,17 +188,19 @@ def _build_request(
         )
     to: str | None = data.get(ATTR_TO)
     if to is not None:
-        if provider.number_transfer is not NumberTransfer.IN_REQUEST:
+        if provider.number_transfer is NumberTransfer.UNSUPPORTED:
             raise _invalid("to_not_supported", provider=name)
-        if url_fields:
+        if provider.number_transfer is NumberTransfer.IN_REQUEST and url_fields:
             raise _invalid("to_or_url", fields=", ".join(url_fields))
         to = _destination(hass, provider, to)
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
     elif provider.number_transfer is NumberTransfer.IN_REQUEST and not url_fields:
         raise _invalid("to_or_url_required", provider=name)
-    if to is not None or not provider.supports_xml_urls:
-        # A transfer to a number; leg fields only describe transfers to XML URLs.
+    if not provider.supports_xml_urls or (
+        to is not None and provider.number_transfer is NumberTransfer.IN_REQUEST
+    ):
+        # A transfer to a number that the request names.
         return TransferRequest(call_id=call_id, to=to)
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
@@ -204,6 +212,14 @@ def _build_request(
                 leg for leg in TransferLegs if leg in provider.xml_url_legs
             ),
         )
+    if to is not None:
+        # The provider fetches the number's Dial XML from a URL Home Assistant serves.
+        if given := [
+            field for field in (ATTR_ALEG_URL, ATTR_BLEG_URL) if field in data
+        ]:
+            raise _invalid("to_with_leg_url", fields=" and ".join(given))
+        if legs is TransferLegs.BOTH:
+            raise _invalid("to_with_both_legs")
     urls: dict[str, str | None] = {}
     for field in (ATTR_ALEG_URL, ATTR_BLEG_URL):
         url = data.get(field)
@@ -218,10 +234,11 @@ def _build_request(
         TransferLegs.BLEG: (ATTR_BLEG_URL,),
         TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
     }[legs]
-    if missing := [field for field in needed if urls[field] is None]:
+    if to is None and (missing := [field for field in needed if urls[field] is None]):
         raise _invalid("missing_leg_url", legs=legs.value, fields=" and ".join(missing))
     return TransferRequest(
         call_id=call_id,
+        to=to,
         legs=legs,
         aleg_url=urls[ATTR_ALEG_URL],
         aleg_method=_choice(

@@ -13,7 +13,7 @@ import sys
 import aiohttp
 import pytest
 
-from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_INSTANCE = REPO_ROOT / "scripts" / "dev_instance.py"
@@ -74,7 +74,12 @@ async def home_assistant(
             "--skip-pip",
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONPATH": str(REPO_ROOT), "HASS_PORT": str(port)},
+            env=os.environ
+            | {
+                "PYTHONPATH": str(REPO_ROOT),
+                "HASS_PORT": str(port),
+                "HASS_EXTERNAL_URL": f"http://127.0.0.1:{port}",
+            },
         )
     url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "token"
@@ -105,7 +110,11 @@ async def home_assistant(
 async def test_transfer_via_rest_api_and_event_over_websocket(
     home_assistant: RunningHomeAssistant, sandbox: Sandbox
 ) -> None:
-    """The README's path: the action over REST with its response, the event over WebSocket."""
+    """The README's path: the action over REST with its response, the event over WebSocket.
+
+    Bland transfers to a number in its request; Vobiz fetches the Dial XML from this
+    Home Assistant's webhook (its external URL, on loopback).
+    """
     headers = {"Authorization": f"Bearer {home_assistant.token}"}
     async with aiohttp.ClientSession(home_assistant.url, headers=headers) as session:
         async with session.get(
@@ -144,6 +153,28 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                 body = await resp.json()
 
             event = await asyncio.wait_for(websocket.receive_json(), 10)
+
+            # Vobiz to a number: the sandbox fetches the Dial XML from this Home Assistant.
+            async with session.post(
+                "/api/services/call_transfer/transfer?return_response",
+                json={
+                    "config_entry_id": entries["Vobiz"]["entry_id"],
+                    "call_id": SANDBOX_VOBIZ_CALL_ID,
+                    "to": "415 555 0100",
+                },
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                vobiz_response = (await resp.json())["service_response"]
+            vobiz_event = await asyncio.wait_for(websocket.receive_json(), 10)
+    await sandbox.fetches_settled()
+
+    assert vobiz_response["to"] == "+14155550100"
+    assert vobiz_event["event"]["data"]["to"] == "+14155550100"
+    assert vobiz_event["event"]["data"]["legs"] == "aleg"
+    [leg] = sandbox.calls[SANDBOX_VOBIZ_CALL_ID].outcomes
+    assert leg.url.startswith(f"{home_assistant.url}/api/webhook/")
+    assert leg.result is LegResult.DIALING
+    assert leg.numbers == ("+14155550100",)
 
     response = body["service_response"]
     assert response["provider"] == "bland"

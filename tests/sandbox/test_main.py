@@ -95,6 +95,27 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
         ):
             assert response.status == 200
             assert (await response.json())["status"] == "active"
+        # What a transferred leg did is logged, the URL's token masked.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{port}/vobiz/api/v1/Account/{SANDBOX_VOBIZ_AUTH_ID}"
+                f"/Call/{SANDBOX_VOBIZ_CALL_ID}/",
+                json={"aleg_url": "https://xml.example.com/aleg?token=secret"},
+                headers={
+                    "X-Auth-ID": SANDBOX_VOBIZ_AUTH_ID,
+                    "X-Auth-Token": SANDBOX_VOBIZ_AUTH_TOKEN,
+                },
+            ) as response,
+        ):
+            assert response.status == 202
+        async with asyncio.timeout(20):
+            logged = (await process.stdout.readline()).decode()
+        assert logged.endswith(
+            "sandbox: Vobiz POST https://xml.example.com/aleg?token=*** for the A leg"
+            f" of call {SANDBOX_VOBIZ_CALL_ID}: dropped: unreachable (not a loopback"
+            " address)\n"
+        )
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
