@@ -15,6 +15,7 @@ that is not a ``<Response>`` document.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from urllib.parse import urlencode
 import uuid
 from xml.etree.ElementTree import Element, ParseError, fromstring
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from .api import (
     FORM,
@@ -111,11 +112,10 @@ class TwilioApi(ProviderApi[TwilioLogin]):
 
     def authenticate(self, request: ApiRequest) -> TwilioLogin | None:
         """Accept the auth token or an API key of the account the path names."""
-        try:
-            credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-        except ValueError:
+        credentials = _basic_credentials(request.headers.get("Authorization", ""))
+        if credentials is None:
             return None
-        login = self._login(credentials.login, credentials.password)
+        login = self._login(*credentials)
         named = _ACCOUNT_IN_PATH.match(request.path)
         if login is None or (named is not None and named["sid"] != login.account.sid):
             return None
@@ -264,6 +264,17 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         return self.finish(
             web.json_response(_error(code, status, message), status=status)
         )
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """Read ``Basic base64(username:password)``; None for anything else."""
+    scheme, _, encoded = header.partition(" ")
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if scheme == "Basic" and colon else None
 
 
 def parse_update(form: Mapping[str, str]) -> str | None:

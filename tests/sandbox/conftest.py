@@ -9,6 +9,7 @@ import uuid
 import aiohttp
 import pytest
 
+from custom_components.call_transfer.providers.http import basic_auth
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
@@ -27,9 +28,7 @@ BLAND_HEADERS: Final = {"authorization": SANDBOX_BLAND_API_KEY}
 BLAND_ORG_HEADERS: Final = BLAND_HEADERS | {"x-bland-org-id": SANDBOX_BLAND_ORG_ID}
 ACCOUNT_PATH: Final = f"/Account/{SANDBOX_VOBIZ_AUTH_ID}"
 TWILIO_HEADERS: Final = {
-    "Authorization": aiohttp.BasicAuth(
-        SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN
-    ).encode()
+    "Authorization": basic_auth(SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN)
 }
 
 

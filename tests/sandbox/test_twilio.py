@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from custom_components.call_transfer.providers.http import basic_auth
 from sandbox import (
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
@@ -24,9 +25,9 @@ from .conftest import TWILIO_HEADERS, call_api
 ACCOUNT = f"/Accounts/{SANDBOX_TWILIO_ACCOUNT_SID}"
 CALL = f"{ACCOUNT}/Calls/{SANDBOX_TWILIO_CALL_SID}.json"
 KEY_HEADERS = {
-    "Authorization": aiohttp.BasicAuth(
+    "Authorization": basic_auth(
         SANDBOX_TWILIO_API_KEY_SID, SANDBOX_TWILIO_API_KEY_SECRET
-    ).encode()
+    )
 }
 OTHER_SID = "AC" + "b" * 32
 TWIML = "<Response><Dial><Number>+14155550100</Number></Dial></Response>"
@@ -107,18 +108,14 @@ async def test_api_keys_may_not_read_the_account(
         ({"Authorization": "Basic not-base64!"}, f"{ACCOUNT}.json"),
         ({"Authorization": f"Bearer {SANDBOX_TWILIO_AUTH_TOKEN}"}, f"{ACCOUNT}.json"),
         (
-            {
-                "Authorization": aiohttp.BasicAuth(
-                    SANDBOX_TWILIO_ACCOUNT_SID, "wrong"
-                ).encode()
-            },
+            {"Authorization": basic_auth(SANDBOX_TWILIO_ACCOUNT_SID, "wrong")},
             f"{ACCOUNT}.json",
         ),
         (
             {
-                "Authorization": aiohttp.BasicAuth(
+                "Authorization": basic_auth(
                     SANDBOX_TWILIO_API_KEY_SID, SANDBOX_TWILIO_AUTH_TOKEN
-                ).encode()
+                )
             },
             f"{ACCOUNT}/Calls.json",
         ),

@@ -8,6 +8,7 @@ provider's business: a client gets an :class:`ApiResponse` for every answer.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,12 @@ _MASK: Final = "***"
 type Sleep = Callable[[float], Awaitable[None]]
 # Reads a provider's error answer: (response, request id, whether the request acts).
 type ErrorReader = Callable[[ApiResponse, str | None, bool], CallTransferError]
+
+
+def basic_auth(username: str, password: str) -> str:
+    """Return the ``Authorization`` value of HTTP Basic authentication (RFC 7617)."""
+    pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {pair}"
 
 
 def normalize_base_url(url: str) -> str:

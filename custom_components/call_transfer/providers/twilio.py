@@ -22,7 +22,13 @@ from .errors import (
     UnexpectedResponseError,
     forbidden_is_invalid_auth,
 )
-from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
+from .http import (
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    HttpClient,
+    basic_auth,
+    error_for_response,
+)
 from .models import (
     AccountInfo,
     CredentialField,
@@ -99,7 +105,7 @@ class TwilioClient(TransferProvider):
         self._api_key_sid = api_key_sid
         self._account_path = f"/Accounts/{account_sid}"
         self._twiml = partial(dial_xml, **dial_options, speak_verb="Say")
-        authorization = aiohttp.BasicAuth(api_key_sid or account_sid, secret).encode()
+        authorization = basic_auth(api_key_sid or account_sid, secret)
         self._http = HttpClient(
             session,
             base_url or TWILIO_API_URL,
