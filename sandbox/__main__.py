@@ -24,6 +24,12 @@ from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
 )
@@ -51,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
         description=(
-            "Local stand-in for the Vobiz and Bland AI APIs (loopback only). Without a "
+            "Local stand-in for the providers' APIs (loopback only). Without a "
             "command it serves; 'call' starts, ends or lists calls on a running sandbox."
         ),
         epilog=__doc__,
@@ -90,7 +96,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def describe(sandbox: Sandbox) -> str:
-    """Tell a developer the base URLs, test credentials, live call ids and controls."""
+    """Tell a developer the base URLs, test credentials, live call ids and controls.
+
+    An empty line ends it.
+    """
 
     def live_calls(provider: str) -> str:
         ids = (
@@ -113,11 +122,22 @@ def describe(sandbox: Sandbox) -> str:
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
             f"  live call ids:   {live_calls('bland')}",
+            f"Twilio base URL:   {sandbox.twilio_base_url}",
+            f"  account_sid:     {SANDBOX_TWILIO_ACCOUNT_SID}",
+            f"  secret:          {SANDBOX_TWILIO_AUTH_TOKEN} (the auth token)",
+            f"  or api_key_sid:  {SANDBOX_TWILIO_API_KEY_SID}",
+            f"  with secret:     {SANDBOX_TWILIO_API_KEY_SECRET}",
+            f"  live call ids:   {live_calls('twilio')}",
+            f"Telnyx base URL:   {sandbox.telnyx_base_url}",
+            f"  api_key:         {SANDBOX_TELNYX_API_KEY}",
+            f"  connection_id:   {SANDBOX_TELNYX_CONNECTION_ID}",
+            f"  live call ids:   {live_calls('telnyx')}",
             "Start and end calls while it runs (from another shell):",
             f"  python -m sandbox call start --port {port} --provider vobiz --from +14155550123",
             f"  python -m sandbox call end --port {port} CALL_ID",
             f"  python -m sandbox call list --port {port}",
             f"  or HTTP: GET/POST {sandbox.control_url}/calls, DELETE {sandbox.control_url}/calls/CALL_ID",
+            "",
         )
     )
 

@@ -50,6 +50,7 @@ _QUEUE_STATUS: Final[Mapping[CallStatus, str]] = {
 class BlandApi(ProviderApi[BlandAccount]):
     """Bland AI: the raw API key in the ``authorization`` header."""
 
+    name = "bland"
     prefix = "/bland"
     unauthorized_message = "Missing or invalid API key in the authorization header"
 

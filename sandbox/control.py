@@ -8,7 +8,9 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``GET /_sandbox/calls``: every call, oldest first, ``{"calls": [...]}``.
 - ``POST /_sandbox/calls`` with ``{"provider", "from"?, "to"?, "direction"?,
   "caller_name"?, "call_id"?, "account"?}``: start a call (201, the call). ``account``
-  is a Vobiz auth_id or Bland API key; by default the provider's first account.
+  is the key the provider's requests authenticate with (Vobiz auth_id, Bland or
+  Telnyx API key, Twilio Account SID); by default the provider's first account. A
+  Telnyx call runs on the account's first Call Control connection.
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
 """
 
@@ -16,17 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, Final, cast
+from typing import Any, Final, cast, get_args
 
 from aiohttp import web
 
 from .api import decode_json
-from .state import ProviderName, SandboxCall, SandboxState
+from .state import ProviderName, SandboxCall, SandboxState, TelnyxAccount
 
 CONTROL_PREFIX: Final = "/_sandbox"
 CALLS_PATH: Final = f"{CONTROL_PREFIX}/calls"
 DIRECTIONS: Final = ("inbound", "outbound")
-PROVIDERS: Final = ("vobiz", "bland")
+PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
 _START_FIELDS: Final = frozenset(
     {"provider", "from", "to", "direction", "caller_name", "call_id", "account"}
 )
@@ -102,19 +104,24 @@ def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
         raise ControlError(HTTPStatus.BAD_REQUEST, "every field must be a string")
     provider = body.get("provider")
     if provider not in PROVIDERS:
-        raise ControlError(HTTPStatus.BAD_REQUEST, "provider must be vobiz or bland")
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"provider must be one of {', '.join(PROVIDERS)}"
+        )
     provider = cast("ProviderName", provider)
     direction = body.get("direction", "inbound")
     if direction not in DIRECTIONS:
         raise ControlError(
             HTTPStatus.BAD_REQUEST, "direction must be inbound or outbound"
         )
-    accounts: Mapping[str, object] = (
-        state.vobiz_accounts if provider == "vobiz" else state.bland_accounts
-    )
+    accounts = state.accounts[provider]
     account = body.get("account") or next(iter(accounts), None)
     if account is None or account not in accounts:
         raise ControlError(HTTPStatus.NOT_FOUND, f"no such {provider} account")
+    if isinstance(owner := accounts[account], TelnyxAccount):
+        # Telnyx lists a connection's calls: run the call on one.
+        optional_connection = min(owner.connections, default=None)
+    else:
+        optional_connection = None
     optional = {
         keyword: body[field]
         for field, keyword in (
@@ -130,6 +137,7 @@ def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
             account,
             body.get("call_id") or None,
             direction=direction,
+            connection=optional_connection,
             **optional,
         )
     except ValueError as err:

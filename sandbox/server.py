@@ -1,4 +1,4 @@
-"""The sandbox's HTTP server: both providers on one loopback port, faults, recording."""
+"""The sandbox's HTTP server: every provider on one loopback port, faults, recording."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import Any, Final
 from aiohttp import web
 from yarl import URL
 
-from .api import ApiRequest, ProviderApi, decode_json
+from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
 from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
 from .legfetch import LegFetcher
-from .state import RecordedRequest, SandboxState, mask_headers
+from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
+from .telnyx import TelnyxApi
+from .twilio import TwilioApi
 from .vobiz import VobizApi
 
 # How long stop() lets requests still being handled finish before cancelling them.
@@ -35,7 +37,7 @@ def require_loopback(host: str) -> None:
 
 
 class Sandbox(SandboxState):
-    """A local server speaking the Vobiz and Bland AI APIs, with injectable faults."""
+    """A local server speaking the providers' APIs, with injectable faults."""
 
     def __init__(self, *, seed: bool = True) -> None:
         """Prepare the state (seeded with the documented test data unless told not to)."""
@@ -45,6 +47,8 @@ class Sandbox(SandboxState):
         self._apis: tuple[ProviderApi[Any], ...] = (
             VobizApi(self, self.leg_fetcher),
             BlandApi(self),
+            TwilioApi(self),
+            TelnyxApi(self),
         )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -67,6 +71,22 @@ class Sandbox(SandboxState):
     def bland_base_url(self) -> str:
         """What to use instead of ``https://api.bland.ai``."""
         return str(self._base_url.with_path(BlandApi.prefix))
+
+    def error_body(self, provider: ProviderName, status: int, message: str) -> Any:
+        """Return the error envelope ``provider`` answers ``status`` with, for faults."""
+        return next(api for api in self._apis if api.name == provider).error_body(
+            status, message
+        )
+
+    @property
+    def twilio_base_url(self) -> str:
+        """What to use instead of ``https://api.twilio.com/2010-04-01``."""
+        return str(self._base_url.with_path(TwilioApi.prefix))
+
+    @property
+    def telnyx_base_url(self) -> str:
+        """What to use instead of ``https://api.telnyx.com/v2``."""
+        return str(self._base_url.with_path(TelnyxApi.prefix))
 
     @property
     def _base_url(self) -> URL:
@@ -132,6 +152,7 @@ class Sandbox(SandboxState):
                 headers=mask_headers(request.headers),
                 json=api_request.json,
                 text=body.decode(errors="replace"),
+                form=api_request.form,
             )
         )
         if api is None:
@@ -181,6 +202,7 @@ class Sandbox(SandboxState):
             body=body,
             json=json_body,
             json_valid=json_valid,
+            form=decode_form(body) if request.content_type == FORM else None,
         )
         return api_request, api
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from http import HTTPStatus
 import re
 from typing import Any, Final
-from urllib.parse import urlsplit
 import uuid
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from .api import (
     BadRequestError,
     ProviderApi,
     Route,
+    is_http_url,
     refuse_unknown_fields,
     require_object,
 )
@@ -49,6 +49,7 @@ _CALL_IN_PATH: Final = re.compile(r"/Call/(?P<call_uuid>[^/]+)/")
 class VobizApi(ProviderApi[VobizAccount]):
     """Vobiz: ``X-Auth-ID`` + ``X-Auth-Token`` headers, PascalCase paths."""
 
+    name = "vobiz"
     prefix = "/vobiz/api/v1"
     unauthorized_message = "authentication failed"
 
@@ -189,26 +190,13 @@ def parse_transfer(body: dict[str, Any]) -> dict[str, str]:
         method = body.get(f"{leg}_method", "POST")
         if method not in TRANSFER_METHODS:
             raise BadRequestError(f"{leg}_method must be GET or POST")
-        if url is not None and not _is_http_url(url):
+        if url is not None and not is_http_url(url):
             raise BadRequestError(f"{leg}_url is not an absolute http(s) URL")
         if leg in TRANSFER_LEGS[legs]:
             if url is None:
                 raise BadRequestError(f"{leg}_url is required when legs is {legs}")
             order |= {f"{leg}_url": url, f"{leg}_method": method}
     return order
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(hostname)
-        and not any(char.isspace() for char in url)
-    )
 
 
 def _misspelled(path: str) -> bool:

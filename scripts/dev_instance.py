@@ -28,6 +28,12 @@ from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -170,6 +176,21 @@ class HomeAssistantApi:
                 "bland",
                 {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"},
             ),
+            (
+                "twilio",
+                {
+                    "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+                    "secret": SANDBOX_TWILIO_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/twilio/2010-04-01",
+                },
+            ),
+            (
+                "telnyx",
+                {
+                    "api_key": SANDBOX_TELNYX_API_KEY,
+                    "base_url": f"{sandbox_url}/telnyx/v2",
+                },
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -184,10 +205,11 @@ class HomeAssistantApi:
                     f"Connecting the sandbox {step} account failed: {result}"
                 )
 
-    def set_bland_org_id(self, entry_id: str) -> None:
-        """Give the Bland AI account the sandbox's org id through the options flow.
+    def set_option(self, entry_id: str, key: str, value: str) -> None:
+        """Set one option of an account through the real options flow.
 
-        With it the account lists its live calls. Options already set are kept.
+        The sandbox's Bland AI org id and Telnyx connection id let those accounts list
+        their live calls. Options already set are kept.
         """
         base = "/api/config/config_entries/options/flow"
         flow = self.call("POST", base, {"handler": entry_id})
@@ -195,17 +217,13 @@ class HomeAssistantApi:
             field["name"]: (field.get("description") or {}).get("suggested_value")
             for field in flow["data_schema"]
         }
-        if current.get("org_id") == SANDBOX_BLAND_ORG_ID:
+        if current.get(key) == value:
             self.call("DELETE", f"{base}/{flow['flow_id']}")
             return
-        options = {key: value for key, value in current.items() if value is not None}
-        result = self.call(
-            "POST",
-            f"{base}/{flow['flow_id']}",
-            options | {"org_id": SANDBOX_BLAND_ORG_ID},
-        )
+        options = {name: given for name, given in current.items() if given is not None}
+        result = self.call("POST", f"{base}/{flow['flow_id']}", options | {key: value})
         if result.get("type") != "create_entry":
-            raise SystemExit(f"Setting the Bland AI org id failed: {result}")
+            raise SystemExit(f"Setting the option {key} failed: {result}")
 
 
 def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
@@ -270,8 +288,12 @@ def main() -> None:
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
-    if "Bland AI" in entry_ids:
-        api.set_bland_org_id(entry_ids["Bland AI"])
+    for title, key, value in (
+        ("Bland AI", "org_id", SANDBOX_BLAND_ORG_ID),
+        ("Telnyx", "connection_id", SANDBOX_TELNYX_CONNECTION_ID),
+    ):
+        if title in entry_ids:
+            api.set_option(entry_ids[title], key, value)
     if args.token_file:
         args.token_file.write_text(api.token or "")
     print(
@@ -297,6 +319,18 @@ The Vobiz transfer to a number makes the sandbox fetch the Dial XML from Home As
 (its external URL, on loopback); this terminal then logs what the call does, such as
 "dialing +14155550100". Set a caller id and an announcement under the Vobiz account's
 Configure (options). To point a leg at XML of your own, use aleg_url instead of to.
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Twilio", "<the Twilio account>")}
+    call_id: {SANDBOX_TWILIO_CALL_SID}
+    to: "+14155550100"
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Telnyx", "<the Telnyx account>")}
+    call_id: {SANDBOX_TELNYX_CALL_ID}
+    to: sip:reception@pbx.example.com
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.

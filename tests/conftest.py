@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 import logging
 from typing import Any
 from unittest.mock import patch
@@ -25,11 +26,21 @@ from custom_components.call_transfer.const import (
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
 )
+from custom_components.call_transfer.providers.base import (
+    key_fingerprint as fingerprint_of_key,
+)
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
+    SANDBOX_VOBIZ_CALL_ID,
     RecordedRequest,
     Sandbox,
 )
@@ -109,31 +120,156 @@ def bland_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-@pytest.fixture
-def vobiz_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
-    """Return a Vobiz entry for the sandbox account, added but not set up."""
+def twilio_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Twilio account, authenticated by its auth token."""
+    return {
+        "provider": "twilio",
+        "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+        "secret": SANDBOX_TWILIO_AUTH_TOKEN,
+        "base_url": sandbox.twilio_base_url,
+    } | overrides
+
+
+def telnyx_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Telnyx API key."""
+    return {
+        "provider": "telnyx",
+        "api_key": SANDBOX_TELNYX_API_KEY,
+        "base_url": sandbox.telnyx_base_url,
+    } | overrides
+
+
+def revoke_vobiz(sandbox: Sandbox) -> None:
+    """Rotate the Vobiz token elsewhere: the entry's token is rejected."""
+    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
+
+
+def revoke_bland(sandbox: Sandbox) -> None:
+    """Revoke the Bland key."""
+    del sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]
+
+
+def revoke_twilio(sandbox: Sandbox) -> None:
+    """Roll the Twilio auth token over elsewhere."""
+    sandbox.twilio_accounts[SANDBOX_TWILIO_ACCOUNT_SID].auth_token = "rolled-over"
+
+
+def revoke_telnyx(sandbox: Sandbox) -> None:
+    """Delete the Telnyx API key."""
+    del sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderCase:
+    """One provider's sandbox account, for tests that run on every provider."""
+
+    provider: str
+    title: str
+    unique_id: str
+    data: Callable[..., dict[str, Any]]  # entry data: data(sandbox, **overrides)
+    transfer: dict[str, str]  # action data of a valid transfer of its seeded live call
+    transfer_path: str  # a fragment of the path of its transfer request
+    ended_status: int  # the HTTP status of a transfer of a call that has ended
+    revoke: Callable[[Sandbox], None]  # make the sandbox reject the credentials
+
+    @property
+    def call_id(self) -> str:
+        """The seeded live call the transfer is for."""
+        return self.transfer["call_id"]
+
+
+_BLAND_FINGERPRINT = key_fingerprint(SANDBOX_BLAND_API_KEY)
+TELNYX_FINGERPRINT = fingerprint_of_key("telnyx", SANDBOX_TELNYX_API_KEY)
+PROVIDER_CASES: dict[str, ProviderCase] = {
+    case.provider: case
+    for case in (
+        ProviderCase(
+            provider="vobiz",
+            title=f"Vobiz ({SANDBOX_VOBIZ_AUTH_ID})",
+            unique_id=f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}",
+            data=vobiz_data,
+            transfer={
+                "call_id": SANDBOX_VOBIZ_CALL_ID,
+                "aleg_url": "https://xml.example.com/transfer/aleg",
+            },
+            transfer_path="/Call/",
+            ended_status=404,
+            revoke=revoke_vobiz,
+        ),
+        ProviderCase(
+            provider="bland",
+            title=f"Bland AI (key …{_BLAND_FINGERPRINT[:8]})",
+            unique_id=f"bland_{_BLAND_FINGERPRINT}",
+            data=bland_data,
+            transfer={"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+            transfer_path="/transfer",
+            ended_status=404,
+            revoke=revoke_bland,
+        ),
+        ProviderCase(
+            provider="twilio",
+            title="Twilio (Sandbox Twilio account)",
+            unique_id=f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}",
+            data=twilio_data,
+            transfer={"call_id": SANDBOX_TWILIO_CALL_SID, "to": "+14155550100"},
+            transfer_path="/Calls/CA",
+            ended_status=400,
+            revoke=revoke_twilio,
+        ),
+        ProviderCase(
+            provider="telnyx",
+            title=f"Telnyx (key …{TELNYX_FINGERPRINT[:8]})",
+            unique_id=f"telnyx_{TELNYX_FINGERPRINT}",
+            data=telnyx_data,
+            transfer={"call_id": SANDBOX_TELNYX_CALL_ID, "to": "+14155550100"},
+            transfer_path="/actions/transfer",
+            ended_status=422,
+            revoke=revoke_telnyx,
+        ),
+    )
+}
+
+
+def add_entry(hass: HomeAssistant, sandbox: Sandbox, provider: str) -> MockConfigEntry:
+    """Add (not set up) an entry for the provider's sandbox account."""
+    case = PROVIDER_CASES[provider]
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title=f"Vobiz ({SANDBOX_VOBIZ_AUTH_ID})",
-        unique_id=f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}",
-        data=vobiz_data(sandbox),
+        title=case.title,
+        unique_id=case.unique_id,
+        data=case.data(sandbox),
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+def vobiz_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
+    """Return a Vobiz entry for the sandbox account, added but not set up."""
+    return add_entry(hass, sandbox, "vobiz")
 
 
 @pytest.fixture
 def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     """Return a Bland AI entry for the sandbox account, added but not set up."""
-    fingerprint = key_fingerprint(SANDBOX_BLAND_API_KEY)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Bland AI (key …{fingerprint[:8]})",
-        unique_id=f"bland_{fingerprint}",
-        data=bland_data(sandbox),
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return add_entry(hass, sandbox, "bland")
+
+
+@pytest.fixture
+def case(provider: str) -> ProviderCase:
+    """Return what tests need to know about the provider's sandbox account."""
+    return PROVIDER_CASES[provider]
+
+
+@pytest.fixture
+def entry(hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase) -> MockConfigEntry:
+    """Return an entry for the sandbox account of the parametrized provider."""
+    return add_entry(hass, sandbox, case.provider)
+
+
+# Runs a test once per provider; without it, tests.live_calls's ``provider`` fixture
+# runs a test on the providers it knows how to make list calls.
+every_provider = pytest.mark.parametrize("provider", list(PROVIDER_CASES))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -28,7 +29,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer
+from .conftest import ProviderCase, every_provider, setup_entry, transfer
 
 
 async def test_diagnostics(
@@ -124,3 +125,28 @@ async def test_diagnostics_show_live_calls_masked_and_polling_errors(
     assert polled["last_update_success"] is False
     assert "HTTP 503" in polled["last_error"]
     assert len(polled["calls"]) == 2  # the last calls seen, kept through the failure
+
+
+@every_provider
+async def test_diagnostics_redact_every_secret_credential(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    case: ProviderCase,
+    entry: MockConfigEntry,
+) -> None:
+    """Each credential a provider declares secret is redacted and appears nowhere."""
+    await setup_entry(hass, entry)
+    await transfer(hass, **case.transfer)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    text = json.dumps(diagnostics)
+    secrets = [
+        cred for cred in PROVIDERS[case.provider].credential_fields if cred.secret
+    ]
+    assert secrets
+    for cred in secrets:
+        assert diagnostics["entry"]["data"][cred.key] == "**REDACTED**"
+        assert entry.data[cred.key] not in text
+    assert diagnostics["recent_transfers"][0]["call_id"] == case.call_id

@@ -16,9 +16,14 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
+from sandbox import (
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_VOBIZ_CALL_ID,
+    Sandbox,
+)
 
-from .conftest import setup_entry, transfer
+from .conftest import add_entry, setup_entry, transfer
 
 
 def transfers_entity_id(
@@ -103,6 +108,14 @@ async def test_logbook_describes_both_events_in_plain_words(
         aleg_url="https://x.example/a",
         bleg_url="https://x.example/b",
     )
+    telnyx_entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, telnyx_entry)
+    await transfer(
+        hass,
+        config_entry_id=telnyx_entry.entry_id,
+        call_id=SANDBOX_TELNYX_CALL_ID,
+        to="sip:alice@pbx.example.com",
+    )
     sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
     with pytest.raises(HomeAssistantError):
         await transfer(
@@ -129,6 +142,10 @@ async def test_logbook_describes_both_events_in_plain_words(
         (
             "Call transfer",
             f"Call {SANDBOX_VOBIZ_CALL_ID} transferred (both legs redirected)",
+        ),
+        (
+            "Call transfer",
+            f"Call {SANDBOX_TELNYX_CALL_ID} transferred to sip:alice@pbx.example.com",
         ),
         (
             "Call transfer",

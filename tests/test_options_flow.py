@@ -5,12 +5,21 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from sandbox import SANDBOX_BLAND_ORG_ID, Fault, FaultKind, Sandbox
+from custom_components.call_transfer.const import DOMAIN
+from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_CALL_SID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
 
-from .conftest import setup_entry
+from .conftest import add_entry, setup_entry, transfer
 
 
 async def open_options(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -187,3 +196,77 @@ async def test_entry_changes_other_than_options_do_not_reload(
 
     assert vobiz_entry.runtime_data is runtime
     assert len(sandbox.requests_to("/auth/me")) == 1
+
+
+async def test_twilio_dial_options_shape_the_twiml(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Twilio takes the dial options; the next transfer's TwiML carries them."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert fields_of(result) == [
+        "caller_id",
+        "announcement",
+        "ring_timeout",
+        "scan_interval",
+    ]
+
+    await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "caller_id": "(415) 555-0123",
+            "announcement": "Connecting you now.",
+            "ring_timeout": 600,
+            "scan_interval": 10,
+        },
+    )
+    await hass.async_block_till_done()
+    await transfer(hass, call_id=SANDBOX_TWILIO_CALL_SID, to="+14155550100")
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {
+        "Twiml": '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        "<Say>Connecting you now.</Say>"
+        '<Dial callerId="+14155550123" timeout="600">'
+        "<Number>+14155550100</Number></Dial></Response>"
+    }
+
+
+async def test_telnyx_connection_id_is_checked_with_telnyx(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An unknown connection is refused on its field; a known one enables live calls."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert fields_of(result) == [
+        "connection_id",
+        "caller_id",
+        "ring_timeout",
+        "scan_interval",
+    ]
+    assert not entry.runtime_data.client.supports_live_calls
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"connection_id": "999", "scan_interval": 10}
+    )
+    assert result["errors"] == {"connection_id": "invalid_connection_id"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"connection_id": SANDBOX_TELNYX_CONNECTION_ID, "scan_interval": 10},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.runtime_data.client.supports_live_calls
+    # The two checks, then the reloaded account's first poll of its live calls.
+    assert [r.path for r in sandbox.requests_to("/active_calls")] == [
+        "/telnyx/v2/connections/999/active_calls",
+        f"/telnyx/v2/connections/{SANDBOX_TELNYX_CONNECTION_ID}/active_calls",
+        f"/telnyx/v2/connections/{SANDBOX_TELNYX_CONNECTION_ID}/active_calls",
+    ]
+    assert er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_active_calls"
+    )

@@ -16,6 +16,8 @@ from custom_components.call_transfer.const import DOMAIN
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -25,7 +27,15 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer, transfers_sent
+from .conftest import (
+    PROVIDER_CASES,
+    ProviderCase,
+    add_entry,
+    every_provider,
+    setup_entry,
+    transfer,
+    transfers_sent,
+)
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
@@ -119,6 +129,69 @@ async def test_bland_transfer_normalises_the_number(
     assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
 
 
+async def test_twilio_transfer_to_a_number_sends_twiml(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """On Twilio a number is dialed by inline TwiML; the sandbox records what it got."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(hass, call_id=SANDBOX_TWILIO_CALL_SID, to="415 555 0100")
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {
+        "Twiml": '<?xml version="1.0" encoding="UTF-8"?>'
+        "<Response><Dial><Number>+14155550100</Number></Dial></Response>"
+    }
+    assert sandbox.calls[SANDBOX_TWILIO_CALL_SID].transferred_to == "+14155550100"
+    assert response["provider"] == "twilio"
+    assert response["to"] == "+14155550100"
+    assert response["message"] == "call updated, status in-progress"
+    [event] = events["succeeded"]
+    assert event.data["legs"] is None
+    assert event.data["request_id"] == response["request_id"]
+
+
+async def test_twilio_transfer_to_a_twiml_url(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """aleg_url points the Twilio call at TwiML on a URL, fetched with its method."""
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(
+        hass, call_id=SANDBOX_TWILIO_CALL_SID, aleg_url=ALEG_URL, aleg_method="get"
+    )
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {"Url": ALEG_URL, "Method": "GET"}
+    assert response["to"] is None
+    [event] = events["succeeded"]
+    assert event.data["legs"] == "aleg"
+
+
+async def test_telnyx_transfer_to_a_sip_uri(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """Telnyx takes a SIP URI as the destination: sent as given, reported as given."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, entry)
+    uri = "sips:reception@pbx.example.com;transport=tls"
+
+    response = await transfer(hass, call_id=SANDBOX_TELNYX_CALL_ID, to=f" {uri} ")
+
+    [sent] = sandbox.requests_to("/actions/transfer")
+    assert sent.json == {"to": uri}
+    assert sandbox.calls[SANDBOX_TELNYX_CALL_ID].transferred_to == uri
+    assert response["to"] == uri
+    assert response["message"] == "transfer started, result ok"
+    [event] = events["succeeded"]
+    assert (event.data["to"], event.data["legs"]) == (uri, None)
+    assert entry.runtime_data.recent_transfers[0]["to"].endswith("=tls")
+    assert uri not in str(entry.runtime_data.recent_transfers[0])
+
+
 async def test_number_without_country_code_uses_home_assistant_country(
     hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
 ) -> None:
@@ -148,116 +221,55 @@ async def test_response_is_optional(
     assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
 
 
-def transfer_data(provider: str) -> dict[str, str]:
-    """Return valid action data for the provider's seeded live call."""
-    if provider == "vobiz":
-        return {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": ALEG_URL}
-    return {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"}
-
-
-def bland_error(code: str, message: str) -> dict[str, Any]:
-    """Return Bland's documented error envelope."""
-    return {"data": None, "errors": [{"error": code, "message": message}]}
-
-
-# (error code, HTTP status, the fault on Vobiz, the fault on Bland): each code on both providers.
-PROVIDER_FAILURES = [
-    (
-        "forbidden",
-        403,
-        Fault(
-            kind=FaultKind.STATUS,
-            status=403,
-            body={"api_id": "r1", "error": "account suspended"},
-        ),
-        Fault(
-            kind=FaultKind.STATUS,
-            status=403,
-            body=bland_error("FORBIDDEN", "Transfer blocked"),
-        ),
-    ),
-    (
-        "invalid_request",
-        400,
-        Fault(
-            kind=FaultKind.STATUS,
-            status=400,
-            body={"api_id": "r2", "error": "aleg_url is malformed"},
-        ),
-        Fault(
-            kind=FaultKind.STATUS,
-            status=400,
-            body=bland_error("VALIDATION_ERROR", "Bad number"),
-        ),
-    ),
-    (
-        "rate_limited",
-        429,
-        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
-        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
-    ),
-    (
-        "provider_error",
-        503,
-        Fault(kind=FaultKind.STATUS, status=503),
-        Fault(kind=FaultKind.STATUS, status=503),
-    ),
-    (
-        "provider_error",
-        502,
-        Fault(kind=FaultKind.HTML, status=502),
-        Fault(kind=FaultKind.HTML, status=502),
-    ),
-    (
-        "unexpected_response",
-        200,
-        Fault(kind=FaultKind.MALFORMED_JSON),
-        Fault(kind=FaultKind.MALFORMED_JSON),
-    ),
-    (
-        "unexpected_response",
-        200,
-        Fault(kind=FaultKind.EMPTY, status=200),
-        Fault(kind=FaultKind.EMPTY, status=200),
-    ),
-    ("cannot_connect", None, Fault(kind=FaultKind.RESET), Fault(kind=FaultKind.RESET)),
-    ("timeout", None, Fault(kind=FaultKind.HANG), Fault(kind=FaultKind.HANG)),
+# (error code, HTTP status, the fault): every code on every provider. A fault of None is
+# the provider's own error envelope with that status, as its sandbox API builds it.
+PROVIDER_FAILURES: list[tuple[str, int | None, Fault | None]] = [
+    ("forbidden", 403, None),
+    ("invalid_request", 400, None),
+    ("rate_limited", 429, Fault(kind=FaultKind.RATE_LIMIT, retry_after="30")),
+    ("provider_error", 503, Fault(kind=FaultKind.STATUS, status=503)),
+    ("provider_error", 502, Fault(kind=FaultKind.HTML, status=502)),
+    ("unexpected_response", 200, Fault(kind=FaultKind.MALFORMED_JSON)),
+    ("unexpected_response", 200, Fault(kind=FaultKind.EMPTY, status=200)),
+    ("cannot_connect", None, Fault(kind=FaultKind.RESET)),
+    ("timeout", None, Fault(kind=FaultKind.HANG)),
 ]
 
 
 @pytest.mark.parametrize(
-    ("provider", "fault", "error", "status"),
+    ("provider", "error", "status", "fault"),
     [
         pytest.param(
             provider,
-            fault,
             error,
             status,
-            id=f"{provider}-{error}-{status}-{fault.kind}",
+            fault,
+            id=f"{provider}-{error}-{status}-{fault.kind if fault else 'envelope'}",
         )
-        for error, status, vobiz_fault, bland_fault in PROVIDER_FAILURES
-        for provider, fault in (("vobiz", vobiz_fault), ("bland", bland_fault))
+        for error, status, fault in PROVIDER_FAILURES
+        for provider in PROVIDER_CASES
     ],
+    indirect=["provider"],
 )
 async def test_provider_failures(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
-    fault: Fault,
     error: str,
     status: int | None,
+    fault: Fault | None,
 ) -> None:
     """Every provider failure fires call_transfer_failed and raises a translated error."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
-    data = transfer_data(provider)
     with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
         await setup_entry(hass, entry)
-    sandbox.add_fault(
-        fault, path_contains="ransfer" if provider == "bland" else "/Call/"
-    )
+    if fault is None:
+        assert status is not None
+        body = sandbox.error_body(case.provider, status, "refused by the sandbox")
+        fault = Fault(kind=FaultKind.STATUS, status=status, body=body)
+    sandbox.add_fault(fault, path_contains=case.transfer_path)
+    data = case.transfer
 
     with pytest.raises(HomeAssistantError) as raised:
         await transfer(hass, config_entry_id=entry.entry_id, **data)
@@ -266,7 +278,7 @@ async def test_provider_failures(
     assert raised.value.translation_key == f"transfer_{error}"
     [event] = events["failed"]
     assert event.data["config_entry_id"] == entry.entry_id
-    assert event.data["provider"] == provider
+    assert event.data["provider"] == case.provider
     assert event.data["call_id"] == data["call_id"]
     assert event.data["error"] == error
     assert event.data["status"] == status
@@ -276,27 +288,24 @@ async def test_provider_failures(
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
+@every_provider
 async def test_call_not_in_progress(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
 ) -> None:
     """A call that has ended is reported as call_not_found."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    data = transfer_data(provider)
-    sandbox.end_call(data["call_id"])
+    sandbox.end_call(case.call_id)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, config_entry_id=entry.entry_id, **data)
+        await transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
 
     assert raised.value.translation_key == "transfer_call_not_found"
     assert events["failed"][0].data["error"] == "call_not_found"
-    assert events["failed"][0].data["status"] == 404
+    assert events["failed"][0].data["status"] == case.ended_status
 
 
 async def test_forbidden_destination(
@@ -317,25 +326,20 @@ async def test_forbidden_destination(
     assert "international restrictions" in event.data["error_message"]
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
+@every_provider
 async def test_rejected_credentials_start_reauth(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
 ) -> None:
     """A 401 during a transfer fires invalid_auth and opens a reauth flow."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    if provider == "vobiz":
-        sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
-    else:
-        del sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]  # the key was revoked
+    case.revoke(sandbox)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, config_entry_id=entry.entry_id, **transfer_data(provider))
+        await transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
     await hass.async_block_till_done()
 
     assert raised.value.translation_key == "transfer_invalid_auth"
@@ -372,27 +376,45 @@ async def test_rejected_credentials_start_reauth(
         ("bland", {"to": "+1 555 01"}, "invalid_phone_number"),
         ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
         ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
+        ("bland", {"to": "sip:alice@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {}, "to_or_url_required"),
+        ("twilio", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_or_url"),
+        ("twilio", {"to": "+14155550100", "legs": "aleg"}, "to_or_url"),
+        ("twilio", {"bleg_url": BLEG_URL}, "fields_not_supported"),
+        ("twilio", {"legs": "both", "aleg_url": ALEG_URL}, "invalid_legs"),
+        ("twilio", {"legs": "aleg"}, "missing_leg_url"),
+        ("twilio", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
+        ("twilio", {"to": "sips:bob@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {"to": "call me"}, "invalid_phone_number"),
+        ("twilio", {"call_id": "CA1/../x", "to": "+14155550100"}, "invalid_call_id"),
+        ("telnyx", {}, "to_required"),
+        ("telnyx", {"to": "sip:alice"}, "invalid_sip_uri"),
+        ("telnyx", {"to": "sip:a b@pbx.example.com"}, "invalid_sip_uri"),
+        (
+            "telnyx",
+            {"to": "+14155550100", "aleg_url": ALEG_URL},
+            "fields_not_supported",
+        ),
+        ("telnyx", {"call_id": "v3:a/b", "to": "+14155550100"}, "invalid_call_id"),
     ],
+    indirect=["provider"],
 )
 async def test_validation_rejects_before_any_request(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
     data: dict[str, Any],
     translation_key: str,
 ) -> None:
     """Invalid input raises a translated validation error, sends nothing, fires nothing."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    call_id = SANDBOX_VOBIZ_CALL_ID if provider == "vobiz" else SANDBOX_BLAND_CALL_ID
     requests_before = len(sandbox.requests)
 
     with pytest.raises(ServiceValidationError) as raised:
         await transfer(
-            hass, config_entry_id=entry.entry_id, **({"call_id": call_id} | data)
+            hass, config_entry_id=entry.entry_id, **({"call_id": case.call_id} | data)
         )
 
     assert raised.value.translation_domain == DOMAIN

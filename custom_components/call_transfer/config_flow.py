@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -38,7 +39,6 @@ from .phone import to_e164
 from .providers import (
     PROVIDERS,
     AccountInfo,
-    BlandClient,
     CallTransferError,
     CredentialField,
     InvalidAuthError,
@@ -47,7 +47,6 @@ from .providers import (
     OptionField,
     OptionKind,
     TransferProvider,
-    VobizClient,
     normalize_base_url,
 )
 
@@ -58,8 +57,14 @@ _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 
 
+type _StepHandler = Callable[
+    [dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
+_PROVIDER_STEP_PREFIX = "async_step_"
+
+
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Connect a Vobiz or Bland AI account."""
+    """Connect an account of any registered provider."""
 
     VERSION = 1
 
@@ -75,17 +80,16 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         """Let the user pick the provider."""
         return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
 
-    async def async_step_vobiz(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Vobiz auth ID and auth token."""
-        return await self._async_step_account(VobizClient, user_input)
+    def __getattr__(self, name: str) -> _StepHandler:
+        """Serve ``async_step_<provider id>``: the menu's choice of each registered provider.
 
-    async def async_step_bland(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Bland AI API key."""
-        return await self._async_step_account(BlandClient, user_input)
+        Home Assistant runs a step by looking up its method, so one generic step
+        serves every provider in ``PROVIDERS`` and a new provider needs no code here.
+        """
+        provider_id = name.removeprefix(_PROVIDER_STEP_PREFIX)
+        if provider_id == name or provider_id not in PROVIDERS:
+            raise AttributeError(name)
+        return partial(self._async_step_account, PROVIDERS[provider_id])
 
     async def _async_step_account(
         self, provider: type[TransferProvider], user_input: dict[str, Any] | None
@@ -124,16 +128,32 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
+        # The secrets, and the optional credentials that may change with them.
+        asked = [
+            cred
+            for cred in provider.credential_fields
+            if cred.secret or not cred.required
+        ]
         if user_input is not None:
-            data = {**entry.data, **user_input}
+            kept = {
+                key: value
+                for key, value in entry.data.items()
+                if key not in {cred.key for cred in asked}
+            }
+            data = kept | user_input
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
-        secrets = [cred for cred in provider.credential_fields if cred.secret]
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=_schema(secrets, with_base_url=False),
-            description_placeholders={"title": entry.title},
+            data_schema=self.add_suggested_values_to_schema(
+                _schema(asked, with_base_url=False),
+                _public(provider, user_input or entry.data),
+            ),
+            description_placeholders={
+                "title": entry.title,
+                "provider": provider.display_name,
+            },
             errors=errors,
         )
 
@@ -156,7 +176,10 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(
                 schema, _public(provider, user_input or entry.data)
             ),
-            description_placeholders={"title": entry.title},
+            description_placeholders={
+                "title": entry.title,
+                "provider": provider.display_name,
+            },
             errors=errors,
         )
 
@@ -184,6 +207,9 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: dict[str, Any]
     ) -> tuple[AccountInfo | None, dict[str, str]]:
         """Check the credentials against the provider; return the account or form errors."""
+        for cred in PROVIDERS[data[CONF_PROVIDER]].credential_fields:
+            if not cred.required and not str(data.get(cred.key) or "").strip():
+                data.pop(cred.key, None)  # left empty: the provider's default applies
         try:
             if base_url := data.pop(CONF_BASE_URL, "").strip():
                 data[CONF_BASE_URL] = normalize_base_url(base_url)
@@ -321,7 +347,10 @@ def _normalize_options(
 
 def _schema(fields: Iterable[CredentialField], *, with_base_url: bool) -> vol.Schema:
     schema: dict[vol.Marker, TextSelector] = {
-        vol.Required(cred.key): _SECRET if cred.secret else _TEXT for cred in fields
+        (vol.Required if cred.required else vol.Optional)(cred.key): _SECRET
+        if cred.secret
+        else _TEXT
+        for cred in fields
     }
     if with_base_url:
         schema[vol.Optional(CONF_BASE_URL)] = _URL

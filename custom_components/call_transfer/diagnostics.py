@@ -12,7 +12,9 @@ from .const import ATTR_FROM, ATTR_TO, CONF_API_KEY, CONF_AUTH_TOKEN
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
 from .phone import mask
+from .providers import PROVIDERS
 
+# Every credential a provider declares secret, and secret-looking keys providers send.
 TO_REDACT = {
     CONF_AUTH_TOKEN,
     CONF_API_KEY,
@@ -20,6 +22,11 @@ TO_REDACT = {
     "token",
     "secret",
     "password",
+} | {
+    cred.key
+    for provider in PROVIDERS.values()
+    for cred in provider.credential_fields
+    if cred.secret
 }
 _SECRET_HINTS = ("token", "secret", "key", "password")
 

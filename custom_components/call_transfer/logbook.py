@@ -13,6 +13,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_TRANSFER_FAILED, EVENT_TRANSFER_SUCCEEDED
 from .phone import format_for_display
+from .providers.validation import is_sip_uri
 
 # Plain-words reasons for the failure codes of call_transfer_failed.
 _REASONS = {
@@ -57,7 +58,7 @@ def async_describe_events(
 
 
 def _destination(data: Mapping[str, Any]) -> str:
-    if data.get("to"):
-        return f"to {format_for_display(data['to'])}"
+    if to := data.get("to"):
+        return f"to {to if is_sip_uri(to) else format_for_display(to)}"
     legs = {"aleg": "the caller's leg", "bleg": "the callee's leg", "both": "both legs"}
     return f"({legs.get(data.get('legs') or '', 'call leg')} redirected)"

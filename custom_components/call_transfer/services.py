@@ -56,7 +56,12 @@ from .providers import (
     TransferRequest,
     XmlUrlMethod,
 )
-from .providers.validation import require_call_id, require_http_url
+from .providers.validation import (
+    is_sip_uri,
+    require_call_id,
+    require_http_url,
+    require_sip_uri,
+)
 
 # Structure only: value rules need translated errors, so they live in _build_request.
 SERVICE_TRANSFER_SCHEMA = vol.Schema(
@@ -125,7 +130,15 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
-        ATTR_LEGS: request.legs.value if runtime.client.supports_xml_urls else None,
+        # Legs describe transfers that point legs at URLs (Dial XML's included), not
+        # a transfer whose request names the number.
+        ATTR_LEGS: request.legs.value
+        if runtime.client.supports_xml_urls
+        and (
+            request.to is None
+            or runtime.client.number_transfer is NumberTransfer.DIAL_URL
+        )
+        else None,
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
@@ -229,9 +242,8 @@ def _build_request(
             call_id = require_call_id(data[ATTR_CALL_ID].strip())
         except InvalidRequestError:
             raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
-    if not provider.supports_xml_urls and (
-        unsupported := [key for key in VOBIZ_ONLY_FIELDS if key in data]
-    ):
+    url_fields = [key for key in VOBIZ_ONLY_FIELDS if key in data]
+    if unsupported := [key for key in url_fields if key not in _url_fields(provider)]:
         raise _invalid(
             "fields_not_supported", fields=", ".join(unsupported), provider=name
         )
@@ -239,16 +251,28 @@ def _build_request(
     if to is not None:
         if provider.number_transfer is NumberTransfer.UNSUPPORTED:
             raise _invalid("to_not_supported", provider=name)
-        try:
-            to = to_e164(to, hass.config.country)
-        except ValueError:
-            raise _invalid("invalid_phone_number", number=to) from None
+        if provider.number_transfer is NumberTransfer.IN_REQUEST and url_fields:
+            raise _invalid("to_or_url", fields=", ".join(url_fields))
+        to = _destination(hass, provider, to)
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
-    if not provider.supports_xml_urls:
+    elif provider.number_transfer is NumberTransfer.IN_REQUEST and not url_fields:
+        raise _invalid("to_or_url_required", provider=name)
+    if not provider.supports_xml_urls or (
+        to is not None and provider.number_transfer is NumberTransfer.IN_REQUEST
+    ):
+        # A transfer to a number that the request names.
         return TransferRequest(call_id=call_id, to=to)
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
+    if legs not in provider.xml_url_legs:
+        raise _invalid(
+            "invalid_legs",
+            value=legs.value,
+            choices=", ".join(
+                leg for leg in TransferLegs if leg in provider.xml_url_legs
+            ),
+        )
     if to is not None:
         # The provider fetches the number's Dial XML from a URL Home Assistant serves.
         if given := [
@@ -286,6 +310,38 @@ def _build_request(
             XmlUrlMethod, data.get(ATTR_BLEG_METHOD, "POST"), "invalid_method"
         ),
     )
+
+
+def _url_fields(provider: type[TransferProvider]) -> frozenset[str]:
+    """Return the action fields of a transfer to XML URLs that the provider takes."""
+    if not provider.supports_xml_urls:
+        return frozenset()
+    fields = {ATTR_LEGS}
+    for leg, url, method in (
+        (TransferLegs.ALEG, ATTR_ALEG_URL, ATTR_ALEG_METHOD),
+        (TransferLegs.BLEG, ATTR_BLEG_URL, ATTR_BLEG_METHOD),
+    ):
+        if provider.xml_url_legs & {leg, TransferLegs.BOTH}:
+            fields |= {url, method}
+    return frozenset(fields)
+
+
+def _destination(hass: HomeAssistant, provider: type[TransferProvider], to: str) -> str:
+    """Return ``to`` as sent: a SIP URI as given, a number in E.164.
+
+    A number without a country code is read in Home Assistant's country.
+    """
+    if is_sip_uri(to):
+        if not provider.sip_destinations:
+            raise _invalid("sip_not_supported", provider=provider.display_name, uri=to)
+        try:
+            return require_sip_uri(to.strip(), ATTR_TO)
+        except InvalidRequestError:
+            raise _invalid("invalid_sip_uri", uri=to) from None
+    try:
+        return to_e164(to, hass.config.country)
+    except ValueError:
+        raise _invalid("invalid_phone_number", number=to) from None
 
 
 def _choice[ChoiceT: (TransferLegs, XmlUrlMethod)](

@@ -15,6 +15,13 @@ from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -23,7 +30,6 @@ from sandbox import (
 from sandbox.__main__ import control, parse_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BANNER_LINES = 15
 
 
 def free_port() -> int:
@@ -53,10 +59,13 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
     process = await run_sandbox("--port", str(port))
     try:
         assert process.stdout is not None
+        banner: list[str] = []
         async with asyncio.timeout(20):
-            banner = [
-                (await process.stdout.readline()).decode() for _ in range(BANNER_LINES)
-            ]
+            while (line := (await process.stdout.readline()).decode()) not in (
+                "",
+                "\n",
+            ):
+                banner.append(line)
         output = "".join(banner)
         for expected in (
             f"http://127.0.0.1:{port}/vobiz/api/v1",
@@ -69,6 +78,15 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_BLAND_CALL_ID,
             f"python -m sandbox call start --port {port} --provider vobiz",
             f"http://127.0.0.1:{port}/_sandbox/calls",
+            f"http://127.0.0.1:{port}/twilio/2010-04-01",
+            SANDBOX_TWILIO_ACCOUNT_SID,
+            SANDBOX_TWILIO_AUTH_TOKEN,
+            SANDBOX_TWILIO_API_KEY_SID,
+            SANDBOX_TWILIO_CALL_SID,
+            f"http://127.0.0.1:{port}/telnyx/v2",
+            SANDBOX_TELNYX_API_KEY,
+            SANDBOX_TELNYX_CONNECTION_ID,
+            SANDBOX_TELNYX_CALL_ID,
         ):
             assert expected in output
 
@@ -173,7 +191,7 @@ async def test_call_commands_start_end_and_list(
 
     assert await run_control(sandbox, "list") == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 5
+    assert len(listed) == len(sandbox.calls)
     assert (
         "cli-call-1: outbound from +14155550142 to +918035735400, completed"
         in (listed[-1])

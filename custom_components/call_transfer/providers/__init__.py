@@ -40,10 +40,13 @@ from .models import (
     TransferResult,
     XmlUrlMethod,
 )
+from .telnyx import TelnyxClient
+from .twilio import TwilioClient
 from .vobiz import VobizClient
 
 PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
-    client.provider_id: client for client in (VobizClient, BlandClient)
+    client.provider_id: client
+    for client in (VobizClient, BlandClient, TwilioClient, TelnyxClient)
 }
 
 __all__ = [
@@ -67,10 +70,12 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitedError",
+    "TelnyxClient",
     "TransferLegs",
     "TransferProvider",
     "TransferRequest",
     "TransferResult",
+    "TwilioClient",
     "UnexpectedResponseError",
     "VobizClient",
     "XmlUrlMethod",

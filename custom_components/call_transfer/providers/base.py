@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+import hashlib
 from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
 from .models import (
     AccountInfo,
@@ -15,9 +17,35 @@ from .models import (
     LiveCall,
     NumberTransfer,
     OptionField,
+    TransferLegs,
     TransferRequest,
     TransferResult,
 )
+
+
+def key_fingerprint(provider_id: str, key: str) -> str:
+    """Return a stable, non-reversible id for a provider's API key.
+
+    For providers whose API names no account (``account_id_is_key_fingerprint``).
+    """
+    return hashlib.sha256(f"call_transfer:{provider_id}:{key}".encode()).hexdigest()[
+        :32
+    ]
+
+
+def accepted_transfer(
+    call_id: str, message: str | None, request_id: str | None, *, unreadable: str
+) -> TransferResult:
+    """Return what a provider said when it accepted a transfer.
+
+    An acceptance without what it should say (``message`` None) may still have
+    transferred the call: that is ``UnexpectedResponseError`` with the outcome unknown.
+    """
+    if message is None:
+        raise UnexpectedResponseError(
+            unreadable, request_id=request_id, outcome_unknown=True
+        )
+    return TransferResult(call_id=call_id, message=message, request_id=request_id)
 
 
 class TransferProvider(ABC):
@@ -37,6 +65,12 @@ class TransferProvider(ABC):
     # How a transfer reaches a phone number, and whether it can point legs at URLs.
     number_transfer: ClassVar[NumberTransfer]
     supports_xml_urls: ClassVar[bool]
+    # Which ``legs`` an XML-URL transfer can redirect: Vobiz points either leg (or both)
+    # at a URL; Twilio redirects the one call it is given, which is ``aleg`` here.
+    xml_url_legs: ClassVar[frozenset[TransferLegs]] = frozenset(TransferLegs)
+    # Whether a transfer to a destination may name a SIP URI (``sip:``/``sips:``)
+    # as well as an E.164 number.
+    sip_destinations: ClassVar[bool] = False
     # True when the API names no account, so ``AccountInfo.account_id`` fingerprints the key:
     # a rotated key then looks like another account and cannot be told apart from one.
     account_id_is_key_fingerprint: ClassVar[bool] = False
@@ -65,11 +99,15 @@ class TransferProvider(ABC):
         """Build a client from mappings holding ``credential_fields`` and any ``option_fields``.
 
         Keys of other providers (or of the caller's own settings) are ignored, and
-        an option that is absent or ``None`` is not passed, so the client's default holds.
+        an option or optional credential that is absent, ``None`` or empty is not
+        passed, so the client's default holds.
         """
-        settings: dict[str, Any] = {
-            cred.key: credentials[cred.key] for cred in cls.credential_fields
-        }
+        settings: dict[str, Any] = {}
+        for cred in cls.credential_fields:
+            if cred.required:
+                settings[cred.key] = credentials[cred.key]
+            elif value := credentials.get(cred.key):
+                settings[cred.key] = value
         for option in cls.option_fields:
             if (value := (options or {}).get(option.key)) is not None:
                 settings[option.key] = value

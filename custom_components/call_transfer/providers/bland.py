@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-import hashlib
 from typing import Any, Final
 
 import aiohttp
 
-from .base import TransferProvider
+from .base import TransferProvider, key_fingerprint as _key_fingerprint
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -44,7 +43,7 @@ _ERROR_CODES: Final[Mapping[str, type[CallTransferError]]] = {
 
 def key_fingerprint(api_key: str) -> str:
     """Return a stable, non-reversible id for an API key (Bland's API gives no account id)."""
-    return hashlib.sha256(f"call_transfer:bland:{api_key}".encode()).hexdigest()[:32]
+    return _key_fingerprint(BlandClient.provider_id, api_key)
 
 
 class BlandClient(TransferProvider):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, TypedDict
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from .models import OptionField, OptionKind
 from .validation import require_e164
 
 XML_DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -13,6 +14,28 @@ XML_DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>'
 _NOT_XML_CHAR: Final = re.compile(
     "[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+
+
+class DialOptions(TypedDict, total=False):
+    """How an account's transfers to a number dial: its caller id, announcement, ring timeout."""
+
+    caller_id: str | None
+    announcement: str | None
+    ring_timeout: int | None
+
+
+def dial_option_fields(*, max_ring_timeout: int) -> tuple[OptionField, ...]:
+    """Return the account options ``DialOptions`` carries, as a provider declares them."""
+    return (
+        OptionField(key="caller_id", kind=OptionKind.PHONE_NUMBER),
+        OptionField(key="announcement", kind=OptionKind.TEXT, max_length=500),
+        OptionField(
+            key="ring_timeout",
+            kind=OptionKind.SECONDS,
+            minimum=5,
+            maximum=max_ring_timeout,
+        ),
+    )
 
 
 def dial_xml(

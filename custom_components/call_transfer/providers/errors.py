@@ -6,6 +6,8 @@ them in the UI, put them in events or log them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 
@@ -138,3 +140,27 @@ class UnexpectedResponseError(AfterSendingError):
     """The provider answered something we cannot read (not JSON, HTML, empty, wrong shape)."""
 
     code = "unexpected_response"
+
+
+@contextmanager
+def refusal_names_option(
+    option: str, *refusals: type[CallTransferError]
+) -> Iterator[None]:
+    """Read the given refusals of a request that checks ``option`` as refusing it."""
+    try:
+        yield
+    except refusals as err:
+        raise InvalidOptionError(
+            err.message, option=option, status=err.status, request_id=err.request_id
+        ) from err
+
+
+@contextmanager
+def forbidden_is_invalid_auth() -> Iterator[None]:
+    """Read a refusal (HTTP 403) of a credential check as unusable credentials."""
+    try:
+        yield
+    except ForbiddenError as err:
+        raise InvalidAuthError(
+            err.message, status=err.status, request_id=err.request_id
+        ) from err

@@ -8,6 +8,7 @@ provider's business: a client gets an :class:`ApiResponse` for every answer.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,14 @@ HTTP_TOO_MANY_REQUESTS: Final = 429
 _MASK: Final = "***"
 
 type Sleep = Callable[[float], Awaitable[None]]
+# Reads a provider's error answer: (response, request id, whether the request acts).
+type ErrorReader = Callable[[ApiResponse, str | None, bool], CallTransferError]
+
+
+def basic_auth(username: str, password: str) -> str:
+    """Return the ``Authorization`` value of HTTP Basic authentication (RFC 7617)."""
+    pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {pair}"
 
 
 def normalize_base_url(url: str) -> str:
@@ -164,11 +173,14 @@ class HttpClient:
         path: str,
         *,
         json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         acts: bool = False,
     ) -> ApiResponse:
         """Send one request, applying the retry rules, and return the answer.
+
+        The body is ``json_body`` as JSON or ``form`` form-encoded, if either is given.
 
         ``acts`` marks a request that changes something at the provider (a
         transfer): a timeout or a broken connection after sending then says the
@@ -181,7 +193,9 @@ class HttpClient:
         connect_retried = False
         while True:
             try:
-                response = await self._send(method, path, json_body, params, headers)
+                response = await self._send(
+                    method, path, json_body, form, params, headers
+                )
             except aiohttp.ClientConnectorError as err:
                 if connect_retried or isinstance(err, aiohttp.ClientSSLError):
                     raise CannotConnectError(
@@ -217,6 +231,31 @@ class HttpClient:
             )
             await self._sleep(delay)
 
+    async def request_object(
+        self,
+        method: str,
+        path: str,
+        *,
+        provider: str,
+        request_id_header: str,
+        read_error: ErrorReader,
+        acts: bool = False,
+        **body: Any,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Send one request; return its JSON object and the provider's request id.
+
+        ``body`` is what ``request`` takes besides ``acts`` (JSON, form, query,
+        headers). A status outside 2xx raises what ``read_error`` makes of the
+        provider's error answer.
+        """
+        response = await self.request(method, path, acts=acts, **body)
+        request_id = response.headers.get(request_id_header)
+        if not 200 <= response.status < 300:
+            raise read_error(response, request_id, acts)
+        return json_object(
+            response, provider, request_id=request_id, acts=acts
+        ), request_id
+
     @property
     def _host(self) -> str:
         return urlsplit(self.base_url).netloc
@@ -226,6 +265,7 @@ class HttpClient:
         method: str,
         path: str,
         json_body: Mapping[str, Any] | None,
+        form: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         extra_headers: Mapping[str, str] | None,
     ) -> ApiResponse:
@@ -235,6 +275,7 @@ class HttpClient:
             method,
             f"{self.base_url}{path}",
             json=json_body,
+            data=form,
             params=params,
             headers=headers,
             timeout=self._timeout,
@@ -295,3 +336,22 @@ def error_for_response(
     return UnexpectedResponseError(
         f"Unexpected HTTP status {status}: {text}", outcome_unknown=acts, **kwargs
     )
+
+
+def json_object(
+    response: ApiResponse, provider: str, *, request_id: str | None, acts: bool
+) -> dict[str, Any]:
+    """Return the JSON object a successful answer carries, or raise UnexpectedResponseError.
+
+    ``acts`` marks a request that changes something: an answer that cannot be read
+    then leaves its outcome unknown.
+    """
+    data = response.json()
+    if not isinstance(data, dict):
+        raise UnexpectedResponseError(
+            f"{provider} answered HTTP {response.status} with {response.describe_body()}",
+            status=response.status,
+            request_id=request_id,
+            outcome_unknown=acts,
+        )
+    return data

@@ -44,10 +44,17 @@ class XmlUrlMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CredentialField:
-    """One credential a provider needs, as asked for in a config flow."""
+    """One credential a provider needs, as asked for in a config flow.
+
+    An optional credential (``required=False``) may be left out, such as Twilio's API
+    key SID (without it the auth token authenticates). It is not what names the
+    account, and a new secret may come with a new value of it, so reauthentication
+    asks for it again together with the secrets.
+    """
 
     key: str
     secret: bool
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,9 +88,10 @@ class AccountInfo:
 class TransferRequest:
     """A request to transfer a live call.
 
-    ``to`` is an E.164 destination number, for providers that dial numbers.
+    ``to`` is the destination, for providers that transfer to a number: an E.164
+    number, or a SIP URI where the provider declares ``sip_destinations``.
     ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
-    a leg to a URL answering call-control XML.
+    a leg to a URL answering call-control XML (``TransferProvider.xml_url_legs``).
     """
 
     call_id: str
@@ -93,6 +101,13 @@ class TransferRequest:
     aleg_method: XmlUrlMethod = XmlUrlMethod.POST
     bleg_url: str | None = None
     bleg_method: XmlUrlMethod = XmlUrlMethod.POST
+
+    @property
+    def names_xml_urls(self) -> bool:
+        """Whether the request uses a field of transfers to XML URLs (legs, URLs)."""
+        return bool(
+            self.aleg_url or self.bleg_url or self.legs is not TransferLegs.ALEG
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
