@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
@@ -22,7 +24,19 @@ PARALLEL_UPDATES = 0
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
-_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, "provider")
+_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, "provider", ATTR_ENTITY_ID)
+
+
+@callback
+def transfers_entity_id(hass: HomeAssistant, entry_id: str) -> str | None:
+    """Return the entity id of an account's Transfers entity, if it is registered."""
+    return er.async_get(hass).async_get_entity_id(
+        EVENT_DOMAIN, DOMAIN, _unique_id(entry_id)
+    )
+
+
+def _unique_id(entry_id: str) -> str:
+    return f"{entry_id}_transfers"
 
 
 async def async_setup_entry(
@@ -45,7 +59,7 @@ class TransfersEventEntity(EventEntity):
     def __init__(self, entry: CallTransferConfigEntry) -> None:
         """Describe the entity and the account's service device."""
         self._entry_id = entry.entry_id
-        self._attr_unique_id = f"{entry.entry_id}_transfers"
+        self._attr_unique_id = _unique_id(entry.entry_id)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
             name=entry.title,

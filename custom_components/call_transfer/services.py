@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -39,8 +40,10 @@ from .const import (
     VOBIZ_ONLY_FIELDS,
 )
 from .data import CallTransferConfigEntry, CallTransferData
+from .event import transfers_entity_id
 from .phone import mask, to_e164
 from .providers import (
+    CallNotFoundError,
     CallTransferError,
     InvalidAuthError,
     InvalidRequestError,
@@ -95,6 +98,8 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         )
     identity: dict[str, Any] = {
         ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+        # The account's Transfers entity: the logbook files the transfer under it.
+        ATTR_ENTITY_ID: transfers_entity_id(hass, entry.entry_id),
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
@@ -113,7 +118,15 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         hass.bus.async_fire(EVENT_TRANSFER_FAILED, failure, context=call.context)
         if isinstance(err, InvalidAuthError):
             entry.async_start_reauth(hass)
-        raise HomeAssistantError(
+        # A call that is not live, or a request the provider refused as invalid, is the
+        # caller's to fix: raised as a validation error, Home Assistant logs it in one line
+        # instead of as an unexpected exception with a traceback.
+        error_class = (
+            ServiceValidationError
+            if isinstance(err, CallNotFoundError | InvalidRequestError)
+            else HomeAssistantError
+        )
+        raise error_class(
             translation_domain=DOMAIN,
             translation_key=f"transfer_{err.code}",
             translation_placeholders={"call_id": request.call_id, "error": err.message},
@@ -130,7 +143,14 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         return None
     return {
         key: success[key]
-        for key in (ATTR_PROVIDER, ATTR_CALL_ID, ATTR_TO, ATTR_MESSAGE, ATTR_REQUEST_ID)
+        for key in (
+            ATTR_PROVIDER,
+            ATTR_CALL_ID,
+            ATTR_TO,
+            ATTR_LEGS,
+            ATTR_MESSAGE,
+            ATTR_REQUEST_ID,
+        )
     }
 
 
@@ -167,12 +187,8 @@ def _build_request(
         call_id = require_call_id(data[ATTR_CALL_ID].strip())
     except InvalidRequestError:
         raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
-    if not provider.supports_xml_urls and (
-        unsupported := [key for key in VOBIZ_ONLY_FIELDS if key in data]
-    ):
-        raise _invalid(
-            "fields_not_supported", fields=", ".join(unsupported), provider=name
-        )
+    if not provider.supports_xml_urls and any(key in data for key in VOBIZ_ONLY_FIELDS):
+        raise _invalid("fields_not_supported", provider=name)
     to: str | None = data.get(ATTR_TO)
     if to is not None:
         if provider.number_transfer is not NumberTransfer.IN_REQUEST:
@@ -195,7 +211,7 @@ def _build_request(
             try:
                 url = require_http_url(url, field)
             except InvalidRequestError:
-                raise _invalid("invalid_url", field=field) from None
+                raise _invalid(f"invalid_{field}") from None
         urls[field] = url
     needed = {
         TransferLegs.ALEG: (ATTR_ALEG_URL,),
@@ -203,7 +219,10 @@ def _build_request(
         TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
     }[legs]
     if missing := [field for field in needed if urls[field] is None]:
-        raise _invalid("missing_leg_url", legs=legs.value, fields=" and ".join(missing))
+        # Messages name the fields as the action form shows them, one message per case.
+        raise _invalid(
+            "missing_leg_urls" if len(missing) == 2 else f"missing_{missing[0]}"
+        )
     return TransferRequest(
         call_id=call_id,
         legs=legs,
@@ -248,7 +267,9 @@ def _remember(runtime: CallTransferData, outcome: dict[str, Any]) -> None:
     """
     number = outcome[ATTR_TO]
     remembered = {
-        key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID
+        key: value
+        for key, value in outcome.items()
+        if key not in (ATTR_CONFIG_ENTRY_ID, ATTR_ENTITY_ID)
     }
     if number is not None:
         for key in (ATTR_MESSAGE, ATTR_ERROR_MESSAGE):
