@@ -22,7 +22,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
 
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
@@ -35,6 +36,8 @@ from sandbox import (  # noqa: E402
 # Onboarding steps marked done before the first start: core_config would add the
 # default weather/radio/TTS integrations, which need the internet and only add noise.
 PRESET_ONBOARDING_STEPS = ("core_config", "analytics", "integration")
+# The files configuration.yaml !includes, as Home Assistant's own onboarding writes them.
+INCLUDED_FILES = {"automations.yaml": "[]", "scripts.yaml": "", "scenes.yaml": ""}
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105 - a local development instance's documented login
 
@@ -185,7 +188,22 @@ class HomeAssistantApi:
 
 
 def prepare(config_dir: Path) -> None:
-    """Before the first start: mark the onboarding steps the owner need not click through."""
+    """Before Home Assistant starts: the included files, the blueprints, onboarding.
+
+    The included files are created empty where missing, the project's blueprints are
+    installed (linked, so edits show after a reload), and on a fresh instance the
+    onboarding steps the owner need not click through are marked done.
+    """
+    for name, empty in INCLUDED_FILES.items():
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(empty)
+    for blueprints in sorted((REPO_ROOT / "blueprints").glob("*/*")):
+        installed = (
+            config_dir / "blueprints" / blueprints.relative_to(REPO_ROOT / "blueprints")
+        )
+        if not installed.exists():
+            installed.parent.mkdir(parents=True, exist_ok=True)
+            installed.symlink_to(blueprints, target_is_directory=True)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return

@@ -145,13 +145,44 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
 
             event = await asyncio.wait_for(websocket.receive_json(), 10)
 
+        # What the automation editor does when a user saves an automation made from
+        # the project's blueprint: it must load (the dev configuration !includes it).
+        async with session.post(
+            "/api/config/automation/config/front_desk_closed",
+            json={
+                "alias": "Front desk closed",
+                "use_blueprint": {
+                    "path": "call_transfer/transfer_call_on_trigger.yaml",
+                    "input": {
+                        "trigger_entity": "input_boolean.front_desk_closed",
+                        "account": bland_entry_id,
+                        "call_id_entity": "input_text.current_call",
+                        "destination": "+14155550100",
+                    },
+                },
+            },
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+        # The editor's save reloads the automations in the background.
+        async with asyncio.timeout(10):
+            while True:
+                async with session.get(
+                    "/api/states/automation.front_desk_closed"
+                ) as resp:
+                    if resp.status == 200:
+                        assert (await resp.json())["state"] == "on"
+                        break
+                await asyncio.sleep(0.2)
+
     response = body["service_response"]
     assert response["provider"] == "bland"
     assert response["to"] == "+14155550100"
     assert response["request_id"]
+    assert event["event"]["data"]["entity_id"].startswith("event.bland_ai_")
     assert event["event"]["event_type"] == "call_transfer_succeeded"
     assert event["event"]["data"] == {
         "config_entry_id": bland_entry_id,
+        "entity_id": event["event"]["data"]["entity_id"],
         "provider": "bland",
         "call_id": SANDBOX_BLAND_CALL_ID,
         "to": "+14155550100",
