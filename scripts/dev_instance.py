@@ -15,6 +15,7 @@ import argparse
 from http import HTTPStatus
 import json
 from pathlib import Path
+import socket
 import sys
 import time
 from typing import Any
@@ -187,6 +188,28 @@ class HomeAssistantApi:
                 )
 
 
+def free_port() -> int:
+    """Return a free TCP port on loopback, for an instance of its own."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hass_command(config_dir: Path) -> list[str]:
+    """Return the command that runs Home Assistant on a prepared config directory.
+
+    With this Python, and without installing requirements: they are all pinned.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "homeassistant",
+        "--config",
+        str(config_dir),
+        "--skip-pip",
+    ]
+
+
 def prepare(config_dir: Path) -> None:
     """Before Home Assistant starts: the included files, the blueprints, onboarding.
 
@@ -233,6 +256,11 @@ def main() -> None:
     connect.add_argument("--sandbox", default="http://127.0.0.1:8765")
     connect.add_argument("--timeout", type=float, default=180)
     connect.add_argument("--token-file", type=Path, help="write the access token here")
+    connect.add_argument(
+        "--no-accounts",
+        action="store_true",
+        help="only onboard and log in; add no sandbox account",
+    )
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.config)
@@ -241,9 +269,12 @@ def main() -> None:
     api = HomeAssistantApi(args.hass)
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
-    entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     if args.token_file:
         args.token_file.write_text(api.token or "")
+    if args.no_accounts:
+        print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
+        return
+    entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})

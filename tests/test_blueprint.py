@@ -63,7 +63,8 @@ async def notifications(hass: HomeAssistant, tmp_path: Path) -> list[ServiceCall
 async def run_blueprint(
     hass: HomeAssistant, entry: MockConfigEntry, call_id: str, **inputs: Any
 ) -> None:
-    """Use the blueprint in an automation, then flip its trigger."""
+    """Set up the account, use the blueprint in an automation, flip its trigger."""
+    await setup_entry(hass, entry)
     assert await async_setup_component(
         hass,
         "automation",
@@ -97,74 +98,86 @@ async def run_blueprint(
     await hass.async_block_till_done()
 
 
-async def test_transfers_to_a_number(
-    hass: HomeAssistant,
+@pytest.mark.parametrize(
+    ("account", "call_id", "inputs", "sent_path", "sent"),
+    [
+        (
+            "bland_entry",
+            SANDBOX_BLAND_CALL_ID,
+            {"destination": "+14155550100"},
+            "/v1/calls/active/transfer",
+            {"call_id": SANDBOX_BLAND_CALL_ID, "transfer_number": "+14155550100"},
+        ),
+        (
+            "vobiz_entry",
+            SANDBOX_VOBIZ_CALL_ID,
+            {"leg_url": LEG_URL},
+            f"/Call/{SANDBOX_VOBIZ_CALL_ID}/",
+            {"legs": "aleg", "aleg_url": LEG_URL, "aleg_method": "POST"},
+        ),
+    ],
+)
+async def test_transfers_to_a_number_or_a_leg_url(
+    request: pytest.FixtureRequest,
     sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
     notifications: list[ServiceCall],
+    account: str,
+    call_id: str,
+    inputs: dict[str, str],
+    sent_path: str,
+    sent: dict[str, str],
 ) -> None:
-    """A provider that transfers to numbers gets the destination."""
-    await setup_entry(hass, bland_entry)
+    """Each kind of provider gets what it transfers to, and nothing else."""
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    await run_blueprint(hass, request.getfixturevalue(account), call_id, **inputs)
 
-    await run_blueprint(
-        hass, bland_entry, SANDBOX_BLAND_CALL_ID, destination="+14155550100"
-    )
-
-    assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
+    [request_sent] = sandbox.requests_to(sent_path)
+    assert request_sent.json == sent
     assert notifications == []
 
 
-async def test_transfers_a_leg_to_a_url(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    notifications: list[ServiceCall],
-) -> None:
-    """A provider that points legs at call XML gets the leg URL, and nothing else."""
-    await setup_entry(hass, vobiz_entry)
-
-    await run_blueprint(hass, vobiz_entry, SANDBOX_VOBIZ_CALL_ID, leg_url=LEG_URL)
-
-    [sent] = sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
-    assert sent.json == {"legs": "aleg", "aleg_url": LEG_URL, "aleg_method": "POST"}
-    assert notifications == []
-
-
-async def test_failure_notice_gives_the_providers_reason(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
-    notifications: list[ServiceCall],
-) -> None:
-    """A transfer the provider refuses is notified with the provider's reason."""
-    await setup_entry(hass, bland_entry)
-    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
-
-    await run_blueprint(
-        hass, bland_entry, SANDBOX_BLAND_CALL_ID, destination="+14155550100"
-    )
-
-    [notice] = notifications
-    assert notice.data["title"] == "Call transfer failed"
-    assert notice.data["message"] == (
-        f"The call {SANDBOX_BLAND_CALL_ID} could not be transferred: Call with id"
-        f" {SANDBOX_BLAND_CALL_ID} not found or has already been completed."
-    )
-
-
-async def test_failure_notice_when_the_action_refuses_its_input(
+@pytest.mark.parametrize(
+    ("call_has_ended", "destination", "reason"),
+    [
+        # Refused by the provider: its reason, from the account's Transfers entity.
+        (
+            True,
+            "+14155550100",
+            (
+                f"Call with id {SANDBOX_BLAND_CALL_ID} not found or has already"
+                " been completed."
+            ),
+        ),
+        # Refused by the action before anything was sent: where to look.
+        (
+            False,
+            "call me maybe",
+            (
+                "the action refused its input (check the destination, the leg URL"
+                " and the call id); see Settings → System → Logs"
+            ),
+        ),
+    ],
+)
+async def test_failure_notice_gives_the_reason(
     hass: HomeAssistant,
     sandbox: Sandbox,
     bland_entry: MockConfigEntry,
     notifications: list[ServiceCall],
+    call_has_ended: bool,
+    destination: str,
+    reason: str,
 ) -> None:
-    """Input the action refuses before sending is notified too, pointing at the log."""
-    await setup_entry(hass, bland_entry)
+    """A failed transfer is notified, saying why."""
+    if call_has_ended:
+        sandbox.end_call(SANDBOX_BLAND_CALL_ID)
 
     await run_blueprint(
-        hass, bland_entry, SANDBOX_BLAND_CALL_ID, destination="call me maybe"
+        hass, bland_entry, SANDBOX_BLAND_CALL_ID, destination=destination
     )
 
     [notice] = notifications
-    assert "the action refused its input" in notice.data["message"]
-    assert sandbox.requests_to("/v1/calls/active/transfer") == []
+    assert notice.data == {
+        "title": "Call transfer failed",
+        "message": f"The call {SANDBOX_BLAND_CALL_ID} could not be transferred: {reason}",
+    }
