@@ -380,10 +380,12 @@ async def test_host_name_in_base_url_resolves(
     across tests and closes it, so this test gets its own.
     """
     result = await start_flow(hass, "bland")
+    resolver = AsyncResolver()
+    resolver.real_close = resolver.close  # what newer Home Assistant closes at shutdown
 
     with patch(
         "homeassistant.helpers.aiohttp_client._async_make_resolver",
-        return_value=AsyncResolver(),
+        return_value=resolver,
     ):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],

@@ -11,6 +11,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.service import async_get_all_descriptions
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -22,6 +23,7 @@ from custom_components.call_transfer.const import (
     DOMAIN,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
+    VOBIZ_ONLY_FIELDS,
 )
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
@@ -461,9 +463,9 @@ async def test_account_is_required_when_several_are_loaded(
         await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
 
     assert raised.value.translation_key == "config_entry_required"
-    assert_reads_well(str(raised.value))
-    assert "in the Account field" in str(raised.value)
     choices = raised.value.translation_placeholders["choices"]
+    assert_reads_well(str(raised.value).replace(choices, "…"))
+    assert "in the Account field" in str(raised.value)
     assert vobiz_entry.entry_id in choices
     assert bland_entry.entry_id in choices
     response = await transfer(
@@ -566,3 +568,17 @@ async def test_dashboard_tap_on_an_ended_call_logs_no_traceback(
         record.levelno == logging.ERROR and "is not in progress" in record.getMessage()
         for record in caplog.records
     )
+
+
+async def test_home_assistant_reads_the_form_with_its_collapsed_section(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Home Assistant parses services.yaml's section: what the action form is built from."""
+    await setup_entry(hass, bland_entry)
+
+    descriptions = await async_get_all_descriptions(hass)
+
+    fields = descriptions[DOMAIN]["transfer"]["fields"]
+    assert list(fields) == ["config_entry_id", "call_id", "to", "call_legs"]
+    assert fields["call_legs"]["collapsed"] is True
+    assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS
