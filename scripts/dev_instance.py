@@ -220,13 +220,15 @@ def prepare(config_dir: Path) -> None:
     for name, empty in INCLUDED_FILES.items():
         if not (config_dir / name).exists():
             (config_dir / name).write_text(empty)
-    for blueprints in sorted((REPO_ROOT / "blueprints").glob("*/*")):
+    # Each file is linked on its own: Home Assistant's blueprint list does not look
+    # into linked folders.
+    for blueprint in sorted((REPO_ROOT / "blueprints").glob("*/*/*.yaml")):
         installed = (
-            config_dir / "blueprints" / blueprints.relative_to(REPO_ROOT / "blueprints")
+            config_dir / "blueprints" / blueprint.relative_to(REPO_ROOT / "blueprints")
         )
         if not installed.exists():
             installed.parent.mkdir(parents=True, exist_ok=True)
-            installed.symlink_to(blueprints, target_is_directory=True)
+            installed.symlink_to(blueprint)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return

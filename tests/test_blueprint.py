@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_mock_service,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
 
@@ -42,6 +43,28 @@ def test_prepare_installs_includes_and_blueprints(tmp_path: Path) -> None:
         ).read_text()
     )
     assert (tmp_path / ".storage" / "onboarding").exists()
+
+
+async def test_blueprint_is_listed_for_the_automation_editor(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, tmp_path: Path
+) -> None:
+    """The UI lists the installed blueprint (Settings → Automations → Blueprints).
+
+    Found in a browser: a linked folder was never looked into.
+    """
+    dev_instance.prepare(tmp_path)
+    hass.config.config_dir = str(tmp_path)
+    assert await async_setup_component(hass, "automation", {})
+    client = await hass_ws_client()
+
+    await client.send_json_auto_id({"type": "blueprint/list", "domain": "automation"})
+    response = await client.receive_json()
+
+    assert response["success"]
+    blueprint = response["result"][BLUEPRINT]
+    assert (
+        blueprint["metadata"]["name"] == "Transfer a live call when an entity changes"
+    )
 
 
 @pytest.fixture
