@@ -12,7 +12,9 @@ from yarl import URL
 
 from .api import ApiRequest, ProviderApi, decode_json
 from .bland import BlandApi
+from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
+from .legfetch import LegFetcher
 from .state import RecordedRequest, SandboxState, mask_headers
 from .vobiz import VobizApi
 
@@ -39,7 +41,11 @@ class Sandbox(SandboxState):
         """Prepare the state (seeded with the documented test data unless told not to)."""
         super().__init__(seed=seed)
         self.connections = 0  # TCP connections accepted so far
-        self._apis: tuple[ProviderApi[Any], ...] = (VobizApi(self), BlandApi(self))
+        self.leg_fetcher = LegFetcher(self)
+        self._apis: tuple[ProviderApi[Any], ...] = (
+            VobizApi(self, self.leg_fetcher),
+            BlandApi(self),
+        )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
@@ -101,13 +107,22 @@ class Sandbox(SandboxState):
         if self._runner is None or self._listener is None:
             return
         self._stopping.set()
+        await self.leg_fetcher.close()
         self._listener.close()
         await self._runner.cleanup()
         await self._listener.wait_closed()
         self._runner = self._listener = self._url = None
 
+    @property
+    def control_url(self) -> str:
+        """Where the control plane (start, end and list calls) answers."""
+        return str(self._base_url.with_path(CONTROL_PREFIX))
+
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()
+        if is_control_path(request.path):
+            # The sandbox's own control plane: no provider request, so not recorded.
+            return control_respond(self, request.method, request.path, body)
         api_request, api = self._api_request(request, body)
         self.requests.append(
             RecordedRequest(
@@ -131,7 +146,17 @@ class Sandbox(SandboxState):
             faulty = await self._apply_fault(fault, request, api)
             if faulty is not None:
                 return faulty
-        return api.respond(api_request, account)
+        response = api.respond(api_request, account)
+        if fetches := self.leg_fetcher.take_planned():
+            # Vobiz answers the transfer first and fetches the leg URLs afterwards.
+            await response.prepare(request)
+            await response.write_eof()
+            self.leg_fetcher.start(fetches)
+        return response
+
+    async def fetches_settled(self, timeout: float = 10.0) -> None:
+        """Wait until every transferred leg's URL fetch so far has recorded its outcome."""
+        await self.leg_fetcher.settled(timeout)
 
     def _api_request(
         self, request: web.BaseRequest, body: bytes

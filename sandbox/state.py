@@ -71,6 +71,47 @@ class BlandAccount:
     )
 
 
+class LegResult(StrEnum):
+    """What a transferred Vobiz leg did with the XML its URL answered."""
+
+    DIALING = "dialing"  # the XML dials a number (after any announcement)
+    HUNG_UP = "hung up"  # valid XML that dials nobody: the call ends after it
+    DROPPED = "dropped"  # no usable XML: Vobiz drops the leg
+
+
+@dataclass(frozen=True, slots=True)
+class LegOutcome:
+    """One fetch of a transferred Vobiz leg's URL, and what the leg did with the answer.
+
+    ``params`` are the form fields sent (in the query for GET); ``status`` is the
+    HTTP status of the answer (None when there was none); ``reason`` says why a
+    leg was dropped.
+    """
+
+    call_id: str
+    leg: str
+    method: str
+    url: str
+    params: dict[str, str]
+    result: LegResult
+    status: int | None = None
+    numbers: tuple[str, ...] = ()
+    caller_id: str | None = None
+    announcement: str | None = None
+    ring_timeout: int | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        """Describe it as a person would: ``dialing +1… (caller id +1…) after "…"``."""
+        if self.result is LegResult.DROPPED:
+            return f"dropped: {self.reason}"
+        said = f' after "{self.announcement}"' if self.announcement else ""
+        if self.result is LegResult.HUNG_UP:
+            return f"hung up{said}"
+        caller_id = f" (caller id {self.caller_id})" if self.caller_id else ""
+        return f"dialing {', '.join(self.numbers)}{caller_id}{said}"
+
+
 @dataclass(slots=True)
 class SandboxCall:
     """A phone call on one provider account.
@@ -78,7 +119,8 @@ class SandboxCall:
     ``transfers`` holds what each accepted transfer asked for (Vobiz: ``legs`` and
     the transferred legs' URL and method; Bland: ``transfer_number``), and
     ``transferred_to`` the latest destination (Vobiz: the transferred leg URLs,
-    comma separated; Bland: the E.164 number).
+    comma separated; Bland: the E.164 number). ``outcomes`` holds, for Vobiz, what
+    each transferred leg did with the XML its URL answered, in the order they finished.
     """
 
     call_id: str
@@ -91,8 +133,11 @@ class SandboxCall:
     started: datetime
     status: CallStatus = CallStatus.IN_PROGRESS
     request_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The UUID of the call's other leg (Vobiz B leg), which a B-leg URL fetch names.
+    bleg_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     transferred_to: str | None = None
     transfers: list[dict[str, str]] = field(default_factory=list)
+    outcomes: list[LegOutcome] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
@@ -133,6 +178,8 @@ class SandboxState:
         self.bland_accounts: dict[str, BlandAccount] = {}
         self.calls: dict[str, SandboxCall] = {}
         self.requests: list[RecordedRequest] = []
+        # The sandbox's own requests: each fetch of a transferred Vobiz leg's URL.
+        self.leg_fetches: list[LegOutcome] = []
         self.faults: list[FaultRule] = []
         if seed:
             self._seed()

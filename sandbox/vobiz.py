@@ -4,7 +4,8 @@ Every response body carries a fresh ``api_id``. Errors use the ``{"api_id", "err
 envelope, one of the three shapes Vobiz's docs show; a STATUS fault with a body sends
 the others. Beyond the docs, and on purpose strict: the call listing and retrieval
 answer 400 without ``?status=live`` (the sandbox has no records of finished calls),
-and a transfer with a parameter Vobiz does not document answers 400.
+and a transfer with a parameter Vobiz does not document answers 400. After the 202 of
+a transfer, each transferred leg's URL is fetched in the background (``legfetch``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .api import (
     refuse_unknown_fields,
     require_object,
 )
-from .state import VobizAccount
+from .legfetch import LegFetcher
+from .state import SandboxState, VobizAccount
 
 # Which legs each ``legs`` value transfers.
 TRANSFER_LEGS: Final = {
@@ -49,6 +51,11 @@ class VobizApi(ProviderApi[VobizAccount]):
 
     prefix = "/vobiz/api/v1"
     unauthorized_message = "authentication failed"
+
+    def __init__(self, state: SandboxState, leg_fetcher: LegFetcher) -> None:
+        """Serve ``state``; after a transfer, ``leg_fetcher`` fetches the legs' URLs."""
+        super().__init__(state)
+        self.leg_fetcher = leg_fetcher
 
     def build_routes(self) -> Sequence[Route[VobizAccount]]:
         """Return the documented paths, trailing slashes included."""
@@ -149,6 +156,7 @@ class VobizApi(ProviderApi[VobizAccount]):
         call.transferred_to = ", ".join(
             order[f"{leg}_url"] for leg in TRANSFER_LEGS[order["legs"]]
         )
+        self.leg_fetcher.plan(call, order)
         return self.ok(
             _with_api_id({"message": "call transferred", "call_uuid": call.call_id}),
             HTTPStatus.ACCEPTED,

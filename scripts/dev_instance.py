@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -187,6 +188,51 @@ class HomeAssistantApi:
                     f"Connecting the sandbox {step} account failed: {result}"
                 )
 
+    def set_bland_org_id(self, entry_id: str) -> None:
+        """Give the Bland AI account the sandbox's org id through the options flow.
+
+        With it the account lists its live calls. Options already set are kept.
+        """
+        base = "/api/config/config_entries/options/flow"
+        flow = self.call("POST", base, {"handler": entry_id})
+        current = {
+            field["name"]: (field.get("description") or {}).get("suggested_value")
+            for field in flow["data_schema"]
+        }
+        if current.get("org_id") == SANDBOX_BLAND_ORG_ID:
+            self.call("DELETE", f"{base}/{flow['flow_id']}")
+            return
+        options = {key: value for key, value in current.items() if value is not None}
+        result = self.call(
+            "POST",
+            f"{base}/{flow['flow_id']}",
+            options | {"org_id": SANDBOX_BLAND_ORG_ID},
+        )
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Setting the Bland AI org id failed: {result}")
+
+
+def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
+    """Say how to watch live calls and transfer one without knowing its id."""
+    port = urllib.parse.urlsplit(sandbox_url).port
+    return f"""
+Live calls: each account's device (Settings -> Devices & services -> Call Transfer)
+shows an "Active calls" sensor and a "Calls" event entity. Start or end sandbox calls
+from another shell while it runs:
+
+  .venv/bin/python -m sandbox call start --port {port} --provider bland --from +14155550142
+  .venv/bin/python -m sandbox call list --port {port}
+  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+
+With exactly one call live on an account, transfer it without a call id (the sandbox
+starts with two per account: end one first; "call_transfer.list_calls" lists them):
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {bland_entry_id}
+    to: "+14155550100"
+"""
+
 
 def free_port() -> int:
     """Return a free TCP port on loopback, for an instance of its own."""
@@ -277,6 +323,8 @@ def main() -> None:
         print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
         return
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
+    if "Bland AI" in entry_ids:
+        api.set_bland_org_id(entry_ids["Bland AI"])
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})
@@ -294,11 +342,16 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
   data:
     config_entry_id: {entry_ids.get("Vobiz", "<the Vobiz account>")}
     call_id: {SANDBOX_VOBIZ_CALL_ID}
-    aleg_url: https://xml.example.com/transfer/aleg
+    to: "+14155550100"
+
+The Vobiz transfer to a number makes the sandbox fetch the Dial XML from Home Assistant
+(its external URL, on loopback); this terminal then logs what the call does, such as
+"dialing +14155550100". Set a caller id and an announcement under the Vobiz account's
+Configure (options). To point a leg at XML of your own, use aleg_url instead of to.
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
-""",
+{live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}""",
         flush=True,
     )
 

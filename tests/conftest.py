@@ -15,18 +15,26 @@ import custom_components.call_transfer  # noqa: F401  isort:skip
 
 from homeassistant import block_async_io
 from homeassistant.core import Context, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
+    RecordedRequest,
     Sandbox,
 )
 
-pytest_plugins = ["sandbox.pytest_plugin"]
+pytest_plugins = ["sandbox.pytest_plugin", "tests.live_calls"]
 
 BLOCKING_IO_REPORT = "inside the event loop by custom integration 'call_transfer'"
 
@@ -128,6 +136,15 @@ def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     return entry
 
 
+@pytest.fixture
+def events(hass: HomeAssistant) -> dict[str, list[Any]]:
+    """Capture both transfer events."""
+    return {
+        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
+        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
+    }
+
+
 async def transfer(
     hass: HomeAssistant, context: Context | None = None, **data: Any
 ) -> Any:
@@ -135,6 +152,15 @@ async def transfer(
     return await hass.services.async_call(
         DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
     )
+
+
+def transfers_sent(sandbox: Sandbox) -> list[RecordedRequest]:
+    """Return the transfer requests the sandbox received.
+
+    Both APIs transfer with POST; everything else the integration sends (account checks,
+    live-call polls) is a GET.
+    """
+    return [request for request in sandbox.requests if request.method == "POST"]
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
 
-from .conftest import setup_entry
+from .conftest import setup_entry, transfers_sent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import dev_instance  # noqa: E402
@@ -154,7 +154,8 @@ async def test_transfers_to_a_number_or_a_leg_url(
     hass: HomeAssistant = request.getfixturevalue("hass")
     await run_blueprint(hass, request.getfixturevalue(account), call_id, **inputs)
 
-    [request_sent] = sandbox.requests_to(sent_path)
+    [request_sent] = transfers_sent(sandbox)
+    assert request_sent.path.endswith(sent_path)
     assert request_sent.json == sent
     assert notifications == []
 

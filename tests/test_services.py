@@ -13,18 +13,10 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_all_descriptions
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.call_transfer.const import (
-    DOMAIN,
-    EVENT_TRANSFER_FAILED,
-    EVENT_TRANSFER_SUCCEEDED,
-    VOBIZ_ONLY_FIELDS,
-)
+from custom_components.call_transfer.const import DOMAIN, VOBIZ_ONLY_FIELDS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -37,7 +29,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer
+from .conftest import setup_entry, transfer, transfers_sent
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
@@ -57,15 +49,6 @@ def assert_reads_well(message: str) -> None:
     words = re.findall(r"[a-z']+", message.lower())
     phrases = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
     assert len(phrases) == len(set(phrases)), message
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> dict[str, list[Any]]:
-    """Capture both transfer events."""
-    return {
-        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
-        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
-    }
 
 
 async def test_vobiz_transfer(
@@ -88,7 +71,7 @@ async def test_vobiz_transfer(
         bleg_method="GET",
     )
 
-    [sent] = sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
+    [sent] = transfers_sent(sandbox)
     assert sent.method == "POST"
     assert (
         sent.path
@@ -394,7 +377,7 @@ async def test_rejected_credentials_start_reauth(
 @pytest.mark.parametrize(
     ("provider", "data", "translation_key"),
     [
-        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_not_supported"),
+        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_with_leg_url"),
         ("vobiz", {}, "missing_aleg_url"),
         ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_bleg_url"),
         ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_bleg_url"),

@@ -59,26 +59,23 @@ def test_every_action_field_is_translated_and_selected() -> None:
     """Each services.yaml field and section has its texts; each field a selector."""
     services = load_services()
     strings = load_json("strings.json")["services"]
-    assert set(services) == set(strings) == {"transfer"}
-    for name, field in action_fields(services["transfer"]).items():
-        assert "selector" in field, name
-        assert strings["transfer"]["fields"][name]["name"]
-        assert strings["transfer"]["fields"][name]["description"]
-    assert set(strings["transfer"]["fields"]) == set(
-        action_fields(services["transfer"])
-    )
-    for name in sections(services["transfer"]):
-        assert strings["transfer"]["sections"][name]["name"]
-        assert strings["transfer"]["sections"][name]["description"]
-    assert set(strings["transfer"].get("sections", {})) == set(
-        sections(services["transfer"])
-    )
+    assert set(services) == set(strings) == {"transfer", "list_calls"}
     icons = load_json("icons.json")["services"]
-    assert set(icons) == {"transfer"}
-    assert icons["transfer"]["service"].startswith("mdi:")
-    assert set(icons["transfer"].get("sections", {})) <= set(
-        sections(services["transfer"])
-    )
+    assert set(icons) == set(services)
+    for service, schema in services.items():
+        assert strings[service]["name"]
+        assert strings[service]["description"]
+        for name, field in action_fields(schema).items():
+            assert "selector" in field, name
+            assert strings[service]["fields"][name]["name"]
+            assert strings[service]["fields"][name]["description"]
+        assert set(strings[service]["fields"]) == set(action_fields(schema))
+        for name in sections(schema):
+            assert strings[service]["sections"][name]["name"]
+            assert strings[service]["sections"][name]["description"]
+        assert set(strings[service].get("sections", {})) == set(sections(schema))
+        assert icons[service]["service"].startswith("mdi:")
+        assert set(icons[service].get("sections", {})) <= set(sections(schema))
 
 
 def test_fields_that_only_some_providers_use_are_collapsed() -> None:
@@ -206,6 +203,7 @@ def test_every_raised_translation_key_exists() -> None:
     source = "\n".join(path.read_text() for path in INTEGRATION.glob("*.py"))
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', source))
+    keys |= set(re.findall(r'_live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
     codes = {
         "invalid_auth",
         "forbidden",
@@ -219,7 +217,7 @@ def test_every_raised_translation_key_exists() -> None:
     }
     keys |= {f"transfer_{code}" for code in codes}
     assert keys - set(exceptions) == set()
-    assert "transfer_in_progress" in keys
+    assert {"transfer_in_progress", "call_id_required", "several_live_calls"} <= keys
 
 
 def test_provider_specific_fields_have_no_ui_default() -> None:

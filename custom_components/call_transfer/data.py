@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -14,21 +14,29 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .const import CONF_BASE_URL, CONF_PROVIDER, RECENT_TRANSFERS_KEPT, REQUEST_TIMEOUT
 from .providers import PROVIDERS, AccountInfo, TransferProvider
 
+if TYPE_CHECKING:
+    from .coordinator import LiveCallsCoordinator
+    from .dial import DialWebhook
+
 
 @dataclass(slots=True)
 class CallTransferData:
-    """What a loaded entry holds: its client, its account and its transfer bookkeeping."""
+    """What a loaded entry holds: its client, account, live calls and transfer bookkeeping."""
 
     client: TransferProvider
     account: AccountInfo
     # The entry options the client was built with.
     options: dict[str, Any] = field(default_factory=dict)
+    # Polls the live calls, when the client can list them.
+    coordinator: LiveCallsCoordinator | None = None
     # Call ids with a transfer under way, so a second transfer of the same call fails fast.
     transfers_in_progress: set[str] = field(default_factory=set)
     # Recent outcomes for diagnostics, phone numbers already masked.
     recent_transfers: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
+    # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
+    dial_webhook: DialWebhook | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

@@ -1,4 +1,4 @@
-"""Diagnostics: entry, account and recent transfers, with secrets redacted."""
+"""Diagnostics: entry, account, live calls and recent transfers, with secrets redacted."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_API_KEY, CONF_AUTH_TOKEN
+from .const import ATTR_FROM, ATTR_TO, CONF_API_KEY, CONF_AUTH_TOKEN
+from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
+from .phone import mask
 
 TO_REDACT = {
     CONF_AUTH_TOKEN,
@@ -34,9 +36,29 @@ async def async_get_config_entry_diagnostics(
                 "data": dict(entry.data),
             },
             "account": asdict(runtime.account),
+            "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": list(runtime.recent_transfers),
         }
     )
+
+
+def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | None:
+    """Return the polling state and the last polled calls, numbers masked."""
+    if coordinator is None:
+        return None
+    calls = [
+        describe_call(call)
+        | {ATTR_FROM: mask(call.from_number), ATTR_TO: mask(call.to_number)}
+        for call in (coordinator.data or {}).values()
+    ]
+    return {
+        "last_update_success": coordinator.last_update_success,
+        "last_error": None
+        if coordinator.last_update_success
+        else str(coordinator.last_exception),
+        "scan_interval": coordinator.scan_interval.total_seconds(),
+        "calls": calls,
+    }
 
 
 def _redact(data: dict[str, Any]) -> dict[str, Any]:

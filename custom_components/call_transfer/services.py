@@ -1,7 +1,8 @@
-"""The ``call_transfer.transfer`` action."""
+"""The ``call_transfer.transfer`` and ``call_transfer.list_calls`` actions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -16,6 +17,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import (
@@ -24,6 +26,7 @@ from .const import (
     ATTR_BLEG_METHOD,
     ATTR_BLEG_URL,
     ATTR_CALL_ID,
+    ATTR_CALLS,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_ERROR,
     ATTR_ERROR_MESSAGE,
@@ -36,10 +39,13 @@ from .const import (
     DOMAIN,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
+    SERVICE_LIST_CALLS,
     SERVICE_TRANSFER,
     VOBIZ_ONLY_FIELDS,
 )
+from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry, CallTransferData
+from .dial import async_send_transfer
 from .event import transfers_entity_id
 from .phone import mask, to_e164
 from .providers import (
@@ -59,7 +65,8 @@ from .providers.validation import require_call_id, require_http_url
 SERVICE_TRANSFER_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_CALL_ID): cv.string,
+        # Left out: the one live call on the account, from a fresh poll.
+        vol.Optional(ATTR_CALL_ID): cv.string,
         vol.Optional(ATTR_TO): cv.string,
         vol.Optional(ATTR_LEGS): cv.string,
         vol.Optional(ATTR_ALEG_URL): cv.string,
@@ -68,6 +75,7 @@ SERVICE_TRANSFER_SCHEMA = vol.Schema(
         vol.Optional(ATTR_BLEG_METHOD): cv.string,
     }
 )
+SERVICE_LIST_CALLS_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 @callback
@@ -85,11 +93,30 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
 
+    async def async_handle_list_calls(call: ServiceCall) -> ServiceResponse:
+        entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        coordinator = _live_calls_coordinator(entry, "live_calls_not_supported")
+        calls: list[JsonValueType] = [
+            describe_call(live_call)
+            for live_call in await coordinator.async_fresh_calls()
+        ]
+        return {ATTR_CALLS: calls}
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LIST_CALLS,
+        async_handle_list_calls,
+        schema=SERVICE_LIST_CALLS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
 
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     runtime = entry.runtime_data
     request = _build_request(hass, type(runtime.client), call.data)
+    if not request.call_id:
+        request = replace(request, call_id=await _async_only_live_call(entry))
     if request.call_id in runtime.transfers_in_progress:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -107,7 +134,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     }
     runtime.transfers_in_progress.add(request.call_id)
     try:
-        result = await runtime.client.async_transfer(request)
+        result = await async_send_transfer(entry, request)
     except CallTransferError as err:
         failure = identity | {
             ATTR_ERROR: err.code,
@@ -133,6 +160,9 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ) from err
     finally:
         runtime.transfers_in_progress.discard(request.call_id)
+        if runtime.coordinator is not None:
+            # Show what the transfer changed; the action does not wait for it.
+            entry.async_create_task(hass, runtime.coordinator.async_request_refresh())
     success = identity | {
         ATTR_MESSAGE: result.message,
         ATTR_REQUEST_ID: result.request_id,
@@ -178,20 +208,52 @@ def _resolve_entry(
     return entry
 
 
+def _live_calls_coordinator(
+    entry: CallTransferConfigEntry, translation_key: str
+) -> LiveCallsCoordinator:
+    """Return what polls the account's live calls, or refuse with ``translation_key``."""
+    if (coordinator := entry.runtime_data.coordinator) is None:
+        raise _invalid(
+            translation_key,
+            title=entry.title,
+            provider=entry.runtime_data.client.display_name,
+        )
+    return coordinator
+
+
+async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
+    """Return the id of the one live call on the account, from a fresh poll; never guess."""
+    coordinator = _live_calls_coordinator(entry, "call_id_required")
+    calls = await coordinator.async_fresh_calls()
+    if len(calls) == 1:
+        return calls[0].call_id
+    if not calls:
+        raise _invalid("no_live_call", title=entry.title)
+    listed = ", ".join(f"{call.call_id} (from {call.from_number})" for call in calls)
+    raise _invalid(
+        "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
+    )
+
+
 def _build_request(
     hass: HomeAssistant, provider: type[TransferProvider], data: dict[str, Any]
 ) -> TransferRequest:
-    """Validate the action's fields against what the provider supports."""
+    """Validate the action's fields against what the provider supports.
+
+    Without a call id the request's ``call_id`` is empty: the caller picks the call.
+    """
     name = provider.display_name
-    try:
-        call_id = require_call_id(data[ATTR_CALL_ID].strip())
-    except InvalidRequestError:
-        raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
+    call_id = ""
+    if ATTR_CALL_ID in data:
+        try:
+            call_id = require_call_id(data[ATTR_CALL_ID].strip())
+        except InvalidRequestError:
+            raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
     if not provider.supports_xml_urls and any(key in data for key in VOBIZ_ONLY_FIELDS):
         raise _invalid("fields_not_supported", provider=name)
     to: str | None = data.get(ATTR_TO)
     if to is not None:
-        if provider.number_transfer is not NumberTransfer.IN_REQUEST:
+        if provider.number_transfer is NumberTransfer.UNSUPPORTED:
             raise _invalid("to_not_supported", provider=name)
         try:
             to = to_e164(to, hass.config.country)
@@ -199,11 +261,16 @@ def _build_request(
             raise _invalid("invalid_phone_number", number=to) from None
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
-    if to is not None or not provider.supports_xml_urls:
-        # A transfer to a number; leg fields only describe transfers to XML URLs.
+    if not provider.supports_xml_urls:
         return TransferRequest(call_id=call_id, to=to)
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
+    if to is not None:
+        # The provider fetches the number's Dial XML from a URL Home Assistant serves.
+        if ATTR_ALEG_URL in data or ATTR_BLEG_URL in data:
+            raise _invalid("to_with_leg_url")
+        if legs is TransferLegs.BOTH:
+            raise _invalid("to_with_both_legs")
     urls: dict[str, str | None] = {}
     for field in (ATTR_ALEG_URL, ATTR_BLEG_URL):
         url = data.get(field)
@@ -218,13 +285,14 @@ def _build_request(
         TransferLegs.BLEG: (ATTR_BLEG_URL,),
         TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
     }[legs]
-    if missing := [field for field in needed if urls[field] is None]:
+    if to is None and (missing := [field for field in needed if urls[field] is None]):
         # Messages name the fields as the action form shows them, one message per case.
         raise _invalid(
             "missing_leg_urls" if len(missing) == 2 else f"missing_{missing[0]}"
         )
     return TransferRequest(
         call_id=call_id,
+        to=to,
         legs=legs,
         aleg_url=urls[ATTR_ALEG_URL],
         aleg_method=_choice(

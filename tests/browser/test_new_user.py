@@ -127,14 +127,14 @@ async def test_add_account_and_transfer_from_developer_tools(
             page.locator("ha-expansion-panel", has_text="Call legs")
         ).to_be_visible()
         await expect(fields.filter(has_text="for the A leg (caller)")).to_be_hidden()
-        await (
-            fields.filter(has_text="Call ID")
-            .get_by_role("textbox")
-            .fill(SANDBOX_BLAND_CALL_ID)
-        )
-        to = fields.filter(has_text="Destination phone number")
-        await to.get_by_role("checkbox").check()  # an optional field: tick, then fill
-        await to.get_by_role("textbox").fill("+14155550100")
+        # Optional fields: tick, then fill.
+        for row, value in (
+            ("The provider's id of the live call", SANDBOX_BLAND_CALL_ID),
+            ("Destination phone number", "+14155550100"),
+        ):
+            field = fields.filter(has_text=row)
+            await field.get_by_role("checkbox").check()
+            await field.get_by_role("textbox").fill(value)
         await page.get_by_role("button", name="Perform action").click()
 
     async with steps.step("7-response"):

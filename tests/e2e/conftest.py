@@ -89,7 +89,12 @@ async def start_home_assistant(
                     stdout=log_file,
                     stderr=asyncio.subprocess.STDOUT,
                     env=os.environ
-                    | {"PYTHONPATH": str(REPO_ROOT), "HASS_PORT": str(port)},
+                    | {
+                        "PYTHONPATH": str(REPO_ROOT),
+                        "HASS_PORT": str(port),
+                        # Where the sandbox fetches Vobiz number transfers' Dial XML.
+                        "HASS_EXTERNAL_URL": f"http://127.0.0.1:{port}",
+                    },
                 )
             )
         url = f"http://127.0.0.1:{port}"

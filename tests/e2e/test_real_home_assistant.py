@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
 from .conftest import RunningHomeAssistant, log_errors
 
@@ -14,7 +14,11 @@ from .conftest import RunningHomeAssistant, log_errors
 async def test_transfer_via_rest_api_and_event_over_websocket(
     home_assistant: RunningHomeAssistant, sandbox: Sandbox
 ) -> None:
-    """The README's path: the action over REST with its response, the event over WebSocket."""
+    """The README's path: the action over REST with its response, the event over WebSocket.
+
+    Bland transfers to a number in its request; Vobiz fetches the Dial XML from this
+    Home Assistant's webhook (its external URL, on loopback).
+    """
     headers = {"Authorization": f"Bearer {home_assistant.token}"}
     async with aiohttp.ClientSession(home_assistant.url, headers=headers) as session:
         async with session.get(
@@ -25,6 +29,14 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
             }
         assert {entry["state"] for entry in entries.values()} == {"loaded"}
         bland_entry_id = entries["Bland AI"]["entry_id"]
+        # dev_instance.py gave the Bland AI account its org id: both list live calls.
+        async with session.get("/api/states") as resp:
+            active_calls = [
+                state["state"]
+                for state in await resp.json()
+                if state["entity_id"].endswith("_active_calls")
+            ]
+        assert active_calls == ["2", "2"]
 
         async with session.ws_connect("/api/websocket") as websocket:
             assert (await websocket.receive_json())["type"] == "auth_required"
@@ -54,6 +66,19 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
 
             event = await asyncio.wait_for(websocket.receive_json(), 10)
 
+            # Vobiz to a number: the sandbox fetches the Dial XML from this Home Assistant.
+            async with session.post(
+                "/api/services/call_transfer/transfer?return_response",
+                json={
+                    "config_entry_id": entries["Vobiz"]["entry_id"],
+                    "call_id": SANDBOX_VOBIZ_CALL_ID,
+                    "to": "415 555 0100",
+                },
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                vobiz_response = (await resp.json())["service_response"]
+            vobiz_event = await asyncio.wait_for(websocket.receive_json(), 10)
+
         # What the automation editor does when a user saves an automation made from
         # the project's blueprint: it must load (the dev configuration !includes it).
         async with session.post(
@@ -82,6 +107,15 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                         assert (await resp.json())["state"] == "on"
                         break
                 await asyncio.sleep(0.2)
+    await sandbox.fetches_settled()
+
+    assert vobiz_response["to"] == "+14155550100"
+    assert vobiz_event["event"]["data"]["to"] == "+14155550100"
+    assert vobiz_event["event"]["data"]["legs"] == "aleg"
+    [leg] = sandbox.calls[SANDBOX_VOBIZ_CALL_ID].outcomes
+    assert leg.url.startswith(f"{home_assistant.url}/api/webhook/")
+    assert leg.result is LegResult.DIALING
+    assert leg.numbers == ("+14155550100",)
 
     response = body["service_response"]
     assert response["provider"] == "bland"

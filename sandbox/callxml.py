@@ -1,0 +1,174 @@
+"""Vobiz XML as the sandbox reads it: the ``Speak`` and ``Dial`` a transfer URL answers.
+
+Parsed with expat directly, refusing any DOCTYPE (so no entity can be declared), and
+checked against the elements and attributes Vobiz documents for them
+(docs.vobiz.ai/xml/speak, /xml/dial, /xml/dial/number, /xml/dial/user). Stricter than
+Vobiz on purpose, so an integration bug shows: numbers and ``callerId`` must be E.164,
+and ``Speak`` must hold plain text (the sandbox does not model SSML). Any other element
+is refused as one the sandbox does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import re
+from typing import Final
+from xml.parsers import expat
+
+E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+# Element -> (its documented attributes, the elements it may contain).
+ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
+    "Response": (frozenset(), frozenset({"Speak", "Dial"})),
+    "Speak": (frozenset({"voice", "language", "loop"}), frozenset()),
+    "Dial": (
+        frozenset(
+            {
+                "action",
+                "method",
+                "hangupOnStar",
+                "timeLimit",
+                "timeout",
+                "callerId",
+                "confirmSound",
+                "confirmKey",
+                "dialMusic",
+            }
+        ),
+        frozenset({"Number", "User"}),
+    ),
+    "Number": (frozenset({"sendDigits", "sendOnPreanswer"}), frozenset()),
+    "User": (frozenset({"sendDigits", "sendOnPreanswer", "sipHeaders"}), frozenset()),
+}
+_CHOICES: Final[dict[str, frozenset[str]]] = {
+    "voice": frozenset({"WOMAN", "MAN"}),
+    "method": frozenset({"GET", "POST"}),
+    "hangupOnStar": frozenset({"true", "false"}),
+    "sendOnPreanswer": frozenset({"true", "false"}),
+}
+_POSITIVE_INTEGERS: Final = frozenset({"timeout", "timeLimit"})
+_DIGITS: Final = re.compile(r"[0-9]+")
+
+
+class CallXmlError(ValueError):
+    """The document is not Vobiz XML the sandbox accepts; the message says why."""
+
+
+@dataclass(slots=True)
+class Element:
+    """One parsed element: its attributes, its own text and its child elements."""
+
+    tag: str
+    attributes: dict[str, str]
+    text: str = ""
+    children: list[Element] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """What a call does with the XML: speak, then dial (if it has a ``Dial``)."""
+
+    announcement: str | None
+    numbers: tuple[str, ...]
+    caller_id: str | None
+    ring_timeout: int | None
+
+
+def parse_call_xml(body: bytes) -> CallPlan:
+    """Parse and check Vobiz XML; raise ``CallXmlError`` naming the first problem."""
+    root = parse(body)
+    if root.tag != "Response":
+        raise CallXmlError(f"the root element is <{root.tag}>, not <Response>")
+    check(root)
+    spoken: list[str] = []
+    for child in root.children:
+        if child.tag == "Speak":
+            spoken.append(child.text.strip())
+            continue
+        return CallPlan(
+            announcement=" ".join(spoken) or None,
+            numbers=tuple(number.text.strip() for number in child.children),
+            caller_id=child.attributes.get("callerId"),
+            ring_timeout=_int_or_none(child.attributes.get("timeout")),
+        )
+    return CallPlan(
+        announcement=" ".join(spoken) or None,
+        numbers=(),
+        caller_id=None,
+        ring_timeout=None,
+    )
+
+
+def parse(body: bytes) -> Element:
+    """Parse a document into elements; refuse a DOCTYPE and anything not well-formed."""
+    parser = expat.ParserCreate()
+    stack: list[Element] = []
+    roots: list[Element] = []
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        element = Element(tag, attributes)
+        (stack[-1].children if stack else roots).append(element)
+        stack.append(element)
+
+    def end(tag: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        stack[-1].text += data
+
+    def doctype(*_: object) -> None:
+        raise CallXmlError("a DOCTYPE is not allowed")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as err:
+        raise CallXmlError(f"not well-formed ({err})") from None
+    return roots[0]
+
+
+def check(element: Element) -> None:
+    """Check an element and everything in it against the documented rules."""
+    attributes, allowed_children = ELEMENTS[element.tag]
+    if unknown := sorted(set(element.attributes) - attributes):
+        raise CallXmlError(
+            f"<{element.tag}> has no attribute {', '.join(unknown)} in Vobiz XML"
+        )
+    for name, value in element.attributes.items():
+        _check_attribute(element.tag, name, value)
+    for child in element.children:
+        if child.tag not in ELEMENTS:
+            raise CallXmlError(f"<{child.tag}> is not a Vobiz XML element")
+        if child.tag not in allowed_children:
+            raise CallXmlError(f"<{child.tag}> cannot be inside <{element.tag}>")
+        check(child)
+    text = element.text.strip()
+    match element.tag:
+        case "Response" | "Dial" if text:
+            raise CallXmlError(f"<{element.tag}> holds text: {text[:40]!r}")
+        case "Speak" if not text:
+            raise CallXmlError("<Speak> has nothing to say")
+        case "Dial" if not element.children:
+            raise CallXmlError("<Dial> has no <Number> or <User> to dial")
+        case "Number" if not E164.fullmatch(text):
+            raise CallXmlError(f"<Number> {text!r} is not an E.164 number")
+        case "User" if not text.startswith("sip:"):
+            raise CallXmlError(f"<User> {text!r} is not a sip: URI")
+
+
+def _check_attribute(tag: str, name: str, value: str) -> None:
+    if name in _CHOICES and value not in _CHOICES[name]:
+        choices = ", ".join(sorted(_CHOICES[name]))
+        raise CallXmlError(f'{name}="{value}" on <{tag}> is not one of {choices}')
+    if name in _POSITIVE_INTEGERS and (not _DIGITS.fullmatch(value) or int(value) < 1):
+        raise CallXmlError(f'{name}="{value}" on <{tag}> is not a positive integer')
+    if name == "loop" and not _DIGITS.fullmatch(value):
+        raise CallXmlError(f'loop="{value}" on <{tag}> is not a whole number')
+    if name == "callerId" and not E164.fullmatch(value):
+        raise CallXmlError(f'callerId="{value}" is not an E.164 number')
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return None if value is None else int(value)
