@@ -15,6 +15,7 @@ import argparse
 from http import HTTPStatus
 import json
 from pathlib import Path
+import socket
 import sys
 import time
 from typing import Any
@@ -22,7 +23,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
 
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
@@ -42,6 +44,8 @@ from sandbox import (  # noqa: E402
 # Onboarding steps marked done before the first start: core_config would add the
 # default weather/radio/TTS integrations, which need the internet and only add noise.
 PRESET_ONBOARDING_STEPS = ("core_config", "analytics", "integration")
+# The files configuration.yaml !includes, as Home Assistant's own onboarding writes them.
+INCLUDED_FILES = {"automations.yaml": "[]", "scripts.yaml": "", "scenes.yaml": ""}
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105 - a local development instance's documented login
 
@@ -248,8 +252,47 @@ starts with two per account: end one first; "call_transfer.list_calls" lists the
 """
 
 
+def free_port() -> int:
+    """Return a free TCP port on loopback, for an instance of its own."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hass_command(config_dir: Path) -> list[str]:
+    """Return the command that runs Home Assistant on a prepared config directory.
+
+    With this Python, and without installing requirements: they are all pinned.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "homeassistant",
+        "--config",
+        str(config_dir),
+        "--skip-pip",
+    ]
+
+
 def prepare(config_dir: Path) -> None:
-    """Before the first start: mark the onboarding steps the owner need not click through."""
+    """Before Home Assistant starts: the included files, the blueprints, onboarding.
+
+    The included files are created empty where missing, the project's blueprints are
+    installed (linked, so edits show after a reload), and on a fresh instance the
+    onboarding steps the owner need not click through are marked done.
+    """
+    for name, empty in INCLUDED_FILES.items():
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(empty)
+    # Each file is linked on its own: Home Assistant's blueprint list does not look
+    # into linked folders.
+    for blueprint in sorted((REPO_ROOT / "blueprints").glob("*/*/*.yaml")):
+        installed = (
+            config_dir / "blueprints" / blueprint.relative_to(REPO_ROOT / "blueprints")
+        )
+        if not installed.exists():
+            installed.parent.mkdir(parents=True, exist_ok=True)
+            installed.symlink_to(blueprint)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return
@@ -279,6 +322,11 @@ def main() -> None:
     connect.add_argument("--sandbox", default="http://127.0.0.1:8765")
     connect.add_argument("--timeout", type=float, default=180)
     connect.add_argument("--token-file", type=Path, help="write the access token here")
+    connect.add_argument(
+        "--no-accounts",
+        action="store_true",
+        help="only onboard and log in; add no sandbox account",
+    )
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.config)
@@ -287,6 +335,11 @@ def main() -> None:
     api = HomeAssistantApi(args.hass)
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
+    if args.token_file:
+        args.token_file.write_text(api.token or "")
+    if args.no_accounts:
+        print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
+        return
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     for title, key, value in (
         ("Bland AI", "org_id", SANDBOX_BLAND_ORG_ID),
@@ -294,8 +347,6 @@ def main() -> None:
     ):
         if title in entry_ids:
             api.set_option(entry_ids[title], key, value)
-    if args.token_file:
-        args.token_file.write_text(api.token or "")
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})

@@ -86,7 +86,7 @@ async def test_without_call_id_no_guess_is_made(
     )
     assert str(raised.value) == (
         f"2 calls are live on {live.entry.title}, so nothing was transferred: "
-        f"choose one with call_id: {placeholders['calls']}"
+        f"choose one in the Call ID field: {placeholders['calls']}"
     )
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.service import async_get_all_descriptions
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.const import DOMAIN, VOBIZ_ONLY_FIELDS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -40,6 +44,21 @@ from .conftest import (
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
+
+
+# Keys of the action's fields: a message shows the form's names, never these.
+FIELD_KEYS = re.compile(
+    r"\b(config_entry_id|call_id|aleg_url|bleg_url|aleg_method|bleg_method)\b"
+)
+
+
+def assert_reads_well(message: str) -> None:
+    """Check a message names no field key and says nothing twice."""
+    assert not FIELD_KEYS.search(message), message
+    assert not re.search(r"\bset to\.", message), message
+    words = re.findall(r"[a-z']+", message.lower())
+    phrases = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    assert len(phrases) == len(set(phrases)), message
 
 
 async def test_vobiz_transfer(
@@ -82,12 +101,14 @@ async def test_vobiz_transfer(
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
+        "legs": "both",
         "message": "call transferred",
         "request_id": request_id,
     }
     [event] = events["succeeded"]
     assert event.data == {
         "config_entry_id": vobiz_entry.entry_id,
+        "entity_id": "event.vobiz_ma_sandbox_0001_transfers",
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
@@ -118,6 +139,7 @@ async def test_bland_transfer_normalises_the_number(
         "transfer_number": "+14155550100",
     }
     assert response["to"] == "+14155550100"
+    assert response["legs"] is None
     assert response["message"] == (
         f"Call {SANDBOX_BLAND_CALL_ID} transferred to +14155550100 successfully"
     )
@@ -277,6 +299,8 @@ async def test_provider_failures(
     assert raised.value.translation_domain == DOMAIN
     assert raised.value.translation_key == f"transfer_{error}"
     [event] = events["failed"]
+    # Our words around the provider's own (which the sandbox makes up here).
+    assert_reads_well(str(raised.value).replace(event.data["error_message"], "…"))
     assert event.data["config_entry_id"] == entry.entry_id
     assert event.data["provider"] == case.provider
     assert event.data["call_id"] == data["call_id"]
@@ -300,10 +324,14 @@ async def test_call_not_in_progress(
     await setup_entry(hass, entry)
     sandbox.end_call(case.call_id)
 
-    with pytest.raises(HomeAssistantError) as raised:
+    with pytest.raises(ServiceValidationError) as raised:
         await transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
 
     assert raised.value.translation_key == "transfer_call_not_found"
+    assert str(raised.value) == (
+        f"Call {case.call_id} is not in progress (it has ended, or it belongs to"
+        " another account), so it was not transferred"
+    )
     assert events["failed"][0].data["error"] == "call_not_found"
     assert events["failed"][0].data["status"] == case.ended_status
 
@@ -354,12 +382,15 @@ async def test_rejected_credentials_start_reauth(
     ("provider", "data", "translation_key"),
     [
         ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_with_leg_url"),
-        ("vobiz", {}, "missing_leg_url"),
-        ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_leg_url"),
-        ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_leg_url"),
-        ("vobiz", {"aleg_url": "/transfer/aleg"}, "invalid_url"),
-        ("vobiz", {"aleg_url": "javascript:alert(1)"}, "invalid_url"),
-        ("vobiz", {"aleg_url": "ftp://xml.example.com/aleg"}, "invalid_url"),
+        ("vobiz", {}, "missing_aleg_url"),
+        ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_bleg_url"),
+        ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_bleg_url"),
+        ("vobiz", {"legs": "both", "bleg_url": BLEG_URL}, "missing_aleg_url"),
+        ("vobiz", {"legs": "both"}, "missing_leg_urls"),
+        ("vobiz", {"aleg_url": "/transfer/aleg"}, "invalid_aleg_url"),
+        ("vobiz", {"aleg_url": "javascript:alert(1)"}, "invalid_aleg_url"),
+        ("vobiz", {"aleg_url": "ftp://xml.example.com/aleg"}, "invalid_aleg_url"),
+        ("vobiz", {"legs": "bleg", "bleg_url": "xml.example.com"}, "invalid_bleg_url"),
         ("vobiz", {"legs": "cleg", "aleg_url": ALEG_URL}, "invalid_legs"),
         ("vobiz", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
         (
@@ -380,9 +411,9 @@ async def test_rejected_credentials_start_reauth(
         ("twilio", {}, "to_or_url_required"),
         ("twilio", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_or_url"),
         ("twilio", {"to": "+14155550100", "legs": "aleg"}, "to_or_url"),
-        ("twilio", {"bleg_url": BLEG_URL}, "fields_not_supported"),
+        ("twilio", {"bleg_url": BLEG_URL}, "other_leg_not_supported"),
         ("twilio", {"legs": "both", "aleg_url": ALEG_URL}, "invalid_legs"),
-        ("twilio", {"legs": "aleg"}, "missing_leg_url"),
+        ("twilio", {"legs": "aleg"}, "missing_aleg_url"),
         ("twilio", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
         ("twilio", {"to": "sips:bob@pbx.example.com"}, "sip_not_supported"),
         ("twilio", {"to": "call me"}, "invalid_phone_number"),
@@ -419,6 +450,7 @@ async def test_validation_rejects_before_any_request(
 
     assert raised.value.translation_domain == DOMAIN
     assert raised.value.translation_key == translation_key
+    assert_reads_well(str(raised.value))
     assert len(sandbox.requests) == requests_before
     assert events == {"succeeded": [], "failed": []}
 
@@ -437,6 +469,8 @@ async def test_account_is_required_when_several_are_loaded(
 
     assert raised.value.translation_key == "config_entry_required"
     choices = raised.value.translation_placeholders["choices"]
+    assert_reads_well(str(raised.value).replace(choices, "…"))
+    assert "in the Account field" in str(raised.value)
     assert vobiz_entry.entry_id in choices
     assert bland_entry.entry_id in choices
     response = await transfer(
@@ -496,3 +530,60 @@ async def test_second_transfer_of_the_same_call_fails_fast(
     # Once the first transfer finished the call can be transferred again.
     await transfer(hass, **data)
     assert len(events["succeeded"]) == 2
+
+
+async def test_dashboard_tap_on_an_ended_call_logs_no_traceback(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A button card performs the action over the WebSocket API, as here.
+
+    Found in a browser: a tap on a call that had ended logged a full "Unexpected
+    exception" traceback. The caller can fix that (the call id), so it is a
+    validation error, which Home Assistant logs in one line.
+    """
+    await setup_entry(hass, bland_entry)
+    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
+    client = await hass_ws_client()
+
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "transfer",
+            "service_data": {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+        }
+    )
+    response = await client.receive_json()
+
+    assert not response["success"]
+    assert response["error"]["code"] == "service_validation_error"
+    assert response["error"]["translation_key"] == "transfer_call_not_found"
+    assert "Unexpected exception" not in caplog.text
+    # Logged at error level in one line; the traceback only at debug level.
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.INFO and record.exc_info
+    ] == []
+    assert any(
+        record.levelno == logging.ERROR and "is not in progress" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+async def test_home_assistant_reads_the_form_with_its_collapsed_section(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Home Assistant parses services.yaml's section: what the action form is built from."""
+    await setup_entry(hass, bland_entry)
+
+    descriptions = await async_get_all_descriptions(hass)
+
+    fields = descriptions[DOMAIN]["transfer"]["fields"]
+    assert list(fields) == ["config_entry_id", "call_id", "to", "call_legs"]
+    assert fields["call_legs"]["collapsed"] is True
+    assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS

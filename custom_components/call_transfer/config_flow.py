@@ -165,12 +165,21 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_PROVIDER: provider.provider_id, **user_input}
+            # A secret left empty keeps the stored one: changing only the base URL
+            # must not mean typing the key again.
+            kept = {
+                cred.key: entry.data[cred.key]
+                for cred in provider.credential_fields
+                if cred.secret and not user_input.get(cred.key)
+            }
+            data = {CONF_PROVIDER: provider.provider_id, **user_input, **kept}
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
         with_base_url = self.show_advanced_options or CONF_BASE_URL in entry.data
-        schema = _schema(provider.credential_fields, with_base_url=with_base_url)
+        schema = _schema(
+            provider.credential_fields, with_base_url=with_base_url, keep_secrets=True
+        )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -345,11 +354,19 @@ def _normalize_options(
     return options, errors
 
 
-def _schema(fields: Iterable[CredentialField], *, with_base_url: bool) -> vol.Schema:
+def _schema(
+    fields: Iterable[CredentialField],
+    *,
+    with_base_url: bool,
+    keep_secrets: bool = False,
+) -> vol.Schema:
+    """Ask for the credentials; with ``keep_secrets`` a secret may stay empty."""
     schema: dict[vol.Marker, TextSelector] = {
-        (vol.Required if cred.required else vol.Optional)(cred.key): _SECRET
-        if cred.secret
-        else _TEXT
+        (
+            vol.Optional
+            if not cred.required or (keep_secrets and cred.secret)
+            else vol.Required
+        )(cred.key): (_SECRET if cred.secret else _TEXT)
         for cred in fields
     }
     if with_base_url:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .const import ATTR_CONFIG_ENTRY_ID, EVENT_TRANSFER_FAILED, EVENT_TRANSFER_SUCCEEDED
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .entity import CallTransferEntity, LiveCallsEntity
@@ -18,7 +25,15 @@ PARALLEL_UPDATES = 0
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
-_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, "provider")
+_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, "provider", ATTR_ENTITY_ID)
+
+
+@callback
+def transfers_entity_id(hass: HomeAssistant, entry_id: str) -> str | None:
+    """Return the entity id of an account's Transfers entity, if it is registered."""
+    return er.async_get(hass).async_get_entity_id(
+        EVENT_DOMAIN, DOMAIN, f"{entry_id}_transfers"
+    )
 
 
 async def async_setup_entry(

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -45,8 +46,10 @@ from .const import (
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry, CallTransferData
 from .dial import async_send_transfer
+from .event import transfers_entity_id
 from .phone import mask, to_e164
 from .providers import (
+    CallNotFoundError,
     CallTransferError,
     InvalidAuthError,
     InvalidRequestError,
@@ -127,6 +130,8 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         )
     identity: dict[str, Any] = {
         ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+        # The account's Transfers entity: the logbook files the transfer under it.
+        ATTR_ENTITY_ID: transfers_entity_id(hass, entry.entry_id),
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
@@ -153,7 +158,15 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         hass.bus.async_fire(EVENT_TRANSFER_FAILED, failure, context=call.context)
         if isinstance(err, InvalidAuthError):
             entry.async_start_reauth(hass)
-        raise HomeAssistantError(
+        # A call that is not live, or a request the provider refused as invalid, is the
+        # caller's to fix: raised as a validation error, Home Assistant logs it in one line
+        # instead of as an unexpected exception with a traceback.
+        error_class = (
+            ServiceValidationError
+            if isinstance(err, CallNotFoundError | InvalidRequestError)
+            else HomeAssistantError
+        )
+        raise error_class(
             translation_domain=DOMAIN,
             translation_key=f"transfer_{err.code}",
             translation_placeholders={"call_id": request.call_id, "error": err.message},
@@ -173,7 +186,14 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         return None
     return {
         key: success[key]
-        for key in (ATTR_PROVIDER, ATTR_CALL_ID, ATTR_TO, ATTR_MESSAGE, ATTR_REQUEST_ID)
+        for key in (
+            ATTR_PROVIDER,
+            ATTR_CALL_ID,
+            ATTR_TO,
+            ATTR_LEGS,
+            ATTR_MESSAGE,
+            ATTR_REQUEST_ID,
+        )
     }
 
 
@@ -243,16 +263,19 @@ def _build_request(
         except InvalidRequestError:
             raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
     url_fields = [key for key in VOBIZ_ONLY_FIELDS if key in data]
-    if unsupported := [key for key in url_fields if key not in _url_fields(provider)]:
+    if any(key not in _url_fields(provider) for key in url_fields):
         raise _invalid(
-            "fields_not_supported", fields=", ".join(unsupported), provider=name
+            "fields_not_supported"
+            if not provider.supports_xml_urls
+            else "other_leg_not_supported",
+            provider=name,
         )
     to: str | None = data.get(ATTR_TO)
     if to is not None:
         if provider.number_transfer is NumberTransfer.UNSUPPORTED:
             raise _invalid("to_not_supported", provider=name)
         if provider.number_transfer is NumberTransfer.IN_REQUEST and url_fields:
-            raise _invalid("to_or_url", fields=", ".join(url_fields))
+            raise _invalid("to_or_url")
         to = _destination(hass, provider, to)
     elif not provider.supports_xml_urls:
         raise _invalid("to_required", provider=name)
@@ -275,10 +298,8 @@ def _build_request(
         )
     if to is not None:
         # The provider fetches the number's Dial XML from a URL Home Assistant serves.
-        if given := [
-            field for field in (ATTR_ALEG_URL, ATTR_BLEG_URL) if field in data
-        ]:
-            raise _invalid("to_with_leg_url", fields=" and ".join(given))
+        if ATTR_ALEG_URL in data or ATTR_BLEG_URL in data:
+            raise _invalid("to_with_leg_url")
         if legs is TransferLegs.BOTH:
             raise _invalid("to_with_both_legs")
     urls: dict[str, str | None] = {}
@@ -288,7 +309,7 @@ def _build_request(
             try:
                 url = require_http_url(url, field)
             except InvalidRequestError:
-                raise _invalid("invalid_url", field=field) from None
+                raise _invalid(f"invalid_{field}") from None
         urls[field] = url
     needed = {
         TransferLegs.ALEG: (ATTR_ALEG_URL,),
@@ -296,7 +317,10 @@ def _build_request(
         TransferLegs.BOTH: (ATTR_ALEG_URL, ATTR_BLEG_URL),
     }[legs]
     if to is None and (missing := [field for field in needed if urls[field] is None]):
-        raise _invalid("missing_leg_url", legs=legs.value, fields=" and ".join(missing))
+        # Messages name the fields as the action form shows them, one message per case.
+        raise _invalid(
+            "missing_leg_urls" if len(missing) == 2 else f"missing_{missing[0]}"
+        )
     return TransferRequest(
         call_id=call_id,
         to=to,
@@ -374,7 +398,9 @@ def _remember(runtime: CallTransferData, outcome: dict[str, Any]) -> None:
     """
     number = outcome[ATTR_TO]
     remembered = {
-        key: value for key, value in outcome.items() if key != ATTR_CONFIG_ENTRY_ID
+        key: value
+        for key, value in outcome.items()
+        if key not in (ATTR_CONFIG_ENTRY_ID, ATTR_ENTITY_ID)
     }
     if number is not None:
         for key in (ATTR_MESSAGE, ATTR_ERROR_MESSAGE):
