@@ -1,23 +1,36 @@
-"""Vobiz XML as the sandbox reads it: the ``Speak`` and ``Dial`` a transfer URL answers.
+"""Call XML as the sandbox reads it: the ``Speak`` and ``Dial`` a transfer URL answers.
 
 Parsed with expat directly, refusing any DOCTYPE (so no entity can be declared), and
-checked against the elements and attributes Vobiz documents for them
-(docs.vobiz.ai/xml/speak, /xml/dial, /xml/dial/number, /xml/dial/user). Stricter than
-Vobiz on purpose, so an integration bug shows: numbers and ``callerId`` must be E.164,
-and ``Speak`` must hold plain text (the sandbox does not model SSML). Any other element
-is refused as one the sandbox does not know.
+checked against the elements and attributes a provider documents for them: its
+``XmlDialect``. Vobiz XML (docs.vobiz.ai/xml/speak, /xml/dial, /xml/dial/number,
+/xml/dial/user) is here; a provider whose XML differs declares its own dialect. Stricter
+than the providers on purpose, so an integration bug shows: numbers and ``callerId``
+must be E.164, and ``Speak`` must hold plain text (the sandbox does not model SSML).
+Any other element is refused as one the sandbox does not know.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import re
 from typing import Final
 from xml.parsers import expat
 
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+
+
+@dataclass(frozen=True, slots=True)
+class XmlDialect:
+    """One provider's call XML: its name, and per element its attributes and children."""
+
+    provider: str  # who fetches it, as logs name them: "Vobiz"
+    name: str  # "Vobiz XML"
+    elements: Mapping[str, tuple[frozenset[str], frozenset[str]]]
+
+
 # Element -> (its documented attributes, the elements it may contain).
-ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
+VOBIZ_ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "Response": (frozenset(), frozenset({"Speak", "Dial"})),
     "Speak": (frozenset({"voice", "language", "loop"}), frozenset()),
     "Dial": (
@@ -39,6 +52,7 @@ ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "Number": (frozenset({"sendDigits", "sendOnPreanswer"}), frozenset()),
     "User": (frozenset({"sendDigits", "sendOnPreanswer", "sipHeaders"}), frozenset()),
 }
+VOBIZ_XML: Final = XmlDialect("Vobiz", "Vobiz XML", VOBIZ_ELEMENTS)
 _CHOICES: Final[dict[str, frozenset[str]]] = {
     "voice": frozenset({"WOMAN", "MAN"}),
     "method": frozenset({"GET", "POST"}),
@@ -50,7 +64,7 @@ _DIGITS: Final = re.compile(r"[0-9]+")
 
 
 class CallXmlError(ValueError):
-    """The document is not Vobiz XML the sandbox accepts; the message says why."""
+    """The document is not call XML the sandbox accepts; the message says why."""
 
 
 @dataclass(slots=True)
@@ -73,12 +87,12 @@ class CallPlan:
     ring_timeout: int | None
 
 
-def parse_call_xml(body: bytes) -> CallPlan:
-    """Parse and check Vobiz XML; raise ``CallXmlError`` naming the first problem."""
+def parse_call_xml(body: bytes, dialect: XmlDialect = VOBIZ_XML) -> CallPlan:
+    """Parse and check call XML; raise ``CallXmlError`` naming the first problem."""
     root = parse(body)
     if root.tag != "Response":
         raise CallXmlError(f"the root element is <{root.tag}>, not <Response>")
-    check(root)
+    check(root, dialect)
     spoken: list[str] = []
     for child in root.children:
         if child.tag == "Speak":
@@ -129,21 +143,21 @@ def parse(body: bytes) -> Element:
     return roots[0]
 
 
-def check(element: Element) -> None:
-    """Check an element and everything in it against the documented rules."""
-    attributes, allowed_children = ELEMENTS[element.tag]
+def check(element: Element, dialect: XmlDialect) -> None:
+    """Check an element and everything in it against the dialect's documented rules."""
+    attributes, allowed_children = dialect.elements[element.tag]
     if unknown := sorted(set(element.attributes) - attributes):
         raise CallXmlError(
-            f"<{element.tag}> has no attribute {', '.join(unknown)} in Vobiz XML"
+            f"<{element.tag}> has no attribute {', '.join(unknown)} in {dialect.name}"
         )
     for name, value in element.attributes.items():
         _check_attribute(element.tag, name, value)
     for child in element.children:
-        if child.tag not in ELEMENTS:
-            raise CallXmlError(f"<{child.tag}> is not a Vobiz XML element")
+        if child.tag not in dialect.elements:
+            raise CallXmlError(f"<{child.tag}> is not a {dialect.name} element")
         if child.tag not in allowed_children:
             raise CallXmlError(f"<{child.tag}> cannot be inside <{element.tag}>")
-        check(child)
+        check(child, dialect)
     text = element.text.strip()
     match element.tag:
         case "Response" | "Dial" if text:

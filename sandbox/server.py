@@ -169,7 +169,7 @@ class Sandbox(SandboxState):
                 return faulty
         response = api.respond(api_request, account)
         if fetches := self.leg_fetcher.take_planned():
-            # Vobiz answers the transfer first and fetches the leg URLs afterwards.
+            # A Plivo-style API answers the transfer first and fetches the leg URLs afterwards.
             await response.prepare(request)
             await response.write_eof()
             self.leg_fetcher.start(fetches)
