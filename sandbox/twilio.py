@@ -15,7 +15,6 @@ that is not a ``<Response>`` document.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from .api import (
     BadRequestError,
     ProviderApi,
     Route,
+    basic_credentials,
     is_http_url,
     refuse_unknown_fields,
     require_form,
@@ -112,7 +112,7 @@ class TwilioApi(ProviderApi[TwilioLogin]):
 
     def authenticate(self, request: ApiRequest) -> TwilioLogin | None:
         """Accept the auth token or an API key of the account the path names."""
-        credentials = _basic_credentials(request.headers.get("Authorization", ""))
+        credentials = basic_credentials(request.headers.get("Authorization", ""))
         if credentials is None:
             return None
         login = self._login(*credentials)
@@ -264,17 +264,6 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         return self.finish(
             web.json_response(_error(code, status, message), status=status)
         )
-
-
-def _basic_credentials(header: str) -> tuple[str, str] | None:
-    """Read ``Basic base64(username:password)``; None for anything else."""
-    scheme, _, encoded = header.partition(" ")
-    try:
-        decoded = base64.b64decode(encoded, validate=True).decode()
-    except ValueError:
-        return None
-    username, colon, password = decoded.partition(":")
-    return (username, password) if scheme == "Basic" and colon else None
 
 
 def parse_update(form: Mapping[str, str]) -> str | None:
