@@ -28,6 +28,19 @@ class XmlDialect:
     name: str  # "Vobiz XML"
     elements: Mapping[str, tuple[frozenset[str], frozenset[str]]]
 
+    def with_attributes(
+        self, provider: str, name: str, **attributes: frozenset[str]
+    ) -> XmlDialect:
+        """Return another provider's dialect: these elements, some with more attributes."""
+        return XmlDialect(
+            provider,
+            name,
+            {
+                tag: (documented | attributes.get(tag, frozenset()), children)
+                for tag, (documented, children) in self.elements.items()
+            },
+        )
+
 
 # Element -> (its documented attributes, the elements it may contain).
 VOBIZ_ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {

@@ -64,6 +64,11 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
 
     # The call XML the provider's transferred legs read.
     dialect: ClassVar[XmlDialect]
+    # The most live-call ids one listing answers (``limit``, its default, and
+    # ``offset``), where the API pages them; None lists every live call at once.
+    live_call_page_size: ClassVar[int | None] = None
+    # How a live call's start (UTC, no zone) is written.
+    session_start_format: ClassVar[str] = "%Y-%m-%d %H:%M:%S"
 
     def __init__(self, state: SandboxState, leg_fetcher: LegFetcher) -> None:
         """Serve ``state``; after a transfer, ``leg_fetcher`` fetches the legs' URLs."""
@@ -129,9 +134,10 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
     ) -> web.Response:
         _require_live_filter(request)
         calls = self.state.account_calls(self.name, account.auth_id)
-        return self.ok(
-            with_api_id({"calls": [call.call_id for call in calls if call.live]})
-        )
+        live = [call.call_id for call in calls if call.live]
+        if self.live_call_page_size is not None:
+            live = live[_page(request, self.live_call_page_size)]
+        return self.ok(with_api_id({"calls": live}))
 
     def _live_call(
         self, request: ApiRequest, account: AccountT, params: dict[str, str]
@@ -149,7 +155,7 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
                     "from": call.from_number,
                     "to": call.to_number,
                     "caller_name": call.caller_name,
-                    "session_start": call.started.strftime("%Y-%m-%d %H:%M:%S"),
+                    "session_start": call.started.strftime(self.session_start_format),
                     "request_uuid": call.request_uuid,
                 }
             )
@@ -209,6 +215,24 @@ def parse_transfer(body: Mapping[str, Any]) -> dict[str, str]:
                 raise BadRequestError(f"{leg}_url is required when legs is {legs}")
             order |= {f"{leg}_url": url, f"{leg}_method": method}
     return order
+
+
+def _page(request: ApiRequest, page_size: int) -> slice:
+    """Read ``limit`` (1 to ``page_size``, that by default) and ``offset`` (0 or more)."""
+    limit = _whole(request, "limit", page_size)
+    if not 1 <= limit <= page_size:
+        raise BadRequestError(f"limit must be from 1 to {page_size}")
+    offset = _whole(request, "offset", 0)
+    return slice(offset, offset + limit)
+
+
+def _whole(request: ApiRequest, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise BadRequestError(f"{name} must be a whole number")
+    return int(value)
 
 
 def _require_live_filter(request: ApiRequest) -> None:

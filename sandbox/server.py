@@ -15,6 +15,7 @@ from .bland import BlandApi
 from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
 from .legfetch import LegFetcher
+from .plivo import PlivoApi
 from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
 from .telnyx import TelnyxApi
 from .twilio import TwilioApi
@@ -49,6 +50,7 @@ class Sandbox(SandboxState):
             BlandApi(self),
             TwilioApi(self),
             TelnyxApi(self),
+            PlivoApi(self, self.leg_fetcher),
         )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -87,6 +89,11 @@ class Sandbox(SandboxState):
     def telnyx_base_url(self) -> str:
         """What to use instead of ``https://api.telnyx.com/v2``."""
         return str(self._base_url.with_path(TelnyxApi.prefix))
+
+    @property
+    def plivo_base_url(self) -> str:
+        """What to use instead of ``https://api.plivo.com/v1``."""
+        return str(self._base_url.with_path(PlivoApi.prefix))
 
     @property
     def _base_url(self) -> URL:

@@ -33,6 +33,9 @@ from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
@@ -139,6 +142,20 @@ def telnyx_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def plivo_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Plivo account."""
+    credentials = {
+        "auth_id": SANDBOX_PLIVO_AUTH_ID,
+        "auth_token": SANDBOX_PLIVO_AUTH_TOKEN,
+    }
+    return (
+        {"provider": "plivo"}
+        | credentials
+        | {"base_url": sandbox.plivo_base_url}
+        | overrides
+    )
+
+
 def revoke_vobiz(sandbox: Sandbox) -> None:
     """Rotate the Vobiz token elsewhere: the entry's token is rejected."""
     sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
@@ -157,6 +174,11 @@ def revoke_twilio(sandbox: Sandbox) -> None:
 def revoke_telnyx(sandbox: Sandbox) -> None:
     """Delete the Telnyx API key."""
     del sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY]
+
+
+def revoke_plivo(sandbox: Sandbox) -> None:
+    """Regenerate the Plivo Auth Token elsewhere."""
+    sandbox.plivo_accounts[SANDBOX_PLIVO_AUTH_ID].auth_token = "regenerated"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +247,19 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/actions/transfer",
             ended_status=422,
             revoke=revoke_telnyx,
+        ),
+        ProviderCase(
+            provider="plivo",
+            title="Plivo (Sandbox Plivo account)",
+            unique_id=f"plivo_{SANDBOX_PLIVO_AUTH_ID}",
+            data=plivo_data,
+            transfer={
+                "call_id": SANDBOX_PLIVO_CALL_ID,
+                "aleg_url": "https://xml.example.com/transfer/plivo",
+            },
+            transfer_path="/Call/",
+            ended_status=404,
+            revoke=revoke_plivo,
         ),
     )
 }

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 import aiohttp
@@ -56,8 +57,15 @@ class PlivoStyleClient(TransferProvider):
     supports_xml_urls = True
     # Non-secret fields of the credential check's answer worth showing (never all of it).
     account_details: ClassVar[tuple[str, ...]] = ()
+    # The form of an Auth ID, where the provider documents one, as a pattern and in words:
+    # an Auth ID of another form can never authenticate, so it is refused at once.
+    auth_id_format: ClassVar[tuple[re.Pattern[str], str] | None] = None
     # A header naming the request, read when the body has no ``api_id``.
     request_id_header: ClassVar[str] = "X-Request-Id"
+    # Live-call ids per page of the listing (``limit``/``offset``) where the API pages
+    # them; None asks once, without paging. At most ``max_live_call_pages`` are read.
+    live_call_page_size: ClassVar[int | None] = None
+    max_live_call_pages: ClassVar[int] = 10
 
     def __init__(
         self,
@@ -70,6 +78,10 @@ class PlivoStyleClient(TransferProvider):
         **dial_options: Unpack[DialOptions],
     ) -> None:
         """Create a client for one account; ``dial_options`` shape its Dial XML."""
+        if self.auth_id_format and not self.auth_id_format[0].fullmatch(auth_id):
+            raise InvalidAuthError(
+                f"A {self.display_name} Auth ID is {self.auth_id_format[1]}"
+            )
         try:
             self._account_path = f"/Account/{path_segment(auth_id, 'auth ID')}"
         except InvalidRequestError as err:
@@ -148,18 +160,28 @@ class PlivoStyleClient(TransferProvider):
         return self._dial_xml(number)
 
     async def _live_call_ids(self) -> list[str]:
-        listing = await self._request_object(
-            "GET", f"{self._account_path}/Call/", params={"status": "live"}
-        )
-        call_ids = listing.get("calls")
-        if not isinstance(call_ids, list) or not all(
-            isinstance(i, str) for i in call_ids
-        ):
-            raise UnexpectedResponseError(
-                f"{self.display_name} sent a live-call list of an unexpected shape",
-                request_id=_request_id(listing),
+        """Read the listing, page by page where the API pages it."""
+        page_size = self.live_call_page_size
+        call_ids: dict[str, None] = {}  # in the listing's order, each once
+        for page in range(self.max_live_call_pages if page_size else 1):
+            params = {"status": "live"}
+            if page_size:
+                params |= {"limit": str(page_size), "offset": str(page * page_size)}
+            listing = await self._request_object(
+                "GET", f"{self._account_path}/Call/", params=params
             )
-        return call_ids
+            page_ids = listing.get("calls")
+            if not isinstance(page_ids, list) or not all(
+                isinstance(i, str) for i in page_ids
+            ):
+                raise UnexpectedResponseError(
+                    f"{self.display_name} sent a live-call list of an unexpected shape",
+                    request_id=_request_id(listing),
+                )
+            call_ids |= dict.fromkeys(page_ids)
+            if not page_size or len(page_ids) < page_size:
+                break
+        return list(call_ids)
 
     async def _live_call(self, call_id: str) -> LiveCall | None:
         try:
