@@ -38,7 +38,6 @@ from .conftest import (
     ProviderCase,
     add_entry,
     bland_data,
-    every_provider,
     plivo_data,
     telnyx_data,
     twilio_data,
@@ -268,7 +267,6 @@ async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@every_provider
 async def test_same_account_twice_aborts(
     hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase, entry: MockConfigEntry
 ) -> None:

@@ -22,14 +22,12 @@ from homeassistant.data_entry_flow import InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.setup import async_setup_component
 from homeassistant.util.aiohttp import MockRequest, serialize_response
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.call_transfer.const import DOMAIN
@@ -56,22 +54,6 @@ ISSUE = "dial_url_unavailable"
 def parse(xml: str) -> Element:
     """Parse the XML Home Assistant served (the integration's own output)."""
     return fromstring(xml)  # noqa: S314
-
-
-@pytest.fixture
-async def hass_url(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> str:
-    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the external URL.
-
-    The webhook integration (with the HTTP one) is set up first: a served app takes
-    no new routes.
-    """
-    assert await async_setup_component(hass, "webhook", {})
-    client = await hass_client_no_auth()
-    url = f"http://{client.host}:{client.port}"
-    await hass.config.async_update(external_url=url)
-    return url
 
 
 @pytest.fixture

@@ -242,7 +242,12 @@ async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
         return calls[0].call_id
     if not calls:
         raise _invalid("no_live_call", title=entry.title)
-    listed = ", ".join(f"{call.call_id} (from {call.from_number})" for call in calls)
+    listed = ", ".join(
+        f"{call.call_id} (from {call.from_number})"
+        if call.from_number
+        else call.call_id
+        for call in calls
+    )
     raise _invalid(
         "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
     )
