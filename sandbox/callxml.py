@@ -12,12 +12,19 @@ Any other element is refused as one the sandbox does not know.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import re
 from typing import Final
 from xml.parsers import expat
 
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+# The values an attribute may take, where the docs list them (Vobiz, Plivo).
+CHOICES: Final[Mapping[str, frozenset[str]]] = {
+    "voice": frozenset({"WOMAN", "MAN"}),
+    "method": frozenset({"GET", "POST"}),
+    "hangupOnStar": frozenset({"true", "false"}),
+    "sendOnPreanswer": frozenset({"true", "false"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +34,19 @@ class XmlDialect:
     provider: str  # who fetches it, as logs name them: "Vobiz"
     name: str  # "Vobiz XML"
     elements: Mapping[str, tuple[frozenset[str], frozenset[str]]]
+    speak: str = "Speak"  # the element that speaks its text
+    choices: Mapping[str, frozenset[str]] = field(default_factory=lambda: CHOICES)
+    sip_elements: frozenset[str] = frozenset({"User"})  # dial a sip: URI
 
     def with_attributes(
         self, provider: str, name: str, **attributes: frozenset[str]
     ) -> XmlDialect:
         """Return another provider's dialect: these elements, some with more attributes."""
-        return XmlDialect(
-            provider,
-            name,
-            {
+        return replace(
+            self,
+            provider=provider,
+            name=name,
+            elements={
                 tag: (documented | attributes.get(tag, frozenset()), children)
                 for tag, (documented, children) in self.elements.items()
             },
@@ -66,12 +77,6 @@ VOBIZ_ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "User": (frozenset({"sendDigits", "sendOnPreanswer", "sipHeaders"}), frozenset()),
 }
 VOBIZ_XML: Final = XmlDialect("Vobiz", "Vobiz XML", VOBIZ_ELEMENTS)
-_CHOICES: Final[dict[str, frozenset[str]]] = {
-    "voice": frozenset({"WOMAN", "MAN"}),
-    "method": frozenset({"GET", "POST"}),
-    "hangupOnStar": frozenset({"true", "false"}),
-    "sendOnPreanswer": frozenset({"true", "false"}),
-}
 _POSITIVE_INTEGERS: Final = frozenset({"timeout", "timeLimit"})
 _DIGITS: Final = re.compile(r"[0-9]+")
 
@@ -108,7 +113,7 @@ def parse_call_xml(body: bytes, dialect: XmlDialect = VOBIZ_XML) -> CallPlan:
     check(root, dialect)
     spoken: list[str] = []
     for child in root.children:
-        if child.tag == "Speak":
+        if child.tag == dialect.speak:
             spoken.append(child.text.strip())
             continue
         return CallPlan(
@@ -164,7 +169,7 @@ def check(element: Element, dialect: XmlDialect) -> None:
             f"<{element.tag}> has no attribute {', '.join(unknown)} in {dialect.name}"
         )
     for name, value in element.attributes.items():
-        _check_attribute(element.tag, name, value)
+        _check_attribute(element.tag, name, value, dialect.choices)
     for child in element.children:
         if child.tag not in dialect.elements:
             raise CallXmlError(f"<{child.tag}> is not a {dialect.name} element")
@@ -172,22 +177,25 @@ def check(element: Element, dialect: XmlDialect) -> None:
             raise CallXmlError(f"<{child.tag}> cannot be inside <{element.tag}>")
         check(child, dialect)
     text = element.text.strip()
-    match element.tag:
-        case "Response" | "Dial" if text:
-            raise CallXmlError(f"<{element.tag}> holds text: {text[:40]!r}")
-        case "Speak" if not text:
-            raise CallXmlError("<Speak> has nothing to say")
-        case "Dial" if not element.children:
-            raise CallXmlError("<Dial> has no <Number> or <User> to dial")
-        case "Number" if not E164.fullmatch(text):
-            raise CallXmlError(f"<Number> {text!r} is not an E.164 number")
-        case "User" if not text.startswith("sip:"):
-            raise CallXmlError(f"<User> {text!r} is not a sip: URI")
+    tag = element.tag
+    if tag in ("Response", "Dial") and text:
+        raise CallXmlError(f"<{tag}> holds text: {text[:40]!r}")
+    if tag == dialect.speak and not text:
+        raise CallXmlError(f"<{tag}> has nothing to say")
+    if tag == "Dial" and not element.children:
+        dialed = " or ".join(f"<{child}>" for child in sorted(allowed_children))
+        raise CallXmlError(f"<Dial> has no {dialed} to dial")
+    if tag == "Number" and not E164.fullmatch(text):
+        raise CallXmlError(f"<Number> {text!r} is not an E.164 number")
+    if tag in dialect.sip_elements and not text.startswith("sip:"):
+        raise CallXmlError(f"<{tag}> {text!r} is not a sip: URI")
 
 
-def _check_attribute(tag: str, name: str, value: str) -> None:
-    if name in _CHOICES and value not in _CHOICES[name]:
-        choices = ", ".join(sorted(_CHOICES[name]))
+def _check_attribute(
+    tag: str, name: str, value: str, choices_of: Mapping[str, frozenset[str]]
+) -> None:
+    if name in choices_of and value not in choices_of[name]:
+        choices = ", ".join(sorted(choices_of[name]))
         raise CallXmlError(f'{name}="{value}" on <{tag}> is not one of {choices}')
     if name in _POSITIVE_INTEGERS and (not _DIGITS.fullmatch(value) or int(value) < 1):
         raise CallXmlError(f'{name}="{value}" on <{tag}> is not a positive integer')

@@ -1,13 +1,14 @@
-"""Fetching a transferred leg's URL, as a Plivo-style provider does after a transfer.
+"""Fetching a transferred leg's URL, as the provider does after it accepts a transfer.
 
-The provider (Vobiz, Plivo) answers the transfer (202) and then requests each
-transferred leg's URL with the requested method, sending the call's parameters
-form-encoded (in the query for GET): ``CallUUID``, ``From``, ``To``, ``Direction``,
-``CallStatus``, and for a B leg the A leg's ``ALegUUID`` and ``ALegRequestUUID``
-(docs.vobiz.ai/xml/request, plivo.com/docs/voice/xml/request). The XML it gets back,
-checked against the provider's dialect, decides what the leg does; an unreachable URL,
-a timeout, an HTTP error or invalid XML drops the leg. The outcome is recorded on the
-call and logged.
+The provider answers the transfer and then requests the leg's URL with the requested
+method, sending the call's parameters form-encoded (in the query for GET). A
+Plivo-style provider (Vobiz, Plivo) fetches each transferred leg's URL and sends
+``CallUUID``, ``From``, ``To``, ``Direction``, ``CallStatus``, and for a B leg the A
+leg's ``ALegUUID`` and ``ALegRequestUUID`` (docs.vobiz.ai/xml/request,
+plivo.com/docs/voice/xml/request); Twilio fetches a redirected call's ``Url`` with its
+own parameters (``twilio.TwilioApi``). The XML it gets back, checked against the
+provider's dialect, decides what the leg does; an unreachable URL, a timeout, an HTTP
+error or invalid XML drops the leg. The outcome is recorded on the call and logged.
 
 The sandbox only ever connects to loopback IP addresses: for any other host it records
 ``dropped: unreachable (not a loopback address)`` without a name lookup or a connection,
@@ -40,13 +41,18 @@ XML_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
 
 @dataclass(frozen=True, slots=True)
 class LegFetch:
-    """One leg URL to fetch for an accepted transfer, and the XML dialect it must answer."""
+    """One leg URL to fetch for an accepted transfer, with what the request carries.
+
+    ``params`` are the call's parameters the provider sends; ``dialect`` is the call
+    XML the answer must be.
+    """
 
     call: SandboxCall
     leg: str
     url: str
     method: str
     dialect: XmlDialect
+    params: dict[str, str]
 
 
 class LegFetcher:
@@ -67,12 +73,23 @@ class LegFetcher:
     def plan(
         self, call: SandboxCall, order: dict[str, str], dialect: XmlDialect
     ) -> None:
-        """Queue a fetch of each leg an accepted transfer order redirects."""
+        """Queue a fetch of each leg an accepted (Plivo-style) transfer order redirects."""
         for leg in ("aleg", "bleg"):
             if (url := order.get(f"{leg}_url")) is not None:
-                self._planned.append(
-                    LegFetch(call, leg, url, order[f"{leg}_method"], dialect)
+                self.plan_fetch(
+                    LegFetch(
+                        call,
+                        leg,
+                        url,
+                        order[f"{leg}_method"],
+                        dialect,
+                        _call_parameters(call, leg),
+                    )
                 )
+
+    def plan_fetch(self, fetch: LegFetch) -> None:
+        """Queue one fetch, made once the accepting answer has been sent."""
+        self._planned.append(fetch)
 
     def take_planned(self) -> list[LegFetch]:
         """Return the queued fetches (of the request being answered) and forget them."""
@@ -118,7 +135,7 @@ class LegFetcher:
         )
 
     async def _fetch(self, fetch: LegFetch) -> LegOutcome:
-        params = _call_parameters(fetch.call, fetch.leg)
+        params = fetch.params
         url = URL(fetch.url)
         fetched = LegOutcome(
             call_id=fetch.call.call_id,
@@ -186,7 +203,7 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def _call_parameters(call: SandboxCall, leg: str) -> dict[str, str]:
-    """Return the parameters the provider sends with a request for a leg's XML."""
+    """Return the parameters a Plivo-style provider sends when it fetches a leg's XML."""
     params = {
         "CallUUID": call.call_id if leg == "aleg" else call.bleg_uuid,
         "From": call.from_number,

@@ -48,7 +48,7 @@ class Sandbox(SandboxState):
         self._apis: tuple[ProviderApi[Any], ...] = (
             VobizApi(self, self.leg_fetcher),
             BlandApi(self),
-            TwilioApi(self),
+            TwilioApi(self, self.leg_fetcher),
             TelnyxApi(self),
             PlivoApi(self, self.leg_fetcher),
         )
@@ -176,7 +176,7 @@ class Sandbox(SandboxState):
                 return faulty
         response = api.respond(api_request, account)
         if fetches := self.leg_fetcher.take_planned():
-            # A Plivo-style API answers the transfer first and fetches the leg URLs afterwards.
+            # The provider answers the transfer first and fetches the leg URLs afterwards.
             await response.prepare(request)
             await response.write_eof()
             self.leg_fetcher.start(fetches)

@@ -11,6 +11,15 @@ Beyond the docs, and on purpose strict: an API key may not read the Accounts res
 sandbox sends 403 with 20403), an update with a parameter Twilio does not document,
 or with neither ``Url``, ``Twiml`` nor ``Status``, answers 400, and so does TwiML
 that is not a ``<Response>`` document.
+
+After an update that redirects the call to a ``Url``, the sandbox fetches it as Twilio
+does (``legfetch``, loopback addresses only), with Twilio's request parameters
+(``CallSid``, ``AccountSid``, ``From``, ``To``, ``CallStatus``, ``ApiVersion``,
+``Direction``; twilio.com/docs/usage/webhooks/voice-webhooks), and checks the answer as
+TwiML: ``<Say>`` (twilio.com/docs/voice/twiml/say) and ``<Dial>`` with ``<Number>``,
+``<Sip>`` or ``<Client>`` (/docs/voice/twiml/dial). Stricter than Twilio on purpose:
+XML only (Twilio also plays an audio file or reads plain text), E.164 numbers inside
+``<Number>`` (not as ``<Dial>``'s own text), and only the voices man, woman and alice.
 """
 
 from __future__ import annotations
@@ -39,7 +48,9 @@ from .api import (
     refuse_unknown_fields,
     require_form,
 )
-from .state import CallStatus, SandboxCall, TwilioAccount
+from .callxml import CHOICES, XmlDialect
+from .legfetch import LegFetch, LegFetcher
+from .state import CallStatus, SandboxCall, SandboxState, TwilioAccount
 
 API_VERSION: Final = "/2010-04-01"
 UPDATE_FIELDS: Final = frozenset(
@@ -79,6 +90,53 @@ _ERROR_CODES: Final[Mapping[int, int]] = {
 }
 NOT_IN_PROGRESS: Final = 21220
 INVALID_PAGE_TOKEN: Final = 21481
+_STATUS_CALLBACK: Final = frozenset(
+    {"statusCallbackEvent", "statusCallback", "statusCallbackMethod"}
+)
+# The TwiML a redirected call's Url may answer, as the sandbox reads it.
+TWIML: Final = XmlDialect(
+    "Twilio",
+    "TwiML",
+    {
+        "Response": (frozenset(), frozenset({"Say", "Dial"})),
+        "Say": (frozenset({"voice", "language", "loop"}), frozenset()),
+        "Dial": (
+            frozenset(
+                {
+                    "action",
+                    "method",
+                    "timeout",
+                    "hangupOnStar",
+                    "timeLimit",
+                    "callerId",
+                    "record",
+                    "trim",
+                    "answerOnBridge",
+                    "ringTone",
+                    "sequential",
+                }
+            ),
+            frozenset({"Number", "Sip", "Client"}),
+        ),
+        "Number": (
+            frozenset({"sendDigits", "url", "method", "byoc"}) | _STATUS_CALLBACK,
+            frozenset(),
+        ),
+        "Sip": (
+            frozenset({"username", "password", "url", "method"}) | _STATUS_CALLBACK,
+            frozenset(),
+        ),
+        "Client": (frozenset({"url", "method"}) | _STATUS_CALLBACK, frozenset()),
+    },
+    speak="Say",
+    choices={
+        "voice": frozenset({"man", "woman", "alice"}),
+        "method": CHOICES["method"],
+        "hangupOnStar": CHOICES["hangupOnStar"],
+        "answerOnBridge": CHOICES["hangupOnStar"],
+    },
+    sip_elements=frozenset({"Sip"}),
+)
 _ACCOUNT_IN_PATH: Final = re.compile(r"/Accounts/(?P<sid>[^/.]+)")
 _CALL_IN_PATH: Final = re.compile(r"/Calls/(?P<sid>[^/.]+)\.json")
 
@@ -98,6 +156,11 @@ class TwilioApi(ProviderApi[TwilioLogin]):
     prefix = f"/twilio{API_VERSION}"
     unauthorized_message = "Authenticate"
     body_type = FORM
+
+    def __init__(self, state: SandboxState, leg_fetcher: LegFetcher) -> None:
+        """Serve ``state``; after a redirect to a Url, ``leg_fetcher`` fetches it."""
+        super().__init__(state)
+        self.leg_fetcher = leg_fetcher
 
     def build_routes(self) -> Sequence[Route[TwilioLogin]]:
         """Return the documented paths."""
@@ -252,6 +315,17 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         elif "Url" in form or "Twiml" in form:
             call.transfers.append(dict(form))
             call.transferred_to = order
+            if "Url" in form:
+                self.leg_fetcher.plan_fetch(
+                    LegFetch(
+                        call,
+                        "aleg",
+                        form["Url"],
+                        form.get("Method", "POST"),
+                        TWIML,
+                        _request_parameters(call),
+                    )
+                )
         return self.ok(_call_resource(call))
 
     def _not_found(self, request: ApiRequest) -> web.Response:
@@ -326,6 +400,19 @@ def _error(code: int, status: int, message: str) -> dict[str, Any]:
 
 def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC))
+
+
+def _request_parameters(call: SandboxCall) -> dict[str, str]:
+    """Return what Twilio sends when it requests TwiML for a call."""
+    return {
+        "CallSid": call.call_id,
+        "AccountSid": call.account,
+        "ApiVersion": API_VERSION.strip("/"),
+        "From": call.from_number,
+        "To": call.to_number,
+        "CallStatus": call.status.value,
+        "Direction": call.direction,
+    }
 
 
 def _call_resource(call: SandboxCall) -> dict[str, Any]:
