@@ -1,33 +1,97 @@
-"""Run the sandbox until Ctrl-C or SIGTERM: ``python -m sandbox --port 8765``."""
+"""Run the sandbox, or start and end calls on a running one.
+
+Usage:
+  python -m sandbox --port 8765              serve until Ctrl-C or SIGTERM
+  python -m sandbox call start --port 8765 --provider vobiz --from +14155550123
+  python -m sandbox call end --port 8765 CALL_ID
+  python -m sandbox call list --port 8765
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
 import signal
+import sys
+from typing import Any
+import urllib.error
+import urllib.request
 
+from .control import CALLS_PATH, DIRECTIONS, PROVIDERS
 from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
 )
 
 DEFAULT_PORT = 8765
+CONTROL_TIMEOUT = 10
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line; refuse a host that is not loopback."""
+    # --host/--port are accepted before or after a command; SUPPRESS keeps a value
+    # given before the command from being reset by the command's own default.
+    address = argparse.ArgumentParser(add_help=False)
+    address.add_argument(
+        "--host",
+        default=argparse.SUPPRESS,
+        help="a loopback IP address (default 127.0.0.1)",
+    )
+    address.add_argument(
+        "--port",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"the sandbox's port (default {DEFAULT_PORT}; 0 serves on a free port)",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="Local stand-in for the Vobiz and Bland AI APIs (loopback only).",
+        description=(
+            "Local stand-in for the providers' APIs (loopback only). Without a "
+            "command it serves; 'call' starts, ends or lists calls on a running sandbox."
+        ),
+        epilog=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[address],
     )
-    parser.add_argument("--host", default="127.0.0.1", help="a loopback IP address")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port"
+    commands = parser.add_subparsers(dest="command", metavar="{call}")
+    call = commands.add_parser(
+        "call",
+        help="start, end or list calls on the running sandbox",
+        description="Start, end or list calls on a running sandbox, over HTTP.",
+    )
+    actions = call.add_subparsers(dest="action", required=True)
+    start = actions.add_parser(
+        "start", parents=[address], help="start a live call on a provider account"
+    )
+    start.add_argument("--provider", required=True, choices=PROVIDERS)
+    start.add_argument("--from", dest="from_number", help="caller number (E.164)")
+    start.add_argument("--to", dest="to_number", help="called number (E.164)")
+    start.add_argument("--direction", choices=DIRECTIONS, default="inbound")
+    start.add_argument(
+        "--caller-name", help="the caller's name (Vobiz and Plivo show it)"
+    )
+    start.add_argument("--call-id", help="the call id (default: a new UUID)")
+    end = actions.add_parser("end", parents=[address], help="hang up a live call")
+    end.add_argument("call_id")
+    actions.add_parser(
+        "list", parents=[address], help="list the calls and their status"
     )
     args = parser.parse_args(argv)
+    args.host = getattr(args, "host", "127.0.0.1")
+    args.port = getattr(args, "port", DEFAULT_PORT)
     try:
         require_loopback(args.host)
     except ValueError as err:
@@ -36,23 +100,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def describe(sandbox: Sandbox) -> str:
-    """Tell a developer the base URLs, test credentials and live call ids."""
+    """Tell a developer the base URLs, test credentials, live call ids and controls.
+
+    An empty line ends it.
+    """
 
     def live_calls(provider: str) -> str:
-        ids = (c.call_id for c in sandbox.calls.values() if c.provider == provider)
+        ids = (
+            c.call_id
+            for c in sandbox.calls.values()
+            if c.provider == provider and c.live
+        )
         return ", ".join(ids)
 
+    port = sandbox.port
     return "\n".join(
         (
-            f"Provider sandbox listening on port {sandbox.port} (Ctrl-C stops it)",
+            f"Provider sandbox listening on port {port} (Ctrl-C stops it)",
             f"Vobiz base URL:    {sandbox.vobiz_base_url}",
             f"  auth_id:         {SANDBOX_VOBIZ_AUTH_ID}",
             f"  auth_token:      {SANDBOX_VOBIZ_AUTH_TOKEN}",
             f"  live call ids:   {live_calls('vobiz')}",
+            "  transfers:       leg URLs are fetched on loopback addresses only",
             f"Bland AI base URL: {sandbox.bland_base_url}",
             f"  api_key:         {SANDBOX_BLAND_API_KEY}",
             f"  org_id:          {SANDBOX_BLAND_ORG_ID}",
             f"  live call ids:   {live_calls('bland')}",
+            f"Twilio base URL:   {sandbox.twilio_base_url}",
+            f"  account_sid:     {SANDBOX_TWILIO_ACCOUNT_SID}",
+            f"  secret:          {SANDBOX_TWILIO_AUTH_TOKEN} (the auth token)",
+            f"  or api_key_sid:  {SANDBOX_TWILIO_API_KEY_SID}",
+            f"  with secret:     {SANDBOX_TWILIO_API_KEY_SECRET}",
+            f"  live call ids:   {live_calls('twilio')}",
+            f"Telnyx base URL:   {sandbox.telnyx_base_url}",
+            f"  api_key:         {SANDBOX_TELNYX_API_KEY}",
+            f"  connection_id:   {SANDBOX_TELNYX_CONNECTION_ID}",
+            f"  live call ids:   {live_calls('telnyx')}",
+            f"Plivo base URL:    {sandbox.plivo_base_url}",
+            f"  auth_id:         {SANDBOX_PLIVO_AUTH_ID}",
+            f"  auth_token:      {SANDBOX_PLIVO_AUTH_TOKEN}",
+            f"  live call ids:   {live_calls('plivo')}",
+            "  transfers:       leg URLs are fetched on loopback addresses only",
+            "Start and end calls while it runs (from another shell):",
+            f"  python -m sandbox call start --port {port} --provider vobiz --from +14155550123",
+            f"  python -m sandbox call end --port {port} CALL_ID",
+            f"  python -m sandbox call list --port {port}",
+            f"  or HTTP: GET/POST {sandbox.control_url}/calls, DELETE {sandbox.control_url}/calls/CALL_ID",
+            "",
         )
     )
 
@@ -72,9 +166,81 @@ async def serve(host: str, port: int) -> None:
         await sandbox.stop()
 
 
+def control(args: argparse.Namespace) -> int:
+    """Run one ``call`` command against the running sandbox; return the exit status."""
+    calls_url = f"http://{args.host}:{args.port}{CALLS_PATH}"
+    try:
+        match args.action:
+            case "start":
+                body = {
+                    key: value
+                    for key, value in (
+                        ("provider", args.provider),
+                        ("from", args.from_number),
+                        ("to", args.to_number),
+                        ("direction", args.direction),
+                        ("caller_name", args.caller_name),
+                        ("call_id", args.call_id),
+                    )
+                    if value is not None
+                }
+                call = _send("POST", calls_url, body)
+                print(f"Started {_line(call)}")
+            case "end":
+                call = _send("DELETE", f"{calls_url}/{args.call_id}")
+                print(f"Ended {_line(call)}")
+            case _:
+                calls = _send("GET", calls_url)["calls"]
+                for call in calls:
+                    print(_line(call))
+                if not calls:
+                    print("No calls.")
+    except urllib.error.HTTPError as err:
+        print(f"error: {_error_text(err)}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(
+            f"error: no sandbox answers at {calls_url} ({err}); "
+            "start one with python -m sandbox or scripts/develop",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _send(method: str, url: str, body: dict[str, str] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL built above
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def _line(call: dict[str, Any]) -> str:
+    return (
+        f"{call['provider']} call {call['call_id']}: {call['direction']} "
+        f"from {call['from']} to {call['to']}, {call['status']}"
+    )
+
+
+def _error_text(err: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(err.read())["error"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {err.code}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m sandbox``."""
+    """Entry point of ``python -m sandbox``; what transferred legs did is logged to stdout."""
     args = parse_args(argv)
+    if args.command == "call":
+        sys.exit(control(args))
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s sandbox: %(message)s"))
+    logger = logging.getLogger("sandbox")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     asyncio.run(serve(args.host, args.port))
 
 

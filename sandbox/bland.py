@@ -50,6 +50,7 @@ _QUEUE_STATUS: Final[Mapping[CallStatus, str]] = {
 class BlandApi(ProviderApi[BlandAccount]):
     """Bland AI: the raw API key in the ``authorization`` header."""
 
+    name = "bland"
     prefix = "/bland"
     unauthorized_message = "Missing or invalid API key in the authorization header"
 
@@ -81,11 +82,10 @@ class BlandApi(ProviderApi[BlandAccount]):
 
     def error_body(self, status: int, message: str) -> Any:
         """Bland's ``{"data": null, "errors": [...]}`` envelope."""
-        code = (
-            "VALIDATION_ERROR"
-            if status == HTTPStatus.BAD_REQUEST
-            else HTTPStatus(status).name
-        )
+        if status == HTTPStatus.BAD_REQUEST:
+            code = "VALIDATION_ERROR"
+        else:  # a status Python does not name (520, 599) as a generic error
+            code = HTTPStatus(status).name if status in HTTPStatus else "ERROR"
         return {"data": None, "errors": [{"error": code, "message": message}]}
 
     def finish(self, response: web.Response) -> web.Response:

@@ -95,7 +95,7 @@ class FaultRule:
     """A fault and which requests it hits; every given filter must match."""
 
     fault: Fault
-    # The Vobiz auth_id or Bland API key the request authenticated as.
+    # The account the request authenticated as (ProviderApi.account_key).
     account: str | None = None
     call_id: str | None = None
     path_contains: str | None = None

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP server: both providers on one loopback port, faults, recording."""
+"""The sandbox's HTTP server: every provider on one loopback port, faults, recording."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from typing import Any, Final
 from aiohttp import web
 from yarl import URL
 
-from .api import ApiRequest, ProviderApi, decode_json
+from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
+from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
-from .state import RecordedRequest, SandboxState, mask_headers
+from .legfetch import LegFetcher
+from .plivo import PlivoApi
+from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
+from .telnyx import TelnyxApi
+from .twilio import TwilioApi
 from .vobiz import VobizApi
 
 # How long stop() lets requests still being handled finish before cancelling them.
@@ -33,13 +38,20 @@ def require_loopback(host: str) -> None:
 
 
 class Sandbox(SandboxState):
-    """A local server speaking the Vobiz and Bland AI APIs, with injectable faults."""
+    """A local server speaking the providers' APIs, with injectable faults."""
 
     def __init__(self, *, seed: bool = True) -> None:
         """Prepare the state (seeded with the documented test data unless told not to)."""
         super().__init__(seed=seed)
         self.connections = 0  # TCP connections accepted so far
-        self._apis: tuple[ProviderApi[Any], ...] = (VobizApi(self), BlandApi(self))
+        self.leg_fetcher = LegFetcher(self)
+        self._apis: tuple[ProviderApi[Any], ...] = (
+            VobizApi(self, self.leg_fetcher),
+            BlandApi(self),
+            TwilioApi(self, self.leg_fetcher),
+            TelnyxApi(self),
+            PlivoApi(self, self.leg_fetcher),
+        )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
@@ -61,6 +73,27 @@ class Sandbox(SandboxState):
     def bland_base_url(self) -> str:
         """What to use instead of ``https://api.bland.ai``."""
         return str(self._base_url.with_path(BlandApi.prefix))
+
+    def error_body(self, provider: ProviderName, status: int, message: str) -> Any:
+        """Return the error envelope ``provider`` answers ``status`` with, for faults."""
+        return next(api for api in self._apis if api.name == provider).error_body(
+            status, message
+        )
+
+    @property
+    def twilio_base_url(self) -> str:
+        """What to use instead of ``https://api.twilio.com/2010-04-01``."""
+        return str(self._base_url.with_path(TwilioApi.prefix))
+
+    @property
+    def telnyx_base_url(self) -> str:
+        """What to use instead of ``https://api.telnyx.com/v2``."""
+        return str(self._base_url.with_path(TelnyxApi.prefix))
+
+    @property
+    def plivo_base_url(self) -> str:
+        """What to use instead of ``https://api.plivo.com/v1``."""
+        return str(self._base_url.with_path(PlivoApi.prefix))
 
     @property
     def _base_url(self) -> URL:
@@ -101,13 +134,22 @@ class Sandbox(SandboxState):
         if self._runner is None or self._listener is None:
             return
         self._stopping.set()
+        await self.leg_fetcher.close()
         self._listener.close()
         await self._runner.cleanup()
         await self._listener.wait_closed()
         self._runner = self._listener = self._url = None
 
+    @property
+    def control_url(self) -> str:
+        """Where the control plane (start, end and list calls) answers."""
+        return str(self._base_url.with_path(CONTROL_PREFIX))
+
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()
+        if is_control_path(request.path):
+            # The sandbox's own control plane: no provider request, so not recorded.
+            return control_respond(self, request.method, request.path, body)
         api_request, api = self._api_request(request, body)
         self.requests.append(
             RecordedRequest(
@@ -117,6 +159,7 @@ class Sandbox(SandboxState):
                 headers=mask_headers(request.headers),
                 json=api_request.json,
                 text=body.decode(errors="replace"),
+                form=api_request.form,
             )
         )
         if api is None:
@@ -131,7 +174,17 @@ class Sandbox(SandboxState):
             faulty = await self._apply_fault(fault, request, api)
             if faulty is not None:
                 return faulty
-        return api.respond(api_request, account)
+        response = api.respond(api_request, account)
+        if fetches := self.leg_fetcher.take_planned():
+            # The provider answers the transfer first and fetches the leg URLs afterwards.
+            await response.prepare(request)
+            await response.write_eof()
+            self.leg_fetcher.start(fetches)
+        return response
+
+    async def fetches_settled(self, timeout: float = 10.0) -> None:
+        """Wait until every transferred leg's URL fetch so far has recorded its outcome."""
+        await self.leg_fetcher.settled(timeout)
 
     def _api_request(
         self, request: web.BaseRequest, body: bytes
@@ -156,6 +209,7 @@ class Sandbox(SandboxState):
             body=body,
             json=json_body,
             json_valid=json_valid,
+            form=decode_form(body) if request.content_type == FORM else None,
         )
         return api_request, api
 

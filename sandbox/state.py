@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,13 +22,32 @@ SANDBOX_VOBIZ_CALL_ID: Final = "3a1c6f2e-8b4d-4e0f-9a7b-000000000001"
 SANDBOX_VOBIZ_SECOND_CALL_ID: Final = "3a1c6f2e-8b4d-4e0f-9a7b-000000000002"
 SANDBOX_BLAND_CALL_ID: Final = "29f01d00-5197-4b83-bc0f-161e14533a78"
 SANDBOX_BLAND_SECOND_CALL_ID: Final = "29f01d00-5197-4b83-bc0f-161e14533a79"
+SANDBOX_TWILIO_ACCOUNT_SID: Final = "AC5a4db0c0000000000000000000000001"
+SANDBOX_TWILIO_AUTH_TOKEN: Final = "sandbox-twilio-auth-token-0001"  # noqa: S105
+SANDBOX_TWILIO_API_KEY_SID: Final = "SK5a4db0c0000000000000000000000001"
+SANDBOX_TWILIO_API_KEY_SECRET: Final = "sandbox-twilio-key-secret-0001"  # noqa: S105
+SANDBOX_TWILIO_CALL_SID: Final = "CA5a4db0c0000000000000000000000001"
+SANDBOX_TWILIO_SECOND_CALL_SID: Final = "CA5a4db0c0000000000000000000000002"
+SANDBOX_TELNYX_API_KEY: Final = "KEYSANDBOXTELNYX0001_sandboxsecret"
+SANDBOX_TELNYX_CONNECTION_ID: Final = "1494404757140276705"
+SANDBOX_TELNYX_CALL_ID: Final = "v3:sandbox-telnyx-call-0001"
+SANDBOX_TELNYX_SECOND_CALL_ID: Final = "v3:sandbox-telnyx-call-0002"
+SANDBOX_PLIVO_AUTH_ID: Final = "MAPLIVOSANDBOX000001"
+SANDBOX_PLIVO_AUTH_TOKEN: Final = "sandbox-plivo-auth-token-0001"  # noqa: S105
+SANDBOX_PLIVO_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000001"
+SANDBOX_PLIVO_SECOND_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000002"
 
 # Destinations Bland refuses by default: international satellite networks.
 DEFAULT_BLOCKED_PREFIXES: Final = frozenset({"+881", "+882"})
 MASKED: Final = "***"
 SECRET_HEADERS: Final = frozenset({"x-auth-token", "authorization"})
 
-type ProviderName = Literal["vobiz", "bland"]
+type ProviderName = Literal["vobiz", "bland", "twilio", "telnyx", "plivo"]
+# How each provider spells a new call's id (a UUID where not listed).
+_NEW_CALL_ID: Final[Mapping[ProviderName, Callable[[], str]]] = {
+    "twilio": lambda: f"CA{uuid.uuid4().hex}",
+    "telnyx": lambda: f"v3:{secrets.token_urlsafe(24)}",
+}
 
 
 class CallStatus(StrEnum):
@@ -71,19 +90,103 @@ class BlandAccount:
     )
 
 
+class LegResult(StrEnum):
+    """What a transferred leg (Vobiz, Plivo) did with the XML its URL answered."""
+
+    DIALING = "dialing"  # the XML dials a number (after any announcement)
+    HUNG_UP = "hung up"  # valid XML that dials nobody: the call ends after it
+    DROPPED = "dropped"  # no usable XML: the provider drops the leg
+
+
+@dataclass(frozen=True, slots=True)
+class LegOutcome:
+    """One fetch of a transferred leg's URL, and what the leg did with the answer.
+
+    ``params`` are the form fields sent (in the query for GET); ``status`` is the
+    HTTP status of the answer (None when there was none); ``reason`` says why a
+    leg was dropped.
+    """
+
+    call_id: str
+    leg: str
+    method: str
+    url: str
+    params: dict[str, str]
+    result: LegResult
+    status: int | None = None
+    numbers: tuple[str, ...] = ()
+    caller_id: str | None = None
+    announcement: str | None = None
+    ring_timeout: int | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        """Describe it as a person would: ``dialing +1… (caller id +1…) after "…"``."""
+        if self.result is LegResult.DROPPED:
+            return f"dropped: {self.reason}"
+        said = f' after "{self.announcement}"' if self.announcement else ""
+        if self.result is LegResult.HUNG_UP:
+            return f"hung up{said}"
+        caller_id = f" (caller id {self.caller_id})" if self.caller_id else ""
+        return f"dialing {', '.join(self.numbers)}{caller_id}{said}"
+
+
+@dataclass(slots=True)
+class PlivoAccount:
+    """A Plivo account, as ``GET /Account/{auth_id}/`` describes it."""
+
+    auth_id: str
+    auth_token: str
+    name: str
+    account_type: str = "standard"
+    billing_mode: str = "prepaid"
+    auto_recharge: bool = False
+    cash_credits: str = "25.00000"
+    timezone: str = "America/New_York"
+
+
+@dataclass(slots=True)
+class TwilioAccount:
+    """A Twilio account, its auth token and its API keys (SID to secret)."""
+
+    sid: str
+    auth_token: str
+    friendly_name: str
+    status: str = "active"
+    type: str = "Full"
+    api_keys: dict[str, str] = field(default_factory=dict)
+    # The largest PageSize the call list honours (Twilio's maximum); lower it to page.
+    page_size_limit: int = 1000
+
+
+@dataclass(slots=True)
+class TelnyxAccount:
+    """A Telnyx API key, its balance and its Call Control connections."""
+
+    api_key: str
+    balance: str = "25.00"
+    currency: str = "USD"
+    connections: set[str] = field(default_factory=set)
+    # The largest page[size] the active-call list honours; lower it to page.
+    page_size_limit: int = 250
+
+
 @dataclass(slots=True)
 class SandboxCall:
     """A phone call on one provider account.
 
-    ``transfers`` holds what each accepted transfer asked for (Vobiz: ``legs`` and
-    the transferred legs' URL and method; Bland: ``transfer_number``), and
-    ``transferred_to`` the latest destination (Vobiz: the transferred leg URLs,
-    comma separated; Bland: the E.164 number).
+    ``transfers`` holds what each accepted transfer asked for (Vobiz, Plivo: ``legs``
+    and the transferred legs' URL and method; Bland: ``transfer_number``; Twilio: the
+    update's form; Telnyx: the transfer's body), and ``transferred_to`` the latest
+    destination (Vobiz, Plivo: the transferred leg URLs, comma separated; Bland and
+    Telnyx: the destination; Twilio: the numbers the TwiML dials, or its URL).
+    ``outcomes`` holds, for Vobiz and Plivo, what each transferred leg did with the XML
+    its URL answered, in the order they finished.
     """
 
     call_id: str
     provider: ProviderName
-    account: str  # Vobiz auth_id or Bland API key
+    account: str  # Vobiz/Plivo auth_id, Bland API key, Twilio SID or Telnyx API key
     from_number: str
     to_number: str
     direction: str
@@ -91,8 +194,12 @@ class SandboxCall:
     started: datetime
     status: CallStatus = CallStatus.IN_PROGRESS
     request_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The UUID of the call's other leg (B leg), which a B-leg URL fetch names.
+    bleg_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     transferred_to: str | None = None
-    transfers: list[dict[str, str]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[LegOutcome] = field(default_factory=list)
+    connection: str | None = None  # the Telnyx connection the call runs on
 
     @property
     def live(self) -> bool:
@@ -114,6 +221,7 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any  # the decoded body; None when it is empty or not JSON
     text: str
+    form: Mapping[str, str] | None = None  # a form-encoded body, decoded
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -131,9 +239,22 @@ class SandboxState:
         """Start empty, or with the documented test accounts and live calls."""
         self.vobiz_accounts: dict[str, VobizAccount] = {}
         self.bland_accounts: dict[str, BlandAccount] = {}
+        self.twilio_accounts: dict[str, TwilioAccount] = {}
+        self.telnyx_accounts: dict[str, TelnyxAccount] = {}
+        self.plivo_accounts: dict[str, PlivoAccount] = {}
         self.calls: dict[str, SandboxCall] = {}
         self.requests: list[RecordedRequest] = []
+        # The sandbox's own requests: each fetch of a transferred leg's URL.
+        self.leg_fetches: list[LegOutcome] = []
         self.faults: list[FaultRule] = []
+        # Each provider's accounts by the key its requests authenticate with.
+        self.accounts: dict[ProviderName, Mapping[str, object]] = {
+            "vobiz": self.vobiz_accounts,
+            "bland": self.bland_accounts,
+            "twilio": self.twilio_accounts,
+            "telnyx": self.telnyx_accounts,
+            "plivo": self.plivo_accounts,
+        }
         if seed:
             self._seed()
 
@@ -163,6 +284,34 @@ class SandboxState:
         self.bland_accounts[api_key] = account
         return account
 
+    def add_twilio_account(
+        self, sid: str, auth_token: str, *, friendly_name: str | None = None
+    ) -> TwilioAccount:
+        """Add a Twilio account; add API keys and change fields on the returned object."""
+        account = TwilioAccount(
+            sid=sid, auth_token=auth_token, friendly_name=friendly_name or sid
+        )
+        self.twilio_accounts[sid] = account
+        return account
+
+    def add_telnyx_account(
+        self, api_key: str, *, connections: tuple[str, ...] = ()
+    ) -> TelnyxAccount:
+        """Add a Telnyx API key with its connections; change fields on the returned object."""
+        account = TelnyxAccount(api_key=api_key, connections=set(connections))
+        self.telnyx_accounts[api_key] = account
+        return account
+
+    def add_plivo_account(
+        self, auth_id: str, auth_token: str, *, name: str | None = None
+    ) -> PlivoAccount:
+        """Add a Plivo account; change its other fields on the returned object."""
+        account = PlivoAccount(
+            auth_id=auth_id, auth_token=auth_token, name=name or auth_id
+        )
+        self.plivo_accounts[auth_id] = account
+        return account
+
     def add_call(
         self,
         provider: ProviderName,
@@ -175,14 +324,12 @@ class SandboxState:
         caller_name: str = "",
         started: datetime | None = None,
         status: CallStatus = CallStatus.IN_PROGRESS,
+        connection: str | None = None,
     ) -> SandboxCall:
         """Add a call (by default in progress) to an existing account."""
-        accounts: Mapping[str, object] = (
-            self.vobiz_accounts if provider == "vobiz" else self.bland_accounts
-        )
-        if account not in accounts:
+        if account not in self.accounts[provider]:
             raise ValueError(f"Unknown {provider} account")
-        call_id = call_id or str(uuid.uuid4())
+        call_id = call_id or _NEW_CALL_ID.get(provider, lambda: str(uuid.uuid4()))()
         if call_id in self.calls:
             raise ValueError(f"A call {call_id} already exists")
         call = SandboxCall(
@@ -195,6 +342,7 @@ class SandboxState:
             caller_name=caller_name,
             started=started or datetime.now(UTC).replace(microsecond=0),
             status=status,
+            connection=connection,
         )
         self.calls[call_id] = call
         if provider == "bland":
@@ -284,6 +432,12 @@ class SandboxState:
         bland = self.add_bland_account(
             SANDBOX_BLAND_API_KEY, org_id=SANDBOX_BLAND_ORG_ID
         )
+        twilio = self.add_twilio_account(
+            SANDBOX_TWILIO_ACCOUNT_SID,
+            SANDBOX_TWILIO_AUTH_TOKEN,
+            friendly_name="Sandbox Twilio account",
+        )
+        twilio.api_keys[SANDBOX_TWILIO_API_KEY_SID] = SANDBOX_TWILIO_API_KEY_SECRET
         now = datetime.now(UTC).replace(microsecond=0)
         self.add_call(
             "vobiz",
@@ -320,3 +474,71 @@ class SandboxState:
             direction="outbound",
             started=now - timedelta(seconds=30),
         )
+        self._seed_calls(
+            "twilio",
+            twilio.sid,
+            (SANDBOX_TWILIO_CALL_SID, "+14155550142", "+14155550111", "inbound", 240),
+            (
+                SANDBOX_TWILIO_SECOND_CALL_SID,
+                "+14155550111",
+                "+14155550166",
+                "outbound-api",
+                45,
+            ),
+        )
+
+        telnyx = self.add_telnyx_account(
+            SANDBOX_TELNYX_API_KEY, connections=(SANDBOX_TELNYX_CONNECTION_ID,)
+        )
+        self._seed_calls(
+            "telnyx",
+            telnyx.api_key,
+            (SANDBOX_TELNYX_CALL_ID, "+13125550142", "+13125550100", "incoming", 150),
+            (
+                SANDBOX_TELNYX_SECOND_CALL_ID,
+                "+13125550100",
+                "+13125550177",
+                "outgoing",
+                20,
+            ),
+            connection=SANDBOX_TELNYX_CONNECTION_ID,
+        )
+
+        plivo = self.add_plivo_account(
+            SANDBOX_PLIVO_AUTH_ID,
+            SANDBOX_PLIVO_AUTH_TOKEN,
+            name="Sandbox Plivo account",
+        )
+        self._seed_calls(
+            "plivo",
+            plivo.auth_id,
+            (SANDBOX_PLIVO_CALL_ID, "+14155550131", "+14155550120", "inbound", 200),
+            (
+                SANDBOX_PLIVO_SECOND_CALL_ID,
+                "+14155550120",
+                "+14155550181",
+                "outbound",
+                70,
+            ),
+        )
+
+    def _seed_calls(
+        self,
+        provider: ProviderName,
+        account: str,
+        *calls: tuple[str, str, str, str, int],
+        connection: str | None = None,
+    ) -> None:
+        """Add live calls: (call id, from, to, direction, seconds since it started)."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        for call_id, from_number, to_number, direction, age in calls:
+            self.add_call(
+                provider,
+                account,
+                call_id,
+                from_number=from_number,
+                to_number=to_number,
+                direction=direction,
+                started=now - timedelta(seconds=age),
+                connection=connection,
+            )

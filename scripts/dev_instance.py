@@ -15,6 +15,7 @@ import argparse
 from http import HTTPStatus
 import json
 from pathlib import Path
+import socket
 import sys
 import time
 from typing import Any
@@ -22,11 +23,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
 
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -35,6 +47,8 @@ from sandbox import (  # noqa: E402
 # Onboarding steps marked done before the first start: core_config would add the
 # default weather/radio/TTS integrations, which need the internet and only add noise.
 PRESET_ONBOARDING_STEPS = ("core_config", "analytics", "integration")
+# The files configuration.yaml !includes, as Home Assistant's own onboarding writes them.
+INCLUDED_FILES = {"automations.yaml": "[]", "scripts.yaml": "", "scenes.yaml": ""}
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105 - a local development instance's documented login
 
@@ -169,6 +183,29 @@ class HomeAssistantApi:
                 "bland",
                 {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"},
             ),
+            (
+                "twilio",
+                {
+                    "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+                    "secret": SANDBOX_TWILIO_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/twilio/2010-04-01",
+                },
+            ),
+            (
+                "telnyx",
+                {
+                    "api_key": SANDBOX_TELNYX_API_KEY,
+                    "base_url": f"{sandbox_url}/telnyx/v2",
+                },
+            ),
+            (
+                "plivo",
+                {
+                    "auth_id": SANDBOX_PLIVO_AUTH_ID,
+                    "auth_token": SANDBOX_PLIVO_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/plivo/v1",
+                },
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -183,9 +220,90 @@ class HomeAssistantApi:
                     f"Connecting the sandbox {step} account failed: {result}"
                 )
 
+    def set_option(self, entry_id: str, key: str, value: str) -> None:
+        """Set one option of an account through the real options flow.
+
+        The sandbox's Bland AI org id and Telnyx connection id let those accounts list
+        their live calls. Options already set are kept.
+        """
+        base = "/api/config/config_entries/options/flow"
+        flow = self.call("POST", base, {"handler": entry_id})
+        current = {
+            field["name"]: (field.get("description") or {}).get("suggested_value")
+            for field in flow["data_schema"]
+        }
+        if current.get(key) == value:
+            self.call("DELETE", f"{base}/{flow['flow_id']}")
+            return
+        options = {name: given for name, given in current.items() if given is not None}
+        result = self.call("POST", f"{base}/{flow['flow_id']}", options | {key: value})
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Setting the option {key} failed: {result}")
+
+
+def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
+    """Say how to watch live calls and transfer one without knowing its id."""
+    port = urllib.parse.urlsplit(sandbox_url).port
+    return f"""
+Live calls: each account's device (Settings -> Devices & services -> Call Transfer)
+shows an "Active calls" sensor and a "Calls" event entity. Start or end sandbox calls
+from another shell while it runs:
+
+  .venv/bin/python -m sandbox call start --port {port} --provider bland --from +14155550142
+  .venv/bin/python -m sandbox call list --port {port}
+  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+
+With exactly one call live on an account, transfer it without a call id (the sandbox
+starts with two per account: end one first; "call_transfer.list_calls" lists them):
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {bland_entry_id}
+    to: "+14155550100"
+"""
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback, for an instance of its own."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hass_command(config_dir: Path) -> list[str]:
+    """Return the command that runs Home Assistant on a prepared config directory.
+
+    With this Python, and without installing requirements: they are all pinned.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "homeassistant",
+        "--config",
+        str(config_dir),
+        "--skip-pip",
+    ]
+
 
 def prepare(config_dir: Path) -> None:
-    """Before the first start: mark the onboarding steps the owner need not click through."""
+    """Before Home Assistant starts: the included files, the blueprints, onboarding.
+
+    The included files are created empty where missing, the project's blueprints are
+    installed (linked, so edits show after a reload), and on a fresh instance the
+    onboarding steps the owner need not click through are marked done.
+    """
+    for name, empty in INCLUDED_FILES.items():
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(empty)
+    # Each file is linked on its own: Home Assistant's blueprint list does not look
+    # into linked folders.
+    for blueprint in sorted((REPO_ROOT / "blueprints").glob("*/*/*.yaml")):
+        installed = (
+            config_dir / "blueprints" / blueprint.relative_to(REPO_ROOT / "blueprints")
+        )
+        if not installed.exists():
+            installed.parent.mkdir(parents=True, exist_ok=True)
+            installed.symlink_to(blueprint)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return
@@ -215,6 +333,11 @@ def main() -> None:
     connect.add_argument("--sandbox", default="http://127.0.0.1:8765")
     connect.add_argument("--timeout", type=float, default=180)
     connect.add_argument("--token-file", type=Path, help="write the access token here")
+    connect.add_argument(
+        "--no-accounts",
+        action="store_true",
+        help="only onboard and log in; add no sandbox account",
+    )
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.config)
@@ -223,9 +346,18 @@ def main() -> None:
     api = HomeAssistantApi(args.hass)
     api.wait_until_up(args.timeout)
     api.onboard_or_login()
-    entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     if args.token_file:
         args.token_file.write_text(api.token or "")
+    if args.no_accounts:
+        print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
+        return
+    entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
+    for title, key, value in (
+        ("Bland AI", "org_id", SANDBOX_BLAND_ORG_ID),
+        ("Telnyx", "connection_id", SANDBOX_TELNYX_CONNECTION_ID),
+    ):
+        if title in entry_ids:
+            api.set_option(entry_ids[title], key, value)
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})
@@ -243,11 +375,34 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
   data:
     config_entry_id: {entry_ids.get("Vobiz", "<the Vobiz account>")}
     call_id: {SANDBOX_VOBIZ_CALL_ID}
-    aleg_url: https://xml.example.com/transfer/aleg
+    to: "+14155550100"
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Plivo", "<the Plivo account>")}
+    call_id: {SANDBOX_PLIVO_CALL_ID}
+    to: "+14155550100"
+
+The Vobiz and Plivo transfers to a number make the sandbox fetch the Dial XML from Home Assistant
+(its external URL, on loopback); this terminal then logs what the call does, such as
+"dialing +14155550100". Set a caller id and an announcement under the Vobiz account's
+Configure (options). To point a leg at XML of your own, use aleg_url instead of to.
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Twilio", "<the Twilio account>")}
+    call_id: {SANDBOX_TWILIO_CALL_SID}
+    to: "+14155550100"
+
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Telnyx", "<the Telnyx account>")}
+    call_id: {SANDBOX_TELNYX_CALL_ID}
+    to: sip:reception@pbx.example.com
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
-""",
+{live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}""",
         flush=True,
     )
 

@@ -6,15 +6,10 @@ import asyncio
 from collections.abc import Mapping
 import contextlib
 from pathlib import Path
-import socket
-import sys
 
+from scripts.dev_instance import free_port, hass_command
 
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port", "start_hass", "stop_hass"]
 
 
 async def start_hass(
@@ -27,12 +22,7 @@ async def start_hass(
     """Start Home Assistant with this Python on ``config``, its output appended to ``log``."""
     with log.open("ab") as log_file:
         return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "homeassistant",
-            "--config",
-            str(config),
-            "--skip-pip",
+            *hass_command(config),
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
             env=env,

@@ -5,16 +5,26 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
+from aiohttp.resolver import AsyncResolver
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowHandler, FlowResultType
+from homeassistant.data_entry_flow import FlowHandler, FlowResultType, UnknownStep
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import PROVIDERS
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     Fault,
@@ -22,7 +32,17 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import bland_data, vobiz_data
+from .conftest import (
+    PROVIDER_CASES,
+    TELNYX_FINGERPRINT,
+    ProviderCase,
+    add_entry,
+    bland_data,
+    plivo_data,
+    telnyx_data,
+    twilio_data,
+    vobiz_data,
+)
 
 
 def form_input(data: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +58,7 @@ async def start_flow(
         DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["vobiz", "bland"]
+    assert result["menu_options"] == list(PROVIDERS)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": provider}
     )
@@ -46,6 +66,21 @@ async def start_flow(
     assert result["step_id"] == provider
     assert result["errors"] == {}
     return result
+
+
+async def test_every_registered_provider_has_a_step(hass: HomeAssistant) -> None:
+    """The menu offers each provider in the registry, and each opens its credentials form."""
+    for provider_id, provider in PROVIDERS.items():
+        result = await start_flow(hass, provider_id, advanced=False)
+        assert [str(key) for key in result["data_schema"].schema][
+            : len(provider.credential_fields)
+        ] == [cred.key for cred in provider.credential_fields]
+
+
+async def test_only_registered_providers_are_steps(hass: HomeAssistant) -> None:
+    """A step that is neither a flow step nor a registered provider does not exist."""
+    with pytest.raises(UnknownStep):
+        await hass.config_entries.flow.async_init(DOMAIN, context={"source": "sinch"})
 
 
 async def test_add_vobiz_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
@@ -147,6 +182,32 @@ async def test_blank_base_url_means_public_api(
             {"base_url": "invalid_base_url"},
         ),
         ("bland", {"base_url": "not a url"}, None, {"base_url": "invalid_base_url"}),
+        ("twilio", {"secret": "wrong-token"}, None, {"base": "invalid_auth"}),
+        ("twilio", {"account_sid": "AC-typo"}, None, {"base": "invalid_auth"}),
+        ("twilio", {"api_key_sid": "SK-typo"}, None, {"base": "invalid_auth"}),
+        (
+            "twilio",
+            {"api_key_sid": SANDBOX_TWILIO_API_KEY_SID},
+            None,
+            {"base": "invalid_auth"},
+        ),
+        (
+            "twilio",
+            {},
+            Fault(kind=FaultKind.STATUS, status=500),
+            {"base": "cannot_connect"},
+        ),
+        ("telnyx", {"api_key": "KEYwrong"}, None, {"base": "invalid_auth"}),
+        ("telnyx", {}, Fault(kind=FaultKind.RESET), {"base": "cannot_connect"}),
+        ("plivo", {"auth_token": "wrong-token"}, None, {"base": "invalid_auth"}),
+        ("plivo", {"auth_id": "MA_SANDBOX_0001"}, None, {"base": "invalid_auth"}),
+        ("plivo", {"auth_id": "SA" + "0" * 18}, None, {"base": "invalid_auth"}),
+        (
+            "plivo",
+            {},
+            Fault(kind=FaultKind.STATUS, status=500),
+            {"base": "cannot_connect"},
+        ),
     ],
 )
 async def test_errors_can_be_corrected(
@@ -158,9 +219,7 @@ async def test_errors_can_be_corrected(
     errors: dict[str, str],
 ) -> None:
     """Each error shows on the form; the user fixes it and finishes the same flow."""
-    good_input = form_input(
-        vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)
-    )
+    good_input = form_input(PROVIDER_CASES[provider].data(sandbox))
     result = await start_flow(hass, provider)
     if fault is not None:
         sandbox.add_fault(fault)
@@ -176,9 +235,13 @@ async def test_errors_can_be_corrected(
         for key in result["data_schema"].schema
         if key.description and "suggested_value" in key.description
     }
-    assert not {SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_BLAND_API_KEY, "wrong-token"} & set(
-        suggested.values()
-    )
+    assert not {
+        SANDBOX_VOBIZ_AUTH_TOKEN,
+        SANDBOX_BLAND_API_KEY,
+        SANDBOX_TWILIO_AUTH_TOKEN,
+        "wrong-token",
+        SANDBOX_PLIVO_AUTH_TOKEN,
+    } & set(suggested.values())
 
     sandbox.clear_faults()
     result = await hass.config_entries.flow.async_configure(
@@ -252,19 +315,13 @@ async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_same_account_twice_aborts(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
-    provider: str,
+    hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase, entry: MockConfigEntry
 ) -> None:
     """Adding an account that is already configured aborts."""
-    result = await start_flow(hass, provider)
+    result = await start_flow(hass, case.provider)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        form_input(vobiz_data(sandbox) if provider == "vobiz" else bland_data(sandbox)),
+        result["flow_id"], form_input(case.data(sandbox))
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -412,3 +469,255 @@ async def test_reconfigure_bland_key(
     )
     assert result["reason"] == "reconfigure_successful"
     assert bland_entry.data["api_key"] == "sk-rotated-key-0004"
+
+
+async def test_add_twilio_account_with_its_auth_token(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The Account SID names the entry; the API key SID is optional and not stored empty."""
+    result = await start_flow(hass, "twilio")
+    schema = result["data_schema"].schema
+    assert [str(key) for key in schema] == [
+        "account_sid",
+        "secret",
+        "api_key_sid",
+        "base_url",
+    ]
+    assert [type(key).__name__ for key in schema][:3] == [
+        "Required",
+        "Required",
+        "Optional",
+    ]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(twilio_data(sandbox, api_key_sid="  "))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Twilio (Sandbox Twilio account)"
+    assert result["result"].unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+    assert result["data"] == twilio_data(sandbox)
+    assert sandbox.requests_to(f"{SANDBOX_TWILIO_ACCOUNT_SID}.json")
+
+
+async def test_add_twilio_account_with_an_api_key(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An API key SID and its secret authenticate; the account is checked by its calls."""
+    result = await start_flow(hass, "twilio")
+    data = twilio_data(
+        sandbox,
+        secret=SANDBOX_TWILIO_API_KEY_SECRET,
+        api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+    )
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(data)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Twilio ({SANDBOX_TWILIO_ACCOUNT_SID})"
+    assert result["result"].unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+    assert result["data"] == data
+    assert not sandbox.requests_to(f"{SANDBOX_TWILIO_ACCOUNT_SID}.json")
+
+
+async def test_twilio_reauth_moves_to_an_api_key_and_back(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Reauth asks for the secret and the optional API key SID, and keeps the account."""
+    entry = add_entry(hass, sandbox, "twilio")
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == [
+        "secret",
+        "api_key_sid",
+    ]
+    assert result["description_placeholders"]["provider"] == "Twilio"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+        },
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == twilio_data(
+        sandbox,
+        secret=SANDBOX_TWILIO_API_KEY_SECRET,
+        api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+    )
+
+    result = await entry.start_reauth_flow(hass)
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested == {"api_key_sid": SANDBOX_TWILIO_API_KEY_SID}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"secret": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == twilio_data(sandbox)
+    assert entry.unique_id == f"twilio_{SANDBOX_TWILIO_ACCOUNT_SID}"
+
+
+async def test_reconfigure_to_another_twilio_account_aborts(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Reconfigure cannot switch the entry to a different Account SID."""
+    entry = add_entry(hass, sandbox, "twilio")
+    other = sandbox.add_twilio_account("AC" + "b" * 32, "other-token")
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(twilio_data(sandbox, account_sid=other.sid, secret="other-token")),
+    )
+    assert result["reason"] == "wrong_account"
+    assert entry.data == twilio_data(sandbox)
+
+
+async def test_add_telnyx_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A Telnyx key is checked with GET /balance; the entry is keyed by its fingerprint."""
+    result = await start_flow(hass, "telnyx")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(telnyx_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"telnyx_{TELNYX_FINGERPRINT}"
+    assert result["title"] == f"Telnyx (key …{TELNYX_FINGERPRINT[:8]})"
+    assert SANDBOX_TELNYX_API_KEY not in result["title"]
+    assert result["data"] == telnyx_data(sandbox)
+    assert (
+        sandbox.requests_to("/telnyx/v2/balance")[0].headers["authorization"] == "***"
+    )
+
+
+async def test_telnyx_reauth_with_a_new_key(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Telnyx names no account either: a new key is accepted and re-keys the entry."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    sandbox.add_telnyx_account("KEYsandbox-rotated-0002")
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == ["api_key"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": "KEYsandbox-rotated-0002"}
+    )
+
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["api_key"] == "KEYsandbox-rotated-0002"
+    assert entry.unique_id != f"telnyx_{TELNYX_FINGERPRINT}"
+
+
+async def test_add_plivo_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """Plivo's credentials are checked with GET /Account/{auth_id}/ over HTTP Basic."""
+    result = await start_flow(hass, "plivo")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(plivo_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Plivo (Sandbox Plivo account)"
+    assert result["result"].unique_id == f"plivo_{SANDBOX_PLIVO_AUTH_ID}"
+    assert result["data"] == plivo_data(sandbox)
+    check = sandbox.requests_to(f"/plivo/v1/Account/{SANDBOX_PLIVO_AUTH_ID}/")[0]
+    assert check.headers["authorization"] == "***"
+
+
+async def test_plivo_reauth_and_reconfigure(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A regenerated Auth Token is asked for alone; reconfigure stays on the account."""
+    entry = add_entry(hass, sandbox, "plivo")
+    sandbox.plivo_accounts[SANDBOX_PLIVO_AUTH_ID].auth_token = "regenerated-token"
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == ["auth_token"]
+    assert result["description_placeholders"]["provider"] == "Plivo"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"auth_token": "regenerated-token"}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == plivo_data(sandbox, auth_token="regenerated-token")
+    await hass.async_block_till_done()  # the reload the reauth started
+
+    other = sandbox.add_plivo_account("MA" + "9" * 18, "other-token")
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(
+            plivo_data(sandbox, auth_id=other.auth_id, auth_token="other-token")
+        ),
+    )
+    assert result["reason"] == "wrong_account"
+    assert entry.data["auth_id"] == SANDBOX_PLIVO_AUTH_ID
+
+
+async def test_host_name_in_base_url_resolves(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A base URL with a host name is looked up through Home Assistant's shared session.
+
+    Found in the dev instance: with pycares 5 beside aiodns 3.2.0 every lookup raised
+    a TypeError and the form said "Unexpected error"; only 127.0.0.1 worked. The
+    session looks names up with aiodns (pycares), as in Home Assistant, whose
+    resolver adds mDNS for .local names on top; the harness shares one resolver
+    across tests and closes it, so this test gets its own.
+    """
+    result = await start_flow(hass, "bland")
+    resolver = AsyncResolver()
+    resolver.real_close = resolver.close  # what newer Home Assistant closes at shutdown
+
+    with patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver",
+        return_value=resolver,
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "api_key": SANDBOX_BLAND_API_KEY,
+                "base_url": f"http://localhost:{sandbox.port}/bland",
+            },
+        )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["data"]["base_url"] == f"http://localhost:{sandbox.port}/bland"
+    assert sandbox.requests_to("/v1/me")
+
+
+async def test_reconfigure_keeps_the_secret_left_empty(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Changing only the base URL does not mean typing the API key again."""
+    result = await bland_entry.start_reconfigure_flow(hass)
+    schema = {str(key): key for key in result["data_schema"].schema}
+    assert not isinstance(schema["api_key"], vol.Required)  # may stay empty
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"base_url": f"{sandbox.bland_base_url}/"}
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert bland_entry.data == bland_data(sandbox)
+    # The kept key was checked with the provider like a typed one.
+    assert sandbox.requests_to("/v1/me")[-1].headers["authorization"] == "***"
+
+
+async def test_reconfigure_checks_the_kept_secret(
+    hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
+) -> None:
+    """A kept token the provider no longer accepts is reported, not saved blindly."""
+    sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
+    result = await vobiz_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"auth_id": SANDBOX_VOBIZ_AUTH_ID, "base_url": sandbox.vobiz_base_url},
+    )
+
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert vobiz_entry.data == vobiz_data(sandbox)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -16,9 +18,14 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
+from sandbox import (
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_VOBIZ_CALL_ID,
+    Sandbox,
+)
 
-from .conftest import setup_entry, transfer
+from .conftest import add_entry, setup_entry, transfer
 
 
 def transfers_entity_id(
@@ -62,6 +69,7 @@ async def test_event_entity_follows_its_own_account(
     assert state.attributes["call_id"] == SANDBOX_BLAND_CALL_ID
     assert state.attributes["to"] == "+14155550100"
     assert "config_entry_id" not in state.attributes
+    assert "entity_id" not in state.attributes
     assert hass.states.get(vobiz_entity).attributes["event_type"] is None
 
     sandbox.end_call(SANDBOX_BLAND_CALL_ID)
@@ -77,17 +85,24 @@ async def test_event_entity_follows_its_own_account(
     assert state.attributes["error"] == "call_not_found"
 
 
-async def test_logbook_describes_both_events_in_plain_words(
+async def test_logbook_files_each_transfer_under_its_transfers_entity(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
     bland_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
 ) -> None:
-    """Real transfers read as sentences in the logbook, attributed to their context."""
+    """One readable line per transfer, with the Transfers entity's link and icon.
+
+    Read through the real recorder and logbook API: the whole logbook, and the
+    logbook of one Transfers entity (what its more-info dialog shows).
+    """
     assert await async_setup_component(hass, "logbook", {})
     await setup_entry(hass, vobiz_entry)
+    bland_entity = transfers_entity_id(entity_registry, bland_entry)
+    vobiz_entity = transfers_entity_id(entity_registry, vobiz_entry)
     start = dt_util.utcnow()
     await transfer(
         hass,
@@ -103,6 +118,15 @@ async def test_logbook_describes_both_events_in_plain_words(
         aleg_url="https://x.example/a",
         bleg_url="https://x.example/b",
     )
+    telnyx_entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, telnyx_entry)
+    telnyx_entity = transfers_entity_id(entity_registry, telnyx_entry)
+    await transfer(
+        hass,
+        config_entry_id=telnyx_entry.entry_id,
+        call_id=SANDBOX_TELNYX_CALL_ID,
+        to="sip:alice@pbx.example.com",
+    )
     sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
     with pytest.raises(HomeAssistantError):
         await transfer(
@@ -112,30 +136,56 @@ async def test_logbook_describes_both_events_in_plain_words(
             aleg_url="https://x.example/a",
         )
     await async_wait_recording_done(hass)
-
     client = await hass_ws_client()
-    await client.send_json(
-        {"id": 1, "type": "logbook/get_events", "start_time": start.isoformat()}
-    )
-    response = await client.receive_json()
 
-    assert response["success"]
-    entries = [entry for entry in response["result"] if entry.get("domain") == DOMAIN]
-    assert [(entry["name"], entry["message"]) for entry in entries] == [
-        (
-            "Call transfer",
-            f"Call {SANDBOX_BLAND_CALL_ID} transferred to +1 415-555-0100",
-        ),
-        (
-            "Call transfer",
-            f"Call {SANDBOX_VOBIZ_CALL_ID} transferred (both legs redirected)",
-        ),
-        (
-            "Call transfer",
-            f"Transfer of call {SANDBOX_VOBIZ_CALL_ID} failed: call is not in progress",
-        ),
+    async def logbook(**query: Any) -> list[dict[str, Any]]:
+        await client.send_json_auto_id(
+            {"type": "logbook/get_events", "start_time": start.isoformat(), **query}
+        )
+        response = await client.receive_json()
+        assert response["success"]
+        return [entry for entry in response["result"] if entry.get("domain") == DOMAIN]
+
+    bland_line = {
+        "name": bland_entry.title,
+        "message": f"transferred call {SANDBOX_BLAND_CALL_ID} to +1 415-555-0100",
+        "entity_id": bland_entity,
+        "icon": "mdi:phone-check",
+    }
+    vobiz_lines = [
+        {
+            "name": vobiz_entry.title,
+            "message": f"transferred call {SANDBOX_VOBIZ_CALL_ID} by redirecting both legs",
+            "entity_id": vobiz_entity,
+            "icon": "mdi:phone-check",
+        },
+        {
+            "name": vobiz_entry.title,
+            "message": f"could not transfer call {SANDBOX_VOBIZ_CALL_ID}: the call is not in progress",
+            "entity_id": vobiz_entity,
+            "icon": "mdi:phone-alert",
+        },
+    ]
+    telnyx_line = {
+        "name": telnyx_entry.title,
+        "message": f"transferred call {SANDBOX_TELNYX_CALL_ID} to sip:alice@pbx.example.com",
+        "entity_id": telnyx_entity,
+        "icon": "mdi:phone-check",
+    }
+    keys = ("name", "message", "entity_id", "icon")
+    everything = await logbook()
+    assert [{key: entry[key] for key in keys} for entry in everything] == [
+        bland_line,
+        vobiz_lines[0],
+        telnyx_line,
+        vobiz_lines[1],
     ]
     # The events carry the caller's context, so the logbook ties each to the action call.
     assert {
-        (entry["context_domain"], entry["context_service"]) for entry in entries
+        (entry["context_domain"], entry["context_service"]) for entry in everything
     } == {(DOMAIN, "transfer")}
+    # The entity's own logbook has its account's transfers, and only those.
+    of_vobiz = await logbook(entity_ids=[vobiz_entity])
+    assert [{key: entry[key] for key in keys} for entry in of_vobiz] == vobiz_lines
+    of_bland = await logbook(entity_ids=[bland_entity])
+    assert [{key: entry[key] for key in keys} for entry in of_bland] == [bland_line]

@@ -20,7 +20,7 @@ async def test_setup_registers_a_service_device(
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """A loaded entry has one service device with the transfers event entity."""
+    """A loaded entry has one service device with the account's three entities."""
     await setup_entry(hass, vobiz_entry)
 
     assert vobiz_entry.state is ConfigEntryState.LOADED
@@ -29,11 +29,16 @@ async def test_setup_registers_a_service_device(
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.manufacturer == "Vobiz"
     assert device.name == vobiz_entry.title
-    [entity] = er.async_entries_for_config_entry(entity_registry, vobiz_entry.entry_id)
-    assert entity.domain == "event"
-    assert entity.device_id == device.id
-    assert entity.translation_key == "transfers"
-    assert hass.states.get(entity.entity_id) is not None
+    entities = er.async_entries_for_config_entry(entity_registry, vobiz_entry.entry_id)
+    assert {(e.domain, e.translation_key) for e in entities} == {
+        ("event", "transfers"),
+        ("event", "calls"),
+        ("sensor", "active_calls"),
+    }
+    for entity in entities:
+        assert entity.device_id == device.id
+        assert entity.unique_id == f"{vobiz_entry.entry_id}_{entity.translation_key}"
+        assert hass.states.get(entity.entity_id) is not None
 
 
 async def test_rejected_credentials_start_reauth(

@@ -103,18 +103,46 @@ def test_hacs_minimum_is_the_min_test_leg() -> None:
     assert hacs["name"]
 
 
-@pytest.mark.parametrize(
-    ("name", "size"),
-    [("icon.png", 256), ("icon@2x.png", 512), ("logo.png", 256), ("logo@2x.png", 512)],
-)
-def test_brand_images(name: str, size: int) -> None:
-    """The local brand folder: square PNGs of the right size with a transparent background."""
+@pytest.mark.parametrize(("name", "size"), [("icon.png", 256), ("icon@2x.png", 512)])
+def test_brand_icons(name: str, size: int) -> None:
+    """The local brand icons: square PNGs of the right size with a transparent background."""
     with Image.open(INTEGRATION / "brand" / name) as image:
         assert image.format == "PNG"
         assert image.mode == "RGBA"
         assert image.size == (size, size)
         assert image.getpixel((0, 0))[3] == 0
         assert image.getchannel("A").getextrema()[1] == 255
+
+
+@pytest.mark.parametrize(
+    ("name", "icon", "shortest"),
+    [("logo.png", "icon.png", (128, 256)), ("logo@2x.png", "icon@2x.png", (256, 512))],
+)
+def test_brand_logos(name: str, icon: str, shortest: tuple[int, int]) -> None:
+    """A logo is the landscape wordmark, not a copy of the icon (the brands rules).
+
+    Trimmed to its content, transparent, its shortest side within the brands bounds.
+    """
+    brand = INTEGRATION / "brand"
+    assert (brand / name).read_bytes() != (brand / icon).read_bytes()
+    with Image.open(brand / name) as image:
+        assert image.format == "PNG"
+        assert image.mode == "RGBA"
+        width, height = image.size
+        assert width > 2 * height  # the mark and the name side by side
+        assert shortest[0] <= height <= shortest[1]
+        assert image.getchannel("A").getbbox() == (0, 0, width, height)
+        assert image.getpixel((width - 1, 0))[3] == 0
+
+
+def test_logo_at_2x_is_the_logo_at_twice_the_size() -> None:
+    """logo@2x.png is the same picture as logo.png, for high-density screens."""
+    with (
+        Image.open(INTEGRATION / "brand" / "logo.png") as logo,
+        Image.open(INTEGRATION / "brand" / "logo@2x.png") as logo_2x,
+    ):
+        assert abs(logo_2x.width - 2 * logo.width) <= 2
+        assert logo_2x.height == 2 * logo.height
 
 
 def test_quality_scale_tracks_every_rule() -> None:

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.service import async_get_all_descriptions
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
-from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.const import DOMAIN, VOBIZ_ONLY_FIELDS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -25,11 +37,33 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer, transfer_data
+from .conftest import (
+    PROVIDER_CASES,
+    ProviderCase,
+    add_entry,
+    setup_entry,
+    transfer,
+    transfers_sent,
+)
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_VOBIZ_AUTH_SECRET, SANDBOX_BLAND_API_KEY)
+
+
+# Keys of the action's fields: a message shows the form's names, never these.
+FIELD_KEYS = re.compile(
+    r"\b(config_entry_id|call_id|aleg_url|bleg_url|aleg_method|bleg_method)\b"
+)
+
+
+def assert_reads_well(message: str) -> None:
+    """Check a message names no field key and says nothing twice."""
+    assert not FIELD_KEYS.search(message), message
+    assert not re.search(r"\bset to\.", message), message
+    words = re.findall(r"[a-z']+", message.lower())
+    phrases = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    assert len(phrases) == len(set(phrases)), message
 
 
 async def test_vobiz_transfer(
@@ -52,7 +86,7 @@ async def test_vobiz_transfer(
         bleg_method="GET",
     )
 
-    [sent] = sandbox.requests_to(f"/Call/{SANDBOX_VOBIZ_CALL_ID}/")
+    [sent] = transfers_sent(sandbox)
     assert sent.method == "POST"
     assert (
         sent.path
@@ -72,12 +106,14 @@ async def test_vobiz_transfer(
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
+        "legs": "both",
         "message": "call transferred",
         "request_id": request_id,
     }
     [event] = events["succeeded"]
     assert event.data == {
         "config_entry_id": vobiz_entry.entry_id,
+        "entity_id": "event.vobiz_ma_sandbox_0001_transfers",
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
@@ -108,6 +144,7 @@ async def test_bland_transfer_normalises_the_number(
         "transfer_number": "+14155550100",
     }
     assert response["to"] == "+14155550100"
+    assert response["legs"] is None
     assert response["message"] == (
         f"Call {SANDBOX_BLAND_CALL_ID} transferred to +14155550100 successfully"
     )
@@ -117,6 +154,99 @@ async def test_bland_transfer_normalises_the_number(
     assert event.data["to"] == "+14155550100"
     assert event.data["request_id"] == response["request_id"]
     assert sandbox.calls[SANDBOX_BLAND_CALL_ID].transferred_to == "+14155550100"
+
+
+async def test_twilio_transfer_to_a_number_sends_twiml(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """On Twilio a number is dialed by inline TwiML; the sandbox records what it got."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(hass, call_id=SANDBOX_TWILIO_CALL_SID, to="415 555 0100")
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {
+        "Twiml": '<?xml version="1.0" encoding="UTF-8"?>'
+        "<Response><Dial><Number>+14155550100</Number></Dial></Response>"
+    }
+    assert sandbox.calls[SANDBOX_TWILIO_CALL_SID].transferred_to == "+14155550100"
+    assert response["provider"] == "twilio"
+    assert response["to"] == "+14155550100"
+    assert response["message"] == "call updated, status in-progress"
+    [event] = events["succeeded"]
+    assert event.data["legs"] is None
+    assert event.data["request_id"] == response["request_id"]
+
+
+async def test_twilio_transfer_to_a_twiml_url(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """aleg_url points the Twilio call at TwiML on a URL, fetched with its method."""
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+
+    response = await transfer(
+        hass, call_id=SANDBOX_TWILIO_CALL_SID, aleg_url=ALEG_URL, aleg_method="get"
+    )
+
+    [sent] = sandbox.requests_to(f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json")
+    assert sent.form == {"Url": ALEG_URL, "Method": "GET"}
+    assert response["to"] is None
+    [event] = events["succeeded"]
+    assert event.data["legs"] == "aleg"
+
+
+async def test_telnyx_transfer_to_a_sip_uri(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    events: dict[str, list[Any]],
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Telnyx takes a SIP URI as the destination: sent as given, reported as given."""
+    entry = add_entry(hass, sandbox, "telnyx")
+    await setup_entry(hass, entry)
+    uri = "sips:reception@pbx.example.com;transport=tls"
+
+    response = await transfer(hass, call_id=SANDBOX_TELNYX_CALL_ID, to=f" {uri} ")
+
+    [sent] = sandbox.requests_to("/actions/transfer")
+    assert sent.json == {"to": uri}
+    assert sandbox.calls[SANDBOX_TELNYX_CALL_ID].transferred_to == uri
+    assert response["to"] == uri
+    assert response["message"] == "transfer started, result ok"
+    [event] = events["succeeded"]
+    assert (event.data["to"], event.data["legs"]) == (uri, None)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    [recorded] = diagnostics["recent_transfers"]
+    assert recorded["to"].endswith("=tls")
+    assert uri not in str(recorded)
+
+
+async def test_transfer_to_a_number_on_every_provider(
+    hass: HomeAssistant,
+    hass_url: str,
+    sandbox: Sandbox,
+    case: ProviderCase,
+    entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """``to`` works everywhere: named in the request, or in Dial XML Home Assistant serves.
+
+    The sandbox records where the call went: the number the request named, the TwiML
+    dials, or the Dial XML the provider fetched from Home Assistant dials.
+    """
+    hass.config.country = "US"
+    await setup_entry(hass, entry)
+
+    response = await transfer(hass, call_id=case.call_id, to="(415) 555-0100")
+    await sandbox.fetches_settled()
+
+    assert case.dialed(sandbox, case.call_id) == ("+14155550100",)
+    assert (response["provider"], response["to"]) == (case.provider, "+14155550100")
+    [event] = events["succeeded"]
+    assert (event.data["call_id"], event.data["to"]) == (case.call_id, "+14155550100")
 
 
 async def test_number_without_country_code_uses_home_assistant_country(
@@ -148,109 +278,55 @@ async def test_response_is_optional(
     assert len(sandbox.requests_to("/v1/calls/active/transfer")) == 1
 
 
-def bland_error(code: str, message: str) -> dict[str, Any]:
-    """Return Bland's documented error envelope."""
-    return {"data": None, "errors": [{"error": code, "message": message}]}
-
-
-# (error code, HTTP status, the fault on Vobiz, the fault on Bland): each code on both providers.
-PROVIDER_FAILURES = [
-    (
-        "forbidden",
-        403,
-        Fault(
-            kind=FaultKind.STATUS,
-            status=403,
-            body={"api_id": "r1", "error": "account suspended"},
-        ),
-        Fault(
-            kind=FaultKind.STATUS,
-            status=403,
-            body=bland_error("FORBIDDEN", "Transfer blocked"),
-        ),
-    ),
-    (
-        "invalid_request",
-        400,
-        Fault(
-            kind=FaultKind.STATUS,
-            status=400,
-            body={"api_id": "r2", "error": "aleg_url is malformed"},
-        ),
-        Fault(
-            kind=FaultKind.STATUS,
-            status=400,
-            body=bland_error("VALIDATION_ERROR", "Bad number"),
-        ),
-    ),
-    (
-        "rate_limited",
-        429,
-        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
-        Fault(kind=FaultKind.RATE_LIMIT, retry_after="30"),
-    ),
-    (
-        "provider_error",
-        503,
-        Fault(kind=FaultKind.STATUS, status=503),
-        Fault(kind=FaultKind.STATUS, status=503),
-    ),
-    (
-        "provider_error",
-        502,
-        Fault(kind=FaultKind.HTML, status=502),
-        Fault(kind=FaultKind.HTML, status=502),
-    ),
-    (
-        "unexpected_response",
-        200,
-        Fault(kind=FaultKind.MALFORMED_JSON),
-        Fault(kind=FaultKind.MALFORMED_JSON),
-    ),
-    (
-        "unexpected_response",
-        200,
-        Fault(kind=FaultKind.EMPTY, status=200),
-        Fault(kind=FaultKind.EMPTY, status=200),
-    ),
-    ("cannot_connect", None, Fault(kind=FaultKind.RESET), Fault(kind=FaultKind.RESET)),
-    ("timeout", None, Fault(kind=FaultKind.HANG), Fault(kind=FaultKind.HANG)),
+# (error code, HTTP status, the fault): every code on every provider. A fault of None is
+# the provider's own error envelope with that status, as its sandbox API builds it.
+PROVIDER_FAILURES: list[tuple[str, int | None, Fault | None]] = [
+    ("forbidden", 403, None),
+    ("invalid_request", 400, None),
+    ("rate_limited", 429, Fault(kind=FaultKind.RATE_LIMIT, retry_after="30")),
+    ("provider_error", 503, Fault(kind=FaultKind.STATUS, status=503)),
+    ("provider_error", 502, Fault(kind=FaultKind.HTML, status=502)),
+    ("unexpected_response", 200, Fault(kind=FaultKind.MALFORMED_JSON)),
+    ("unexpected_response", 200, Fault(kind=FaultKind.EMPTY, status=200)),
+    ("cannot_connect", None, Fault(kind=FaultKind.RESET)),
+    ("timeout", None, Fault(kind=FaultKind.HANG)),
 ]
 
 
 @pytest.mark.parametrize(
-    ("provider", "fault", "error", "status"),
+    ("provider", "error", "status", "fault"),
     [
         pytest.param(
             provider,
-            fault,
             error,
             status,
-            id=f"{provider}-{error}-{status}-{fault.kind}",
+            fault,
+            id=f"{provider}-{error}-{status}-{fault.kind if fault else 'envelope'}",
         )
-        for error, status, vobiz_fault, bland_fault in PROVIDER_FAILURES
-        for provider, fault in (("vobiz", vobiz_fault), ("bland", bland_fault))
+        for error, status, fault in PROVIDER_FAILURES
+        for provider in PROVIDER_CASES
     ],
+    indirect=["provider"],
 )
 async def test_provider_failures(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
-    fault: Fault,
     error: str,
     status: int | None,
+    fault: Fault | None,
 ) -> None:
     """Every provider failure fires call_transfer_failed and raises a translated error."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
-    data = transfer_data(provider)
     with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
         await setup_entry(hass, entry)
-    sandbox.add_fault(
-        fault, path_contains="ransfer" if provider == "bland" else "/Call/"
-    )
+    if fault is None:
+        assert status is not None
+        body = sandbox.error_body(case.provider, status, "refused by the sandbox")
+        fault = Fault(kind=FaultKind.STATUS, status=status, body=body)
+    sandbox.add_fault(fault, path_contains=case.transfer_path)
+    data = case.transfer
 
     with pytest.raises(HomeAssistantError) as raised:
         await transfer(hass, config_entry_id=entry.entry_id, **data)
@@ -258,8 +334,10 @@ async def test_provider_failures(
     assert raised.value.translation_domain == DOMAIN
     assert raised.value.translation_key == f"transfer_{error}"
     [event] = events["failed"]
+    # Our words around the provider's own (which the sandbox makes up here).
+    assert_reads_well(str(raised.value).replace(event.data["error_message"], "…"))
     assert event.data["config_entry_id"] == entry.entry_id
-    assert event.data["provider"] == provider
+    assert event.data["provider"] == case.provider
     assert event.data["call_id"] == data["call_id"]
     assert event.data["error"] == error
     assert event.data["status"] == status
@@ -269,27 +347,27 @@ async def test_provider_failures(
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_call_not_in_progress(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
 ) -> None:
     """A call that has ended is reported as call_not_found."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    data = transfer_data(provider)
-    sandbox.end_call(data["call_id"])
+    sandbox.end_call(case.call_id)
 
-    with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, config_entry_id=entry.entry_id, **data)
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
 
     assert raised.value.translation_key == "transfer_call_not_found"
+    assert str(raised.value) == (
+        f"Call {case.call_id} is not in progress (it has ended, or it belongs to"
+        " another account), so it was not transferred"
+    )
     assert events["failed"][0].data["error"] == "call_not_found"
-    assert events["failed"][0].data["status"] == 404
+    assert events["failed"][0].data["status"] == case.ended_status
 
 
 async def test_forbidden_destination(
@@ -310,25 +388,19 @@ async def test_forbidden_destination(
     assert "international restrictions" in event.data["error_message"]
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_rejected_credentials_start_reauth(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
 ) -> None:
     """A 401 during a transfer fires invalid_auth and opens a reauth flow."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    if provider == "vobiz":
-        sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
-    else:
-        del sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]  # the key was revoked
+    case.revoke(sandbox)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(hass, config_entry_id=entry.entry_id, **transfer_data(provider))
+        await transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
     await hass.async_block_till_done()
 
     assert raised.value.translation_key == "transfer_invalid_auth"
@@ -342,13 +414,16 @@ async def test_rejected_credentials_start_reauth(
 @pytest.mark.parametrize(
     ("provider", "data", "translation_key"),
     [
-        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_not_supported"),
-        ("vobiz", {}, "missing_leg_url"),
-        ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_leg_url"),
-        ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_leg_url"),
-        ("vobiz", {"aleg_url": "/transfer/aleg"}, "invalid_url"),
-        ("vobiz", {"aleg_url": "javascript:alert(1)"}, "invalid_url"),
-        ("vobiz", {"aleg_url": "ftp://xml.example.com/aleg"}, "invalid_url"),
+        ("vobiz", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_with_leg_url"),
+        ("vobiz", {}, "missing_aleg_url"),
+        ("vobiz", {"legs": "both", "aleg_url": ALEG_URL}, "missing_bleg_url"),
+        ("vobiz", {"legs": "bleg", "aleg_url": ALEG_URL}, "missing_bleg_url"),
+        ("vobiz", {"legs": "both", "bleg_url": BLEG_URL}, "missing_aleg_url"),
+        ("vobiz", {"legs": "both"}, "missing_leg_urls"),
+        ("vobiz", {"aleg_url": "/transfer/aleg"}, "invalid_aleg_url"),
+        ("vobiz", {"aleg_url": "javascript:alert(1)"}, "invalid_aleg_url"),
+        ("vobiz", {"aleg_url": "ftp://xml.example.com/aleg"}, "invalid_aleg_url"),
+        ("vobiz", {"legs": "bleg", "bleg_url": "xml.example.com"}, "invalid_bleg_url"),
         ("vobiz", {"legs": "cleg", "aleg_url": ALEG_URL}, "invalid_legs"),
         ("vobiz", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
         (
@@ -365,46 +440,67 @@ async def test_rejected_credentials_start_reauth(
         ("bland", {"to": "+1 555 01"}, "invalid_phone_number"),
         ("bland", {"to": "+14155550100", "aleg_url": ALEG_URL}, "fields_not_supported"),
         ("bland", {"to": "+14155550100", "legs": "aleg"}, "fields_not_supported"),
+        ("bland", {"to": "sip:alice@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {}, "to_or_url_required"),
+        ("twilio", {"to": "+14155550100", "aleg_url": ALEG_URL}, "to_or_url"),
+        ("twilio", {"to": "+14155550100", "legs": "aleg"}, "to_or_url"),
+        ("twilio", {"bleg_url": BLEG_URL}, "other_leg_not_supported"),
+        ("twilio", {"legs": "both", "aleg_url": ALEG_URL}, "invalid_legs"),
+        ("twilio", {"legs": "aleg"}, "missing_aleg_url"),
+        ("twilio", {"aleg_url": ALEG_URL, "aleg_method": "PUT"}, "invalid_method"),
+        ("twilio", {"to": "sips:bob@pbx.example.com"}, "sip_not_supported"),
+        ("twilio", {"to": "call me"}, "invalid_phone_number"),
+        ("twilio", {"call_id": "CA1/../x", "to": "+14155550100"}, "invalid_call_id"),
+        ("telnyx", {}, "to_required"),
+        ("telnyx", {"to": "sip:alice"}, "invalid_sip_uri"),
+        ("telnyx", {"to": "sip:a b@pbx.example.com"}, "invalid_sip_uri"),
+        (
+            "telnyx",
+            {"to": "+14155550100", "aleg_url": ALEG_URL},
+            "fields_not_supported",
+        ),
+        ("telnyx", {"call_id": "v3:a/b", "to": "+14155550100"}, "invalid_call_id"),
         # Issue 12, finding 3: unparsable leg URLs raised a raw ValueError.
-        ("vobiz", {"aleg_url": "http://[::1"}, "invalid_url"),
-        ("vobiz", {"aleg_url": "https://xml.example.com:99999/a"}, "invalid_url"),
-        ("vobiz", {"bleg_url": "http://[zz]/x", "legs": "bleg"}, "invalid_url"),
+        ("vobiz", {"aleg_url": "http://[::1"}, "invalid_aleg_url"),
+        ("vobiz", {"aleg_url": "https://xml.example.com:99999/a"}, "invalid_aleg_url"),
+        ("vobiz", {"bleg_url": "http://[zz]/x", "legs": "bleg"}, "invalid_bleg_url"),
         # Issue 12, finding 12: an extension was dropped; impossible numbers were accepted.
         ("bland", {"to": "+1 415 555 0100 ext. 123"}, "extension_not_supported"),
         ("bland", {"to": "+14155550100;ext=9"}, "extension_not_supported"),
-        ("bland", {"to": "+1 (415) 555-0100 x12"}, "extension_not_supported"),
+        ("twilio", {"to": "+1 (415) 555-0100 x12"}, "extension_not_supported"),
+        ("vobiz", {"to": "+14155550100 ext. 7"}, "extension_not_supported"),
         ("bland", {"to": "+10000000000"}, "invalid_phone_number"),
-        ("bland", {"to": "+1 555 555 0100"}, "invalid_phone_number"),
-        # The action's structure: unknown fields, values that are not text, no call.
+        ("telnyx", {"to": "+1 555 555 0100"}, "invalid_phone_number"),
+        # The action's structure: unknown fields, values that are not text.
         ("bland", {"to": "+14155550100", "transfer_to": "x"}, "unknown_fields"),
         ("bland", {"to": ["+14155550100"]}, "field_not_text"),
-        ("bland", {"to": None}, "field_not_text"),
+        ("telnyx", {"to": None}, "field_not_text"),
         ("vobiz", {"call_id": True, "aleg_url": ALEG_URL}, "field_not_text"),
+        ("plivo", {"legs": {"aleg": True}}, "field_not_text"),
     ],
+    indirect=["provider"],
 )
 async def test_validation_rejects_before_any_request(
     hass: HomeAssistant,
     sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
+    case: ProviderCase,
+    entry: MockConfigEntry,
     events: dict[str, list[Any]],
-    provider: str,
     data: dict[str, Any],
     translation_key: str,
 ) -> None:
     """Invalid input raises a translated validation error, sends nothing, fires nothing."""
-    entry = vobiz_entry if provider == "vobiz" else bland_entry
     await setup_entry(hass, entry)
-    call_id = SANDBOX_VOBIZ_CALL_ID if provider == "vobiz" else SANDBOX_BLAND_CALL_ID
     requests_before = len(sandbox.requests)
 
     with pytest.raises(ServiceValidationError) as raised:
         await transfer(
-            hass, config_entry_id=entry.entry_id, **({"call_id": call_id} | data)
+            hass, config_entry_id=entry.entry_id, **({"call_id": case.call_id} | data)
         )
 
     assert raised.value.translation_domain == DOMAIN
     assert raised.value.translation_key == translation_key
+    assert_reads_well(str(raised.value))
     assert len(sandbox.requests) == requests_before
     assert events == {"succeeded": [], "failed": []}
 
@@ -423,6 +519,8 @@ async def test_account_is_required_when_several_are_loaded(
 
     assert raised.value.translation_key == "config_entry_required"
     choices = raised.value.translation_placeholders["choices"]
+    assert_reads_well(str(raised.value).replace(choices, "…"))
+    assert "in the Account field" in str(raised.value)
     assert vobiz_entry.entry_id in choices
     assert bland_entry.entry_id in choices
     response = await transfer(
@@ -482,3 +580,60 @@ async def test_second_transfer_of_the_same_call_fails_fast(
     # Once the first transfer finished the call can be transferred again.
     await transfer(hass, **data)
     assert len(events["succeeded"]) == 2
+
+
+async def test_dashboard_tap_on_an_ended_call_logs_no_traceback(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    sandbox: Sandbox,
+    bland_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A button card performs the action over the WebSocket API, as here.
+
+    Found in a browser: a tap on a call that had ended logged a full "Unexpected
+    exception" traceback. The caller can fix that (the call id), so it is a
+    validation error, which Home Assistant logs in one line.
+    """
+    await setup_entry(hass, bland_entry)
+    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
+    client = await hass_ws_client()
+
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "transfer",
+            "service_data": {"call_id": SANDBOX_BLAND_CALL_ID, "to": "+14155550100"},
+        }
+    )
+    response = await client.receive_json()
+
+    assert not response["success"]
+    assert response["error"]["code"] == "service_validation_error"
+    assert response["error"]["translation_key"] == "transfer_call_not_found"
+    assert "Unexpected exception" not in caplog.text
+    # Logged at error level in one line; the traceback only at debug level.
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.INFO and record.exc_info
+    ] == []
+    assert any(
+        record.levelno == logging.ERROR and "is not in progress" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+async def test_home_assistant_reads_the_form_with_its_collapsed_section(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Home Assistant parses services.yaml's section: what the action form is built from."""
+    await setup_entry(hass, bland_entry)
+
+    descriptions = await async_get_all_descriptions(hass)
+
+    fields = descriptions[DOMAIN]["transfer"]["fields"]
+    assert list(fields) == ["config_entry_id", "call_id", "to", "call_legs"]
+    assert fields["call_legs"]["collapsed"] is True
+    assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS

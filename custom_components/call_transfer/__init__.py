@@ -5,21 +5,24 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .coordinator import LiveCallsCoordinator
 from .data import (
     TRANSFERS_IN_PROGRESS,
     CallTransferConfigEntry,
     CallTransferData,
     create_client,
 )
+from .dial import async_remove_dial_webhook, async_setup_dial_webhook
+from .entity import LIVE_CALL_ENTITIES
 from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError
 from .services import async_setup_services
 
-PLATFORMS = [Platform.EVENT]
+PLATFORMS = [Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -34,9 +37,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> bool:
-    """Connect to the provider account and check its credentials."""
+    """Connect to the provider account, check its credentials, list its live calls."""
     try:
-        client = create_client(hass, entry.data)
+        client = create_client(hass, entry.data, entry.options)
         account = await client.async_validate()
     except InvalidAuthError as err:
         raise ConfigEntryAuthFailed(
@@ -48,9 +51,48 @@ async def async_setup_entry(
             translation_key="setup_cannot_connect",
             translation_placeholders={"error": err.message},
         ) from err
-    entry.runtime_data = CallTransferData(client=client, account=account)
+    coordinator: LiveCallsCoordinator | None = None
+    if client.supports_live_calls:
+        coordinator = LiveCallsCoordinator(hass, entry, client)
+        await coordinator.async_setup_first_refresh()
+    else:
+        _remove_live_call_entities(hass, entry)
+    entry.runtime_data = CallTransferData(
+        client=client,
+        account=account,
+        options=dict(entry.options),
+        coordinator=coordinator,
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await async_setup_dial_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _remove_live_call_entities(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> None:
+    """Forget the live-call entities of an account that no longer lists calls.
+
+    A Bland AI account whose organization id was removed keeps transferring, but its
+    Active calls and Calls entities would otherwise linger as "no longer provided".
+    """
+    registry = er.async_get(hass)
+    for key, platform in LIVE_CALL_ENTITIES.items():
+        unique_id = f"{entry.entry_id}_{key}"
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            registry.async_remove(entity_id)
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> None:
+    """Options shape the client (and what the account offers): reload to apply them.
+
+    Flows that change the entry's data reload it themselves.
+    """
+    if entry.options != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(
@@ -58,3 +100,10 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: CallTransferConfigEntry
+) -> None:
+    """Delete what a removed account leaves outside its entry: its Dial XML webhook id."""
+    await async_remove_dial_webhook(hass, entry.entry_id)

@@ -2,42 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from functools import partial
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    Selector,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 import voluptuous as vol
 
-from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, LOGGER
-from .data import create_client
+from .const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
+from .data import CallTransferConfigEntry, create_client
+from .phone import to_e164
 from .providers import (
     PROVIDERS,
     AccountInfo,
-    BlandClient,
     CallTransferError,
     CredentialField,
     InvalidAuthError,
     InvalidBaseUrlError,
     InvalidCredentialsError,
+    InvalidOptionError,
+    OptionField,
+    OptionKind,
     TransferProvider,
-    VobizClient,
     normalize_base_url,
 )
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
+_PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+
+
+type _StepHandler = Callable[
+    [dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
+_PROVIDER_STEP_PREFIX = "async_step_"
 
 
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Connect a Vobiz or Bland AI account."""
+    """Connect an account of any registered provider."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> CallTransferOptionsFlow:
+        """Return the options flow of an account."""
+        return CallTransferOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -45,17 +81,16 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         """Let the user pick the provider."""
         return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
 
-    async def async_step_vobiz(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Vobiz auth ID and auth token."""
-        return await self._async_step_account(VobizClient, user_input)
+    def __getattr__(self, name: str) -> _StepHandler:
+        """Serve ``async_step_<provider id>``: the menu's choice of each registered provider.
 
-    async def async_step_bland(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a Bland AI API key."""
-        return await self._async_step_account(BlandClient, user_input)
+        Home Assistant runs a step by looking up its method, so one generic step
+        serves every provider in ``PROVIDERS`` and a new provider needs no code here.
+        """
+        provider_id = name.removeprefix(_PROVIDER_STEP_PREFIX)
+        if provider_id == name or provider_id not in PROVIDERS:
+            raise AttributeError(name)
+        return partial(self._async_step_account, PROVIDERS[provider_id])
 
     async def _async_step_account(
         self, provider: type[TransferProvider], user_input: dict[str, Any] | None
@@ -94,16 +129,32 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
+        # The secrets, and the optional credentials that may change with them.
+        asked = [
+            cred
+            for cred in provider.credential_fields
+            if cred.secret or not cred.required
+        ]
         if user_input is not None:
-            data = {**entry.data, **user_input}
+            kept = {
+                key: value
+                for key, value in entry.data.items()
+                if key not in {cred.key for cred in asked}
+            }
+            data = kept | user_input
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
-        secrets = [cred for cred in provider.credential_fields if cred.secret]
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=_schema(secrets, with_base_url=False),
-            description_placeholders={"title": entry.title},
+            data_schema=self.add_suggested_values_to_schema(
+                _schema(asked, with_base_url=False),
+                _public(provider, user_input or entry.data),
+            ),
+            description_placeholders={
+                "title": entry.title,
+                "provider": provider.display_name,
+            },
             errors=errors,
         )
 
@@ -115,18 +166,30 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_PROVIDER: provider.provider_id, **user_input}
+            # A secret left empty keeps the stored one: changing only the base URL
+            # must not mean typing the key again.
+            kept = {
+                cred.key: entry.data[cred.key]
+                for cred in provider.credential_fields
+                if cred.secret and not user_input.get(cred.key)
+            }
+            data = {CONF_PROVIDER: provider.provider_id, **user_input, **kept}
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
         with_base_url = self.show_advanced_options or CONF_BASE_URL in entry.data
-        schema = _schema(provider.credential_fields, with_base_url=with_base_url)
+        schema = _schema(
+            provider.credential_fields, with_base_url=with_base_url, keep_secrets=True
+        )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 schema, _public(provider, user_input or entry.data)
             ),
-            description_placeholders={"title": entry.title},
+            description_placeholders={
+                "title": entry.title,
+                "provider": provider.display_name,
+            },
             errors=errors,
         )
 
@@ -154,6 +217,9 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: dict[str, Any]
     ) -> tuple[AccountInfo | None, dict[str, str]]:
         """Check the credentials against the provider; return the account or form errors."""
+        for cred in PROVIDERS[data[CONF_PROVIDER]].credential_fields:
+            if not cred.required and not str(data.get(cred.key) or "").strip():
+                data.pop(cred.key, None)  # left empty: the provider's default applies
         try:
             if base_url := data.pop(CONF_BASE_URL, "").strip():
                 data[CONF_BASE_URL] = normalize_base_url(base_url)
@@ -174,9 +240,137 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "unknown"}
 
 
-def _schema(fields: Iterable[CredentialField], *, with_base_url: bool) -> vol.Schema:
+class CallTransferOptionsFlow(OptionsFlow):
+    """Change what the provider declares as options, and the live-call polling interval."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the account's options; check them (with the provider where it must agree)."""
+        entry: CallTransferConfigEntry = self.config_entry
+        provider = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = _normalize_options(
+                provider, user_input, self.hass.config.country
+            )
+            if not errors:
+                errors = await self._async_check_with_provider(provider, options)
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                _options_schema(provider), user_input or entry.options
+            ),
+            description_placeholders={"provider": provider.display_name},
+            errors=errors,
+        )
+
+    async def _async_check_with_provider(
+        self, provider: type[TransferProvider], options: dict[str, Any]
+    ) -> dict[str, str]:
+        """Ask the provider about changed identifier options (one request); return errors."""
+        changed = [
+            field.key
+            for field in provider.option_fields
+            if field.kind is OptionKind.IDENTIFIER
+            and options.get(field.key) is not None
+            and options.get(field.key) != self.config_entry.options.get(field.key)
+        ]
+        if not changed:
+            return {}
+        try:
+            await create_client(
+                self.hass, self.config_entry.data, options
+            ).async_validate_options()
+        except InvalidOptionError as err:
+            return {err.option: f"invalid_{err.option}"}
+        except InvalidAuthError:
+            return {"base": "invalid_auth"}
+        except CallTransferError as err:
+            LOGGER.debug("Cannot check the options: %s", err.message)
+            return {"base": "cannot_connect"}
+        return {}
+
+
+def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
+    schema: dict[vol.Marker, Selector[Any]] = {
+        vol.Optional(field.key): _option_selector(field)
+        for field in provider.option_fields
+    }
+    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _seconds(
+        MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
+    )
+    return vol.Schema(schema)
+
+
+def _option_selector(field: OptionField) -> Selector[Any]:
+    match field.kind:
+        case OptionKind.PHONE_NUMBER:
+            return _PHONE
+        case OptionKind.SECONDS:
+            return _seconds(field.minimum, field.maximum)
+        case OptionKind.TEXT:
+            return _MULTILINE
+        case _:
+            return _TEXT
+
+
+def _seconds(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="s",
+        )
+    )
+
+
+def _normalize_options(
+    provider: type[TransferProvider], user_input: Mapping[str, Any], country: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
+    options: dict[str, Any] = {CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
+    errors: dict[str, str] = {}
+    for field in provider.option_fields:
+        value = user_input.get(field.key)
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            continue
+        match field.kind:
+            case OptionKind.PHONE_NUMBER:
+                try:
+                    value = to_e164(value, country)
+                except ValueError:
+                    errors[field.key] = "invalid_phone_number"
+            case OptionKind.SECONDS:
+                value = int(value)
+            case OptionKind.TEXT if (
+                field.max_length is not None and len(value) > field.max_length
+            ):
+                errors[field.key] = "too_long"
+        options[field.key] = value
+    return options, errors
+
+
+def _schema(
+    fields: Iterable[CredentialField],
+    *,
+    with_base_url: bool,
+    keep_secrets: bool = False,
+) -> vol.Schema:
+    """Ask for the credentials; with ``keep_secrets`` a secret may stay empty."""
     schema: dict[vol.Marker, TextSelector] = {
-        vol.Required(cred.key): _SECRET if cred.secret else _TEXT for cred in fields
+        (
+            vol.Optional
+            if not cred.required or (keep_secrets and cred.secret)
+            else vol.Required
+        )(cred.key): (_SECRET if cred.secret else _TEXT)
+        for cred in fields
     }
     if with_base_url:
         schema[vol.Optional(CONF_BASE_URL)] = _URL

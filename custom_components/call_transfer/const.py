@@ -14,8 +14,14 @@ CONF_AUTH_ID: Final = "auth_id"
 CONF_AUTH_TOKEN: Final = "auth_token"
 CONF_API_KEY: Final = "api_key"
 CONF_BASE_URL: Final = "base_url"
+# Options: the provider's own (providers.OptionField keys) plus the live-call poll interval.
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+DEFAULT_SCAN_INTERVAL: Final = 10
+MIN_SCAN_INTERVAL: Final = 5
+MAX_SCAN_INTERVAL: Final = 300
 
 SERVICE_TRANSFER: Final = "transfer"
+SERVICE_LIST_CALLS: Final = "list_calls"
 
 # Action fields.
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -43,6 +49,13 @@ ATTR_REQUEST_ID: Final = "request_id"
 ATTR_ERROR: Final = "error"
 ATTR_ERROR_MESSAGE: Final = "error_message"
 ATTR_STATUS: Final = "status"
+# Live calls: call_transfer_call_started / _ended events, the sensor and list_calls.
+EVENT_CALL_STARTED: Final = "call_transfer_call_started"
+EVENT_CALL_ENDED: Final = "call_transfer_call_ended"
+ATTR_CALLS: Final = "calls"
+ATTR_FROM: Final = "from"
+ATTR_DIRECTION: Final = "direction"
+ATTR_STARTED: Final = "started"
 
 RECENT_TRANSFERS_KEPT: Final = 20
 # Seconds a provider has to answer one request.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -21,6 +21,10 @@ from .const import (
 )
 from .providers import PROVIDERS, AccountInfo, TransferProvider
 
+if TYPE_CHECKING:
+    from .coordinator import LiveCallsCoordinator
+    from .dial import DialWebhook
+
 # (entry id, call id) of every transfer under way, so a second transfer of the same call
 # fails fast. Kept by the integration, not by a loaded entry: a reload, reconfigure or
 # reauth during a transfer must not forget it.
@@ -31,26 +35,35 @@ TRANSFERS_IN_PROGRESS: HassKey[set[tuple[str, str]]] = HassKey(
 
 @dataclass(slots=True)
 class CallTransferData:
-    """What a loaded entry holds: its client, its account and its recent transfers."""
+    """What a loaded entry holds: its client, account, live calls and recent transfers."""
 
     client: TransferProvider
     account: AccountInfo
+    # The entry options the client was built with.
+    options: dict[str, Any] = field(default_factory=dict)
+    # Polls the live calls, when the client can list them.
+    coordinator: LiveCallsCoordinator | None = None
     # (time.time(), event data) of recent outcomes; diagnostics masks them when asked.
     recent_transfers: deque[tuple[float, Mapping[str, Any]]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
+    # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
+    dial_webhook: DialWebhook | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]
 
 
-def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> TransferProvider:
-    """Build the provider client for entry data, on Home Assistant's shared session."""
-    provider = PROVIDERS[data[CONF_PROVIDER]]
-    credentials = {cred.key: data[cred.key] for cred in provider.credential_fields}
-    return provider.from_credentials(
+def create_client(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+) -> TransferProvider:
+    """Build the provider client for entry data and options, on Home Assistant's shared session."""
+    return PROVIDERS[data[CONF_PROVIDER]].from_credentials(
         async_get_clientsession(hass),
-        credentials,
+        data,
+        options=options,
         base_url=data.get(CONF_BASE_URL),
         timeout=REQUEST_TIMEOUT,
     )

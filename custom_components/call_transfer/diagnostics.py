@@ -1,4 +1,4 @@
-"""Diagnostics: entry, account and recent transfers, with secrets redacted."""
+"""Diagnostics: entry, account, live calls and recent transfers, with secrets redacted."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_ERROR_MESSAGE,
+    ATTR_FROM,
     ATTR_MESSAGE,
     ATTR_TO,
     CONF_API_KEY,
     CONF_AUTH_TOKEN,
 )
+from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
 from .phone import mask, mask_numbers_in
+from .providers import PROVIDERS
 
+# Every credential a provider declares secret, and secret-looking keys providers send.
 TO_REDACT = {
     CONF_AUTH_TOKEN,
     CONF_API_KEY,
@@ -28,9 +33,16 @@ TO_REDACT = {
     "token",
     "secret",
     "password",
+} | {
+    cred.key
+    for provider in PROVIDERS.values()
+    for cred in provider.credential_fields
+    if cred.secret
 }
 _SECRET_HINTS = ("token", "secret", "key", "password")
 _TEXTS = (ATTR_MESSAGE, ATTR_ERROR_MESSAGE)
+# Event data that names the account and its entity, which diagnostics show already.
+_NOT_SHOWN = (ATTR_CONFIG_ENTRY_ID, ATTR_ENTITY_ID)
 
 
 async def async_get_config_entry_diagnostics(
@@ -45,6 +57,7 @@ async def async_get_config_entry_diagnostics(
                 "data": dict(entry.data),
             },
             "account": asdict(runtime.account),
+            "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": [
                 _masked(when, outcome) for when, outcome in runtime.recent_transfers
             ],
@@ -62,11 +75,31 @@ def _masked(when: float, outcome: Mapping[str, Any]) -> dict[str, Any]:
         if key in _TEXTS and isinstance(value, str)
         else value
         for key, value in outcome.items()
-        if key != ATTR_CONFIG_ENTRY_ID
+        if key not in _NOT_SHOWN
     }
     return masked | {
         "time": datetime.fromtimestamp(when, UTC).isoformat(),
         ATTR_TO: mask(outcome[ATTR_TO]),
+    }
+
+
+def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | None:
+    """Return the polling state and the last polled calls, numbers masked."""
+    if coordinator is None:
+        return None
+    calls = [
+        describe_call(call)
+        | {ATTR_FROM: mask(call.from_number), ATTR_TO: mask(call.to_number)}
+        for call in (coordinator.data or {}).values()
+    ]
+    return {
+        "last_update_success": coordinator.last_update_success,
+        # Providers repeat numbers in their messages, in their own formats.
+        "last_error": None
+        if coordinator.last_update_success
+        else mask_numbers_in(str(coordinator.last_exception)),
+        "scan_interval": coordinator.scan_interval.total_seconds(),
+        "calls": calls,
     }
 
 

@@ -1,13 +1,14 @@
-"""Event entity: the last transfer of an account, for dashboards and automations."""
+"""Event entities: an account's last transfer, and its calls starting and ending."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import (
@@ -22,13 +23,15 @@ from .const import (
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
 )
+from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
+from .entity import CallTransferEntity, LiveCallsEntity
 
 PARALLEL_UPDATES = 0
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
-_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER)
+_NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER, ATTR_ENTITY_ID)
 # Attributes new with every transfer stay on the entity but out of its recorded history:
 # the recorder keeps them already, in the transfer's bus event (which the logbook shows),
 # and leaving them out lets every state share one stored attributes row per outcome kind.
@@ -37,35 +40,36 @@ _PER_TRANSFER = frozenset(
 )
 
 
+@callback
+def transfers_entity_id(hass: HomeAssistant, entry_id: str) -> str | None:
+    """Return the entity id of an account's Transfers entity, if it is registered."""
+    return er.async_get(hass).async_get_entity_id(
+        EVENT_DOMAIN, DOMAIN, f"{entry_id}_transfers"
+    )
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the account's transfers event entity."""
-    async_add_entities([TransfersEventEntity(entry)])
+    """Add the account's Transfers entity, and its Calls entity when calls are listed."""
+    entities: list[EventEntity] = [TransfersEventEntity(entry)]
+    if (coordinator := entry.runtime_data.coordinator) is not None:
+        entities.append(CallsEventEntity(coordinator))
+    async_add_entities(entities)
 
 
-class TransfersEventEntity(EventEntity):
+class TransfersEventEntity(CallTransferEntity, EventEntity):
     """Fires ``succeeded`` or ``failed`` for every transfer made with the account."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "transfers"
     _attr_event_types = list(_EVENT_TYPES.values())
     _unrecorded_attributes = _PER_TRANSFER
 
     def __init__(self, entry: CallTransferConfigEntry) -> None:
-        """Describe the entity and the account's service device."""
+        """Follow the transfers of one account."""
+        super().__init__(entry, "transfers")
         self._entry_id = entry.entry_id
-        self._attr_unique_id = f"{entry.entry_id}_transfers"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
-            manufacturer=entry.runtime_data.client.display_name,
-            model="Call transfer account",
-            entry_type=DeviceEntryType.SERVICE,
-        )
 
     async def async_added_to_hass(self) -> None:
         """Follow this account's transfer events on the bus."""
@@ -89,3 +93,26 @@ class TransfersEventEntity(EventEntity):
         }
         self._trigger_event(_EVENT_TYPES[str(event.event_type)], attributes)
         self.async_write_ha_state()
+
+
+class CallsEventEntity(LiveCallsEntity, EventEntity):
+    """Fires ``started`` or ``ended`` for every call seen to start or end on the account.
+
+    The event data is that of ``call_transfer_call_started`` / ``_ended``, without the
+    account (the entity is the account's).
+    """
+
+    _attr_event_types = ["started", "ended"]
+
+    def __init__(self, coordinator: LiveCallsCoordinator) -> None:
+        """Follow the account's live calls."""
+        super().__init__(coordinator, "calls")
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        for change in self.coordinator.changes:
+            data = self.coordinator.event_data(change)
+            attributes = {k: v for k, v in data.items() if k not in _NOT_ATTRIBUTES}
+            self._trigger_event(change.kind, attributes)
+            self.async_write_ha_state()
+        super()._handle_coordinator_update()

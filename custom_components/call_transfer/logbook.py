@@ -1,4 +1,4 @@
-"""Describe transfer events in the logbook, in plain words."""
+"""Describe transfers in the logbook: one line each, filed under the account's Transfers entity."""
 
 from __future__ import annotations
 
@@ -6,59 +6,84 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_TRANSFER_FAILED, EVENT_TRANSFER_SUCCEEDED
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
 from .phone import format_for_display
+from .providers.validation import is_sip_uri
 
 # Plain-words reasons for the failure codes of call_transfer_failed.
 _REASONS = {
     "invalid_auth": "the credentials were rejected",
     "forbidden": "the provider does not allow it",
-    "call_not_found": "call is not in progress",
+    "call_not_found": "the call is not in progress",
     "invalid_request": "the provider refused the request",
     "rate_limited": "the provider is rate limiting",
     "timeout": "the provider did not answer in time",
     "cannot_connect": "the provider could not be reached",
     "provider_error": "the provider had an error",
     "unexpected_response": "the provider's answer could not be read",
+    "cancelled": "it was stopped before the provider answered, so the call may have been transferred",
 }
+_LEGS = {"aleg": "the caller's leg", "bleg": "the callee's leg", "both": "both legs"}
 
 
 @callback
 def async_describe_events(
     hass: HomeAssistant,
-    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
 ) -> None:
-    """Describe call_transfer events."""
+    """Describe call_transfer events.
 
-    @callback
-    def async_describe_succeeded(event: Event) -> dict[str, str]:
-        data = event.data
+    The line reads "<account> transferred call …" and carries the account's Transfers
+    entity, so it has that entity's link and shows in its own logbook too (the event
+    data names the entity for that).
+    """
+
+    def line(event: Event, message: str, icon: str) -> dict[str, Any]:
+        entry = hass.config_entries.async_get_entry(
+            event.data.get(ATTR_CONFIG_ENTRY_ID) or ""
+        )
         return {
-            LOGBOOK_ENTRY_NAME: "Call transfer",
-            LOGBOOK_ENTRY_MESSAGE: f"Call {data['call_id']} transferred {_destination(data)}",
+            LOGBOOK_ENTRY_NAME: entry.title if entry else "Call Transfer",
+            LOGBOOK_ENTRY_MESSAGE: message,
+            LOGBOOK_ENTRY_ENTITY_ID: event.data.get(ATTR_ENTITY_ID),
+            LOGBOOK_ENTRY_ICON: icon,
         }
 
     @callback
-    def async_describe_failed(event: Event) -> dict[str, str]:
+    def async_describe_succeeded(event: Event) -> dict[str, Any]:
+        return line(event, _transferred(event.data), "mdi:phone-check")
+
+    @callback
+    def async_describe_failed(event: Event) -> dict[str, Any]:
         data = event.data
         error = data.get("error", "")
         reason = _REASONS.get(error, error)
-        return {
-            LOGBOOK_ENTRY_NAME: "Call transfer",
-            LOGBOOK_ENTRY_MESSAGE: f"Transfer of call {data['call_id']} failed: {reason}",
-        }
+        return line(
+            event,
+            f"could not transfer call {data.get('call_id')}: {reason}",
+            "mdi:phone-alert",
+        )
 
     async_describe_event(DOMAIN, EVENT_TRANSFER_SUCCEEDED, async_describe_succeeded)
     async_describe_event(DOMAIN, EVENT_TRANSFER_FAILED, async_describe_failed)
 
 
-def _destination(data: Mapping[str, Any]) -> str:
-    if data.get("to"):
-        return f"to {format_for_display(data['to'])}"
-    legs = {"aleg": "the caller's leg", "bleg": "the callee's leg", "both": "both legs"}
-    return f"({legs.get(data.get('legs') or '', 'call leg')} redirected)"
+def _transferred(data: Mapping[str, Any]) -> str:
+    if to := data.get("to"):
+        shown = to if is_sip_uri(to) else format_for_display(to)
+        return f"transferred call {data['call_id']} to {shown}"
+    legs = _LEGS.get(data.get("legs") or "", "a leg")
+    return f"transferred call {data['call_id']} by redirecting {legs}"

@@ -14,6 +14,7 @@ from custom_components.call_transfer.providers import (
     CallTransferError,
     ForbiddenError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     ProviderError,
     TransferLegs,
@@ -384,3 +385,50 @@ async def test_active_call_start_time(
     sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=200, body=body))
     [call] = await client_for(session, sandbox).async_live_calls()
     assert (call.started.isoformat() if call.started else None) == expected
+
+
+async def test_org_id_decides_live_calls(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """Only a client with an org id says it can list live calls."""
+    assert client_for(session, sandbox).supports_live_calls
+    assert not client_for(session, sandbox, org_id=None).supports_live_calls
+
+
+async def test_validate_options_checks_the_org_id(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """The org id is checked with the listing: another org's id names the option."""
+    await client_for(session, sandbox).async_validate_options()
+    with pytest.raises(InvalidOptionError) as raised:
+        await client_for(session, sandbox, org_id="org-other").async_validate_options()
+    assert raised.value.option == "org_id"
+    assert raised.value.code == "invalid_option"
+    assert len(sandbox.requests_to("/v1/calls/active")) == 2
+
+
+async def test_validate_options_without_org_id_sends_nothing(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """With no org id there is nothing to check."""
+    await client_for(session, sandbox, org_id=None).async_validate_options()
+    assert sandbox.requests == []
+
+
+def test_options_come_from_the_options_mapping(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """from_credentials takes declared options only, and skips unset ones."""
+    client = BlandClient.from_credentials(
+        session,
+        {"api_key": SANDBOX_BLAND_API_KEY, "provider": "bland"},
+        options={"org_id": None, "scan_interval": 10},
+        base_url=sandbox.bland_base_url,
+    )
+    assert not client.supports_live_calls
+    client = BlandClient.from_credentials(
+        session,
+        {"api_key": SANDBOX_BLAND_API_KEY},
+        options={"org_id": SANDBOX_BLAND_ORG_ID},
+    )
+    assert client.supports_live_calls

@@ -26,6 +26,7 @@ from custom_components.call_transfer.providers import (
 )
 from custom_components.call_transfer.providers.http import (
     MAX_TEXT_LENGTH,
+    ApiResponse,
     HttpClient,
     normalize_base_url,
     parse_retry_after,
@@ -341,24 +342,62 @@ async def test_header_aiohttp_refuses_is_a_typed_error(sandbox: Sandbox) -> None
     assert sandbox.requests_to("/v1/calls/active") == []
 
 
-async def test_provider_text_is_scrubbed_then_capped(
-    session: aiohttp.ClientSession,
+async def test_every_text_of_an_answer_is_scrubbed_then_capped(
+    session: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:
-    """A secret cut in half by the cap cannot show: it is masked before cutting."""
+    """Every string of an answer, however deep, and its headers: masked, then cut.
+
+    Masked before cutting, so a secret cut in half by the cap cannot show. A client
+    gets this from the shared layer, whatever provider it speaks.
+    """
     client = HttpClient(
-        session, "https://api.example.com", {}, secrets=("s3cr3t-token",)
+        session, sandbox.bland_base_url, {}, secrets=("s3cr3t-token", "")
     )
     client.add_secret("learnt-secret")
     client.add_secret("learnt-secret")
     client.add_secret("")
-    text = "x" * (MAX_TEXT_LENGTH - 5) + "s3cr3t-token learnt-secret"
+    long = "x" * (MAX_TEXT_LENGTH - 5) + "s3cr3t-token learnt-secret"
+    answer = {"message": long, "calls": [{"id": ["s3cr3t-token"]}], "count": 3}
+    sandbox.add_fault(
+        Fault(
+            kind=FaultKind.STATUS,
+            status=200,
+            body=answer,
+            headers={"X-Request-Id": "rq-learnt-secret"},
+        )
+    )
 
-    passed_on = client.text(text)
+    response = await client.request("GET", "/v1/anything")
+    data = response.json()
 
-    assert passed_on is not None
-    assert len(passed_on) == MAX_TEXT_LENGTH
-    assert passed_on.endswith("…")
-    assert "s3cr" not in passed_on
-    assert client.scrub("learnt-secret") == "***"
-    assert client.text("") is None
-    assert client.text(42) is None
+    assert len(data["message"]) == MAX_TEXT_LENGTH
+    assert data["message"].endswith("…")
+    assert "s3cr" not in data["message"]
+    assert data["calls"] == [{"id": ["***"]}]
+    assert data["count"] == 3
+    assert response.header("X-Request-Id") == "rq-***"
+    assert response.header("X-Not-Sent") is None
+
+
+def test_text_nested_as_deep_as_json_goes_is_scrubbed() -> None:
+    """The walk over an answer does not recurse: any depth the decoder reads is fine."""
+    depth = 5000
+    body = b"[" * depth + b'"a s3cr3t-token"' + b"]" * depth
+    response = ApiResponse(
+        status=200,
+        headers={},
+        body=body,
+        content_type="application/json",
+        secrets=("s3cr3t-token",),
+    )
+
+    node = response.json()
+    # This Python's decoder may refuse the depth: unreadable, as it should be.
+    if node is None:
+        return
+    while isinstance(node, list):
+        [node] = node
+    assert node == "a ***"
+    assert ApiResponse(200, {}, b'"s3cr3t-token"', "", ("s3cr3t-token",)).json() == (
+        "***"
+    )

@@ -536,6 +536,48 @@ async def test_rate_limit_without_retry_after_waits_a_second(
     assert len(sandbox.requests_to("/auth/me")) == 2
 
 
+async def test_live_calls_fetch_details_of_new_calls_only(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """Known calls keep their details: with every call known, a listing is one request."""
+    client = client_for(session, sandbox)
+    first = await client.async_live_calls()
+    assert len(sandbox.requests) == 1 + len(first)
+    assert {call.direction for call in first} == {"inbound", "outbound"}
+    known = {call.call_id: call for call in first}
+    sandbox.requests.clear()
+
+    again = await client.async_live_calls(known)
+    assert again == first
+    assert len(sandbox.requests) == 1
+
+    new = sandbox.add_call("vobiz", SANDBOX_VOBIZ_AUTH_ID)
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    sandbox.requests.clear()
+    calls = await client.async_live_calls(known)
+    assert [call.call_id for call in calls] == [
+        c.call_id for c in first if c.call_id != SANDBOX_VOBIZ_CALL_ID
+    ] + [new.call_id]
+    assert [r.path for r in sandbox.requests][1:] == [
+        f"/vobiz/api/v1/Account/{SANDBOX_VOBIZ_AUTH_ID}/Call/{new.call_id}/"
+    ]
+
+
+def test_dial_xml_uses_the_account_options(session: aiohttp.ClientSession) -> None:
+    """The options given to the client shape its Dial XML."""
+    client = VobizClient.from_credentials(
+        session,
+        {"auth_id": SANDBOX_VOBIZ_AUTH_ID, "auth_token": SANDBOX_VOBIZ_AUTH_TOKEN},
+        options={"caller_id": "+14155550123", "ring_timeout": 25},
+    )
+    assert client.number_transfer == "dial_url"
+    assert client.supports_live_calls
+    assert client.dial_xml("+14155550100").endswith(
+        '<Response><Dial callerId="+14155550123" timeout="25">'
+        "<Number>+14155550100</Number></Dial></Response>"
+    )
+
+
 async def test_account_text_is_capped_and_the_auth_secret_masked_later(
     session: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:

@@ -1,9 +1,10 @@
-"""The full fault matrix, per provider.
+"""The full fault matrix, per provider, in each provider's own words.
 
-Every status with every kind of body, and the network's own failures. Each fault ends
-the transfer in exactly one event with its code,
-after exactly as many requests as the retry rules allow (a 429 is retried twice within
-the 5 s budget; nothing else after the request may have left).
+Every status with every kind of body (the provider's own error envelope among them),
+the network's own failures, and the error codes each provider documents. Each fault ends
+the transfer in exactly one event with its code, after exactly as many requests as the
+retry rules allow (a 429 is retried twice within the 5 s budget; nothing else after the
+request may have left).
 """
 
 from __future__ import annotations
@@ -12,21 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from sandbox import (
-    SANDBOX_BLAND_API_KEY,
-    SANDBOX_VOBIZ_AUTH_SECRET,
-    Fault,
-    FaultKind,
-    Sandbox,
-)
-from tests.conftest import setup_entry, transfer, transfer_data
+from sandbox import Fault, FaultKind, Sandbox
+from tests.conftest import PROVIDER_CASES
 
-MAY_HAVE_HAPPENED = "the transfer may have happened"
+from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
+
 # Every status class, the documented ones and some a proxy or a broken API may send.
 STATUSES = (
     200, 201, 202, 204, 301, 302, 304, 307, 308,
@@ -35,7 +28,7 @@ STATUSES = (
     500, 501, 502, 503, 504, 505, 507, 508, 511, 520, 599,
 )  # fmt: skip
 BODIES = ("none", "envelope", "other json", "html", "malformed json")
-# What each status means, whatever the body says (Bland's envelope codes agree here).
+# What a status means on every provider, whatever the body says.
 BY_STATUS = {
     400: "invalid_request",
     401: "invalid_auth",
@@ -43,6 +36,13 @@ BY_STATUS = {
     404: "call_not_found",
     429: "rate_limited",
 }
+# What a status means on one provider only, whatever the body says.
+PROVIDER_STATUSES: dict[str, dict[int, str]] = {
+    "telnyx": {422: "invalid_request"},  # Telnyx's status for invalid parameters
+}
+# Providers whose error envelope with a success status is a refusal (nothing
+# transferred); elsewhere it is an acceptance that cannot be read.
+ENVELOPE_WITH_SUCCESS_REFUSES = frozenset({"bland"})
 # Unreadable, or the provider's own failure: the transfer may have happened.
 OUTCOME_UNKNOWN = frozenset(
     {"unexpected_response", "provider_error", "timeout", "cannot_connect"}
@@ -59,27 +59,65 @@ class Case:
     requests: int = 1
 
 
-def envelope(provider: str, status: int) -> dict[str, Any]:
-    """Return the provider's documented error envelope for a status."""
-    if provider == "vobiz":
-        return {"api_id": "f-1", "error": f"failed with {status}"}
-    code = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}.get(
-        status, "NOT_FOUND" if status == 404 else "INTERNAL_ERROR"
-    )
-    return {"data": None, "errors": [{"error": code, "message": f"failed {status}"}]}
+def provider_codes(provider: str) -> list[Case]:
+    """Return the error codes a provider documents, each at a status that alone means else.
 
+    The code decides: a Twilio 21220 (call not in progress) comes with HTTP 400, a Telnyx
+    90018 (call ended) with 422, a Bland NOT_FOUND may come with any status.
+    """
 
-def echoing_envelope(provider: str) -> dict[str, Any]:
-    """Return a 400 envelope whose message repeats the account's secret."""
-    if provider == "vobiz":
-        return {"api_id": "f-2", "error": f"bad request {SANDBOX_VOBIZ_AUTH_SECRET}"}
+    def answer(status: int, body: dict[str, Any]) -> Fault:
+        return Fault(kind=FaultKind.STATUS, status=status, body=body)
+
+    def telnyx(code: str) -> dict[str, Any]:
+        return {"errors": [{"code": code, "title": "t", "detail": f"code {code}"}]}
+
+    def twilio(code: int, status: int) -> dict[str, Any]:
+        return {"code": code, "message": "m", "more_info": "", "status": status}
+
+    def bland(code: str) -> dict[str, Any]:
+        return {"data": None, "errors": [{"error": code, "message": f"code {code}"}]}
+
     return {
-        "data": None,
-        "errors": [{"error": "VALIDATION_ERROR", "message": SANDBOX_BLAND_API_KEY}],
-    }
+        "twilio": [
+            Case("21220 not in progress", answer(400, twilio(21220, 400)), "call_not_found"),
+            Case("20404 not found", answer(400, twilio(20404, 400)), "call_not_found"),
+            Case("20003 denied", answer(403, twilio(20003, 403)), "invalid_auth"),
+            Case("20429 at 503", answer(503, twilio(20429, 503)), "provider_error"),
+        ],
+        "telnyx": [
+            Case("90018 call ended", answer(422, telnyx("90018")), "call_not_found"),
+            Case("10005 not found", answer(400, telnyx("10005")), "call_not_found"),
+            Case("10009 auth failed", answer(403, telnyx("10009")), "invalid_auth"),
+            Case("10010 not authorized", answer(400, telnyx("10010")), "forbidden"),
+            Case("10015 at 422", answer(422, telnyx("10015")), "invalid_request"),
+        ],
+        "bland": [
+            Case("NOT_FOUND at 400", answer(400, bland("NOT_FOUND")), "call_not_found"),
+            Case("UNAUTHORIZED at 200", answer(200, bland("UNAUTHORIZED")), "invalid_auth"),
+            Case("FORBIDDEN at 500", answer(500, bland("FORBIDDEN")), "forbidden"),
+            Case(
+                "status error envelope at 200",
+                answer(200, {"status": "error", "message": "no"}),
+                "invalid_request",
+            ),
+        ],
+        "vobiz": [
+            Case(
+                "error object at 404",
+                answer(404, {"error": {"code": "x", "message": "gone"}, "requestId": "r"}),
+                "call_not_found",
+            ),
+            Case(
+                "message beside the error at 400",
+                answer(400, {"api_id": "r", "error": "bad", "message": "bad leg"}),
+                "invalid_request",
+            ),
+        ],
+    }.get(provider, [])  # fmt: skip
 
 
-def status_case(provider: str, status: int, body: str) -> Case:
+def status_case(sandbox: Sandbox, provider: str, status: int, body: str) -> Case:
     """Return the fault for one status and kind of body, and the code it must map to."""
     if body == "html":
         fault = Fault(kind=FaultKind.HTML, status=status)
@@ -88,30 +126,40 @@ def status_case(provider: str, status: int, body: str) -> Case:
     elif body == "none":
         fault = Fault(kind=FaultKind.EMPTY, status=status)
     else:
-        json = envelope(provider, status) if body == "envelope" else {"odd": [1, 2]}
+        json = (
+            sandbox.error_body(provider, status, f"failed with {status}")  # type: ignore[arg-type]
+            if body == "envelope"
+            else {"odd": [1, 2]}
+        )
         fault = Fault(kind=FaultKind.STATUS, status=status, body=json)
+    by_status = BY_STATUS | PROVIDER_STATUSES.get(provider, {})
     if status == 429:
         error, requests = "rate_limited", 3  # Retry-After absent: 1 s each (patched)
-    elif status in BY_STATUS:
-        error, requests = BY_STATUS[status], 1
+    elif status in by_status:
+        error, requests = by_status[status], 1
     elif status >= 500:
         error, requests = "provider_error", 1
-    elif 200 <= status < 300 and body == "envelope" and provider == "bland":
-        # Bland's error envelope with a success status: a refusal, nothing transferred.
+    elif (
+        200 <= status < 300
+        and body == "envelope"
+        and provider in ENVELOPE_WITH_SUCCESS_REFUSES
+    ):
         error, requests = "invalid_request", 1
     else:
         error, requests = "unexpected_response", 1
     return Case(f"{status} {body}", fault, error, requests)
 
 
-def cases(provider: str) -> list[Case]:
+def cases(sandbox: Sandbox, provider: str) -> list[Case]:
     """Return every fault of the matrix for one provider."""
+    secret = PROVIDER_CASES[provider].known_secret
     matrix = [
-        status_case(provider, status, body)
+        status_case(sandbox, provider, status, body)
         for status in STATUSES
         for body in BODIES
         if not (status in (204, 304) and body != "none")  # bodiless by definition
     ]
+    matrix += provider_codes(provider)
     matrix += [
         Case("reset", Fault(kind=FaultKind.RESET), "cannot_connect"),
         Case("hang", Fault(kind=FaultKind.HANG), "timeout"),
@@ -160,60 +208,49 @@ def cases(provider: str) -> list[Case]:
         ),
         Case(
             "secret echoed in an error",
-            Fault(kind=FaultKind.STATUS, status=400, body=echoing_envelope(provider)),
+            Fault(
+                kind=FaultKind.STATUS,
+                status=400,
+                body=sandbox.error_body(provider, 400, f"bad request {secret}"),  # type: ignore[arg-type]
+            ),
             "invalid_request",
         ),
     ]
     return matrix
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "bland"])
 async def test_every_fault_ends_in_one_event_with_its_code(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    request: pytest.FixtureRequest,
-    events: dict[str, list[Any]],
-    provider: str,
+    accounts: Accounts, provider: str
 ) -> None:
     """The matrix, case after case on one account; mismatches are reported together."""
-    entry: MockConfigEntry = request.getfixturevalue(f"{provider}_entry")
-    data = transfer_data(provider)
-    path = "/v1/calls/active/transfer" if provider == "bland" else "/Call/"
     with (
         patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.3),
         patch("custom_components.call_transfer.providers.http.DEFAULT_RETRY_AFTER", 0),
     ):
-        await setup_entry(hass, entry)
+        await accounts.hass.config_entries.async_reload(
+            accounts.entry(provider).entry_id
+        )  # with the short timeout
+        matrix = cases(accounts.sandbox, provider)
         mismatches = [
             f"{case.name}: {problem}"
-            for case in cases(provider)
-            if (
-                problem := await run_case(
-                    hass, sandbox, entry, events, data, path, case
-                )
-            )
+            for case in matrix
+            if (problem := await run_case(accounts, provider, case))
         ]
     assert mismatches == []
-    assert len(cases(provider)) > 200
+    assert len(matrix) > 200
 
 
-async def run_case(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    entry: MockConfigEntry,
-    events: dict[str, list[Any]],
-    data: dict[str, str],
-    path: str,
-    case: Case,
-) -> str | None:
-    """Run one case; describe what went wrong, if anything."""
+async def run_case(accounts: Accounts, provider: str, case: Case) -> str | None:
+    """Run one case on the provider's seeded call; describe what went wrong, if anything."""
+    sandbox, events = accounts.sandbox, accounts.events
+    call_id = PROVIDER_CASES[provider].call_id
     sandbox.clear_faults()
-    sandbox.add_fault(case.fault, path_contains=path)
-    requests = len(sandbox.requests_to(path))
+    sandbox.add_fault(case.fault, call_id=call_id)
+    requests = sent_per_call(sandbox, [call_id])[call_id]
     before = {kind: len(fired) for kind, fired in events.items()}
     error: HomeAssistantError | None = None
     try:
-        await transfer(hass, config_entry_id=entry.entry_id, **data)
+        await accounts.transfer(provider)
     except HomeAssistantError as err:
         error = err
     fired = [
@@ -221,7 +258,7 @@ async def run_case(
         for kind, kind_events in events.items()
         for event in kind_events[before[kind] :]
     ]
-    sent = len(sandbox.requests_to(path)) - requests
+    sent = sent_per_call(sandbox, [call_id])[call_id] - requests
     if len(fired) != 1:
         return f"{len(fired)} events"
     kind, event = fired[0]

@@ -14,19 +14,13 @@ from typing import Any
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
-from sandbox import (
-    SANDBOX_BLAND_API_KEY,
-    SANDBOX_VOBIZ_AUTH_ID,
-    Fault,
-    FaultKind,
-    Sandbox,
-)
+from sandbox import Fault, FaultKind
+from tests.conftest import PROVIDER_CASES
 
-from .conftest import MAY_HAVE_HAPPENED, Accounts
+from .conftest import MAY_HAVE_HAPPENED, Accounts, events_per_call, sent_per_call
 
 CONCURRENT = 1000
 IN_FLIGHT = 200
-BLAND_PATH = "/v1/calls/active/transfer"
 # The injected faults, in turn, and the code each must end in.
 FAULTS = [
     (Fault(kind=FaultKind.STATUS, status=500), "provider_error"),
@@ -37,44 +31,17 @@ FAULTS = [
 ]
 
 
-def add_calls(sandbox: Sandbox, provider: str, prefix: str, count: int) -> list[str]:
-    """Add live calls to the sandbox's account of a provider; return their ids."""
-    account = SANDBOX_VOBIZ_AUTH_ID if provider == "vobiz" else SANDBOX_BLAND_API_KEY
-    call_ids = [f"{prefix}-{index:04}" for index in range(count)]
-    for call_id in call_ids:
-        sandbox.add_call(provider, account, call_id)  # type: ignore[arg-type]
-    return call_ids
-
-
-def sent_per_call(sandbox: Sandbox) -> Counter[str]:
-    """Count how often each call's transfer reached the sandbox."""
-    sent: Counter[str] = Counter()
-    for request in sandbox.requests:
-        if request.method == "POST":
-            body = request.json if isinstance(request.json, dict) else {}
-            call_id = body.get("call_id") or request.path.rstrip("/").rsplit("/", 1)[-1]
-            sent[call_id] += 1
-    return sent
-
-
-def events_per_call(events: dict[str, list[Any]]) -> Counter[str]:
-    """Count the transfer events of each call, succeeded and failed together."""
-    return Counter(
-        event.data["call_id"] for fired in events.values() for event in fired
-    )
-
-
 async def test_1000_concurrent_transfers_with_10_percent_faults(
     accounts: Accounts,
 ) -> None:
-    """Half on each provider, every tenth one faulty: 1,000 events, none duplicated."""
+    """An equal share on each provider, every tenth one faulty: 1,000 events, no duplicate."""
     sandbox = accounts.sandbox
     expected: dict[str, str | None] = {}
     transfers = []
     faults = cycle(FAULTS)
-    for provider in ("vobiz", "bland"):
+    for provider in PROVIDER_CASES:
         for index, call_id in enumerate(
-            add_calls(sandbox, provider, f"load-{provider}", CONCURRENT // 2)
+            accounts.new_calls(provider, CONCURRENT // len(PROVIDER_CASES))
         ):
             expected[call_id] = None
             if index % 10 == 0:
@@ -92,26 +59,32 @@ async def test_1000_concurrent_transfers_with_10_percent_faults(
         e.data["call_id"]: e.data["error"] for e in accounts.events["failed"]
     }
     assert ended == expected
-    assert sent_per_call(sandbox) == Counter(dict.fromkeys(expected, 1))
+    assert sent_per_call(sandbox, expected) == Counter(dict.fromkeys(expected, 1))
 
 
 async def in_flight(
     accounts: Accounts, *, background: bool = False
 ) -> tuple[list[str], list[asyncio.Task[Any]]]:
-    """Start IN_FLIGHT slow Bland transfers; wait until the sandbox holds them all."""
+    """Start IN_FLIGHT slow transfers, an equal share on each provider.
+
+    Returns their call ids and tasks once the sandbox holds them all.
+    """
     hass, sandbox = accounts.hass, accounts.sandbox
-    call_ids = add_calls(sandbox, "bland", "flight", IN_FLIGHT)
     latency = Fault(kind=FaultKind.LATENCY, delay=2.0)
-    sandbox.add_fault(latency, path_contains=BLAND_PATH)
     tasks = []
-    for index, call_id in enumerate(call_ids):
-        job = accounts.transfer("bland", call_id)
-        # Half started from the UI or the API (background tasks), half from automations.
-        if background and index % 2:
-            tasks.append(hass.async_create_background_task(job, call_id))
-        else:
-            tasks.append(hass.async_create_task(job, call_id))
-    await accounts.wait_for_requests(BLAND_PATH, IN_FLIGHT)
+    call_ids: list[str] = []
+    for provider in PROVIDER_CASES:
+        for call_id in accounts.new_calls(provider, IN_FLIGHT // len(PROVIDER_CASES)):
+            sandbox.add_fault(latency, call_id=call_id)
+            job = accounts.transfer(provider, call_id)
+            # Half started from the UI or the API (background tasks), half from
+            # automations.
+            if background and len(call_ids) % 2:
+                tasks.append(hass.async_create_background_task(job, call_id))
+            else:
+                tasks.append(hass.async_create_task(job, call_id))
+            call_ids.append(call_id)
+    await accounts.wait_for_transfers(IN_FLIGHT)
     return call_ids, tasks
 
 
@@ -119,20 +92,23 @@ async def in_flight(
 async def test_reload_or_unload_with_200_transfers_in_flight(
     accounts: Accounts, change: str
 ) -> None:
-    """The account goes away or comes back mid-transfer: each transfer still ends once."""
+    """Every account goes away or comes back mid-transfer: each transfer still ends once."""
     call_ids, tasks = await in_flight(accounts)
     entries = accounts.hass.config_entries
-    entry_id = accounts.bland.entry_id
+    change_entry = entries.async_reload if change == "reload" else entries.async_unload
 
-    if change == "reload":
-        assert await entries.async_reload(entry_id)
-    else:
-        assert await entries.async_unload(entry_id)
+    assert all(
+        await asyncio.gather(
+            *(change_entry(entry.entry_id) for entry in accounts.entries.values())
+        )
+    )
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
 
     assert [o for o in outcomes if isinstance(o, BaseException)] == []
     assert events_per_call(accounts.events) == Counter(dict.fromkeys(call_ids, 1))
-    assert sent_per_call(accounts.sandbox) == Counter(dict.fromkeys(call_ids, 1))
+    assert sent_per_call(accounts.sandbox, call_ids) == Counter(
+        dict.fromkeys(call_ids, 1)
+    )
 
 
 async def test_stop_with_200_transfers_in_flight(accounts: Accounts) -> None:
@@ -157,4 +133,6 @@ async def test_stop_with_200_transfers_in_flight(accounts: Accounts) -> None:
     # The UI's transfers still waiting for the provider were cancelled, each said so.
     assert {task.get_name() for task in tasks if task.cancelled()} <= cancelled
     assert set(call_ids[1::2]) & cancelled
-    assert sent_per_call(accounts.sandbox) == Counter(dict.fromkeys(call_ids, 1))
+    assert sent_per_call(accounts.sandbox, call_ids) == Counter(
+        dict.fromkeys(call_ids, 1)
+    )

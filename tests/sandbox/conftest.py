@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final
 import uuid
 
 import aiohttp
 import pytest
 
+from custom_components.call_transfer.providers.http import basic_auth
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     Sandbox,
@@ -24,6 +29,12 @@ VOBIZ_HEADERS: Final = {
 BLAND_HEADERS: Final = {"authorization": SANDBOX_BLAND_API_KEY}
 BLAND_ORG_HEADERS: Final = BLAND_HEADERS | {"x-bland-org-id": SANDBOX_BLAND_ORG_ID}
 ACCOUNT_PATH: Final = f"/Account/{SANDBOX_VOBIZ_AUTH_ID}"
+TWILIO_HEADERS: Final = {
+    "Authorization": basic_auth(SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN)
+}
+PLIVO_HEADERS: Final = {
+    "Authorization": basic_auth(SANDBOX_PLIVO_AUTH_ID, SANDBOX_PLIVO_AUTH_TOKEN)
+}
 
 
 @pytest.fixture
@@ -52,3 +63,18 @@ def assert_vobiz_error(body: Any, message: str) -> None:
 def bland_error(code: str, message: str) -> dict[str, Any]:
     """Return Bland's error envelope."""
     return {"data": None, "errors": [{"error": code, "message": message}]}
+
+
+async def call_api(
+    session: aiohttp.ClientSession,
+    url: str,
+    method: str = "GET",
+    *,
+    headers: Mapping[str, str],
+    **kwargs: Any,
+) -> tuple[int, Any, Mapping[str, str]]:
+    """Send one request; return the status, the decoded JSON body (None if empty), headers."""
+    async with session.request(method, url, headers=headers, **kwargs) as response:
+        body = await response.read()
+        decoded = await response.json(content_type=None) if body else None
+        return response.status, decoded, response.headers

@@ -15,13 +15,24 @@ from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
+    Sandbox,
 )
+from sandbox.__main__ import control, parse_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BANNER_LINES = 9
 
 
 def free_port() -> int:
@@ -51,10 +62,13 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
     process = await run_sandbox("--port", str(port))
     try:
         assert process.stdout is not None
+        banner: list[str] = []
         async with asyncio.timeout(20):
-            banner = [
-                (await process.stdout.readline()).decode() for _ in range(BANNER_LINES)
-            ]
+            while (line := (await process.stdout.readline()).decode()) not in (
+                "",
+                "\n",
+            ):
+                banner.append(line)
         output = "".join(banner)
         for expected in (
             f"http://127.0.0.1:{port}/vobiz/api/v1",
@@ -65,8 +79,33 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_BLAND_ORG_ID,
             SANDBOX_VOBIZ_CALL_ID,
             SANDBOX_BLAND_CALL_ID,
+            f"python -m sandbox call start --port {port} --provider vobiz",
+            f"http://127.0.0.1:{port}/_sandbox/calls",
+            f"http://127.0.0.1:{port}/twilio/2010-04-01",
+            SANDBOX_TWILIO_ACCOUNT_SID,
+            SANDBOX_TWILIO_AUTH_TOKEN,
+            SANDBOX_TWILIO_API_KEY_SID,
+            SANDBOX_TWILIO_CALL_SID,
+            f"http://127.0.0.1:{port}/telnyx/v2",
+            SANDBOX_TELNYX_API_KEY,
+            SANDBOX_TELNYX_CONNECTION_ID,
+            SANDBOX_TELNYX_CALL_ID,
+            f"http://127.0.0.1:{port}/plivo/v1",
+            SANDBOX_PLIVO_AUTH_ID,
+            SANDBOX_PLIVO_AUTH_TOKEN,
+            SANDBOX_PLIVO_CALL_ID,
         ):
             assert expected in output
+
+        # Another shell starts a call on the running sandbox, as the banner says.
+        for provider in ("bland", "plivo"):
+            starter = await run_sandbox(
+                "call", "start", "--port", str(port), "--provider", provider
+            )
+            async with asyncio.timeout(20):
+                started, _ = await starter.communicate()
+            assert starter.returncode == 0
+            assert started.decode().startswith(f"Started {provider} call ")
 
         async with (
             aiohttp.ClientSession() as session,
@@ -77,6 +116,27 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
         ):
             assert response.status == 200
             assert (await response.json())["status"] == "active"
+        # What a transferred leg did is logged, the URL's token masked.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{port}/vobiz/api/v1/Account/{SANDBOX_VOBIZ_AUTH_ID}"
+                f"/Call/{SANDBOX_VOBIZ_CALL_ID}/",
+                json={"aleg_url": "https://xml.example.com/aleg?token=secret"},
+                headers={
+                    "X-Auth-ID": SANDBOX_VOBIZ_AUTH_ID,
+                    "X-Auth-Token": SANDBOX_VOBIZ_AUTH_TOKEN,
+                },
+            ) as response,
+        ):
+            assert response.status == 202
+        async with asyncio.timeout(20):
+            logged = (await process.stdout.readline()).decode()
+        assert logged.endswith(
+            "sandbox: Vobiz POST https://xml.example.com/aleg?token=*** for the A leg"
+            f" of call {SANDBOX_VOBIZ_CALL_ID}: dropped: unreachable (not a loopback"
+            " address)\n"
+        )
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -96,3 +156,75 @@ async def test_refuses_a_host_that_is_not_loopback(host: str) -> None:
     assert process.returncode == 2
     assert stdout == b""
     assert "loopback only" in stderr.decode()
+
+
+async def run_control(sandbox: Sandbox, *args: str) -> int:
+    """Run ``python -m sandbox call …`` in-process against the sandbox fixture."""
+    arguments = parse_args(["call", *args, "--port", str(sandbox.port)])
+    return await asyncio.to_thread(control, arguments)
+
+
+async def test_call_commands_start_end_and_list(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """start, list and end print one line per call; the sandbox follows."""
+    assert (
+        await run_control(
+            sandbox,
+            "start",
+            "--provider",
+            "vobiz",
+            "--from",
+            "+14155550142",
+            "--direction",
+            "outbound",
+            "--call-id",
+            "cli-call-1",
+            "--caller-name",
+            "Front desk",
+            "--to",
+            "+918035735400",
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == (
+        "Started vobiz call cli-call-1: outbound from +14155550142 to "
+        "+918035735400, in-progress\n"
+    )
+    assert sandbox.calls["cli-call-1"].caller_name == "Front desk"
+
+    assert await run_control(sandbox, "end", "cli-call-1") == 0
+    assert capsys.readouterr().out.startswith("Ended vobiz call cli-call-1: ")
+    assert not sandbox.calls["cli-call-1"].live
+
+    assert await run_control(sandbox, "list") == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == len(sandbox.calls)
+    assert (
+        "cli-call-1: outbound from +14155550142 to +918035735400, completed"
+        in (listed[-1])
+    )
+
+
+async def test_call_commands_explain_failures(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused command and a sandbox that is not running end with status 1 and why."""
+    assert await run_control(sandbox, "end", "no-such-call") == 1
+    assert capsys.readouterr().err == "error: no call no-such-call\n"
+
+    sandbox.calls.clear()
+    assert await run_control(sandbox, "list") == 0
+    assert capsys.readouterr().out == "No calls.\n"
+
+    arguments = parse_args(["--port", str(free_port()), "call", "list"])
+    assert await asyncio.to_thread(control, arguments) == 1
+    assert "no sandbox answers at" in capsys.readouterr().err
+
+
+def test_port_and_host_go_before_or_after_the_command() -> None:
+    """--port works on either side of the command; the serving defaults stay."""
+    assert parse_args(["--port", "9001", "call", "list"]).port == 9001
+    assert parse_args(["call", "list", "--port", "9002"]).port == 9002
+    served = parse_args([])
+    assert (served.host, served.port, served.command) == ("127.0.0.1", 8765, None)

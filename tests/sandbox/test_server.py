@@ -144,6 +144,7 @@ async def test_base_urls(sandbox: Sandbox) -> None:
     assert sandbox.port > 0
     assert sandbox.vobiz_base_url == f"http://127.0.0.1:{sandbox.port}/vobiz/api/v1"
     assert sandbox.bland_base_url == f"http://127.0.0.1:{sandbox.port}/bland"
+    assert sandbox.plivo_base_url == f"http://127.0.0.1:{sandbox.port}/plivo/v1"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "localhost", "::"])
@@ -191,11 +192,15 @@ def test_seed() -> None:
         SANDBOX_VOBIZ_AUTH_SECRET
     )
     assert seeded.bland_accounts[SANDBOX_BLAND_API_KEY].total_calls == 2
-    assert {call.provider for call in seeded.calls.values()} == {"vobiz", "bland"}
-    assert len(seeded.calls) == 4
+    # Every provider has its account and two live calls.
+    assert [call.provider for call in seeded.calls.values()] == [
+        provider for provider in seeded.accounts for _ in range(2)
+    ]
+    assert all(len(accounts) == 1 for accounts in seeded.accounts.values())
     assert all(call.live for call in seeded.calls.values())
     empty = Sandbox(seed=False)
-    assert (empty.vobiz_accounts, empty.bland_accounts, empty.calls) == ({}, {}, {})
+    assert not any(empty.accounts.values())
+    assert empty.calls == {}
 
 
 def test_add_call_checks_the_account_and_the_id() -> None:

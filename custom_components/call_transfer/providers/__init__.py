@@ -21,6 +21,7 @@ from .errors import (
     InvalidAuthError,
     InvalidBaseUrlError,
     InvalidCredentialsError,
+    InvalidOptionError,
     InvalidRequestError,
     ProviderError,
     ProviderTimeoutError,
@@ -33,15 +34,22 @@ from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
+    NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
     XmlUrlMethod,
 )
+from .plivo import PlivoClient
+from .telnyx import TelnyxClient
+from .twilio import TwilioClient
 from .vobiz import VobizClient
 
 PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
-    client.provider_id: client for client in (VobizClient, BlandClient)
+    client.provider_id: client
+    for client in (VobizClient, BlandClient, TwilioClient, TelnyxClient, PlivoClient)
 }
 
 __all__ = [
@@ -57,16 +65,23 @@ __all__ = [
     "InvalidAuthError",
     "InvalidBaseUrlError",
     "InvalidCredentialsError",
+    "InvalidOptionError",
     "InvalidRequestError",
     "LiveCall",
+    "NumberTransfer",
+    "OptionField",
+    "OptionKind",
+    "PlivoClient",
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitedError",
+    "TelnyxClient",
     "TransferCancelledError",
     "TransferLegs",
     "TransferProvider",
     "TransferRequest",
     "TransferResult",
+    "TwilioClient",
     "UnexpectedResponseError",
     "VobizClient",
     "XmlUrlMethod",

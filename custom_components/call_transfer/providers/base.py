@@ -4,34 +4,73 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar, Self
+import hashlib
+from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
 from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
+    NumberTransfer,
+    OptionField,
+    TransferLegs,
     TransferRequest,
     TransferResult,
 )
+
+
+def key_fingerprint(provider_id: str, key: str) -> str:
+    """Return a stable, non-reversible id for a provider's API key.
+
+    For providers whose API names no account (``account_id_is_key_fingerprint``).
+    """
+    return hashlib.sha256(f"call_transfer:{provider_id}:{key}".encode()).hexdigest()[
+        :32
+    ]
+
+
+def accepted_transfer(
+    call_id: str, message: str | None, request_id: str | None, *, unreadable: str
+) -> TransferResult:
+    """Return what a provider said when it accepted a transfer.
+
+    An acceptance without what it should say (``message`` None) may still have
+    transferred the call: that is ``UnexpectedResponseError`` with the outcome unknown.
+    """
+    if message is None:
+        raise UnexpectedResponseError(
+            unreadable, request_id=request_id, outcome_unknown=True
+        )
+    return TransferResult(call_id=call_id, message=message, request_id=request_id)
 
 
 class TransferProvider(ABC):
     """A cloud telephony provider that can transfer live calls.
 
     A new provider is one module with a subclass of this and one line in the
-    registry (``providers/__init__.py``).
+    registry (``providers/__init__.py``). What it can do is declared here, so
+    callers ask for a capability and never test for a provider.
     """
 
     provider_id: ClassVar[str]
     display_name: ClassVar[str]
     default_base_url: ClassVar[str]
     credential_fields: ClassVar[tuple[CredentialField, ...]]
-    # What a transfer can point at: a phone number, and/or a URL answering call XML.
-    supports_destination_number: ClassVar[bool]
+    # Optional settings of an account, given to the constructor by key when set.
+    option_fields: ClassVar[tuple[OptionField, ...]] = ()
+    # How a transfer reaches a phone number, and whether it can point legs at URLs.
+    number_transfer: ClassVar[NumberTransfer]
     supports_xml_urls: ClassVar[bool]
+    # Which ``legs`` an XML-URL transfer can redirect: Vobiz points either leg (or both)
+    # at a URL; Twilio redirects the one call it is given, which is ``aleg`` here.
+    xml_url_legs: ClassVar[frozenset[TransferLegs]] = frozenset(TransferLegs)
+    # Whether a transfer to a destination may name a SIP URI (``sip:``/``sips:``)
+    # as well as an E.164 number.
+    sip_destinations: ClassVar[bool] = False
     # True when the API names no account, so ``AccountInfo.account_id`` fingerprints the key:
     # a rotated key then looks like another account and cannot be told apart from one.
     account_id_is_key_fingerprint: ClassVar[bool] = False
@@ -43,36 +82,69 @@ class TransferProvider(ABC):
         *,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        **credentials: str,
+        **settings: Any,
     ) -> None:
-        """Create a client; each provider names its credentials as keyword arguments."""
+        """Create a client; each provider names its credentials and options as keywords."""
 
     @classmethod
     def from_credentials(
         cls,
         session: aiohttp.ClientSession,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, Any],
         *,
+        options: Mapping[str, Any] | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Self:
-        """Build a client from a mapping holding (at least) ``credential_fields``."""
-        keys = [cred.key for cred in cls.credential_fields]
-        return cls(
-            session,
-            base_url=base_url,
-            timeout=timeout,
-            **{key: credentials[key] for key in keys},
-        )
+        """Build a client from mappings holding ``credential_fields`` and any ``option_fields``.
+
+        Keys of other providers (or of the caller's own settings) are ignored, and
+        an option or optional credential that is absent, ``None`` or empty is not
+        passed, so the client's default holds.
+        """
+        settings: dict[str, Any] = {}
+        for cred in cls.credential_fields:
+            if cred.required:
+                settings[cred.key] = credentials[cred.key]
+            elif value := credentials.get(cred.key):
+                settings[cred.key] = value
+        for option in cls.option_fields:
+            if (value := (options or {}).get(option.key)) is not None:
+                settings[option.key] = value
+        return cls(session, base_url=base_url, timeout=timeout, **settings)
+
+    @property
+    def supports_live_calls(self) -> bool:
+        """Whether ``async_live_calls`` works with this client's settings."""
+        return True
 
     @abstractmethod
     async def async_validate(self) -> AccountInfo:
         """Check the credentials and return who they belong to."""
+
+    async def async_validate_options(self) -> None:
+        """Check the options that the provider must accept (``OptionKind.IDENTIFIER``).
+
+        Raises ``InvalidOptionError`` naming the refused option; other failures as usual.
+        """
 
     @abstractmethod
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Transfer a live call; raise a ``CallTransferError`` on any failure."""
 
     @abstractmethod
-    async def async_live_calls(self) -> list[LiveCall]:
-        """List the calls in progress on the account."""
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List the calls in progress on the account.
+
+        ``known`` holds calls listed before, by id: a provider whose listing gives
+        only ids reuses their details instead of fetching them again.
+        """
+
+    def dial_xml(self, number: str) -> str:
+        """Return the call XML that dials ``number`` (``NumberTransfer.DIAL_URL`` providers).
+
+        Built with this client's dial options (caller id, announcement, ring timeout).
+        """
+        raise NotImplementedError

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-import hashlib
 from typing import Any, Final
 
 import aiohttp
 
-from .base import TransferProvider
+from .base import TransferProvider, key_fingerprint as _key_fingerprint
 from .errors import (
     CallNotFoundError,
     CallTransferError,
     ForbiddenError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
 )
@@ -23,6 +23,9 @@ from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
+    NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
@@ -40,7 +43,7 @@ _ERROR_CODES: Final[Mapping[str, type[CallTransferError]]] = {
 
 def key_fingerprint(api_key: str) -> str:
     """Return a stable, non-reversible id for an API key (Bland's API gives no account id)."""
-    return hashlib.sha256(f"call_transfer:bland:{api_key}".encode()).hexdigest()[:32]
+    return _key_fingerprint(BlandClient.provider_id, api_key)
 
 
 class BlandClient(TransferProvider):
@@ -50,7 +53,8 @@ class BlandClient(TransferProvider):
     display_name = "Bland AI"
     default_base_url = BLAND_API_URL
     credential_fields = (CredentialField(key="api_key", secret=True),)
-    supports_destination_number = True
+    option_fields = (OptionField(key="org_id", kind=OptionKind.IDENTIFIER),)
+    number_transfer = NumberTransfer.IN_REQUEST
     supports_xml_urls = False
     account_id_is_key_fingerprint = True
 
@@ -85,7 +89,7 @@ class BlandClient(TransferProvider):
         if "status" not in account:
             raise UnexpectedResponseError("Bland sent an account without a status")
         details: dict[str, str | int | float | bool | None] = {
-            key: value if isinstance(value, int) else self._http.text(value)
+            key: value
             for key in ("status", "total_calls")
             if isinstance(value := account.get(key), str | int)
         }
@@ -94,6 +98,25 @@ class BlandClient(TransferProvider):
             name=f"key …{self.fingerprint[:8]}",
             details=details,
         )
+
+    @property
+    def supports_live_calls(self) -> bool:
+        """Bland lists active calls only for a known organization (``org_id``)."""
+        return self._org_id is not None
+
+    async def async_validate_options(self) -> None:
+        """Check the organization id with the request live calls need."""
+        if self._org_id is None:
+            return
+        try:
+            await self.async_live_calls()
+        except ForbiddenError as err:
+            raise InvalidOptionError(
+                err.message,
+                option="org_id",
+                status=err.status,
+                request_id=err.request_id,
+            ) from err
 
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Transfer an active call to ``request.to`` (E.164)."""
@@ -121,13 +144,13 @@ class BlandClient(TransferProvider):
                 outcome_unknown=True,
             )
         return TransferResult(
-            call_id=request.call_id,
-            message=self._http.text(message) or "",
-            request_id=request_id,
+            call_id=request.call_id, message=message, request_id=request_id
         )
 
-    async def async_live_calls(self) -> list[LiveCall]:
-        """List active calls (``GET /v1/calls/active``)."""
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List active calls (``GET /v1/calls/active``); the listing has every detail."""
         headers = {"x-bland-org-id": self._org_id} if self._org_id else None
         answer, _ = await self._request_object(
             "GET", "/v1/calls/active", headers=headers
@@ -139,14 +162,14 @@ class BlandClient(TransferProvider):
             )
         return [
             LiveCall(
-                call_id=call_id,
-                from_number=self._http.text(call.get("from")),
-                to_number=self._http.text(call.get("to")),
+                call_id=str(call.get("call_id")),
+                from_number=text_or_none(call.get("from")),
+                to_number=text_or_none(call.get("to")),
                 started=_parse_time(call.get("start_time")),
-                status=self._http.text(call.get("status")),
+                status=text_or_none(call.get("status")),
             )
             for call in calls
-            if (call_id := self._http.text(call.get("call_id")))
+            if call.get("call_id")
         ]
 
     async def _request_object(
@@ -162,7 +185,7 @@ class BlandClient(TransferProvider):
             method, path, json_body=json_body, headers=headers, acts=acts
         )
         data = response.json()
-        request_id = self._http.text(response.headers.get("x-request-id"))
+        request_id = response.header("x-request-id")
         if error := self._envelope_error(response, data, request_id, acts=acts):
             raise error
         if not 200 <= response.status < 300:
@@ -190,12 +213,12 @@ class BlandClient(TransferProvider):
         if isinstance(errors, list) and errors:
             first = errors[0] if isinstance(errors[0], dict) else {}
             code = text_or_none(first.get("error"))
-            message = self._http.text(first.get("message"))
+            message = text_or_none(first.get("message"))
         elif data.get("status") == "error":
-            message = self._http.text(data.get("message"))
+            message = text_or_none(data.get("message"))
         else:
             return None
-        message = message or self._http.text(code) or f"HTTP {response.status}"
+        message = message or code or f"HTTP {response.status}"
         if code is not None and (error_class := _ERROR_CODES.get(code)):
             return error_class(message, status=response.status, request_id=request_id)
         if 200 <= response.status < 300:

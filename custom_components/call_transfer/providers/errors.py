@@ -6,6 +6,8 @@ them in the UI, put them in events or log them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 
@@ -60,6 +62,29 @@ class InvalidRequestError(CallTransferError):
     """The request was refused as invalid, by the provider (HTTP 400) or before sending."""
 
     code = "invalid_request"
+
+    @property
+    def refused_before_sending(self) -> bool:
+        """Whether the client refused it itself (no HTTP status): nothing was sent."""
+        return self.status is None
+
+
+class InvalidOptionError(CallTransferError):
+    """The provider refused the value of one of the account's options (``option``)."""
+
+    code = "invalid_option"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Also name the option the provider refused."""
+        super().__init__(message, status=status, request_id=request_id)
+        self.option = option
 
 
 class RateLimitedError(CallTransferError):
@@ -130,3 +155,27 @@ class TransferCancelledError(AfterSendingError):
     """The transfer was cancelled (Home Assistant stopping) before the provider answered."""
 
     code = "cancelled"
+
+
+@contextmanager
+def refusal_names_option(
+    option: str, *refusals: type[CallTransferError]
+) -> Iterator[None]:
+    """Read the given refusals of a request that checks ``option`` as refusing it."""
+    try:
+        yield
+    except refusals as err:
+        raise InvalidOptionError(
+            err.message, option=option, status=err.status, request_id=err.request_id
+        ) from err
+
+
+@contextmanager
+def forbidden_is_invalid_auth() -> Iterator[None]:
+    """Read a refusal (HTTP 403) of a credential check as unusable credentials."""
+    try:
+        yield
+    except ForbiddenError as err:
+        raise InvalidAuthError(
+            err.message, status=err.status, request_id=err.request_id
+        ) from err

@@ -8,6 +8,7 @@ provider's business: a client gets an :class:`ApiResponse` for every answer.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,14 @@ _MASK: Final = "***"
 _UNSENDABLE: Final = frozenset(chr(code) for code in (*range(32), 127))
 
 type Sleep = Callable[[float], Awaitable[None]]
+# Reads a provider's error answer: (response, request id, whether the request acts).
+type ErrorReader = Callable[[ApiResponse, str | None, bool], CallTransferError]
+
+
+def basic_auth(username: str, password: str) -> str:
+    """Return the ``Authorization`` value of HTTP Basic authentication (RFC 7617)."""
+    pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {pair}"
 
 
 def normalize_base_url(url: str) -> str:
@@ -116,21 +125,35 @@ def parse_retry_after(
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
-    """One answer from a provider, before the provider client interprets it."""
+    """One answer from a provider, before the provider client interprets it.
+
+    Every text a client reads from it (``json()``, ``header()``) is provider text:
+    the credentials in ``secrets`` masked, then capped at ``MAX_TEXT_LENGTH``.
+    """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
     content_type: str
+    secrets: tuple[str, ...] = ()
 
     def json(self) -> Any:
-        """Return the body decoded as JSON, or ``None`` when it is empty or not JSON."""
+        """Return the body decoded as JSON, or ``None`` when it is empty or not JSON.
+
+        Every string in it is provider text (credentials masked, length capped).
+        """
         if not self.body.strip():
             return None
         try:
-            return json.loads(self.body)
+            data = json.loads(self.body)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return None
+        return _provider_texts(data, self.secrets)
+
+    def header(self, name: str) -> str | None:
+        """Return a header's value as provider text, or ``None`` when it is absent or empty."""
+        value = self.headers.get(name)
+        return provider_text(value, self.secrets) if value else None
 
     def describe_body(self) -> str:
         """Say what kind of body this is, for error messages (never its content)."""
@@ -187,36 +210,20 @@ class HttpClient:
         if secret and secret not in self._secrets:
             self._secrets = (*self._secrets, secret)
 
-    def scrub(self, text: str) -> str:
-        """Mask every credential in text that came from the provider."""
-        for secret in self._secrets:
-            text = text.replace(secret, _MASK)
-        return text
-
-    def text(self, value: object) -> str | None:
-        """Return provider text fit to pass on: credentials masked, length capped.
-
-        ``None`` unless ``value`` is a non-empty string. Every message, id or name a
-        client takes from an answer goes through here, successes included.
-        """
-        if not isinstance(value, str) or not value:
-            return None
-        value = self.scrub(value)
-        if len(value) > MAX_TEXT_LENGTH:
-            value = value[: MAX_TEXT_LENGTH - 1] + "…"
-        return value
-
     async def request(
         self,
         method: str,
         path: str,
         *,
         json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         acts: bool = False,
     ) -> ApiResponse:
         """Send one request, applying the retry rules, and return the answer.
+
+        The body is ``json_body`` as JSON or ``form`` form-encoded, if either is given.
 
         ``acts`` marks a request that changes something at the provider (a
         transfer): a timeout or a broken connection after sending then says the
@@ -230,7 +237,7 @@ class HttpClient:
         while True:
             try:
                 response = await self._send(
-                    method, path, json_body, params, headers, acts=acts
+                    method, path, json_body, form, params, headers, acts=acts
                 )
             except aiohttp.ClientConnectorError as err:
                 if connect_retried or isinstance(err, aiohttp.ClientSSLError):
@@ -279,6 +286,31 @@ class HttpClient:
             )
             await self._sleep(delay)
 
+    async def request_object(
+        self,
+        method: str,
+        path: str,
+        *,
+        provider: str,
+        request_id_header: str,
+        read_error: ErrorReader,
+        acts: bool = False,
+        **body: Any,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Send one request; return its JSON object and the provider's request id.
+
+        ``body`` is what ``request`` takes besides ``acts`` (JSON, form, query,
+        headers). A status outside 2xx raises what ``read_error`` makes of the
+        provider's error answer.
+        """
+        response = await self.request(method, path, acts=acts, **body)
+        request_id = response.header(request_id_header)
+        if not 200 <= response.status < 300:
+            raise read_error(response, request_id, acts)
+        return json_object(
+            response, provider, request_id=request_id, acts=acts
+        ), request_id
+
     @property
     def _host(self) -> str:
         return urlsplit(self.base_url).netloc
@@ -288,6 +320,7 @@ class HttpClient:
         method: str,
         path: str,
         json_body: Mapping[str, Any] | None,
+        form: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         extra_headers: Mapping[str, str] | None,
         *,
@@ -301,6 +334,7 @@ class HttpClient:
             method,
             f"{self.base_url}{path}",
             json=json_body,
+            data=form,
             params=params,
             headers=headers,
             timeout=self._timeout,
@@ -320,6 +354,7 @@ class HttpClient:
                 headers=response.headers,
                 body=body,
                 content_type=response.content_type,
+                secrets=self._secrets,
             )
 
 
@@ -386,6 +421,42 @@ def _describe(err: aiohttp.ClientError) -> str:
     return type(err).__name__
 
 
+def provider_text(text: str, secrets: Sequence[str]) -> str:
+    """Return text from a provider fit to pass on: ``secrets`` masked, then capped.
+
+    Masked first, so a secret cut by the cap cannot show in part.
+    """
+    text = _scrub(text, secrets)
+    if len(text) > MAX_TEXT_LENGTH:
+        text = text[: MAX_TEXT_LENGTH - 1] + "…"
+    return text
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _MASK)
+    return text
+
+
+def _provider_texts(data: Any, secrets: Sequence[str]) -> Any:
+    """Make every string of decoded JSON provider text, in place.
+
+    Without recursion: JSON nests as deep as the decoder allows.
+    """
+    if isinstance(data, str):
+        return provider_text(data, secrets)
+    pending = [data] if isinstance(data, dict | list) else []
+    while pending:
+        node = pending.pop()
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, str):
+                node[key] = provider_text(value, secrets)
+            elif isinstance(value, dict | list):
+                pending.append(value)
+    return data
+
+
 def error_for_response(
     response: ApiResponse,
     *,
@@ -416,3 +487,22 @@ def error_for_response(
     return UnexpectedResponseError(
         f"Unexpected HTTP status {status}: {text}", outcome_unknown=acts, **kwargs
     )
+
+
+def json_object(
+    response: ApiResponse, provider: str, *, request_id: str | None, acts: bool
+) -> dict[str, Any]:
+    """Return the JSON object a successful answer carries, or raise UnexpectedResponseError.
+
+    ``acts`` marks a request that changes something: an answer that cannot be read
+    then leaves its outcome unknown.
+    """
+    data = response.json()
+    if not isinstance(data, dict):
+        raise UnexpectedResponseError(
+            f"{provider} answered HTTP {response.status} with {response.describe_body()}",
+            status=response.status,
+            request_id=request_id,
+            outcome_unknown=acts,
+        )
+    return data

@@ -14,6 +14,31 @@ class TransferLegs(StrEnum):
     BLEG = "bleg"
     BOTH = "both"
 
+    @property
+    def redirected(self) -> tuple[str, ...]:
+        """The legs this choice redirects: ``("aleg",)``, ``("bleg",)`` or both."""
+        return ("aleg", "bleg") if self is TransferLegs.BOTH else (self.value,)
+
+
+class NumberTransfer(StrEnum):
+    """How a provider sends a live call to a phone number, if it can."""
+
+    UNSUPPORTED = "unsupported"
+    # The transfer request itself names the number (``TransferRequest.to``).
+    IN_REQUEST = "in_request"
+    # The provider fetches call XML from a URL; the caller serves ``dial_xml()`` there
+    # and transfers a leg to that URL.
+    DIAL_URL = "dial_url"
+
+
+class OptionKind(StrEnum):
+    """What kind of value a provider option holds, so a UI can ask for and check it."""
+
+    TEXT = "text"  # free text, such as an announcement
+    PHONE_NUMBER = "phone_number"  # an E.164 number, such as a caller id
+    SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
+    IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
+
 
 class XmlUrlMethod(StrEnum):
     """HTTP method the provider uses to fetch a transfer XML URL."""
@@ -24,10 +49,30 @@ class XmlUrlMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CredentialField:
-    """One credential a provider needs, as asked for in a config flow."""
+    """One credential a provider needs, as asked for in a config flow.
+
+    An optional credential (``required=False``) may be left out, such as Twilio's API
+    key SID (without it the auth token authenticates). It is not what names the
+    account, and a new secret may come with a new value of it, so reauthentication
+    asks for it again together with the secrets.
+    """
 
     key: str
     secret: bool
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionField:
+    """One optional setting of a provider account, passed to the client's constructor."""
+
+    key: str
+    kind: OptionKind
+    # The range of a SECONDS option.
+    minimum: int = 1
+    maximum: int = 3600
+    # The longest TEXT a provider accepts.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,9 +93,10 @@ class AccountInfo:
 class TransferRequest:
     """A request to transfer a live call.
 
-    ``to`` is an E.164 destination number, for providers that dial numbers.
+    ``to`` is the destination, for providers that transfer to a number: an E.164
+    number, or a SIP URI where the provider declares ``sip_destinations``.
     ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
-    a leg to a URL answering call-control XML.
+    a leg to a URL answering call-control XML (``TransferProvider.xml_url_legs``).
     """
 
     call_id: str
@@ -60,6 +106,13 @@ class TransferRequest:
     aleg_method: XmlUrlMethod = XmlUrlMethod.POST
     bleg_url: str | None = None
     bleg_method: XmlUrlMethod = XmlUrlMethod.POST
+
+    @property
+    def names_xml_urls(self) -> bool:
+        """Whether the request uses a field of transfers to XML URLs (legs, URLs)."""
+        return bool(
+            self.aleg_url or self.bleg_url or self.legs is not TransferLegs.ALEG
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,3 +133,4 @@ class LiveCall:
     to_number: str | None
     started: datetime | None
     status: str | None = None
+    direction: str | None = None  # "inbound" or "outbound" when the provider says

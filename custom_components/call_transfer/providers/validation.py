@@ -9,6 +9,15 @@ from urllib.parse import quote, urlsplit
 from .errors import InvalidRequestError
 
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+# sip:user@host[:port][;param=value...] (RFC 3261 user and parameter characters,
+# a host name or an IP address); nothing that could break out of a JSON string or XML.
+SIP_URI: Final = re.compile(
+    r"sips?:[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+"
+    r"@(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?::\d{1,5})?(?:;[A-Za-z0-9\-_.!~*'()%=+:]+)*",
+    re.IGNORECASE,
+)
+SIP_URI_MAX_LENGTH: Final = 256
 _PATH_SEGMENT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
@@ -60,3 +69,17 @@ def require_e164(number: str | None, field: str) -> str:
             f"{field} must be a phone number in E.164 form, such as +14155550100"
         )
     return number
+
+
+def is_sip_uri(value: str) -> bool:
+    """Say whether a destination is meant as a SIP URI (``sip:`` or ``sips:``)."""
+    return value.strip().lower().startswith(("sip:", "sips:"))
+
+
+def require_sip_uri(value: str | None, field: str) -> str:
+    """Return ``value`` if it is a SIP URI such as ``sip:alice@pbx.example.com``."""
+    if value is None or len(value) > SIP_URI_MAX_LENGTH or not SIP_URI.fullmatch(value):
+        raise InvalidRequestError(
+            f"{field} must be a SIP URI such as sip:alice@pbx.example.com"
+        )
+    return value

@@ -1,0 +1,263 @@
+"""Twilio: a transfer gives the live call new TwiML, inline (to a number) or from a URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import partial
+import re
+from typing import Any, Final, Unpack
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+
+from .base import TransferProvider, accepted_transfer
+from .callxml import DialOptions, dial_option_fields, dial_xml
+from .errors import (
+    CallNotFoundError,
+    CallTransferError,
+    InvalidAuthError,
+    InvalidRequestError,
+    UnexpectedResponseError,
+    forbidden_is_invalid_auth,
+)
+from .http import (
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    HttpClient,
+    basic_auth,
+    error_for_response,
+)
+from .models import (
+    AccountInfo,
+    CredentialField,
+    LiveCall,
+    NumberTransfer,
+    TransferLegs,
+    TransferRequest,
+    TransferResult,
+)
+from .validation import require_http_url, text_or_none
+
+TWILIO_API_URL: Final = "https://api.twilio.com/2010-04-01"
+# SID formats of the API's path parameters (Twilio's OpenAPI description).
+ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
+API_KEY_SID: Final = re.compile(r"SK[0-9a-fA-F]{32}")
+CALL_SID: Final = re.compile(r"CA[0-9a-fA-F]{32}")
+# Twilio error codes that say more than their HTTP status.
+_ERROR_CODES: Final[Mapping[int, type[CallTransferError]]] = {
+    20003: InvalidAuthError,  # Permission denied: the credentials
+    20404: CallNotFoundError,  # Not found
+    21220: CallNotFoundError,  # Invalid call state: the call is not in progress
+}
+_REQUEST_ID_HEADER: Final = "Twilio-Request-Id"
+# Calls per page of the live-call listing, and pages read at most. A call takes about
+# 1.5 kB: a page stays well within what an answer may hold (1 MiB).
+LIST_PAGE_SIZE: Final = 200
+MAX_LIST_PAGES: Final = 10
+# Non-secret facts of the Account resource worth showing; never the whole object
+# (it holds the account's auth token).
+_ACCOUNT_DETAILS: Final = ("status", "type")
+
+
+class TwilioClient(TransferProvider):
+    """Client for Twilio's Programmable Voice REST API (the 2010-04-01 API)."""
+
+    provider_id = "twilio"
+    display_name = "Twilio"
+    default_base_url = TWILIO_API_URL
+    credential_fields = (
+        CredentialField(key="account_sid", secret=False),
+        # The account's auth token, or the secret of the API key named by api_key_sid.
+        CredentialField(key="secret", secret=True),
+        CredentialField(key="api_key_sid", secret=False, required=False),
+    )
+    option_fields = dial_option_fields(max_ring_timeout=600)
+    number_transfer = NumberTransfer.IN_REQUEST
+    supports_xml_urls = True
+    # A Call SID names one call: the update redirects that call, whichever leg it is.
+    xml_url_legs = frozenset({TransferLegs.ALEG})
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        account_sid: str,
+        secret: str,
+        api_key_sid: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **dial_options: Unpack[DialOptions],
+    ) -> None:
+        """Create a client for one account, authenticated by its auth token or an API key.
+
+        ``dial_options`` shape the TwiML of transfers to a number.
+        """
+        if not ACCOUNT_SID.fullmatch(account_sid):
+            raise InvalidAuthError(
+                "The Account SID is AC followed by 32 hexadecimal digits"
+            )
+        if api_key_sid is not None and not API_KEY_SID.fullmatch(api_key_sid):
+            raise InvalidAuthError(
+                "An API key SID is SK followed by 32 hexadecimal digits"
+            )
+        self.account_sid = account_sid
+        self._api_key_sid = api_key_sid
+        self._account_path = f"/Accounts/{account_sid}"
+        self._twiml = partial(dial_xml, **dial_options, speak_verb="Say")
+        authorization = basic_auth(api_key_sid or account_sid, secret)
+        self._http = HttpClient(
+            session,
+            base_url or TWILIO_API_URL,
+            {"Authorization": authorization},
+            secrets=(secret, authorization.removeprefix("Basic ")),
+            timeout=timeout,
+        )
+        # Every request: a JSON object back, or the provider's error read by _error.
+        self._request_object = partial(
+            self._http.request_object,
+            provider=self.display_name,
+            request_id_header=_REQUEST_ID_HEADER,
+            read_error=self._error,
+        )
+
+    async def async_validate(self) -> AccountInfo:
+        """Check the credentials and name the account they belong to.
+
+        The auth token reads the Account resource. Standard API keys may not read
+        it, so an API key is checked with the request transfers need: the call list.
+        """
+        with forbidden_is_invalid_auth():
+            if self._api_key_sid is not None:
+                await self._calls_page({"PageSize": "1"})
+                return AccountInfo(account_id=self.account_sid, name=self.account_sid)
+            account, _ = await self._request_object("GET", f"{self._account_path}.json")
+        if account.get("sid") != self.account_sid:
+            raise UnexpectedResponseError("Twilio sent an account without its SID")
+        return AccountInfo(
+            account_id=self.account_sid,
+            name=text_or_none(account.get("friendly_name")) or self.account_sid,
+            details={
+                key: value
+                for key in _ACCOUNT_DETAILS
+                if isinstance(value := account.get(key), str)
+            },
+        )
+
+    async def async_transfer(self, request: TransferRequest) -> TransferResult:
+        """Give the call new instructions: TwiML that dials ``to``, or a TwiML URL."""
+        if not CALL_SID.fullmatch(request.call_id):
+            raise InvalidRequestError(
+                "A Twilio call ID is a Call SID: CA followed by 32 hexadecimal digits"
+            )
+        answer, request_id = await self._request_object(
+            "POST",
+            f"{self._account_path}/Calls/{request.call_id}.json",
+            form=self._update_body(request),
+            acts=True,
+        )
+        status = text_or_none(answer.get("status"))
+        return accepted_transfer(
+            request.call_id,
+            f"call updated, status {status}"
+            if status and answer.get("sid") == request.call_id
+            else None,
+            request_id,
+            unreadable="Twilio accepted the new instructions but sent no call status",
+        )
+
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List the calls in progress, page by page; the listing has every detail."""
+        params: dict[str, str] = {
+            "Status": "in-progress",
+            "PageSize": str(LIST_PAGE_SIZE),
+        }
+        calls: list[LiveCall] = []
+        for _ in range(MAX_LIST_PAGES):
+            page = await self._calls_page(params)
+            calls += [_live_call(call) for call in page["calls"] if call.get("sid")]
+            next_page = page.get("next_page_uri")
+            if not isinstance(next_page, str) or not next_page:
+                break
+            # Only the query of the next page is used: requests go to our base URL only.
+            params = dict(parse_qsl(urlsplit(next_page).query))
+        return calls
+
+    def dial_xml(self, number: str) -> str:
+        """Return TwiML that dials ``number`` with this account's dial options."""
+        return self._twiml(number)
+
+    def _update_body(self, request: TransferRequest) -> dict[str, str]:
+        """Build the form of a call update, validated so a bad request is never sent."""
+        if request.legs is not TransferLegs.ALEG or request.bleg_url is not None:
+            raise InvalidRequestError(
+                "Twilio redirects the call it is given: use aleg_url, not legs or bleg_url"
+            )
+        if request.to is not None:
+            if request.aleg_url is not None:
+                raise InvalidRequestError("Give either to or aleg_url, not both")
+            return {"Twiml": self.dial_xml(request.to)}
+        if request.aleg_url is None:
+            raise InvalidRequestError(
+                "A Twilio transfer needs to (a number) or aleg_url (a URL answering TwiML)"
+            )
+        return {
+            "Url": require_http_url(request.aleg_url, "aleg_url"),
+            "Method": request.aleg_method.value,
+        }
+
+    async def _calls_page(self, params: Mapping[str, str]) -> dict[str, Any]:
+        page, _ = await self._request_object(
+            "GET", f"{self._account_path}/Calls.json", params=params
+        )
+        calls = page.get("calls")
+        if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+            raise UnexpectedResponseError(
+                "Twilio sent a call list of an unexpected shape"
+            )
+        return page
+
+    def _error(
+        self, response: ApiResponse, request_id: str | None, acts: bool
+    ) -> CallTransferError:
+        """Map Twilio's ``{code, message, more_info, status}`` by its code, then by status."""
+        data = response.json()
+        envelope = data if isinstance(data, dict) else {}
+        code = envelope.get("code")
+        message = text_or_none(envelope.get("message"))
+        if message is not None and isinstance(code, int):
+            message = f"{message} (Twilio error {code})"
+        if isinstance(code, int) and (error_class := _ERROR_CODES.get(code)):
+            return error_class(
+                message or f"Twilio error {code}",
+                status=response.status,
+                request_id=request_id,
+            )
+        return error_for_response(
+            response, message=message, request_id=request_id, acts=acts
+        )
+
+
+def _live_call(call: Mapping[str, Any]) -> LiveCall:
+    return LiveCall(
+        call_id=str(call["sid"]),
+        from_number=text_or_none(call.get("from")),
+        to_number=text_or_none(call.get("to")),
+        started=_parse_rfc2822(call.get("start_time")),
+        status=text_or_none(call.get("status")),
+        direction=text_or_none(call.get("direction")),
+    )
+
+
+def _parse_rfc2822(value: Any) -> datetime | None:
+    """Twilio gives times as RFC 2822 dates in UTC (``Tue, 31 Aug 2010 20:36:29 +0000``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        started = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)

@@ -1,0 +1,50 @@
+"""Sensor: how many calls are live on an account, and which."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.sensor import SensorEntity, SensorStateClass
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .const import ATTR_CALLS
+from .coordinator import LiveCallsCoordinator, describe_call
+from .data import CallTransferConfigEntry
+from .entity import LiveCallsEntity
+
+# The coordinator polls; the entities only read its data.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the Active calls sensor of an account whose calls are listed."""
+    if (coordinator := entry.runtime_data.coordinator) is not None:
+        async_add_entities([ActiveCallsSensor(coordinator)])
+
+
+class ActiveCallsSensor(LiveCallsEntity, SensorEntity):
+    """The number of live calls; the calls themselves as the ``calls`` attribute."""
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    # The call list changes with every call: keep it out of the recorder's database.
+    _unrecorded_attributes = frozenset({ATTR_CALLS})
+
+    def __init__(self, coordinator: LiveCallsCoordinator) -> None:
+        """Count the account's live calls."""
+        super().__init__(coordinator, "active_calls")
+
+    @property
+    def native_value(self) -> int:
+        """Return how many calls are live."""
+        return len(self.coordinator.data or {})
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the live calls, oldest listed first as the provider lists them."""
+        calls = (self.coordinator.data or {}).values()
+        return {ATTR_CALLS: [describe_call(call) for call in calls]}

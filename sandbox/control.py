@@ -1,0 +1,155 @@
+"""The sandbox's own control plane under ``/_sandbox/``: start, end and list calls.
+
+It lets a developer (``python -m sandbox call …``) or a test make calls start and end
+while the sandbox runs. It is no provider's API: it lives outside both providers'
+prefixes, needs no credentials (the sandbox listens on loopback only), is never
+faulted and is not recorded in ``Sandbox.requests``.
+
+- ``GET /_sandbox/calls``: every call, oldest first, ``{"calls": [...]}``.
+- ``POST /_sandbox/calls`` with ``{"provider", "from"?, "to"?, "direction"?,
+  "caller_name"?, "call_id"?, "account"?}``: start a call (201, the call). ``account``
+  is the key the provider's requests authenticate with (Vobiz or Plivo auth_id, Bland
+  or Telnyx API key, Twilio Account SID); by default the provider's first account. A
+  Telnyx call runs on the account's first Call Control connection.
+- ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, Final, cast, get_args
+
+from aiohttp import web
+
+from .api import decode_json
+from .state import ProviderName, SandboxCall, SandboxState, TelnyxAccount
+
+CONTROL_PREFIX: Final = "/_sandbox"
+CALLS_PATH: Final = f"{CONTROL_PREFIX}/calls"
+DIRECTIONS: Final = ("inbound", "outbound")
+PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
+_START_FIELDS: Final = frozenset(
+    {"provider", "from", "to", "direction", "caller_name", "call_id", "account"}
+)
+
+
+class ControlError(Exception):
+    """A control request that cannot be done; answered with ``status``."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        """Keep the HTTP status to answer with."""
+        super().__init__(message)
+        self.status = status
+
+
+def is_control_path(path: str) -> bool:
+    """Say whether a request path belongs to the control plane."""
+    return path == CONTROL_PREFIX or path.startswith(f"{CONTROL_PREFIX}/")
+
+
+def call_json(call: SandboxCall) -> dict[str, Any]:
+    """Describe a call as the control plane shows it (no account credentials)."""
+    return {
+        "call_id": call.call_id,
+        "provider": call.provider,
+        "from": call.from_number,
+        "to": call.to_number,
+        "direction": call.direction,
+        "caller_name": call.caller_name,
+        "status": call.status.value,
+        "live": call.live,
+        "started": call.started.isoformat(),
+        "transferred_to": call.transferred_to,
+    }
+
+
+def respond(state: SandboxState, method: str, path: str, body: bytes) -> web.Response:
+    """Answer one control request."""
+    try:
+        return _route(state, method, path, body)
+    except ControlError as err:
+        return web.json_response({"error": str(err)}, status=err.status)
+
+
+def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Response:
+    if path == CALLS_PATH:
+        if method == "GET":
+            calls = sorted(state.calls.values(), key=lambda call: call.started)
+            return web.json_response({"calls": [call_json(c) for c in calls]})
+        if method == "POST":
+            call = _start_call(state, _object(body))
+            return web.json_response(call_json(call), status=HTTPStatus.CREATED)
+        raise _not_allowed()
+    call_id = path.removeprefix(f"{CALLS_PATH}/")
+    if path.startswith(f"{CALLS_PATH}/") and call_id and "/" not in call_id:
+        if method != "DELETE":
+            raise _not_allowed()
+        ended = state.calls.get(call_id)
+        if ended is None:
+            raise ControlError(HTTPStatus.NOT_FOUND, f"no call {call_id}")
+        if not ended.live:
+            raise ControlError(HTTPStatus.CONFLICT, f"call {call_id} already ended")
+        state.end_call(call_id)
+        return web.json_response(call_json(ended))
+    raise ControlError(HTTPStatus.NOT_FOUND, "no such control path")
+
+
+def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
+    if unknown := sorted(set(body) - _START_FIELDS):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"unknown field(s): {', '.join(unknown)}"
+        )
+    if not all(isinstance(value, str) for value in body.values()):
+        raise ControlError(HTTPStatus.BAD_REQUEST, "every field must be a string")
+    provider = body.get("provider")
+    if provider not in PROVIDERS:
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"provider must be one of {', '.join(PROVIDERS)}"
+        )
+    provider = cast("ProviderName", provider)
+    direction = body.get("direction", "inbound")
+    if direction not in DIRECTIONS:
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, "direction must be inbound or outbound"
+        )
+    accounts = state.accounts[provider]
+    account = body.get("account") or next(iter(accounts), None)
+    if account is None or account not in accounts:
+        raise ControlError(HTTPStatus.NOT_FOUND, f"no such {provider} account")
+    if isinstance(owner := accounts[account], TelnyxAccount):
+        # Telnyx lists a connection's calls: run the call on one.
+        optional_connection = min(owner.connections, default=None)
+    else:
+        optional_connection = None
+    optional = {
+        keyword: body[field]
+        for field, keyword in (
+            ("from", "from_number"),
+            ("to", "to_number"),
+            ("caller_name", "caller_name"),
+        )
+        if field in body
+    }
+    try:
+        return state.add_call(
+            provider,
+            account,
+            body.get("call_id") or None,
+            direction=direction,
+            connection=optional_connection,
+            **optional,
+        )
+    except ValueError as err:
+        raise ControlError(HTTPStatus.CONFLICT, str(err)) from None
+
+
+def _object(body: bytes) -> Mapping[str, Any]:
+    data, valid = decode_json(body)
+    if not valid or not isinstance(data, dict):
+        raise ControlError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+    return data
+
+
+def _not_allowed() -> ControlError:
+    return ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed here")

@@ -1,0 +1,195 @@
+"""The control plane under /_sandbox/: calls start and end while the sandbox runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_CALL_ID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
+
+from .conftest import ACCOUNT_PATH, BLAND_ORG_HEADERS, PLIVO_HEADERS, VOBIZ_HEADERS
+
+
+async def test_started_call_is_live_on_the_provider_api(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A started Vobiz call is listed by Vobiz, with what the control request said."""
+    body = {
+        "provider": "vobiz",
+        "from": "+14155550142",
+        "to": "+918035735400",
+        "direction": "outbound",
+        "caller_name": "Front desk",
+    }
+    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
+        assert response.status == 201
+        call = await response.json()
+
+    assert call["provider"] == "vobiz"
+    assert (call["from"], call["to"], call["direction"]) == (
+        "+14155550142",
+        "+918035735400",
+        "outbound",
+    )
+    assert (call["status"], call["live"]) == ("in-progress", True)
+    async with session.get(
+        f"{sandbox.vobiz_base_url}{ACCOUNT_PATH}/Call/{call['call_id']}/",
+        headers=VOBIZ_HEADERS,
+        params={"status": "live"},
+    ) as response:
+        details = await response.json()
+    assert details["caller_name"] == "Front desk"
+    assert sandbox.calls[call["call_id"]].account == SANDBOX_VOBIZ_AUTH_ID
+    # Control requests are not provider requests.
+    assert sandbox.requests_to("/_sandbox") == []
+
+
+async def test_started_plivo_call_is_listed_by_plivo(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A call started for Plivo runs on its first account and shows in its listing."""
+    async with session.post(
+        f"{sandbox.control_url}/calls", json={"provider": "plivo"}
+    ) as response:
+        call = await response.json()
+    async with session.get(
+        f"{sandbox.plivo_base_url}/Account/{SANDBOX_PLIVO_AUTH_ID}/Call/",
+        headers=PLIVO_HEADERS,
+        params={"status": "live"},
+    ) as response:
+        listed = (await response.json())["calls"]
+
+    assert sandbox.calls[call["call_id"]].account == SANDBOX_PLIVO_AUTH_ID
+    assert listed[-1] == call["call_id"]
+
+
+async def test_ended_call_leaves_the_bland_active_list(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A call started with defaults, then ended: Bland no longer lists it; twice is a 409."""
+    calls = f"{sandbox.control_url}/calls"
+    async with session.post(calls, json={"provider": "bland"}) as response:
+        call = await response.json()
+    assert sandbox.calls[call["call_id"]].account == SANDBOX_BLAND_API_KEY
+    assert call["direction"] == "inbound"
+
+    async with session.delete(f"{calls}/{call['call_id']}") as response:
+        assert response.status == 200
+        assert (await response.json())["status"] == "completed"
+    async with session.get(
+        f"{sandbox.bland_base_url}/v1/calls/active", headers=BLAND_ORG_HEADERS
+    ) as response:
+        active = [c["call_id"] for c in (await response.json())["data"]]
+    assert call["call_id"] not in active
+    async with session.delete(f"{calls}/{call['call_id']}") as response:
+        assert response.status == 409
+
+
+async def test_list_shows_every_call_oldest_first(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """GET lists the seeded calls and ended ones, with their status."""
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    async with session.get(f"{sandbox.control_url}/calls") as response:
+        calls = (await response.json())["calls"]
+
+    assert len(calls) == len(sandbox.calls)
+    assert {c["provider"] for c in calls} == {
+        "vobiz",
+        "bland",
+        "twilio",
+        "telnyx",
+        "plivo",
+    }
+    assert [c["started"] for c in calls] == sorted(c["started"] for c in calls)
+    ended = next(c for c in calls if c["call_id"] == SANDBOX_VOBIZ_CALL_ID)
+    assert (ended["status"], ended["live"]) == ("completed", False)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (
+            {"provider": "sinch"},
+            400,
+            "provider must be one of vobiz, bland, twilio, telnyx, plivo",
+        ),
+        ({}, 400, "provider must be one of"),
+        ({"provider": "vobiz", "direction": "sideways"}, 400, "direction must be"),
+        ({"provider": "vobiz", "colour": "red"}, 400, "unknown field(s): colour"),
+        ({"provider": "vobiz", "from": 14155550100}, 400, "must be a string"),
+        ({"provider": "bland", "account": "sk-nobody"}, 404, "no such bland account"),
+        (
+            {"provider": "vobiz", "call_id": SANDBOX_VOBIZ_CALL_ID},
+            409,
+            "already exists",
+        ),
+        (["provider", "vobiz"], 400, "JSON object"),
+    ],
+)
+async def test_bad_start_requests_are_refused(
+    sandbox: Sandbox,
+    session: aiohttp.ClientSession,
+    body: Any,
+    status: int,
+    error: str,
+) -> None:
+    """A start request that cannot be done says why, and starts nothing."""
+    calls_before = len(sandbox.calls)
+
+    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
+        assert response.status == status
+        assert error in (await response.json())["error"]
+    assert len(sandbox.calls) == calls_before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("PUT", "/calls", 405),
+        ("GET", f"/calls/{SANDBOX_VOBIZ_CALL_ID}", 405),
+        ("DELETE", "/calls/no-such-call", 404),
+        ("DELETE", "/calls/a/b", 404),
+        ("GET", "", 404),
+        ("GET", "/faults", 404),
+    ],
+)
+async def test_unknown_control_requests(
+    sandbox: Sandbox,
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    """Wrong methods and paths are answered plainly."""
+    async with session.request(method, f"{sandbox.control_url}{path}") as response:
+        assert response.status == status
+        assert "error" in await response.json()
+
+
+async def test_control_plane_is_not_under_a_provider_prefix_nor_faulted(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Under a provider's prefix /_sandbox/ is that provider's 401; faults never hit it."""
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=500))
+    async with session.get(f"{sandbox.vobiz_base_url}/_sandbox/calls") as response:
+        assert response.status == 500  # a provider request, faulted like any other
+    sandbox.clear_faults()
+    async with session.get(f"{sandbox.bland_base_url}/_sandbox/calls") as response:
+        assert response.status == 401
+    async with session.get(f"{sandbox.vobiz_base_url}/_sandbox/calls") as response:
+        assert response.status == 401
+
+    sandbox.add_fault(Fault(kind=FaultKind.RESET))
+    async with session.get(f"{sandbox.control_url}/calls") as response:
+        assert response.status == 200
