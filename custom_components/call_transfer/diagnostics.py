@@ -1,4 +1,4 @@
-"""Diagnostics: entry, account, live calls and recent transfers, with secrets redacted."""
+"""Diagnostics: entry, account, destinations, live calls and recent transfers, redacted."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
+from yarl import URL
 
 from .const import ATTR_FROM, ATTR_TO, CONF_API_KEY, CONF_AUTH_TOKEN
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
+from .destinations import Destination, account_destinations
 from .phone import mask
 from .providers import PROVIDERS
 
@@ -43,6 +45,9 @@ async def async_get_config_entry_diagnostics(
                 "data": dict(entry.data),
             },
             "account": asdict(runtime.account),
+            "destinations": [
+                _destination(dest) for dest in account_destinations(entry)
+            ],
             "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": list(runtime.recent_transfers),
         }
@@ -65,6 +70,19 @@ def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | No
         else str(coordinator.last_exception),
         "scan_interval": coordinator.scan_interval.total_seconds(),
         "calls": calls,
+    }
+
+
+def _destination(destination: Destination) -> dict[str, Any]:
+    """Describe a destination: its number masked, of its URL only where it points."""
+    described = {"subentry_id": destination.subentry_id, "name": destination.name}
+    if destination.url is None:
+        return described | {"number": mask(destination.number)}
+    return described | {
+        # The path and query of a URL of the user's may carry a token.
+        "url": str(URL(destination.url).origin()),
+        "method": destination.method.value,
+        "legs": destination.legs.value,
     }
 
 

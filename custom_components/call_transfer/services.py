@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
+    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -28,6 +29,7 @@ from .const import (
     ATTR_CALL_ID,
     ATTR_CALLS,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DESTINATION,
     ATTR_ERROR,
     ATTR_ERROR_MESSAGE,
     ATTR_LEGS,
@@ -45,6 +47,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry, CallTransferData
+from .destinations import Destination, resolve_destination
 from .dial import async_send_transfer
 from .event import transfers_entity_id
 from .phone import mask, to_e164
@@ -72,6 +75,8 @@ SERVICE_TRANSFER_SCHEMA = vol.Schema(
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         # Left out: the one live call on the account, from a fresh poll.
         vol.Optional(ATTR_CALL_ID): cv.string,
+        # One of the account's destinations, instead of to and the leg fields.
+        vol.Optional(ATTR_DESTINATION): cv.string,
         vol.Optional(ATTR_TO): cv.string,
         vol.Optional(ATTR_LEGS): cv.string,
         vol.Optional(ATTR_ALEG_URL): cv.string,
@@ -119,7 +124,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     runtime = entry.runtime_data
-    request = _build_request(hass, type(runtime.client), call.data)
+    destination, data = resolve_destination(entry, call.data)
+    request = _build_request(hass, type(runtime.client), data)
     if not request.call_id:
         request = replace(request, call_id=await _async_only_live_call(entry))
     if request.call_id in runtime.transfers_in_progress:
@@ -135,6 +141,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         ATTR_PROVIDER: runtime.client.provider_id,
         ATTR_CALL_ID: request.call_id,
         ATTR_TO: request.to,
+        ATTR_DESTINATION: destination,
         # Legs describe transfers that point legs at URLs (Dial XML's included), not
         # a transfer whose request names the number.
         ATTR_LEGS: request.legs.value
@@ -190,6 +197,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
             ATTR_PROVIDER,
             ATTR_CALL_ID,
             ATTR_TO,
+            ATTR_DESTINATION,
             ATTR_LEGS,
             ATTR_MESSAGE,
             ATTR_REQUEST_ID,
@@ -234,9 +242,19 @@ def _live_calls_coordinator(
     return coordinator
 
 
-async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
-    """Return the id of the one live call on the account, from a fresh poll; never guess."""
-    coordinator = _live_calls_coordinator(entry, "call_id_required")
+async def _async_only_live_call(
+    entry: CallTransferConfigEntry,
+    *,
+    unlisted: str = "call_id_required",
+    several: str = "several_live_calls",
+    **placeholders: str,
+) -> str:
+    """Return the id of the one live call on the account, from a fresh poll; never guess.
+
+    ``unlisted`` and ``several`` are the errors of an account that lists no calls and
+    of several live calls, with ``placeholders`` for the latter.
+    """
+    coordinator = _live_calls_coordinator(entry, unlisted)
     calls = await coordinator.async_fresh_calls()
     if len(calls) == 1:
         return calls[0].call_id
@@ -244,8 +262,44 @@ async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
         raise _invalid("no_live_call", title=entry.title)
     listed = ", ".join(f"{call.call_id} (from {call.from_number})" for call in calls)
     raise _invalid(
-        "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
+        several,
+        title=entry.title,
+        count=str(len(calls)),
+        calls=listed,
+        **placeholders,
     )
+
+
+async def async_transfer_live_call(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    destination: Destination,
+    context: Context | None,
+) -> dict[str, Any]:
+    """Transfer the account's one live call to a destination (a button, a voice command).
+
+    The call is picked from a fresh poll; the transfer is the ``transfer`` action, so
+    it is checked, reported (events, logbook) and answered as the action is.
+    """
+    call_id = await _async_only_live_call(
+        entry,
+        unlisted="live_calls_not_supported",
+        several="several_live_calls_for_destination",
+        destination=destination.name,
+    )
+    response = await hass.services.async_call(
+        DOMAIN,
+        SERVICE_TRANSFER,
+        {
+            ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+            ATTR_CALL_ID: call_id,
+            ATTR_DESTINATION: destination.name,
+        },
+        blocking=True,
+        context=context,
+        return_response=True,
+    )
+    return dict(response or {})
 
 
 def _build_request(
