@@ -52,6 +52,11 @@ async def add_destination(
     """Add a destination (``number=…`` or ``transfer_url={…}``); return its subentry id."""
     result = await submit_destination(hass, entry, {"name": name, **fields})
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    # The closing message says where the button is.
+    assert result["description_placeholders"] == {
+        "name": name.strip(),
+        "title": entry.title,
+    }
     [subentry_id] = [
         subentry_id
         for subentry_id, subentry in entry.subentries.items()

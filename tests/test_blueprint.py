@@ -65,6 +65,8 @@ async def test_blueprint_is_listed_for_the_automation_editor(
     assert (
         blueprint["metadata"]["name"] == "Transfer a live call when an entity changes"
     )
+    voice = response["result"]["call_transfer/voice_transfer.yaml"]
+    assert voice["metadata"]["name"] == "Transfer the live call by voice"
 
 
 @pytest.fixture

@@ -418,7 +418,11 @@ class DestinationSubentryFlow(ConfigSubentryFlow):
             if not errors:
                 name = user_input[CONF_NAME].strip()
                 if current is None:
-                    return self.async_create_entry(title=name, data=data)
+                    return self.async_create_entry(
+                        title=name,
+                        data=data,
+                        description_placeholders={"name": name, "title": entry.title},
+                    )
                 return self.async_update_and_abort(
                     entry, current, title=name, data=data
                 )
