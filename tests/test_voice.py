@@ -377,3 +377,15 @@ async def test_voice_blueprint_gives_the_providers_reason(
 
     assert answer.startswith("I could not transfer the call to reception: ")
     assert answer.endswith(".")
+
+
+def test_the_readme_shows_the_custom_sentences_file() -> None:
+    """What the README tells users to copy is the file the tests and the dev instance use."""
+    sentences = (CUSTOM_SENTENCES / "call_transfer.yaml").read_text()
+    shown = sentences[sentences.index("language:") :]
+    readme = (dev_instance.REPO_ROOT / "README.md").read_text()
+    indented = "".join(
+        f"  {line}" if line.strip() else line
+        for line in shown.splitlines(keepends=True)
+    )
+    assert indented in readme
