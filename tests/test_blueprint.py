@@ -85,28 +85,27 @@ async def notifications(hass: HomeAssistant, tmp_path: Path) -> list[ServiceCall
     return async_mock_service(hass, "test", "notify")
 
 
+async def use_blueprint(hass: HomeAssistant, path: str, inputs: dict[str, Any]) -> None:
+    """Make an automation of an installed blueprint, as the automation editor saves it."""
+    automation = {"use_blueprint": {"path": path, "input": inputs}}
+    assert await async_setup_component(hass, "automation", {"automation": automation})
+
+
 async def run_blueprint(
     hass: HomeAssistant, entry: MockConfigEntry, call_id: str, **inputs: Any
 ) -> None:
     """Set up the account, use the blueprint in an automation, flip its trigger."""
     await setup_entry(hass, entry)
-    assert await async_setup_component(
+    await use_blueprint(
         hass,
-        "automation",
+        BLUEPRINT,
         {
-            "automation": {
-                "use_blueprint": {
-                    "path": BLUEPRINT,
-                    "input": {
-                        "trigger_entity": "input_boolean.front_desk_closed",
-                        "account": entry.entry_id,
-                        "call_id_entity": "input_text.current_call",
-                        "notify_action": "test.notify",
-                    }
-                    | inputs,
-                }
-            }
-        },
+            "trigger_entity": "input_boolean.front_desk_closed",
+            "account": entry.entry_id,
+            "call_id_entity": "input_text.current_call",
+            "notify_action": "test.notify",
+        }
+        | inputs,
     )
     await hass.services.async_call(
         "input_text",

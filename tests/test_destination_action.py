@@ -10,12 +10,16 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
 from .conftest import (
@@ -33,16 +37,19 @@ from .test_services import assert_reads_well
 QUEUE_URL = "https://xml.example.com/vobiz/queue.xml"
 
 
-async def test_bland_transfers_to_the_destination_number(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
-    events: dict[str, list[Any]],
-) -> None:
-    """The name, in any case, stands for its number; response and event carry both."""
+@pytest.fixture
+async def bland_desks(hass: HomeAssistant, bland_entry: MockConfigEntry) -> None:
+    """Set up the Bland AI account with two destinations: Reception and On-call."""
     await setup_entry(hass, bland_entry)
     await add_destination(hass, bland_entry, "Reception", number="+14155550100")
+    await add_destination(hass, bland_entry, "On-call", number="+14155550111")
 
+
+@pytest.mark.usefixtures("bland_desks")
+async def test_bland_transfers_to_the_destination_number(
+    hass: HomeAssistant, sandbox: Sandbox, events: dict[str, list[Any]]
+) -> None:
+    """The name, in any case, stands for its number; response and event carry both."""
     response = await transfer(
         hass, call_id=SANDBOX_BLAND_CALL_ID, destination="  rECEPTION "
     )
@@ -110,20 +117,17 @@ async def test_vobiz_url_destination_points_its_legs_at_the_url(
 
 @every_provider
 async def test_every_provider_transfers_to_a_destination(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    case: ProviderCase,
-    entry: MockConfigEntry,
-    events: dict[str, list[Any]],
+    hass: HomeAssistant, case: ProviderCase, entry: MockConfigEntry, sandbox: Sandbox
 ) -> None:
     """The destination stands for the provider's usual transfer (a number or a URL)."""
+    succeeded = async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED)
     await setup_entry(hass, entry)
-    if "to" in case.transfer:
-        await add_destination(hass, entry, "Desk", number=case.transfer["to"])
-    else:
-        await add_destination(
-            hass, entry, "Desk", transfer_url={"url": case.transfer["aleg_url"]}
-        )
+    fields: dict[str, Any] = (
+        {"number": case.transfer["to"]}
+        if "to" in case.transfer
+        else {"transfer_url": {"url": case.transfer["aleg_url"]}}
+    )
+    await add_destination(hass, entry, "Desk", **fields)
 
     response = await transfer(hass, call_id=case.call_id, destination="desk")
 
@@ -131,7 +135,7 @@ async def test_every_provider_transfers_to_a_destination(
     assert case.transfer_path in sent.path
     assert response["to"] == case.transfer.get("to")
     assert response["destination"] == "Desk"
-    assert events["succeeded"][0].data["destination"] == "Desk"
+    assert succeeded[0].data["destination"] == "Desk"
 
 
 @pytest.mark.parametrize(
@@ -149,20 +153,16 @@ async def test_every_provider_transfers_to_a_destination(
         ),
     ],
 )
+@pytest.mark.usefixtures("bland_desks")
 async def test_unknown_or_doubled_destination_sends_nothing(
     hass: HomeAssistant,
-    sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
     events: dict[str, list[Any]],
     data: dict[str, str],
     translation_key: str,
     message: str,
+    sandbox: Sandbox,
 ) -> None:
     """A translated validation error naming the destinations; no request, no event."""
-    await setup_entry(hass, bland_entry)
-    await add_destination(hass, bland_entry, "Reception", number="+14155550100")
-    await add_destination(hass, bland_entry, "On-call", number="+14155550111")
-
     with pytest.raises(ServiceValidationError) as raised:
         await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, **data)
 
@@ -234,7 +234,7 @@ async def test_destination_without_call_id_transfers_the_one_live_call(
 async def test_logbook_names_the_destination(
     recorder_mock: Recorder,
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
     bland_entry: MockConfigEntry,
@@ -245,31 +245,21 @@ async def test_logbook_names_the_destination(
     await add_destination(hass, bland_entry, "Reception", number="+14155550100")
     await add_destination(hass, vobiz_entry, "Queue", transfer_url={"url": QUEUE_URL})
     start = dt_util.utcnow()
-    await transfer(
-        hass,
-        config_entry_id=bland_entry.entry_id,
-        call_id=SANDBOX_BLAND_CALL_ID,
-        destination="Reception",
-    )
-    await transfer(
-        hass,
-        config_entry_id=vobiz_entry.entry_id,
-        call_id=SANDBOX_VOBIZ_CALL_ID,
-        destination="Queue",
-    )
+    for entry, call_id, name in (
+        (bland_entry, SANDBOX_BLAND_CALL_ID, "Reception"),
+        (vobiz_entry, SANDBOX_VOBIZ_CALL_ID, "Queue"),
+    ):
+        await transfer(
+            hass, config_entry_id=entry.entry_id, call_id=call_id, destination=name
+        )
     await async_wait_recording_done(hass)
-    client = await hass_ws_client()
+    client = await hass_client()
 
-    await client.send_json_auto_id(
-        {"type": "logbook/get_events", "start_time": start.isoformat()}
-    )
-    response = await client.receive_json()
+    # The logbook's REST API, as an external dashboard would read it.
+    async with client.get(f"/api/logbook/{start.isoformat()}") as response:
+        lines = await response.json()
 
-    assert [
-        entry["message"]
-        for entry in response["result"]
-        if entry.get("domain") == "call_transfer"
-    ] == [
+    assert [line["message"] for line in lines if line.get("domain") == DOMAIN] == [
         f"transferred call {SANDBOX_BLAND_CALL_ID} to Reception (+1 415-555-0100)",
         f"transferred call {SANDBOX_VOBIZ_CALL_ID} to Queue by redirecting the caller's leg",
     ]

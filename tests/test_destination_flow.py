@@ -28,6 +28,16 @@ from .destinations import (
 QUEUE_URL = "https://xml.example.com/vobiz/queue.xml"
 
 
+def url_section(form: Any) -> section:
+    """Return the form's Transfer URL section."""
+    [found] = [
+        validator
+        for validator in form["data_schema"].schema.values()
+        if isinstance(validator, section)
+    ]
+    return found
+
+
 def form_fields(form: Any) -> dict[str, Any]:
     """Return the form's fields by name; a section's own fields as a nested dict."""
     return {
@@ -102,7 +112,7 @@ async def test_the_form_asks_for_what_the_provider_transfers_to(
         assert "transfer_url" not in fields
         return
     assert list(fields["transfer_url"]) == url_fields
-    assert form["data_schema"].schema[markers["transfer_url"]].options["collapsed"]
+    assert url_section(form).options["collapsed"]
 
 
 @pytest.mark.parametrize(
@@ -239,12 +249,7 @@ async def test_edit_a_destination(
     assert suggested == {"name": "Reception", "number": "+14155550100"}
     # A URL destination opens with its section expanded and filled in.
     queue_form = await start_destination_flow(hass, vobiz_entry, queue)
-    [url_section] = [
-        validator
-        for validator in queue_form["data_schema"].schema.values()
-        if isinstance(validator, section)
-    ]
-    assert not url_section.options["collapsed"]
+    assert not url_section(queue_form).options["collapsed"]
 
     # Its own name (in another case) is fine; another destination's is not.
     taken = await submit_destination(
@@ -328,12 +333,7 @@ async def test_a_provider_without_number_transfers_asks_for_a_url(
         form = await start_destination_flow(hass, vobiz_entry)
         fields = form_fields(form)
         assert list(fields) == ["name", "transfer_url"]
-        [url_section] = [
-            validator
-            for validator in form["data_schema"].schema.values()
-            if isinstance(validator, section)
-        ]
-        assert not url_section.options["collapsed"]
+        assert not url_section(form).options["collapsed"]
         subentry_id = await add_destination(
             hass, vobiz_entry, "Queue", transfer_url={"url": QUEUE_URL}
         )

@@ -23,6 +23,7 @@ from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
 from .conftest import add_entry, revoke_bland, setup_entry, transfers_sent
 from .destinations import add_destination
 from .live_calls import LiveAccount
+from .test_blueprint import use_blueprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import dev_instance  # noqa: E402
@@ -287,18 +288,7 @@ async def use_voice_blueprint(
     """Install the blueprints as the dev instance does and make an automation of it."""
     dev_instance.prepare(tmp_path)
     hass.config.config_dir = str(tmp_path)
-    assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": {
-                "use_blueprint": {
-                    "path": BLUEPRINT,
-                    "input": {"account": entry.entry_id},
-                }
-            }
-        },
-    )
+    await use_blueprint(hass, BLUEPRINT, {"account": entry.entry_id})
     await hass.async_block_till_done()
 
 
