@@ -500,24 +500,27 @@ def hass_command(config_dir: Path) -> list[str]:
 
 
 def prepare(config_dir: Path) -> None:
-    """Before Home Assistant starts: the included files, the blueprints, onboarding.
+    """Before Home Assistant starts: included files, blueprints, sentences, onboarding.
 
-    The included files are created empty where missing, the project's blueprints are
-    installed (linked, so edits show after a reload), and on a fresh instance the
-    onboarding steps the owner need not click through are marked done.
+    The included files are created empty where missing, the project's blueprints and
+    Assist's custom sentences (config/custom_sentences) are installed (linked, so edits
+    show after a reload), and on a fresh instance the onboarding steps the owner need
+    not click through are marked done.
     """
     for name, empty in INCLUDED_FILES.items():
         if not (config_dir / name).exists():
             (config_dir / name).write_text(empty)
     # Each file is linked on its own: Home Assistant's blueprint list does not look
-    # into linked folders.
-    for blueprint in sorted((REPO_ROOT / "blueprints").glob("*/*/*.yaml")):
-        installed = (
-            config_dir / "blueprints" / blueprint.relative_to(REPO_ROOT / "blueprints")
-        )
-        if not installed.exists():
-            installed.parent.mkdir(parents=True, exist_ok=True)
-            installed.symlink_to(blueprint)
+    # into linked folders. The dev configuration (config/) has the sentences already.
+    for source, folder in (
+        (REPO_ROOT / "blueprints", "*/*/*.yaml"),
+        (REPO_ROOT / "config" / "custom_sentences", "*/*.yaml"),
+    ):
+        for linked in sorted(source.glob(folder)):
+            installed = config_dir / source.name / linked.relative_to(source)
+            if not installed.exists():
+                installed.parent.mkdir(parents=True, exist_ok=True)
+                installed.symlink_to(linked)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return

@@ -27,7 +27,7 @@ LEG_URL = "https://xml.example.com/transfer/reception"
 
 
 def test_prepare_installs_includes_and_blueprints(tmp_path: Path) -> None:
-    """The dev configuration's !include files exist and the blueprints are installed."""
+    """The !include files exist; the blueprints and Assist's sentences are installed."""
     dev_instance.prepare(tmp_path)
     (tmp_path / "automations.yaml").write_text("- id: kept\n")
     dev_instance.prepare(tmp_path)  # a second start keeps what the UI saved
@@ -42,6 +42,10 @@ def test_prepare_installs_includes_and_blueprints(tmp_path: Path) -> None:
             dev_instance.REPO_ROOT / "blueprints" / "automation" / BLUEPRINT
         ).read_text()
     )
+    sentences = "custom_sentences/en/call_transfer.yaml"
+    assert (tmp_path / sentences).read_text() == (
+        dev_instance.REPO_ROOT / "config" / sentences
+    ).read_text()
     assert (tmp_path / ".storage" / "onboarding").exists()
 
 
