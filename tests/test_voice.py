@@ -266,7 +266,7 @@ async def test_custom_sentences_target_the_intent(
     [only] = reception.leave_live(1)
 
     result = await conversation.async_converse(
-        hass, "transfer the call to reception", None, Context(), language="en"
+        hass, "Transfer the call to Reception.", None, Context(), language="en"
     )
 
     assert result.response.speech["plain"]["speech"] == (
