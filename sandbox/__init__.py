@@ -2,21 +2,22 @@
 
 One aiohttp server on a loopback port speaks each API as its docs describe it:
 Vobiz under ``/vobiz/api/v1``, Bland AI under ``/bland``, Twilio under
-``/twilio/2010-04-01``, Telnyx under ``/telnyx/v2``. It is seeded with documented test
-credentials and live calls, records every request (credentials masked), counts TCP
-connections, and injects faults on demand. After a Vobiz transfer it fetches each
-transferred leg's URL as Vobiz does (loopback addresses only) and records on the call
-what the leg did with the XML (``sandbox.legfetch``). Run it with ``python -m sandbox``;
-in tests use the ``sandbox`` fixture from ``sandbox.pytest_plugin``.
+``/twilio/2010-04-01``, Telnyx under ``/telnyx/v2``, Plivo under ``/plivo/v1``. It is
+seeded with documented test credentials and live calls, records every request
+(credentials masked), counts TCP connections, and injects faults on demand. After a
+Vobiz or Plivo transfer it fetches each transferred leg's URL as the provider does
+(loopback addresses only) and records on the call what the leg did with the XML
+(``sandbox.legfetch``). Run it with ``python -m sandbox``; in tests use the ``sandbox``
+fixture from ``sandbox.pytest_plugin``.
 
 It is strict on purpose, so client bugs show. Where the docs are silent it chooses:
-- Vobiz errors use the ``{"api_id", "error"}`` envelope (a STATUS fault sends the
-  other documented shapes); Bland errors use ``{"data": null, "errors": [...]}``;
+- Vobiz and Plivo errors use the ``{"api_id", "error"}`` envelope (a STATUS fault
+  sends Vobiz's other documented shapes); Bland errors use ``{"data": null, "errors": [...]}``;
   Twilio errors are ``{"code", "message", "more_info", "status"}``; Telnyx errors
   ``{"errors": [{"code", "title", "detail"}]}``.
 - A request body must be of the API's media type, labelled so (JSON; form-encoded for
   Twilio); a transfer parameter the provider does not document is refused with 400.
-- Vobiz call reads need ``?status=live`` (there are no records of finished calls).
+- Vobiz and Plivo call reads need ``?status=live`` (there are no records of finished calls).
 - Paths are exact, trailing slashes included; a wrong method answers 405.
 - Recorded header names are lower-cased; credential header values are ``***``.
 - A transferred leg's URL gets 5 s to answer; only loopback IP addresses are fetched,
@@ -31,6 +32,10 @@ from .state import (
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
     SANDBOX_BLAND_SECOND_CALL_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
+    SANDBOX_PLIVO_SECOND_CALL_ID,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TELNYX_CONNECTION_ID,
@@ -50,6 +55,7 @@ from .state import (
     CallStatus,
     LegOutcome,
     LegResult,
+    PlivoAccount,
     ProviderName,
     RecordedRequest,
     SandboxCall,
@@ -64,6 +70,10 @@ __all__ = [
     "SANDBOX_BLAND_CALL_ID",
     "SANDBOX_BLAND_ORG_ID",
     "SANDBOX_BLAND_SECOND_CALL_ID",
+    "SANDBOX_PLIVO_AUTH_ID",
+    "SANDBOX_PLIVO_AUTH_TOKEN",
+    "SANDBOX_PLIVO_CALL_ID",
+    "SANDBOX_PLIVO_SECOND_CALL_ID",
     "SANDBOX_TELNYX_API_KEY",
     "SANDBOX_TELNYX_CALL_ID",
     "SANDBOX_TELNYX_CONNECTION_ID",
@@ -86,6 +96,7 @@ __all__ = [
     "FaultRule",
     "LegOutcome",
     "LegResult",
+    "PlivoAccount",
     "ProviderName",
     "RecordedRequest",
     "Sandbox",

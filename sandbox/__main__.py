@@ -24,6 +24,8 @@ from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
@@ -78,7 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     start.add_argument("--from", dest="from_number", help="caller number (E.164)")
     start.add_argument("--to", dest="to_number", help="called number (E.164)")
     start.add_argument("--direction", choices=DIRECTIONS, default="inbound")
-    start.add_argument("--caller-name", help="the caller's name (Vobiz shows it)")
+    start.add_argument(
+        "--caller-name", help="the caller's name (Vobiz and Plivo show it)"
+    )
     start.add_argument("--call-id", help="the call id (default: a new UUID)")
     end = actions.add_parser("end", parents=[address], help="hang up a live call")
     end.add_argument("call_id")
@@ -132,6 +136,11 @@ def describe(sandbox: Sandbox) -> str:
             f"  api_key:         {SANDBOX_TELNYX_API_KEY}",
             f"  connection_id:   {SANDBOX_TELNYX_CONNECTION_ID}",
             f"  live call ids:   {live_calls('telnyx')}",
+            f"Plivo base URL:    {sandbox.plivo_base_url}",
+            f"  auth_id:         {SANDBOX_PLIVO_AUTH_ID}",
+            f"  auth_token:      {SANDBOX_PLIVO_AUTH_TOKEN}",
+            f"  live call ids:   {live_calls('plivo')}",
+            "  transfers:       leg URLs are fetched on loopback addresses only",
             "Start and end calls while it runs (from another shell):",
             f"  python -m sandbox call start --port {port} --provider vobiz --from +14155550123",
             f"  python -m sandbox call end --port {port} CALL_ID",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -191,3 +192,14 @@ def is_http_url(url: str) -> bool:
         and bool(hostname)
         and not any(char.isspace() for char in url)
     )
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """Read HTTP Basic ``Basic base64(username:password)``; None for anything else."""
+    scheme, _, encoded = header.partition(" ")
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if scheme == "Basic" and colon else None

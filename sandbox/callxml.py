@@ -1,23 +1,60 @@
-"""Vobiz XML as the sandbox reads it: the ``Speak`` and ``Dial`` a transfer URL answers.
+"""Call XML as the sandbox reads it: the ``Speak`` and ``Dial`` a transfer URL answers.
 
 Parsed with expat directly, refusing any DOCTYPE (so no entity can be declared), and
-checked against the elements and attributes Vobiz documents for them
-(docs.vobiz.ai/xml/speak, /xml/dial, /xml/dial/number, /xml/dial/user). Stricter than
-Vobiz on purpose, so an integration bug shows: numbers and ``callerId`` must be E.164,
-and ``Speak`` must hold plain text (the sandbox does not model SSML). Any other element
-is refused as one the sandbox does not know.
+checked against the elements and attributes a provider documents for them: its
+``XmlDialect``. Vobiz XML (docs.vobiz.ai/xml/speak, /xml/dial, /xml/dial/number,
+/xml/dial/user) is here; a provider whose XML differs declares its own dialect. Stricter
+than the providers on purpose, so an integration bug shows: numbers and ``callerId``
+must be E.164, and ``Speak`` must hold plain text (the sandbox does not model SSML).
+Any other element is refused as one the sandbox does not know.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 import re
 from typing import Final
 from xml.parsers import expat
 
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+# The values an attribute may take, where the docs list them (Vobiz, Plivo).
+CHOICES: Final[Mapping[str, frozenset[str]]] = {
+    "voice": frozenset({"WOMAN", "MAN"}),
+    "method": frozenset({"GET", "POST"}),
+    "hangupOnStar": frozenset({"true", "false"}),
+    "sendOnPreanswer": frozenset({"true", "false"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class XmlDialect:
+    """One provider's call XML: its name, and per element its attributes and children."""
+
+    provider: str  # who fetches it, as logs name them: "Vobiz"
+    name: str  # "Vobiz XML"
+    elements: Mapping[str, tuple[frozenset[str], frozenset[str]]]
+    speak: str = "Speak"  # the element that speaks its text
+    choices: Mapping[str, frozenset[str]] = field(default_factory=lambda: CHOICES)
+    sip_elements: frozenset[str] = frozenset({"User"})  # dial a sip: URI
+
+    def with_attributes(
+        self, provider: str, name: str, **attributes: frozenset[str]
+    ) -> XmlDialect:
+        """Return another provider's dialect: these elements, some with more attributes."""
+        return replace(
+            self,
+            provider=provider,
+            name=name,
+            elements={
+                tag: (documented | attributes.get(tag, frozenset()), children)
+                for tag, (documented, children) in self.elements.items()
+            },
+        )
+
+
 # Element -> (its documented attributes, the elements it may contain).
-ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
+VOBIZ_ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "Response": (frozenset(), frozenset({"Speak", "Dial"})),
     "Speak": (frozenset({"voice", "language", "loop"}), frozenset()),
     "Dial": (
@@ -39,18 +76,13 @@ ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "Number": (frozenset({"sendDigits", "sendOnPreanswer"}), frozenset()),
     "User": (frozenset({"sendDigits", "sendOnPreanswer", "sipHeaders"}), frozenset()),
 }
-_CHOICES: Final[dict[str, frozenset[str]]] = {
-    "voice": frozenset({"WOMAN", "MAN"}),
-    "method": frozenset({"GET", "POST"}),
-    "hangupOnStar": frozenset({"true", "false"}),
-    "sendOnPreanswer": frozenset({"true", "false"}),
-}
+VOBIZ_XML: Final = XmlDialect("Vobiz", "Vobiz XML", VOBIZ_ELEMENTS)
 _POSITIVE_INTEGERS: Final = frozenset({"timeout", "timeLimit"})
 _DIGITS: Final = re.compile(r"[0-9]+")
 
 
 class CallXmlError(ValueError):
-    """The document is not Vobiz XML the sandbox accepts; the message says why."""
+    """The document is not call XML the sandbox accepts; the message says why."""
 
 
 @dataclass(slots=True)
@@ -73,15 +105,15 @@ class CallPlan:
     ring_timeout: int | None
 
 
-def parse_call_xml(body: bytes) -> CallPlan:
-    """Parse and check Vobiz XML; raise ``CallXmlError`` naming the first problem."""
+def parse_call_xml(body: bytes, dialect: XmlDialect = VOBIZ_XML) -> CallPlan:
+    """Parse and check call XML; raise ``CallXmlError`` naming the first problem."""
     root = parse(body)
     if root.tag != "Response":
         raise CallXmlError(f"the root element is <{root.tag}>, not <Response>")
-    check(root)
+    check(root, dialect)
     spoken: list[str] = []
     for child in root.children:
-        if child.tag == "Speak":
+        if child.tag == dialect.speak:
             spoken.append(child.text.strip())
             continue
         return CallPlan(
@@ -129,38 +161,41 @@ def parse(body: bytes) -> Element:
     return roots[0]
 
 
-def check(element: Element) -> None:
-    """Check an element and everything in it against the documented rules."""
-    attributes, allowed_children = ELEMENTS[element.tag]
+def check(element: Element, dialect: XmlDialect) -> None:
+    """Check an element and everything in it against the dialect's documented rules."""
+    attributes, allowed_children = dialect.elements[element.tag]
     if unknown := sorted(set(element.attributes) - attributes):
         raise CallXmlError(
-            f"<{element.tag}> has no attribute {', '.join(unknown)} in Vobiz XML"
+            f"<{element.tag}> has no attribute {', '.join(unknown)} in {dialect.name}"
         )
     for name, value in element.attributes.items():
-        _check_attribute(element.tag, name, value)
+        _check_attribute(element.tag, name, value, dialect.choices)
     for child in element.children:
-        if child.tag not in ELEMENTS:
-            raise CallXmlError(f"<{child.tag}> is not a Vobiz XML element")
+        if child.tag not in dialect.elements:
+            raise CallXmlError(f"<{child.tag}> is not a {dialect.name} element")
         if child.tag not in allowed_children:
             raise CallXmlError(f"<{child.tag}> cannot be inside <{element.tag}>")
-        check(child)
+        check(child, dialect)
     text = element.text.strip()
-    match element.tag:
-        case "Response" | "Dial" if text:
-            raise CallXmlError(f"<{element.tag}> holds text: {text[:40]!r}")
-        case "Speak" if not text:
-            raise CallXmlError("<Speak> has nothing to say")
-        case "Dial" if not element.children:
-            raise CallXmlError("<Dial> has no <Number> or <User> to dial")
-        case "Number" if not E164.fullmatch(text):
-            raise CallXmlError(f"<Number> {text!r} is not an E.164 number")
-        case "User" if not text.startswith("sip:"):
-            raise CallXmlError(f"<User> {text!r} is not a sip: URI")
+    tag = element.tag
+    if tag in ("Response", "Dial") and text:
+        raise CallXmlError(f"<{tag}> holds text: {text[:40]!r}")
+    if tag == dialect.speak and not text:
+        raise CallXmlError(f"<{tag}> has nothing to say")
+    if tag == "Dial" and not element.children:
+        dialed = " or ".join(f"<{child}>" for child in sorted(allowed_children))
+        raise CallXmlError(f"<Dial> has no {dialed} to dial")
+    if tag == "Number" and not E164.fullmatch(text):
+        raise CallXmlError(f"<Number> {text!r} is not an E.164 number")
+    if tag in dialect.sip_elements and not text.startswith("sip:"):
+        raise CallXmlError(f"<{tag}> {text!r} is not a sip: URI")
 
 
-def _check_attribute(tag: str, name: str, value: str) -> None:
-    if name in _CHOICES and value not in _CHOICES[name]:
-        choices = ", ".join(sorted(_CHOICES[name]))
+def _check_attribute(
+    tag: str, name: str, value: str, choices_of: Mapping[str, frozenset[str]]
+) -> None:
+    if name in choices_of and value not in choices_of[name]:
+        choices = ", ".join(sorted(choices_of[name]))
         raise CallXmlError(f'{name}="{value}" on <{tag}> is not one of {choices}')
     if name in _POSITIVE_INTEGERS and (not _DIGITS.fullmatch(value) or int(value) < 1):
         raise CallXmlError(f'{name}="{value}" on <{tag}> is not a positive integer')

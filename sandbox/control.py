@@ -8,8 +8,8 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``GET /_sandbox/calls``: every call, oldest first, ``{"calls": [...]}``.
 - ``POST /_sandbox/calls`` with ``{"provider", "from"?, "to"?, "direction"?,
   "caller_name"?, "call_id"?, "account"?}``: start a call (201, the call). ``account``
-  is the key the provider's requests authenticate with (Vobiz auth_id, Bland or
-  Telnyx API key, Twilio Account SID); by default the provider's first account. A
+  is the key the provider's requests authenticate with (Vobiz or Plivo auth_id, Bland
+  or Telnyx API key, Twilio Account SID); by default the provider's first account. A
   Telnyx call runs on the account's first Call Control connection.
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
 """

@@ -1,11 +1,14 @@
-"""Fetching a transferred Vobiz leg's URL, as Vobiz does after it accepts a transfer.
+"""Fetching a transferred leg's URL, as the provider does after it accepts a transfer.
 
-Vobiz answers the transfer (202) and then requests each transferred leg's URL with the
-requested method, sending the call's parameters form-encoded (in the query for GET):
-``CallUUID``, ``From``, ``To``, ``Direction``, ``CallStatus``, and for a B leg the
-A leg's ``ALegUUID`` and ``ALegRequestUUID`` (docs.vobiz.ai/xml/request). The XML it
-gets back decides what the leg does; an unreachable URL, a timeout, an HTTP error or
-invalid XML drops the leg. The outcome is recorded on the call and logged.
+The provider answers the transfer and then requests the leg's URL with the requested
+method, sending the call's parameters form-encoded (in the query for GET). A
+Plivo-style provider (Vobiz, Plivo) fetches each transferred leg's URL and sends
+``CallUUID``, ``From``, ``To``, ``Direction``, ``CallStatus``, and for a B leg the A
+leg's ``ALegUUID`` and ``ALegRequestUUID`` (docs.vobiz.ai/xml/request,
+plivo.com/docs/voice/xml/request); Twilio fetches a redirected call's ``Url`` with its
+own parameters (``twilio.TwilioApi``). The XML it gets back, checked against the
+provider's dialect, decides what the leg does; an unreachable URL, a timeout, an HTTP
+error or invalid XML drops the leg. The outcome is recorded on the call and logged.
 
 The sandbox only ever connects to loopback IP addresses: for any other host it records
 ``dropped: unreachable (not a loopback address)`` without a name lookup or a connection,
@@ -24,25 +27,32 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from .callxml import CallXmlError, parse_call_xml
+from .callxml import CallXmlError, XmlDialect, parse_call_xml
 from .state import LegOutcome, LegResult, SandboxCall, SandboxState
 
 LOGGER = logging.getLogger(__package__)
-# How long the sandbox waits for a leg URL to answer (Vobiz does not document its own).
+# How long the sandbox waits for a leg URL to answer (the providers do not document theirs).
 FETCH_TIMEOUT: Final = 5.0
-# The largest XML document Vobiz accepts in answer to a request (docs.vobiz.ai/xml/request).
+# The largest XML document Vobiz and Plivo accept in answer to a request (their XML
+# request docs).
 MAX_XML_BYTES: Final = 100 * 1024
 XML_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
 
 
 @dataclass(frozen=True, slots=True)
 class LegFetch:
-    """One leg URL to fetch for an accepted transfer."""
+    """One leg URL to fetch for an accepted transfer, with what the request carries.
+
+    ``params`` are the call's parameters the provider sends; ``dialect`` is the call
+    XML the answer must be.
+    """
 
     call: SandboxCall
     leg: str
     url: str
     method: str
+    dialect: XmlDialect
+    params: dict[str, str]
 
 
 class LegFetcher:
@@ -60,11 +70,26 @@ class LegFetcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
-    def plan(self, call: SandboxCall, order: dict[str, str]) -> None:
-        """Queue a fetch of each leg an accepted transfer order redirects."""
+    def plan(
+        self, call: SandboxCall, order: dict[str, str], dialect: XmlDialect
+    ) -> None:
+        """Queue a fetch of each leg an accepted (Plivo-style) transfer order redirects."""
         for leg in ("aleg", "bleg"):
             if (url := order.get(f"{leg}_url")) is not None:
-                self._planned.append(LegFetch(call, leg, url, order[f"{leg}_method"]))
+                self.plan_fetch(
+                    LegFetch(
+                        call,
+                        leg,
+                        url,
+                        order[f"{leg}_method"],
+                        dialect,
+                        _call_parameters(call, leg),
+                    )
+                )
+
+    def plan_fetch(self, fetch: LegFetch) -> None:
+        """Queue one fetch, made once the accepting answer has been sent."""
+        self._planned.append(fetch)
 
     def take_planned(self) -> list[LegFetch]:
         """Return the queued fetches (of the request being answered) and forget them."""
@@ -100,7 +125,8 @@ class LegFetcher:
         fetch.call.outcomes.append(outcome)
         self.state.leg_fetches.append(outcome)
         LOGGER.info(
-            "Vobiz %s %s for the %s of call %s: %s",
+            "%s %s %s for the %s of call %s: %s",
+            fetch.dialect.provider,
             fetch.method,
             _masked(fetch.url),
             "A leg" if fetch.leg == "aleg" else "B leg",
@@ -109,7 +135,7 @@ class LegFetcher:
         )
 
     async def _fetch(self, fetch: LegFetch) -> LegOutcome:
-        params = _call_parameters(fetch.call, fetch.leg)
+        params = fetch.params
         url = URL(fetch.url)
         fetched = LegOutcome(
             call_id=fetch.call.call_id,
@@ -153,7 +179,7 @@ class LegFetcher:
         if len(body) > MAX_XML_BYTES:
             return dropped("invalid XML (larger than 100 KB)", status)
         try:
-            plan = parse_call_xml(body)
+            plan = parse_call_xml(body, fetch.dialect)
         except CallXmlError as err:
             return dropped(f"invalid XML ({err})", status)
         return replace(
@@ -177,7 +203,7 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def _call_parameters(call: SandboxCall, leg: str) -> dict[str, str]:
-    """Return the parameters Vobiz sends with a request for a leg's XML."""
+    """Return the parameters a Plivo-style provider sends when it fetches a leg's XML."""
     params = {
         "CallUUID": call.call_id if leg == "aleg" else call.bleg_uuid,
         "From": call.from_number,

@@ -15,6 +15,7 @@ from .bland import BlandApi
 from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
 from .legfetch import LegFetcher
+from .plivo import PlivoApi
 from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
 from .telnyx import TelnyxApi
 from .twilio import TwilioApi
@@ -47,8 +48,9 @@ class Sandbox(SandboxState):
         self._apis: tuple[ProviderApi[Any], ...] = (
             VobizApi(self, self.leg_fetcher),
             BlandApi(self),
-            TwilioApi(self),
+            TwilioApi(self, self.leg_fetcher),
             TelnyxApi(self),
+            PlivoApi(self, self.leg_fetcher),
         )
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -87,6 +89,11 @@ class Sandbox(SandboxState):
     def telnyx_base_url(self) -> str:
         """What to use instead of ``https://api.telnyx.com/v2``."""
         return str(self._base_url.with_path(TelnyxApi.prefix))
+
+    @property
+    def plivo_base_url(self) -> str:
+        """What to use instead of ``https://api.plivo.com/v1``."""
+        return str(self._base_url.with_path(PlivoApi.prefix))
 
     @property
     def _base_url(self) -> URL:
@@ -169,7 +176,7 @@ class Sandbox(SandboxState):
                 return faulty
         response = api.respond(api_request, account)
         if fetches := self.leg_fetcher.take_planned():
-            # Vobiz answers the transfer first and fetches the leg URLs afterwards.
+            # The provider answers the transfer first and fetches the leg URLs afterwards.
             await response.prepare(request)
             await response.write_eof()
             self.leg_fetcher.start(fetches)

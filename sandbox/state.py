@@ -32,13 +32,17 @@ SANDBOX_TELNYX_API_KEY: Final = "KEYSANDBOXTELNYX0001_sandboxsecret"
 SANDBOX_TELNYX_CONNECTION_ID: Final = "1494404757140276705"
 SANDBOX_TELNYX_CALL_ID: Final = "v3:sandbox-telnyx-call-0001"
 SANDBOX_TELNYX_SECOND_CALL_ID: Final = "v3:sandbox-telnyx-call-0002"
+SANDBOX_PLIVO_AUTH_ID: Final = "MAPLIVOSANDBOX000001"
+SANDBOX_PLIVO_AUTH_TOKEN: Final = "sandbox-plivo-auth-token-0001"  # noqa: S105
+SANDBOX_PLIVO_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000001"
+SANDBOX_PLIVO_SECOND_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000002"
 
 # Destinations Bland refuses by default: international satellite networks.
 DEFAULT_BLOCKED_PREFIXES: Final = frozenset({"+881", "+882"})
 MASKED: Final = "***"
 SECRET_HEADERS: Final = frozenset({"x-auth-token", "authorization"})
 
-type ProviderName = Literal["vobiz", "bland", "twilio", "telnyx"]
+type ProviderName = Literal["vobiz", "bland", "twilio", "telnyx", "plivo"]
 # How each provider spells a new call's id (a UUID where not listed).
 _NEW_CALL_ID: Final[Mapping[ProviderName, Callable[[], str]]] = {
     "twilio": lambda: f"CA{uuid.uuid4().hex}",
@@ -87,16 +91,16 @@ class BlandAccount:
 
 
 class LegResult(StrEnum):
-    """What a transferred Vobiz leg did with the XML its URL answered."""
+    """What a transferred leg (Vobiz, Plivo) did with the XML its URL answered."""
 
     DIALING = "dialing"  # the XML dials a number (after any announcement)
     HUNG_UP = "hung up"  # valid XML that dials nobody: the call ends after it
-    DROPPED = "dropped"  # no usable XML: Vobiz drops the leg
+    DROPPED = "dropped"  # no usable XML: the provider drops the leg
 
 
 @dataclass(frozen=True, slots=True)
 class LegOutcome:
-    """One fetch of a transferred Vobiz leg's URL, and what the leg did with the answer.
+    """One fetch of a transferred leg's URL, and what the leg did with the answer.
 
     ``params`` are the form fields sent (in the query for GET); ``status`` is the
     HTTP status of the answer (None when there was none); ``reason`` says why a
@@ -125,6 +129,20 @@ class LegOutcome:
             return f"hung up{said}"
         caller_id = f" (caller id {self.caller_id})" if self.caller_id else ""
         return f"dialing {', '.join(self.numbers)}{caller_id}{said}"
+
+
+@dataclass(slots=True)
+class PlivoAccount:
+    """A Plivo account, as ``GET /Account/{auth_id}/`` describes it."""
+
+    auth_id: str
+    auth_token: str
+    name: str
+    account_type: str = "standard"
+    billing_mode: str = "prepaid"
+    auto_recharge: bool = False
+    cash_credits: str = "25.00000"
+    timezone: str = "America/New_York"
 
 
 @dataclass(slots=True)
@@ -157,18 +175,18 @@ class TelnyxAccount:
 class SandboxCall:
     """A phone call on one provider account.
 
-    ``transfers`` holds what each accepted transfer asked for (Vobiz: ``legs`` and
-    the transferred legs' URL and method; Bland: ``transfer_number``; Twilio: the
+    ``transfers`` holds what each accepted transfer asked for (Vobiz, Plivo: ``legs``
+    and the transferred legs' URL and method; Bland: ``transfer_number``; Twilio: the
     update's form; Telnyx: the transfer's body), and ``transferred_to`` the latest
-    destination (Vobiz: the transferred leg URLs, comma separated; Bland and Telnyx:
-    the destination; Twilio: the numbers the TwiML dials, or its URL). ``outcomes``
-    holds, for Vobiz, what each transferred leg did with the XML its URL answered, in
-    the order they finished.
+    destination (Vobiz, Plivo: the transferred leg URLs, comma separated; Bland and
+    Telnyx: the destination; Twilio: the numbers the TwiML dials, or its URL).
+    ``outcomes`` holds, for Vobiz and Plivo, what each transferred leg did with the XML
+    its URL answered, in the order they finished.
     """
 
     call_id: str
     provider: ProviderName
-    account: str  # Vobiz auth_id, Bland API key, Twilio Account SID or Telnyx API key
+    account: str  # Vobiz/Plivo auth_id, Bland API key, Twilio SID or Telnyx API key
     from_number: str
     to_number: str
     direction: str
@@ -176,7 +194,7 @@ class SandboxCall:
     started: datetime
     status: CallStatus = CallStatus.IN_PROGRESS
     request_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    # The UUID of the call's other leg (Vobiz B leg), which a B-leg URL fetch names.
+    # The UUID of the call's other leg (B leg), which a B-leg URL fetch names.
     bleg_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     transferred_to: str | None = None
     transfers: list[dict[str, Any]] = field(default_factory=list)
@@ -223,9 +241,10 @@ class SandboxState:
         self.bland_accounts: dict[str, BlandAccount] = {}
         self.twilio_accounts: dict[str, TwilioAccount] = {}
         self.telnyx_accounts: dict[str, TelnyxAccount] = {}
+        self.plivo_accounts: dict[str, PlivoAccount] = {}
         self.calls: dict[str, SandboxCall] = {}
         self.requests: list[RecordedRequest] = []
-        # The sandbox's own requests: each fetch of a transferred Vobiz leg's URL.
+        # The sandbox's own requests: each fetch of a transferred leg's URL.
         self.leg_fetches: list[LegOutcome] = []
         self.faults: list[FaultRule] = []
         # Each provider's accounts by the key its requests authenticate with.
@@ -234,6 +253,7 @@ class SandboxState:
             "bland": self.bland_accounts,
             "twilio": self.twilio_accounts,
             "telnyx": self.telnyx_accounts,
+            "plivo": self.plivo_accounts,
         }
         if seed:
             self._seed()
@@ -280,6 +300,16 @@ class SandboxState:
         """Add a Telnyx API key with its connections; change fields on the returned object."""
         account = TelnyxAccount(api_key=api_key, connections=set(connections))
         self.telnyx_accounts[api_key] = account
+        return account
+
+    def add_plivo_account(
+        self, auth_id: str, auth_token: str, *, name: str | None = None
+    ) -> PlivoAccount:
+        """Add a Plivo account; change its other fields on the returned object."""
+        account = PlivoAccount(
+            auth_id=auth_id, auth_token=auth_token, name=name or auth_id
+        )
+        self.plivo_accounts[auth_id] = account
         return account
 
     def add_call(
@@ -472,6 +502,24 @@ class SandboxState:
                 20,
             ),
             connection=SANDBOX_TELNYX_CONNECTION_ID,
+        )
+
+        plivo = self.add_plivo_account(
+            SANDBOX_PLIVO_AUTH_ID,
+            SANDBOX_PLIVO_AUTH_TOKEN,
+            name="Sandbox Plivo account",
+        )
+        self._seed_calls(
+            "plivo",
+            plivo.auth_id,
+            (SANDBOX_PLIVO_CALL_ID, "+14155550131", "+14155550120", "inbound", 200),
+            (
+                SANDBOX_PLIVO_SECOND_CALL_ID,
+                "+14155550120",
+                "+14155550181",
+                "outbound",
+                70,
+            ),
         )
 
     def _seed_calls(

@@ -11,11 +11,19 @@ Beyond the docs, and on purpose strict: an API key may not read the Accounts res
 sandbox sends 403 with 20403), an update with a parameter Twilio does not document,
 or with neither ``Url``, ``Twiml`` nor ``Status``, answers 400, and so does TwiML
 that is not a ``<Response>`` document.
+
+After an update that redirects the call to a ``Url``, the sandbox fetches it as Twilio
+does (``legfetch``, loopback addresses only), with Twilio's request parameters
+(``CallSid``, ``AccountSid``, ``From``, ``To``, ``CallStatus``, ``ApiVersion``,
+``Direction``; twilio.com/docs/usage/webhooks/voice-webhooks), and checks the answer as
+TwiML: ``<Say>`` (twilio.com/docs/voice/twiml/say) and ``<Dial>`` with ``<Number>``,
+``<Sip>`` or ``<Client>`` (/docs/voice/twiml/dial). Stricter than Twilio on purpose:
+XML only (Twilio also plays an audio file or reads plain text), E.164 numbers inside
+``<Number>`` (not as ``<Dial>``'s own text), and only the voices man, woman and alice.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,11 +43,14 @@ from .api import (
     BadRequestError,
     ProviderApi,
     Route,
+    basic_credentials,
     is_http_url,
     refuse_unknown_fields,
     require_form,
 )
-from .state import CallStatus, SandboxCall, TwilioAccount
+from .callxml import CHOICES, XmlDialect
+from .legfetch import LegFetch, LegFetcher
+from .state import CallStatus, SandboxCall, SandboxState, TwilioAccount
 
 API_VERSION: Final = "/2010-04-01"
 UPDATE_FIELDS: Final = frozenset(
@@ -79,6 +90,53 @@ _ERROR_CODES: Final[Mapping[int, int]] = {
 }
 NOT_IN_PROGRESS: Final = 21220
 INVALID_PAGE_TOKEN: Final = 21481
+_STATUS_CALLBACK: Final = frozenset(
+    {"statusCallbackEvent", "statusCallback", "statusCallbackMethod"}
+)
+# The TwiML a redirected call's Url may answer, as the sandbox reads it.
+TWIML: Final = XmlDialect(
+    "Twilio",
+    "TwiML",
+    {
+        "Response": (frozenset(), frozenset({"Say", "Dial"})),
+        "Say": (frozenset({"voice", "language", "loop"}), frozenset()),
+        "Dial": (
+            frozenset(
+                {
+                    "action",
+                    "method",
+                    "timeout",
+                    "hangupOnStar",
+                    "timeLimit",
+                    "callerId",
+                    "record",
+                    "trim",
+                    "answerOnBridge",
+                    "ringTone",
+                    "sequential",
+                }
+            ),
+            frozenset({"Number", "Sip", "Client"}),
+        ),
+        "Number": (
+            frozenset({"sendDigits", "url", "method", "byoc"}) | _STATUS_CALLBACK,
+            frozenset(),
+        ),
+        "Sip": (
+            frozenset({"username", "password", "url", "method"}) | _STATUS_CALLBACK,
+            frozenset(),
+        ),
+        "Client": (frozenset({"url", "method"}) | _STATUS_CALLBACK, frozenset()),
+    },
+    speak="Say",
+    choices={
+        "voice": frozenset({"man", "woman", "alice"}),
+        "method": CHOICES["method"],
+        "hangupOnStar": CHOICES["hangupOnStar"],
+        "answerOnBridge": CHOICES["hangupOnStar"],
+    },
+    sip_elements=frozenset({"Sip"}),
+)
 _ACCOUNT_IN_PATH: Final = re.compile(r"/Accounts/(?P<sid>[^/.]+)")
 _CALL_IN_PATH: Final = re.compile(r"/Calls/(?P<sid>[^/.]+)\.json")
 
@@ -99,6 +157,11 @@ class TwilioApi(ProviderApi[TwilioLogin]):
     unauthorized_message = "Authenticate"
     body_type = FORM
 
+    def __init__(self, state: SandboxState, leg_fetcher: LegFetcher) -> None:
+        """Serve ``state``; after a redirect to a Url, ``leg_fetcher`` fetches it."""
+        super().__init__(state)
+        self.leg_fetcher = leg_fetcher
+
     def build_routes(self) -> Sequence[Route[TwilioLogin]]:
         """Return the documented paths."""
         return (
@@ -112,7 +175,7 @@ class TwilioApi(ProviderApi[TwilioLogin]):
 
     def authenticate(self, request: ApiRequest) -> TwilioLogin | None:
         """Accept the auth token or an API key of the account the path names."""
-        credentials = _basic_credentials(request.headers.get("Authorization", ""))
+        credentials = basic_credentials(request.headers.get("Authorization", ""))
         if credentials is None:
             return None
         login = self._login(*credentials)
@@ -252,6 +315,17 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         elif "Url" in form or "Twiml" in form:
             call.transfers.append(dict(form))
             call.transferred_to = order
+            if "Url" in form:
+                self.leg_fetcher.plan_fetch(
+                    LegFetch(
+                        call,
+                        "aleg",
+                        form["Url"],
+                        form.get("Method", "POST"),
+                        TWIML,
+                        _request_parameters(call),
+                    )
+                )
         return self.ok(_call_resource(call))
 
     def _not_found(self, request: ApiRequest) -> web.Response:
@@ -264,17 +338,6 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         return self.finish(
             web.json_response(_error(code, status, message), status=status)
         )
-
-
-def _basic_credentials(header: str) -> tuple[str, str] | None:
-    """Read ``Basic base64(username:password)``; None for anything else."""
-    scheme, _, encoded = header.partition(" ")
-    try:
-        decoded = base64.b64decode(encoded, validate=True).decode()
-    except ValueError:
-        return None
-    username, colon, password = decoded.partition(":")
-    return (username, password) if scheme == "Basic" and colon else None
 
 
 def parse_update(form: Mapping[str, str]) -> str | None:
@@ -337,6 +400,19 @@ def _error(code: int, status: int, message: str) -> dict[str, Any]:
 
 def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC))
+
+
+def _request_parameters(call: SandboxCall) -> dict[str, str]:
+    """Return what Twilio sends when it requests TwiML for a call."""
+    return {
+        "CallSid": call.call_id,
+        "AccountSid": call.account,
+        "ApiVersion": API_VERSION.strip("/"),
+        "From": call.from_number,
+        "To": call.to_number,
+        "CallStatus": call.status.value,
+        "Direction": call.direction,
+    }
 
 
 def _call_resource(call: SandboxCall) -> dict[str, Any]:

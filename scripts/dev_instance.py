@@ -33,6 +33,9 @@ from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TELNYX_CONNECTION_ID,
@@ -198,6 +201,14 @@ class HomeAssistantApi:
                     "base_url": f"{sandbox_url}/telnyx/v2",
                 },
             ),
+            (
+                "plivo",
+                {
+                    "auth_id": SANDBOX_PLIVO_AUTH_ID,
+                    "auth_token": SANDBOX_PLIVO_AUTH_TOKEN,
+                    "base_url": f"{sandbox_url}/plivo/v1",
+                },
+            ),
         ):
             flow = self.call(
                 "POST",
@@ -276,6 +287,7 @@ SANDBOX_DESTINATIONS = {
     "Bland AI": (("On-call", "+14155550102"), ("Front desk", "+14155550103")),
     "Twilio": (("Billing", "+14155550104"), ("Support", "+14155550105")),
     "Telnyx": (("Warehouse", "+13125550110"), ("PBX", "sip:reception@pbx.example.com")),
+    "Plivo": (("Dispatch", "+14155550108"), ("Helpdesk", "+14155550109")),
 }
 
 
@@ -596,7 +608,13 @@ Try it: Developer tools -> Actions -> "Call Transfer: Transfer call", in YAML mo
     call_id: {SANDBOX_VOBIZ_CALL_ID}
     to: "+14155550100"
 
-The Vobiz transfer to a number makes the sandbox fetch the Dial XML from Home Assistant
+  action: call_transfer.transfer
+  data:
+    config_entry_id: {entry_ids.get("Plivo", "<the Plivo account>")}
+    call_id: {SANDBOX_PLIVO_CALL_ID}
+    to: "+14155550100"
+
+The Vobiz and Plivo transfers to a number make the sandbox fetch the Dial XML from Home Assistant
 (its external URL, on loopback); this terminal then logs what the call does, such as
 "dialing +14155550100". Set a caller id and an announcement under the Vobiz account's
 Configure (options). To point a leg at XML of your own, use aleg_url instead of to.

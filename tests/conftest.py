@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
-from typing import Any
+from typing import Any, Final
 from unittest.mock import patch
 
 import pytest
@@ -16,10 +16,12 @@ import custom_components.call_transfer  # noqa: F401  isort:skip
 
 from homeassistant import block_async_io
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import (
     DOMAIN,
@@ -33,16 +35,21 @@ from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CALL_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
-    SANDBOX_VOBIZ_CALL_ID,
+    ProviderName,
     RecordedRequest,
     Sandbox,
+    SandboxCall,
 )
 
 pytest_plugins = ["sandbox.pytest_plugin", "tests.live_calls"]
@@ -139,6 +146,20 @@ def telnyx_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def plivo_data(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Entry data for the sandbox's Plivo account."""
+    credentials = {
+        "auth_id": SANDBOX_PLIVO_AUTH_ID,
+        "auth_token": SANDBOX_PLIVO_AUTH_TOKEN,
+    }
+    return (
+        {"provider": "plivo"}
+        | credentials
+        | {"base_url": sandbox.plivo_base_url}
+        | overrides
+    )
+
+
 def revoke_vobiz(sandbox: Sandbox) -> None:
     """Rotate the Vobiz token elsewhere: the entry's token is rejected."""
     sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].auth_token = "rotated-elsewhere"
@@ -159,11 +180,29 @@ def revoke_telnyx(sandbox: Sandbox) -> None:
     del sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY]
 
 
+def revoke_plivo(sandbox: Sandbox) -> None:
+    """Regenerate the Plivo Auth Token elsewhere."""
+    sandbox.plivo_accounts[SANDBOX_PLIVO_AUTH_ID].auth_token = "regenerated"
+
+
+def dialed_in_request(sandbox: Sandbox, call_id: str) -> tuple[str, ...]:
+    """Return the numbers a transfer request sent the call to (or its TwiML dials)."""
+    return tuple(
+        filter(None, (sandbox.calls[call_id].transferred_to or "").split(", "))
+    )
+
+
+def dialed_through_xml(sandbox: Sandbox, call_id: str) -> tuple[str, ...]:
+    """Return the numbers the call XML its transferred leg fetched last dials."""
+    outcomes = sandbox.calls[call_id].outcomes
+    return outcomes[-1].numbers if outcomes else ()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProviderCase:
     """One provider's sandbox account, for tests that run on every provider."""
 
-    provider: str
+    provider: ProviderName
     title: str
     unique_id: str
     data: Callable[..., dict[str, Any]]  # entry data: data(sandbox, **overrides)
@@ -171,11 +210,73 @@ class ProviderCase:
     transfer_path: str  # a fragment of the path of its transfer request
     ended_status: int  # the HTTP status of a transfer of a call that has ended
     revoke: Callable[[Sandbox], None]  # make the sandbox reject the credentials
+    # Where a transfer to a number sends the call, as the sandbox recorded it.
+    dialed: Callable[[Sandbox, str], tuple[str, ...]]
+    # Live calls: the sandbox account's key, a fragment of the listing's path, the
+    # options an entry needs to list calls, and what the listing tells of a call.
+    account: str
+    listing_path: str
+    live_options: dict[str, str] = field(default_factory=dict)
+    live_status: str | None = "in-progress"
+    lists_numbers: bool = True
+    lists_direction: bool = True
 
     @property
     def call_id(self) -> str:
         """The seeded live call the transfer is for."""
         return self.transfer["call_id"]
+
+    @property
+    def destination(self) -> dict[str, str]:
+        """Where the valid transfer goes: its action data besides the call id."""
+        return {key: value for key, value in self.transfer.items() if key != "call_id"}
+
+    def seen(self, call: SandboxCall) -> dict[str, Any]:
+        """Return a sandbox call as Home Assistant describes it from this provider's listing."""
+        return {
+            "call_id": call.call_id,
+            "from": call.from_number if self.lists_numbers else None,
+            "to": call.to_number if self.lists_numbers else None,
+            "direction": call.direction if self.lists_direction else None,
+            "status": self.live_status,
+            "started": call.started.isoformat(),
+        }
+
+
+# The sandbox's documented accounts and calls, as every sandbox starts with them.
+SEEDED: Final = Sandbox()
+
+
+def plivo_style_case(
+    provider: ProviderName,
+    title: str,
+    data: Callable[..., dict[str, Any]],
+    revoke: Callable[[Sandbox], None],
+) -> ProviderCase:
+    """Return the case of a Plivo-style call API (Vobiz, Plivo): what they share is here.
+
+    Transfers point the seeded call's A leg at an XML URL; live calls are listed as ids
+    under /Call/; a call that has ended is not found (404); numbers are dialed through
+    the Dial XML Home Assistant serves.
+    """
+    auth_id = next(iter(SEEDED.accounts[provider]))
+    call_id = SEEDED.account_calls(provider, auth_id)[0].call_id  # the first seeded
+    return ProviderCase(
+        provider=provider,
+        account=auth_id,
+        listing_path="/Call/",
+        unique_id=f"{provider}_{auth_id}",
+        transfer_path="/Call/",
+        dialed=dialed_through_xml,
+        title=title,
+        data=data,
+        revoke=revoke,
+        ended_status=404,
+        transfer={
+            "call_id": call_id,
+            "aleg_url": f"https://xml.example.com/transfer/{provider}",
+        },
+    )
 
 
 _BLAND_FINGERPRINT = key_fingerprint(SANDBOX_BLAND_API_KEY)
@@ -183,18 +284,8 @@ TELNYX_FINGERPRINT = fingerprint_of_key("telnyx", SANDBOX_TELNYX_API_KEY)
 PROVIDER_CASES: dict[str, ProviderCase] = {
     case.provider: case
     for case in (
-        ProviderCase(
-            provider="vobiz",
-            title=f"Vobiz ({SANDBOX_VOBIZ_AUTH_ID})",
-            unique_id=f"vobiz_{SANDBOX_VOBIZ_AUTH_ID}",
-            data=vobiz_data,
-            transfer={
-                "call_id": SANDBOX_VOBIZ_CALL_ID,
-                "aleg_url": "https://xml.example.com/transfer/aleg",
-            },
-            transfer_path="/Call/",
-            ended_status=404,
-            revoke=revoke_vobiz,
+        plivo_style_case(
+            "vobiz", f"Vobiz ({SANDBOX_VOBIZ_AUTH_ID})", vobiz_data, revoke_vobiz
         ),
         ProviderCase(
             provider="bland",
@@ -205,6 +296,12 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/transfer",
             ended_status=404,
             revoke=revoke_bland,
+            dialed=dialed_in_request,
+            account=SANDBOX_BLAND_API_KEY,
+            listing_path="/v1/calls/active",
+            live_options={"org_id": SANDBOX_BLAND_ORG_ID},
+            live_status="IN_PROGRESS",
+            lists_direction=False,
         ),
         ProviderCase(
             provider="twilio",
@@ -215,6 +312,9 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/Calls/CA",
             ended_status=400,
             revoke=revoke_twilio,
+            dialed=dialed_in_request,
+            account=SANDBOX_TWILIO_ACCOUNT_SID,
+            listing_path="/Calls.json",
         ),
         ProviderCase(
             provider="telnyx",
@@ -225,6 +325,16 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
             transfer_path="/actions/transfer",
             ended_status=422,
             revoke=revoke_telnyx,
+            dialed=dialed_in_request,
+            account=SANDBOX_TELNYX_API_KEY,
+            listing_path="/active_calls",
+            live_options={"connection_id": SANDBOX_TELNYX_CONNECTION_ID},
+            live_status=None,
+            lists_numbers=False,
+            lists_direction=False,
+        ),
+        plivo_style_case(
+            "plivo", "Plivo (Sandbox Plivo account)", plivo_data, revoke_plivo
         ),
     )
 }
@@ -255,8 +365,15 @@ def bland_entry(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     return add_entry(hass, sandbox, "bland")
 
 
+@pytest.fixture(params=list(PROVIDER_CASES))
+def provider(request: pytest.FixtureRequest) -> ProviderName:
+    """Run a test once per provider, unless it names the providers it runs on."""
+    provider: ProviderName = request.param
+    return provider
+
+
 @pytest.fixture
-def case(provider: str) -> ProviderCase:
+def case(provider: ProviderName) -> ProviderCase:
     """Return what tests need to know about the provider's sandbox account."""
     return PROVIDER_CASES[provider]
 
@@ -265,11 +382,6 @@ def case(provider: str) -> ProviderCase:
 def entry(hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase) -> MockConfigEntry:
     """Return an entry for the sandbox account of the parametrized provider."""
     return add_entry(hass, sandbox, case.provider)
-
-
-# Runs a test once per provider; without it, tests.live_calls's ``provider`` fixture
-# runs a test on the providers it knows how to make list calls.
-every_provider = pytest.mark.parametrize("provider", list(PROVIDER_CASES))
 
 
 @pytest.fixture
@@ -297,6 +409,22 @@ def transfers_sent(sandbox: Sandbox) -> list[RecordedRequest]:
     live-call polls) is a GET.
     """
     return [request for request in sandbox.requests if request.method == "POST"]
+
+
+@pytest.fixture
+async def hass_url(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> str:
+    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the external URL.
+
+    The webhook integration (with the HTTP one) is set up first: a served app takes
+    no new routes.
+    """
+    assert await async_setup_component(hass, "webhook", {})
+    client = await hass_client_no_auth()
+    url = f"http://{client.host}:{client.port}"
+    await hass.config.async_update(external_url=url)
+    return url
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

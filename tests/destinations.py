@@ -12,6 +12,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
 
+from .conftest import ProviderCase
+
 DESTINATION = "destination"
 
 
@@ -72,3 +74,14 @@ def button_entity_id(
     return er.async_get(hass).async_get_entity_id(
         "button", DOMAIN, f"{entry.entry_id}_destination_{subentry_id}"
     )
+
+
+def fields_of(case: ProviderCase) -> dict[str, Any]:
+    """Return the destination form's fields for where the provider's valid transfer goes.
+
+    A number where the case transfers to one, else its leg URL (Vobiz, Plivo: their
+    number transfers need Home Assistant reachable by URL).
+    """
+    if "to" in case.destination:
+        return {"number": case.destination["to"]}
+    return {"transfer_url": {"url": case.destination["aleg_url"]}}

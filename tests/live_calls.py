@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
@@ -16,23 +17,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.call_transfer.const import DOMAIN
-from sandbox import (
-    SANDBOX_BLAND_API_KEY,
-    SANDBOX_BLAND_ORG_ID,
-    SANDBOX_VOBIZ_AUTH_ID,
-    ProviderName,
-    Sandbox,
-    SandboxCall,
-)
+from sandbox import Sandbox, SandboxCall
+
+from .conftest import ProviderCase, add_entry
 
 SCAN_INTERVAL: Final = timedelta(seconds=10)
-_ACCOUNT: Final = {"vobiz": SANDBOX_VOBIZ_AUTH_ID, "bland": SANDBOX_BLAND_API_KEY}
-_LISTING_PATH: Final = {"vobiz": "/Call/", "bland": "/v1/calls/active"}
-# What a transfer needs besides the call id.
-_DESTINATION: Final[dict[str, dict[str, str]]] = {
-    "vobiz": {"aleg_url": "https://xml.example.com/transfer/aleg"},
-    "bland": {"to": "+14155550100"},
-}
 
 
 @dataclass
@@ -42,23 +31,13 @@ class LiveAccount:
     hass: HomeAssistant
     freezer: FrozenDateTimeFactory
     sandbox: Sandbox
-    provider: ProviderName
+    case: ProviderCase
     entry: MockConfigEntry
 
     @property
-    def account(self) -> str:
-        """The sandbox account: Vobiz auth_id or Bland API key."""
-        return _ACCOUNT[self.provider]
-
-    @property
-    def listing_path(self) -> str:
-        """What the path of a live-call listing request contains."""
-        return _LISTING_PATH[self.provider]
-
-    @property
-    def destination(self) -> dict[str, str]:
-        """Where a transfer of this account's calls goes (action fields)."""
-        return _DESTINATION[self.provider]
+    def provider(self) -> str:
+        """The account's provider id."""
+        return self.case.provider
 
     async def set_up(self) -> None:
         """Set up the entry and wait until it settles."""
@@ -86,9 +65,21 @@ class LiveAccount:
         async_fire_time_changed(self.hass)
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
+    async def start_call(self, **fields: str) -> SandboxCall:
+        """Start a call on the account over the sandbox's control plane, as a developer does."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.sandbox.control_url}/calls",
+                json={"provider": self.case.provider, **fields},
+            ) as response,
+        ):
+            assert response.status == 201
+            return self.sandbox.calls[(await response.json())["call_id"]]
+
     def calls(self) -> list[SandboxCall]:
         """Return the account's sandbox calls, oldest first."""
-        return self.sandbox.account_calls(self.provider, self.account)
+        return self.sandbox.account_calls(self.case.provider, self.case.account)
 
     def leave_live(self, count: int) -> list[str]:
         """End calls until ``count`` are live; return the ids of those left."""
@@ -98,28 +89,18 @@ class LiveAccount:
         return [call.call_id for call in calls[:count]]
 
 
-@pytest.fixture(params=["vobiz", "bland"])
-def provider(request: pytest.FixtureRequest) -> ProviderName:
-    """Run a test once per provider."""
-    provider: ProviderName = request.param
-    return provider
-
-
 @pytest.fixture
 def live(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     sandbox: Sandbox,
-    request: pytest.FixtureRequest,
-    provider: ProviderName,
+    case: ProviderCase,
 ) -> LiveAccount:
     """Return the provider's account (the only one), added but not set up.
 
-    A Bland AI entry gets the sandbox's organization id, so it lists its calls.
+    It has the options its provider needs to list calls (Bland AI's organization ID,
+    Telnyx's connection ID).
     """
-    entry: MockConfigEntry = request.getfixturevalue(f"{provider}_entry")
-    if provider == "bland":
-        hass.config_entries.async_update_entry(
-            entry, options={"org_id": SANDBOX_BLAND_ORG_ID}
-        )
-    return LiveAccount(hass, freezer, sandbox, provider, entry)
+    entry = add_entry(hass, sandbox, case.provider)
+    hass.config_entries.async_update_entry(entry, options=case.live_options)
+    return LiveAccount(hass, freezer, sandbox, case, entry)

@@ -18,6 +18,8 @@ from custom_components.call_transfer.providers import PROVIDERS
 from custom_components.call_transfer.providers.bland import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
@@ -36,7 +38,7 @@ from .conftest import (
     ProviderCase,
     add_entry,
     bland_data,
-    every_provider,
+    plivo_data,
     telnyx_data,
     twilio_data,
     vobiz_data,
@@ -197,6 +199,15 @@ async def test_blank_base_url_means_public_api(
         ),
         ("telnyx", {"api_key": "KEYwrong"}, None, {"base": "invalid_auth"}),
         ("telnyx", {}, Fault(kind=FaultKind.RESET), {"base": "cannot_connect"}),
+        ("plivo", {"auth_token": "wrong-token"}, None, {"base": "invalid_auth"}),
+        ("plivo", {"auth_id": "MA_SANDBOX_0001"}, None, {"base": "invalid_auth"}),
+        ("plivo", {"auth_id": "SA" + "0" * 18}, None, {"base": "invalid_auth"}),
+        (
+            "plivo",
+            {},
+            Fault(kind=FaultKind.STATUS, status=500),
+            {"base": "cannot_connect"},
+        ),
     ],
 )
 async def test_errors_can_be_corrected(
@@ -229,6 +240,7 @@ async def test_errors_can_be_corrected(
         SANDBOX_BLAND_API_KEY,
         SANDBOX_TWILIO_AUTH_TOKEN,
         "wrong-token",
+        SANDBOX_PLIVO_AUTH_TOKEN,
     } & set(suggested.values())
 
     sandbox.clear_faults()
@@ -255,7 +267,6 @@ async def test_unexpected_error(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@every_provider
 async def test_same_account_twice_aborts(
     hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase, entry: MockConfigEntry
 ) -> None:
@@ -552,6 +563,49 @@ async def test_telnyx_reauth_with_a_new_key(
     assert result["reason"] == "reauth_successful"
     assert entry.data["api_key"] == "KEYsandbox-rotated-0002"
     assert entry.unique_id != f"telnyx_{TELNYX_FINGERPRINT}"
+
+
+async def test_add_plivo_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """Plivo's credentials are checked with GET /Account/{auth_id}/ over HTTP Basic."""
+    result = await start_flow(hass, "plivo")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(plivo_data(sandbox))
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Plivo (Sandbox Plivo account)"
+    assert result["result"].unique_id == f"plivo_{SANDBOX_PLIVO_AUTH_ID}"
+    assert result["data"] == plivo_data(sandbox)
+    check = sandbox.requests_to(f"/plivo/v1/Account/{SANDBOX_PLIVO_AUTH_ID}/")[0]
+    assert check.headers["authorization"] == "***"
+
+
+async def test_plivo_reauth_and_reconfigure(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A regenerated Auth Token is asked for alone; reconfigure stays on the account."""
+    entry = add_entry(hass, sandbox, "plivo")
+    sandbox.plivo_accounts[SANDBOX_PLIVO_AUTH_ID].auth_token = "regenerated-token"
+    result = await entry.start_reauth_flow(hass)
+    assert [str(key) for key in result["data_schema"].schema] == ["auth_token"]
+    assert result["description_placeholders"]["provider"] == "Plivo"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"auth_token": "regenerated-token"}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == plivo_data(sandbox, auth_token="regenerated-token")
+
+    other = sandbox.add_plivo_account("MA" + "9" * 18, "other-token")
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(
+            plivo_data(sandbox, auth_id=other.auth_id, auth_token="other-token")
+        ),
+    )
+    assert result["reason"] == "wrong_account"
+    assert entry.data["auth_id"] == SANDBOX_PLIVO_AUTH_ID
 
 
 async def test_host_name_in_base_url_resolves(

@@ -22,16 +22,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
-from .conftest import (
-    ProviderCase,
-    every_provider,
-    setup_entry,
-    transfer,
-    transfers_sent,
-)
-from .destinations import add_destination
+from .conftest import ProviderCase, setup_entry, transfer, transfers_sent
+from .destinations import add_destination, fields_of
 from .live_calls import LiveAccount
-from .test_dial import hass_url  # noqa: F401 - Home Assistant served on loopback
 from .test_services import assert_reads_well
 
 QUEUE_URL = "https://xml.example.com/vobiz/queue.xml"
@@ -66,13 +59,12 @@ async def test_bland_transfers_to_the_destination_number(
     assert event.data["to"] == "+14155550100"
 
 
+@pytest.mark.usefixtures("vobiz_entry")
 async def test_vobiz_dials_the_destination_through_home_assistant(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    hass_url: str,  # noqa: F811 - the fixture imported above
-    vobiz_entry: MockConfigEntry,
+    hass_url: str, hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
     """A number destination on Vobiz: the sandbox fetches the Dial XML Home Assistant serves."""
+    [vobiz_entry] = hass.config_entries.async_entries(DOMAIN)
     await setup_entry(hass, vobiz_entry)
     await add_destination(hass, vobiz_entry, "Reception", number="+14155550100")
 
@@ -115,7 +107,6 @@ async def test_vobiz_url_destination_points_its_legs_at_the_url(
     assert response["destination"] == "Queue"
 
 
-@every_provider
 async def test_every_provider_transfers_to_a_destination(
     hass: HomeAssistant, case: ProviderCase, entry: MockConfigEntry, sandbox: Sandbox
 ) -> None:
@@ -215,17 +206,11 @@ async def test_destination_without_call_id_transfers_the_one_live_call(
 ) -> None:
     """With the live calls listed, the name is all a transfer needs."""
     await live.set_up()
-    await add_destination(live.hass, live.entry, "Reception", number="+14155550100")
-    if live.provider == "vobiz":
-        await add_destination(
-            live.hass, live.entry, "Queue", transfer_url={"url": QUEUE_URL}
-        )
+    await add_destination(live.hass, live.entry, "Reception", **fields_of(live.case))
     [only] = live.leave_live(1)
     live.sandbox.requests.clear()
 
-    response = await transfer(
-        live.hass, destination="Queue" if live.provider == "vobiz" else "Reception"
-    )
+    response = await transfer(live.hass, destination="Reception")
 
     assert response["call_id"] == only
     assert live.sandbox.calls[only].transferred_to is not None

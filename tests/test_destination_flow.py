@@ -17,7 +17,7 @@ from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import NumberTransfer, VobizClient
 from sandbox import Sandbox
 
-from .conftest import every_provider, setup_entry
+from .conftest import setup_entry
 from .destinations import (
     add_destination,
     button_entity_id,
@@ -50,7 +50,6 @@ def form_fields(form: Any) -> dict[str, Any]:
     }
 
 
-@every_provider
 async def test_add_a_destination_and_its_button_appears(
     hass: HomeAssistant, sandbox: Sandbox, entry: MockConfigEntry
 ) -> None:

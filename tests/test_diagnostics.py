@@ -29,7 +29,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import ProviderCase, every_provider, setup_entry, transfer
+from .conftest import ProviderCase, setup_entry, transfer
 from .destinations import add_destination
 
 
@@ -145,7 +145,6 @@ async def test_diagnostics_show_live_calls_masked_and_polling_errors(
     assert len(polled["calls"]) == 2  # the last calls seen, kept through the failure
 
 
-@every_provider
 async def test_diagnostics_redact_every_secret_credential(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

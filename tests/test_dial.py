@@ -18,22 +18,23 @@ from homeassistant.components import cloud, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.setup import async_setup_component
 from homeassistant.util.aiohttp import MockRequest, serialize_response
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import NumberTransfer, VobizClient
 from sandbox import (
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_CALL_ID,
     SANDBOX_VOBIZ_CALL_ID,
     SANDBOX_VOBIZ_SECOND_CALL_ID,
     Fault,
@@ -42,7 +43,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import setup_entry, transfer, transfers_sent
+from .conftest import add_entry, setup_entry, transfer, transfers_sent
 
 TO = "+14155550100"
 CALLER_ID = "+14155550123"
@@ -53,22 +54,6 @@ ISSUE = "dial_url_unavailable"
 def parse(xml: str) -> Element:
     """Parse the XML Home Assistant served (the integration's own output)."""
     return fromstring(xml)  # noqa: S314
-
-
-@pytest.fixture
-async def hass_url(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> str:
-    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the external URL.
-
-    The webhook integration (with the HTTP one) is set up first: a served app takes
-    no new routes.
-    """
-    assert await async_setup_component(hass, "webhook", {})
-    client = await hass_client_no_auth()
-    url = f"http://{client.host}:{client.port}"
-    await hass.config.async_update(external_url=url)
-    return url
 
 
 @pytest.fixture
@@ -683,3 +668,45 @@ async def test_removing_the_last_vobiz_account_clears_the_repair_issue(
     await hass.config_entries.async_remove(dial_entry.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, ISSUE) is None
+
+
+async def test_plivo_dials_through_home_assistant_with_its_options(
+    hass: HomeAssistant, sandbox: Sandbox, hass_url: str
+) -> None:
+    """Plivo dials a number the way Vobiz does: its options shape the Dial XML it fetches."""
+    hass.config.country = "US"
+    entry = add_entry(hass, sandbox, "plivo")
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(InvalidData):  # Plivo rings a number for 120 s at most here
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {"ring_timeout": 121, "scan_interval": 10}
+        )
+    await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "caller_id": "(415) 555-0123",
+            "announcement": ANNOUNCEMENT,
+            "ring_timeout": 45,
+            "scan_interval": 10,
+        },
+    )
+    await hass.async_block_till_done()
+
+    response = await transfer(hass, call_id=SANDBOX_PLIVO_CALL_ID, to=TO)
+    await sandbox.fetches_settled()
+
+    [sent] = transfers_sent(sandbox)
+    assert sent.path == (
+        f"/plivo/v1/Account/{SANDBOX_PLIVO_AUTH_ID}/Call/{SANDBOX_PLIVO_CALL_ID}/"
+    )
+    assert sent.json["aleg_url"].startswith(f"{hass_url}/api/webhook/")
+    [outcome] = sandbox.calls[SANDBOX_PLIVO_CALL_ID].outcomes
+    assert (
+        str(outcome) == f'dialing {TO} (caller id {CALLER_ID}) after "{ANNOUNCEMENT}"'
+    )
+    assert outcome.ring_timeout == 45
+    assert outcome.params["CallUUID"] == SANDBOX_PLIVO_CALL_ID
+    assert response["provider"] == "plivo"
+    assert (response["to"], response["legs"]) == (TO, "aleg")
+    assert response["message"] == "call transferred"

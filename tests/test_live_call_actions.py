@@ -41,18 +41,17 @@ async def test_without_call_id_the_one_live_call_is_transferred(
     [only] = live.leave_live(1)
     live.sandbox.requests.clear()
 
-    response = await transfer(live.hass, **live.destination)
+    response = await transfer(live.hass, **live.case.destination)
     await live.hass.async_block_till_done()
 
     assert response["call_id"] == only
     [sent] = transfers_sent(live.sandbox)
-    assert only in sent.path or sent.json["call_id"] == only
-    assert live.sandbox.calls[only].transferred_to is not None
+    assert [call.call_id for call in live.calls() if call.transfers] == [only]
     assert succeeded[0].data["call_id"] == only
     # A poll before the transfer picks the call; one right after shows its effect.
     requests = live.sandbox.requests
     listings = [
-        r for r in requests if r.method == "GET" and live.listing_path in r.path
+        r for r in requests if r.method == "GET" and live.case.listing_path in r.path
     ]
     assert len(listings) == 2
     assert requests.index(sent) == 1
@@ -68,7 +67,7 @@ async def test_without_call_id_no_guess_is_made(
     ids = live.leave_live(live_calls)
 
     with pytest.raises(ServiceValidationError) as raised:
-        await transfer(live.hass, **live.destination)
+        await transfer(live.hass, **live.case.destination)
     await live.hass.async_block_till_done()
 
     assert transfers_sent(live.sandbox) == []
@@ -81,8 +80,11 @@ async def test_without_call_id_no_guess_is_made(
     assert raised.value.translation_key == "several_live_calls"
     placeholders = raised.value.translation_placeholders
     assert placeholders["count"] == "2"
-    assert placeholders["calls"] == ", ".join(
-        f"{call_id} (from {live.sandbox.calls[call_id].from_number})" for call_id in ids
+    # Each call by its id and, where the provider names it, the caller's number.
+    listed = [live.case.seen(live.sandbox.calls[call_id]) for call_id in ids]
+    assert sorted(placeholders["calls"].split(", ")) == sorted(
+        f"{call['call_id']} (from {call['from']})" if call["from"] else call["call_id"]
+        for call in listed
     )
     assert str(raised.value) == (
         f"2 calls are live on {live.entry.title}, so nothing was transferred: "
@@ -95,11 +97,11 @@ async def test_without_call_id_a_failing_poll_sends_nothing(live: LiveAccount) -
     await live.set_up()
     live.leave_live(1)
     live.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=503), path_contains=live.listing_path
+        Fault(kind=FaultKind.STATUS, status=503), path_contains=live.case.listing_path
     )
 
     with pytest.raises(HomeAssistantError) as raised:
-        await transfer(live.hass, **live.destination)
+        await transfer(live.hass, **live.case.destination)
 
     assert raised.value.translation_key == "live_calls_unavailable"
     assert "HTTP 503" in str(raised.value)
@@ -138,32 +140,25 @@ async def test_a_transfer_refreshes_the_live_calls(live: LiveAccount) -> None:
     [call_id, _] = live.leave_live(2)
     live.sandbox.requests.clear()
 
-    await transfer(live.hass, call_id=call_id, **live.destination)
+    await transfer(live.hass, call_id=call_id, **live.case.destination)
     await live.hass.async_block_till_done()
 
     assert [r.method for r in live.sandbox.requests][:2] == ["POST", "GET"]
-    assert live.listing_path in live.sandbox.requests[1].path
+    assert live.case.listing_path in live.sandbox.requests[1].path
 
 
 async def test_list_calls_returns_a_fresh_listing(live: LiveAccount) -> None:
     """list_calls polls now: a call that started since the last poll is in it."""
     started = async_capture_events(live.hass, EVENT_CALL_STARTED)
     await live.set_up()
-    new_call = live.sandbox.add_call(
-        live.provider, live.account, from_number="+14155550142", direction="outbound"
+    new_call = await live.start_call(
+        **{"from": "+14155550142", "direction": "outbound"}
     )
 
     calls: list[dict[str, Any]] = (await list_calls(live.hass))["calls"]
 
     assert len(calls) == 3
-    assert calls[-1] == {
-        "call_id": new_call.call_id,
-        "from": "+14155550142",
-        "to": "+14155550199",
-        "direction": "outbound" if live.provider == "vobiz" else None,
-        "status": "in-progress" if live.provider == "vobiz" else "IN_PROGRESS",
-        "started": new_call.started.isoformat(),
-    }
+    assert live.case.seen(new_call) in calls
     # The fresh poll is a poll: the new call was reported once, and the sensor follows.
     assert [event.data["call_id"] for event in started] == [new_call.call_id]
     assert live.state("active_calls").state == "3"

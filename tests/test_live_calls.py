@@ -29,10 +29,8 @@ from custom_components.call_transfer.const import (
     EVENT_CALL_STARTED,
 )
 from sandbox import (
-    SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
-    SANDBOX_VOBIZ_AUTH_ID,
     Fault,
     FaultKind,
     Sandbox,
@@ -66,17 +64,10 @@ async def test_calls_starting_and_ending_show_on_the_sensor_and_as_events(
     assert state.attributes["friendly_name"].endswith("Active calls")
     assert state.attributes["state_class"] == "measurement"
     seeded = live.calls()
-    assert [call["call_id"] for call in state.attributes["calls"]] == [
-        call.call_id for call in seeded
+    # In the provider's order (Twilio lists the newest first).
+    assert sorted(state.attributes["calls"], key=lambda call: call["started"]) == [
+        live.case.seen(call) for call in seeded
     ]
-    first = state.attributes["calls"][0]
-    assert first["from"] == seeded[0].from_number
-    assert first["to"] == seeded[0].to_number
-    assert first["started"] == seeded[0].started.isoformat()
-    assert (
-        first["status"]
-        == {"vobiz": "in-progress", "bland": "IN_PROGRESS"}[live.provider]
-    )
     # The calls live at start-up were not seen starting.
     assert started == []
     assert live.state("calls").attributes["event_type"] is None
@@ -97,19 +88,17 @@ async def test_calls_starting_and_ending_show_on_the_sensor_and_as_events(
 
         assert live.state("active_calls").state == "3"
         [event] = started
+        seen = live.case.seen(live.sandbox.calls[new_call["call_id"]])
+        del seen["status"]
         assert event.data == {
             "config_entry_id": live.entry.entry_id,
             "provider": live.provider,
-            "call_id": new_call["call_id"],
-            "from": "+14155550142",
-            "to": "+14155550199",
-            "direction": "outbound" if live.provider == "vobiz" else None,
-            "started": new_call["started"],
+            **seen,
         }
         calls_state = live.state("calls")
         assert calls_state.attributes["event_type"] == "started"
         assert calls_state.attributes["call_id"] == new_call["call_id"]
-        assert calls_state.attributes["from"] == "+14155550142"
+        assert calls_state.attributes["from"] == seen["from"]
         assert "config_entry_id" not in calls_state.attributes
 
         for call_id in (new_call["call_id"], seeded[0].call_id):
@@ -138,7 +127,7 @@ async def test_a_failed_poll_is_not_every_call_ending(
     await live.set_up()
     caplog.clear()
     live.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=503), path_contains=live.listing_path
+        Fault(kind=FaultKind.STATUS, status=503), path_contains=live.case.listing_path
     )
 
     for _ in range(3):
@@ -171,11 +160,7 @@ async def test_rejected_credentials_while_polling_start_reauth(
 ) -> None:
     """A 401 on the live-call listing opens a reauth flow and stops polling."""
     await live.set_up()
-    if live.provider == "vobiz":
-        account = live.sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID]
-        account.auth_token = "rotated-elsewhere"
-    else:
-        del live.sandbox.bland_accounts[SANDBOX_BLAND_API_KEY]  # the key was revoked
+    live.case.revoke(live.sandbox)
 
     await live.poll()
 
@@ -193,7 +178,7 @@ async def test_rate_limit_makes_the_next_poll_wait(live: LiveAccount) -> None:
     await live.set_up()
     live.sandbox.add_fault(
         Fault(kind=FaultKind.RATE_LIMIT, retry_after="60"),
-        path_contains=live.listing_path,
+        path_contains=live.case.listing_path,
         times=1,
     )
     await live.poll()
@@ -209,7 +194,7 @@ async def test_rate_limit_makes_the_next_poll_wait(live: LiveAccount) -> None:
     assert live.state("active_calls").state == STATE_UNAVAILABLE
 
     await live.poll(timedelta(seconds=11))
-    assert live.sandbox.requests_to(live.listing_path)
+    assert live.sandbox.requests_to(live.case.listing_path)
     assert live.state("active_calls").state == "2"
 
 
@@ -218,10 +203,9 @@ async def test_fifty_unchanged_vobiz_calls_cost_one_request_per_poll(
     live: LiveAccount,
 ) -> None:
     """Vobiz lists only ids: details are fetched once per call, not once per poll."""
+    account = live.case.account
     for number in range(48):
-        live.sandbox.add_call(
-            "vobiz", live.account, from_number=f"+1415555{number:04d}"
-        )
+        live.sandbox.add_call("vobiz", account, from_number=f"+1415555{number:04d}")
     await live.set_up()
     assert live.state("active_calls").state == "50"
     assert len(live.sandbox.requests_to("/Call/")) == 51  # the listing, each call once
@@ -230,22 +214,21 @@ async def test_fifty_unchanged_vobiz_calls_cost_one_request_per_poll(
         live.sandbox.requests.clear()
         await live.poll()
         [listing] = live.sandbox.requests
-        assert listing.path.endswith(f"/Account/{live.account}/Call/")
+        assert listing.path.endswith(f"/Account/{account}/Call/")
 
-    live.sandbox.add_call("vobiz", live.account)
+    live.sandbox.add_call("vobiz", account)
     live.sandbox.requests.clear()
     await live.poll()
     assert len(live.sandbox.requests) == 2  # the listing and the new call's details
     assert live.state("active_calls").state == "51"
 
 
-@pytest.mark.parametrize("provider", ["vobiz"])
 async def test_scan_interval_option_sets_the_polling_interval(
     live: LiveAccount,
 ) -> None:
-    """With scan_interval 60 nothing is polled for 59 s."""
+    """With scan_interval 60 nothing is polled for 59 s, then one listing request."""
     live.hass.config_entries.async_update_entry(
-        live.entry, options={"scan_interval": 60}
+        live.entry, options=live.entry.options | {"scan_interval": 60}
     )
     await live.set_up()
     live.sandbox.requests.clear()
@@ -256,13 +239,12 @@ async def test_scan_interval_option_sets_the_polling_interval(
     assert len(live.sandbox.requests) == 1
 
 
-@pytest.mark.parametrize("provider", ["vobiz"])
 async def test_listing_failing_at_setup_keeps_the_account_usable(
     live: LiveAccount, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The credentials were just checked: the entry loads, the sensor waits, one warning."""
     live.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=500), path_contains="/Call/"
+        Fault(kind=FaultKind.STATUS, status=500), path_contains=live.case.listing_path
     )
 
     await live.set_up()
@@ -286,16 +268,14 @@ async def test_listing_failing_at_setup_keeps_the_account_usable(
     ]
 
 
-@pytest.mark.parametrize("provider", ["vobiz"])
 async def test_listing_rejecting_the_credentials_at_setup_starts_reauth(
     live: LiveAccount,
 ) -> None:
     """A 401 on the first listing fails the setup like a 401 on the account check."""
+    body = live.sandbox.error_body(live.provider, 401, "authentication failed")
     live.sandbox.add_fault(
-        Fault(
-            kind=FaultKind.STATUS, status=401, body={"error": "authentication failed"}
-        ),
-        path_contains="/Call/",
+        Fault(kind=FaultKind.STATUS, status=401, body=body),
+        path_contains=live.case.listing_path,
     )
 
     await live.set_up()

@@ -35,7 +35,6 @@ from .conftest import (
     PROVIDER_CASES,
     ProviderCase,
     add_entry,
-    every_provider,
     setup_entry,
     transfer,
     transfers_sent,
@@ -216,6 +215,31 @@ async def test_telnyx_transfer_to_a_sip_uri(
     assert uri not in str(entry.runtime_data.recent_transfers[0])
 
 
+async def test_transfer_to_a_number_on_every_provider(
+    hass: HomeAssistant,
+    hass_url: str,
+    sandbox: Sandbox,
+    case: ProviderCase,
+    entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """``to`` works everywhere: named in the request, or in Dial XML Home Assistant serves.
+
+    The sandbox records where the call went: the number the request named, the TwiML
+    dials, or the Dial XML the provider fetched from Home Assistant dials.
+    """
+    hass.config.country = "US"
+    await setup_entry(hass, entry)
+
+    response = await transfer(hass, call_id=case.call_id, to="(415) 555-0100")
+    await sandbox.fetches_settled()
+
+    assert case.dialed(sandbox, case.call_id) == ("+14155550100",)
+    assert (response["provider"], response["to"]) == (case.provider, "+14155550100")
+    [event] = events["succeeded"]
+    assert (event.data["call_id"], event.data["to"]) == (case.call_id, "+14155550100")
+
+
 async def test_number_without_country_code_uses_home_assistant_country(
     hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
 ) -> None:
@@ -314,7 +338,6 @@ async def test_provider_failures(
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
 
-@every_provider
 async def test_call_not_in_progress(
     hass: HomeAssistant,
     sandbox: Sandbox,
@@ -356,7 +379,6 @@ async def test_forbidden_destination(
     assert "international restrictions" in event.data["error_message"]
 
 
-@every_provider
 async def test_rejected_credentials_start_reauth(
     hass: HomeAssistant,
     sandbox: Sandbox,

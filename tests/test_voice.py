@@ -21,7 +21,7 @@ from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
 
 from .conftest import add_entry, revoke_bland, setup_entry, transfers_sent
-from .destinations import add_destination
+from .destinations import add_destination, fields_of
 from .live_calls import LiveAccount
 from .test_blueprint import use_blueprint
 
@@ -63,12 +63,7 @@ def speech(response: intent.IntentResponse) -> str:
 async def reception(voice: None, live: LiveAccount) -> LiveAccount:
     """Set up the live account with destinations Reception and On-call."""
     await live.set_up()
-    destination: dict[str, Any] = (
-        {"transfer_url": {"url": "https://xml.example.com/vobiz/reception.xml"}}
-        if live.provider == "vobiz"
-        else {"number": "+14155550100"}
-    )
-    await add_destination(live.hass, live.entry, "Reception", **destination)
+    await add_destination(live.hass, live.entry, "Reception", **fields_of(live.case))
     await add_destination(live.hass, live.entry, "On-call", number="+14155550111")
     return live
 
@@ -313,7 +308,7 @@ async def test_voice_blueprint_transfers_the_call(
     assert answer == "The call was transferred to Reception."
     assert reception.sandbox.calls[only].transferred_to is not None
     [sent] = transfers_sent(reception.sandbox)
-    assert only in sent.path or sent.json["call_id"] == only
+    assert reception.case.transfer_path in sent.path
 
 
 @pytest.mark.parametrize("provider", ["bland"])

@@ -59,7 +59,7 @@ from .providers.errors import AfterSendingError
 DIAL_URL_LIFETIME: Final = timedelta(seconds=120)
 TOKEN_BYTES: Final = 32
 ISSUE_NO_PUBLIC_URL: Final = "dial_url_unavailable"
-LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer#transfers-to-a-phone-number-on-vobiz"
+LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer#transfers-to-a-phone-number-on-vobiz-and-plivo"
 _STORAGE_VERSION: Final = 1
 _DATA_WEBHOOK_IDS: HassKey[WebhookIds] = HassKey(f"{DOMAIN}_dial_webhook_ids")
 _NOT_FOUND: Final = HTTPStatus.NOT_FOUND

@@ -260,7 +260,12 @@ async def _async_only_live_call(
         return calls[0].call_id
     if not calls:
         raise _invalid("no_live_call", title=entry.title)
-    listed = ", ".join(f"{call.call_id} (from {call.from_number})" for call in calls)
+    listed = ", ".join(
+        f"{call.call_id} (from {call.from_number})"
+        if call.from_number
+        else call.call_id
+        for call in calls
+    )
     raise _invalid(
         several,
         title=entry.title,

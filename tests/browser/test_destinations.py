@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 from sandbox import SANDBOX_VOBIZ_CALL_ID, SANDBOX_VOBIZ_SECOND_CALL_ID, Sandbox
 from tests.e2e.conftest import StartHomeAssistant, log_errors
 
-from .test_new_user import PASSWORD, USERNAME, Steps
+from .test_new_user import Steps, log_in
 
 
 async def test_buttons_add_dialog_and_assist(
@@ -26,10 +26,7 @@ async def test_buttons_add_dialog_and_assist(
     steps = Steps(page, hass.log)
 
     async with steps.step("d1-log-in-to-the-overview"):
-        await page.goto(hass.url)
-        await page.get_by_role("textbox", name="Username").fill(USERNAME)
-        await page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Log in").click()
+        await log_in(page, hass.url)
         reception = page.get_by_text("Transfer to Reception", exact=True)
         await expect(reception).to_be_visible()
 

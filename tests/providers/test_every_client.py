@@ -17,6 +17,7 @@ from custom_components.call_transfer.providers import (
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -26,7 +27,7 @@ from sandbox import (
     Sandbox,
 )
 
-from . import test_bland, test_telnyx, test_twilio, test_vobiz
+from . import test_bland, test_plivo, test_telnyx, test_twilio, test_vobiz
 from .conftest import failed_transfer
 
 
@@ -53,6 +54,9 @@ CASES: dict[ProviderName, ClientCase] = {
     ),
     "telnyx": ClientCase(
         test_telnyx.client_for, test_telnyx.transfer_to(), SANDBOX_TELNYX_API_KEY
+    ),
+    "plivo": ClientCase(
+        test_plivo.client_for, test_plivo.to_url(), SANDBOX_PLIVO_AUTH_TOKEN
     ),
 }
 every_client = pytest.mark.parametrize("provider", list(CASES))

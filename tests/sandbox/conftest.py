@@ -13,6 +13,8 @@ from custom_components.call_transfer.providers.http import basic_auth
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
@@ -29,6 +31,9 @@ BLAND_ORG_HEADERS: Final = BLAND_HEADERS | {"x-bland-org-id": SANDBOX_BLAND_ORG_
 ACCOUNT_PATH: Final = f"/Account/{SANDBOX_VOBIZ_AUTH_ID}"
 TWILIO_HEADERS: Final = {
     "Authorization": basic_auth(SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN)
+}
+PLIVO_HEADERS: Final = {
+    "Authorization": basic_auth(SANDBOX_PLIVO_AUTH_ID, SANDBOX_PLIVO_AUTH_TOKEN)
 }
 
 

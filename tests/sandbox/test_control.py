@@ -9,6 +9,7 @@ import pytest
 
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_PLIVO_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_CALL_ID,
     Fault,
@@ -16,7 +17,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import ACCOUNT_PATH, BLAND_ORG_HEADERS, VOBIZ_HEADERS
+from .conftest import ACCOUNT_PATH, BLAND_ORG_HEADERS, PLIVO_HEADERS, VOBIZ_HEADERS
 
 
 async def test_started_call_is_live_on_the_provider_api(
@@ -53,6 +54,25 @@ async def test_started_call_is_live_on_the_provider_api(
     assert sandbox.requests_to("/_sandbox") == []
 
 
+async def test_started_plivo_call_is_listed_by_plivo(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A call started for Plivo runs on its first account and shows in its listing."""
+    async with session.post(
+        f"{sandbox.control_url}/calls", json={"provider": "plivo"}
+    ) as response:
+        call = await response.json()
+    async with session.get(
+        f"{sandbox.plivo_base_url}/Account/{SANDBOX_PLIVO_AUTH_ID}/Call/",
+        headers=PLIVO_HEADERS,
+        params={"status": "live"},
+    ) as response:
+        listed = (await response.json())["calls"]
+
+    assert sandbox.calls[call["call_id"]].account == SANDBOX_PLIVO_AUTH_ID
+    assert listed[-1] == call["call_id"]
+
+
 async def test_ended_call_leaves_the_bland_active_list(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
@@ -84,7 +104,13 @@ async def test_list_shows_every_call_oldest_first(
         calls = (await response.json())["calls"]
 
     assert len(calls) == len(sandbox.calls)
-    assert {c["provider"] for c in calls} == {"vobiz", "bland", "twilio", "telnyx"}
+    assert {c["provider"] for c in calls} == {
+        "vobiz",
+        "bland",
+        "twilio",
+        "telnyx",
+        "plivo",
+    }
     assert [c["started"] for c in calls] == sorted(c["started"] for c in calls)
     ended = next(c for c in calls if c["call_id"] == SANDBOX_VOBIZ_CALL_ID)
     assert (ended["status"], ended["live"]) == ("completed", False)
@@ -94,9 +120,9 @@ async def test_list_shows_every_call_oldest_first(
     ("body", "status", "error"),
     [
         (
-            {"provider": "plivo"},
+            {"provider": "sinch"},
             400,
-            "provider must be one of vobiz, bland, twilio, telnyx",
+            "provider must be one of vobiz, bland, twilio, telnyx, plivo",
         ),
         ({}, 400, "provider must be one of"),
         ({"provider": "vobiz", "direction": "sideways"}, 400, "direction must be"),

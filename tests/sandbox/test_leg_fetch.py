@@ -1,4 +1,7 @@
-"""After a Vobiz transfer the sandbox fetches each leg's URL, as Vobiz does, on loopback only."""
+"""After a transfer the sandbox fetches each leg's URL as the provider does, on loopback only.
+
+Vobiz fetches each transferred leg's URL; Twilio the Url a call is redirected to.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from aiohttp import web
 import pytest
 
 from sandbox import (
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_VOBIZ_CALL_ID,
     Fault,
     FaultKind,
@@ -21,7 +26,7 @@ from sandbox import (
     Sandbox,
 )
 
-from .conftest import VOBIZ_HEADERS
+from .conftest import TWILIO_HEADERS, VOBIZ_HEADERS
 from .test_vobiz import CALL_PATH
 
 DIAL_XML = (
@@ -310,3 +315,88 @@ async def test_refused_transfer_fetches_nothing(
     await sandbox.fetches_settled()
     assert target.requests == []
     assert sandbox.leg_fetches == []
+
+
+async def redirect_twilio_call(sandbox: Sandbox, url: str, method: str) -> LegOutcome:
+    """Point the seeded Twilio call at ``url``; return what the fetch of it did."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{sandbox.twilio_base_url}/Accounts/{SANDBOX_TWILIO_ACCOUNT_SID}"
+            f"/Calls/{SANDBOX_TWILIO_CALL_SID}.json",
+            data={"Url": url, "Method": method},
+            headers=TWILIO_HEADERS,
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+    await sandbox.fetches_settled()
+    [outcome] = sandbox.calls[SANDBOX_TWILIO_CALL_SID].outcomes
+    return outcome
+
+
+async def test_a_twilio_redirect_fetches_its_url_as_twiml(
+    sandbox: Sandbox, target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Twilio requests the Url with its own parameters; the answer is read as TwiML."""
+    target.body = (
+        b'<Response><Say voice="alice">One moment.</Say><Dial callerId="+14155550123"'
+        b' timeout="20" answerOnBridge="true"><Number>+14155550100</Number>'
+        b"<Sip>sip:desk@pbx.example.com</Sip></Dial></Response>"
+    )
+
+    with caplog.at_level(logging.INFO, logger="sandbox"):
+        outcome = await redirect_twilio_call(sandbox, target.url, "GET")
+
+    call = sandbox.calls[SANDBOX_TWILIO_CALL_SID]
+    [request] = target.requests
+    assert (request["method"], request["form"]) == ("GET", {})
+    assert request["query"] == {
+        "token": "abc",
+        "CallSid": SANDBOX_TWILIO_CALL_SID,
+        "AccountSid": SANDBOX_TWILIO_ACCOUNT_SID,
+        "From": call.from_number,
+        "To": call.to_number,
+        "CallStatus": "in-progress",
+        "ApiVersion": "2010-04-01",
+        "Direction": "inbound",
+    }
+    assert str(outcome) == (
+        "dialing +14155550100, sip:desk@pbx.example.com (caller id +14155550123)"
+        ' after "One moment."'
+    )
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "sandbox"]
+    assert logged.startswith(f"Twilio GET {target.url.replace('abc', '***')} ")
+
+
+@pytest.mark.parametrize(
+    ("twiml", "reason"),
+    [
+        (
+            b"<Response><Speak>Hold on.</Speak></Response>",
+            "<Speak> is not a TwiML element",
+        ),
+        (
+            b'<Response><Say voice="WOMAN">Hold on.</Say></Response>',
+            'voice="WOMAN" on <Say> is not one of alice, man, woman',
+        ),
+        (
+            b"<Response><Dial><Sip>tel:+14155550100</Sip></Dial></Response>",
+            "<Sip> 'tel:+14155550100' is not a sip: URI",
+        ),
+        (
+            b"<Response><Dial/></Response>",
+            "<Dial> has no <Client> or <Number> or <Sip> to dial",
+        ),
+    ],
+)
+async def test_a_twilio_url_answering_no_twiml_drops_the_call(
+    sandbox: Sandbox, target: Target, twiml: bytes, reason: str
+) -> None:
+    """Vobiz XML, a voice Twilio does not have, a SIP URI that is not: refused."""
+    target.body = twiml
+
+    outcome = await redirect_twilio_call(sandbox, target.url, "POST")
+
+    assert outcome.result is LegResult.DROPPED
+    assert outcome.reason == f"invalid XML ({reason})"
+    assert target.requests[0]["form"]["CallSid"] == SANDBOX_TWILIO_CALL_SID

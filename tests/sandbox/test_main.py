@@ -15,6 +15,9 @@ from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_PLIVO_AUTH_TOKEN,
+    SANDBOX_PLIVO_CALL_ID,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CALL_ID,
     SANDBOX_TELNYX_CONNECTION_ID,
@@ -87,17 +90,22 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_TELNYX_API_KEY,
             SANDBOX_TELNYX_CONNECTION_ID,
             SANDBOX_TELNYX_CALL_ID,
+            f"http://127.0.0.1:{port}/plivo/v1",
+            SANDBOX_PLIVO_AUTH_ID,
+            SANDBOX_PLIVO_AUTH_TOKEN,
+            SANDBOX_PLIVO_CALL_ID,
         ):
             assert expected in output
 
         # Another shell starts a call on the running sandbox, as the banner says.
-        starter = await run_sandbox(
-            "call", "start", "--port", str(port), "--provider", "bland"
-        )
-        async with asyncio.timeout(20):
-            started, _ = await starter.communicate()
-        assert starter.returncode == 0
-        assert started.decode().startswith("Started bland call ")
+        for provider in ("bland", "plivo"):
+            starter = await run_sandbox(
+                "call", "start", "--port", str(port), "--provider", provider
+            )
+            async with asyncio.timeout(20):
+                started, _ = await starter.communicate()
+            assert starter.returncode == 0
+            assert started.decode().startswith(f"Started {provider} call ")
 
         async with (
             aiohttp.ClientSession() as session,

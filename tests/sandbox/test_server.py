@@ -144,6 +144,7 @@ async def test_base_urls(sandbox: Sandbox) -> None:
     assert sandbox.port > 0
     assert sandbox.vobiz_base_url == f"http://127.0.0.1:{sandbox.port}/vobiz/api/v1"
     assert sandbox.bland_base_url == f"http://127.0.0.1:{sandbox.port}/bland"
+    assert sandbox.plivo_base_url == f"http://127.0.0.1:{sandbox.port}/plivo/v1"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "localhost", "::"])

@@ -40,13 +40,14 @@ from .models import (
     TransferResult,
     XmlUrlMethod,
 )
+from .plivo import PlivoClient
 from .telnyx import TelnyxClient
 from .twilio import TwilioClient
 from .vobiz import VobizClient
 
 PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
     client.provider_id: client
-    for client in (VobizClient, BlandClient, TwilioClient, TelnyxClient)
+    for client in (VobizClient, BlandClient, TwilioClient, TelnyxClient, PlivoClient)
 }
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "NumberTransfer",
     "OptionField",
     "OptionKind",
+    "PlivoClient",
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitedError",

@@ -14,6 +14,11 @@ class TransferLegs(StrEnum):
     BLEG = "bleg"
     BOTH = "both"
 
+    @property
+    def redirected(self) -> tuple[str, ...]:
+        """The legs this choice redirects: ``("aleg",)``, ``("bleg",)`` or both."""
+        return ("aleg", "bleg") if self is TransferLegs.BOTH else (self.value,)
+
 
 class NumberTransfer(StrEnum):
     """How a provider sends a live call to a phone number, if it can."""

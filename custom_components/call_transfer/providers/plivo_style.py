@@ -1,0 +1,290 @@
+"""The call API Plivo defined and Vobiz copied: transfers point call legs at XML URLs.
+
+Both answer under ``/Account/{auth_id}/``: a transfer is ``POST …/Call/{uuid}/`` with
+``legs`` and each leg's URL and method (answered 202 ``{"api_id", "message"}``), live
+calls are listed as ids (``GET …/Call/?status=live``) whose details are one request
+each (``GET …/Call/{uuid}/?status=live``), and errors are JSON envelopes that carry the
+request's ``api_id``. Neither can transfer to a phone number in the request: the caller
+serves Dial XML at a URL (``NumberTransfer.DIAL_URL``). A provider of this family
+declares how it authenticates and how its credentials are checked; the rest is here.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+
+import aiohttp
+
+from .base import TransferProvider, accepted_transfer
+from .callxml import DialOptions, dial_option_fields, dial_xml
+from .errors import (
+    CallNotFoundError,
+    InvalidAuthError,
+    InvalidRequestError,
+    UnexpectedResponseError,
+    forbidden_is_invalid_auth,
+)
+from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
+from .models import (
+    AccountInfo,
+    CredentialField,
+    LiveCall,
+    NumberTransfer,
+    TransferRequest,
+    TransferResult,
+)
+from .validation import path_segment, require_http_url, text_or_none
+
+if TYPE_CHECKING:
+    from .errors import CallTransferError
+
+
+class PlivoStyleClient(TransferProvider):
+    """A client for a Plivo-style call API; subclasses say how to authenticate."""
+
+    credential_fields = (
+        CredentialField(key="auth_id", secret=False),
+        CredentialField(key="auth_token", secret=True),
+    )
+    option_fields = dial_option_fields(max_ring_timeout=120)
+    number_transfer = NumberTransfer.DIAL_URL
+    supports_xml_urls = True
+    # Non-secret fields of the credential check's answer worth showing (never all of it).
+    account_details: ClassVar[tuple[str, ...]] = ()
+    # The form of an Auth ID, where the provider documents one, as a pattern and in words:
+    # an Auth ID of another form can never authenticate, so it is refused at once.
+    auth_id_format: ClassVar[tuple[re.Pattern[str], str] | None] = None
+    # A header naming the request, read when the body has no ``api_id``.
+    request_id_header: ClassVar[str] = "X-Request-Id"
+    # Live-call ids per page of the listing (``limit``/``offset``) where the API pages
+    # them; None asks once, without paging. At most ``max_live_call_pages`` are read.
+    live_call_page_size: ClassVar[int | None] = None
+    max_live_call_pages: ClassVar[int] = 10
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        auth_id: str,
+        auth_token: str,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **dial_options: Unpack[DialOptions],
+    ) -> None:
+        """Create a client for one account; ``dial_options`` shape its Dial XML."""
+        if self.auth_id_format and not self.auth_id_format[0].fullmatch(auth_id):
+            raise InvalidAuthError(
+                f"A {self.display_name} Auth ID is {self.auth_id_format[1]}"
+            )
+        try:
+            self._account_path = f"/Account/{path_segment(auth_id, 'auth ID')}"
+        except InvalidRequestError as err:
+            raise InvalidAuthError(err.message) from err
+        self.auth_id = auth_id
+        self._dial_xml = partial(dial_xml, **dial_options)
+        headers, secrets = self.auth_headers(auth_id, auth_token)
+        self._http = HttpClient(
+            session,
+            base_url or self.default_base_url,
+            headers,
+            secrets=secrets,
+            timeout=timeout,
+        )
+
+    @staticmethod
+    @abstractmethod
+    def auth_headers(
+        auth_id: str, auth_token: str
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Return the headers that authenticate every request, and the secrets in them."""
+
+    @property
+    @abstractmethod
+    def account_check_path(self) -> str:
+        """The path whose GET checks the credentials and describes the account."""
+
+    async def async_validate(self) -> AccountInfo:
+        """Check the credentials; a refusal (401 or 403) means they cannot be used."""
+        with forbidden_is_invalid_auth():
+            account = await self._request_object("GET", self.account_check_path)
+        name = account.get("name")
+        return AccountInfo(
+            account_id=text_or_none(account.get("auth_id")) or self.auth_id,
+            name=name if isinstance(name, str) and name else self.auth_id,
+            details={
+                key: _scalar(account.get(key))
+                for key in self.account_details
+                if key in account
+            },
+        )
+
+    async def async_transfer(self, request: TransferRequest) -> TransferResult:
+        """Redirect the chosen leg(s) of a live call to their XML URL(s)."""
+        call_path = self._call_path(request.call_id)
+        body = self._transfer_body(request)
+        answer = await self._request_object(
+            "POST", call_path, json_body=body, acts=True
+        )
+        message = answer.get("message")
+        return accepted_transfer(
+            request.call_id,
+            message if isinstance(message, str) else None,
+            _request_id(answer),
+            unreadable=f"{self.display_name} accepted the transfer but sent no message",
+        )
+
+    async def async_live_calls(
+        self, known: Mapping[str, LiveCall] | None = None
+    ) -> list[LiveCall]:
+        """List live calls: their ids, then the details of each call not ``known``."""
+        known = known or {}
+        call_ids = await self._live_call_ids()
+        fetched = await asyncio.gather(
+            *(self._live_call(call_id) for call_id in call_ids if call_id not in known)
+        )
+        new = {call.call_id: call for call in fetched if call is not None}
+        return [
+            call
+            for call_id in call_ids
+            if (call := known.get(call_id) or new.get(call_id)) is not None
+        ]
+
+    def dial_xml(self, number: str) -> str:
+        """Return call XML that dials ``number`` with this account's dial options."""
+        return self._dial_xml(number)
+
+    async def _live_call_ids(self) -> list[str]:
+        """Read the listing, page by page where the API pages it."""
+        page_size = self.live_call_page_size
+        call_ids: dict[str, None] = {}  # in the listing's order, each once
+        for page in range(self.max_live_call_pages if page_size else 1):
+            params = {"status": "live"}
+            if page_size:
+                params |= {"limit": str(page_size), "offset": str(page * page_size)}
+            listing = await self._request_object(
+                "GET", f"{self._account_path}/Call/", params=params
+            )
+            page_ids = listing.get("calls")
+            if not isinstance(page_ids, list) or not all(
+                isinstance(i, str) for i in page_ids
+            ):
+                raise UnexpectedResponseError(
+                    f"{self.display_name} sent a live-call list of an unexpected shape",
+                    request_id=_request_id(listing),
+                )
+            call_ids |= dict.fromkeys(page_ids)
+            if not page_size or len(page_ids) < page_size:
+                break
+        return list(call_ids)
+
+    async def _live_call(self, call_id: str) -> LiveCall | None:
+        try:
+            details = await self._request_object(
+                "GET", self._call_path(call_id), params={"status": "live"}
+            )
+        except CallNotFoundError:
+            return None  # it ended between the listing and this request
+        return LiveCall(
+            call_id=call_id,
+            from_number=text_or_none(details.get("from")),
+            to_number=text_or_none(details.get("to")),
+            started=_parse_session_start(details.get("session_start")),
+            status=text_or_none(details.get("call_status")),
+            direction=text_or_none(details.get("direction")),
+        )
+
+    def _call_path(self, call_id: str) -> str:
+        return f"{self._account_path}/Call/{path_segment(call_id, 'call ID')}/"
+
+    def _transfer_body(self, request: TransferRequest) -> dict[str, str]:
+        """Build the documented transfer body, validated so a bad request is never sent."""
+        if request.to is not None:
+            raise InvalidRequestError(
+                f"{self.display_name} transfers redirect a call leg to an XML URL; a destination number is not supported"
+            )
+        body: dict[str, str] = {"legs": request.legs.value}
+        legs = request.legs
+        for leg, url, method in (
+            ("aleg", request.aleg_url, request.aleg_method),
+            ("bleg", request.bleg_url, request.bleg_method),
+        ):
+            if leg in legs.redirected and url is None:
+                raise InvalidRequestError(
+                    f"Transferring legs={legs.value} needs {leg}_url"
+                )
+            if url is not None:
+                body[f"{leg}_url"] = require_http_url(url, f"{leg}_url")
+                body[f"{leg}_method"] = method.value
+        return body
+
+    async def _request_object(
+        self, method: str, path: str, *, acts: bool = False, **body: Any
+    ) -> dict[str, Any]:
+        """Send one request (``body``: JSON or query); return the JSON object answered."""
+        answer, _ = await self._http.request_object(
+            method,
+            path,
+            provider=self.display_name,
+            request_id_header=self.request_id_header,
+            read_error=self._error,
+            acts=acts,
+            **body,
+        )
+        return answer
+
+    def _error(
+        self, response: ApiResponse, request_id: str | None, acts: bool
+    ) -> CallTransferError:
+        """Read an error answer; its ``api_id`` names the request better than a header."""
+        data = response.json()
+        return error_for_response(
+            response,
+            message=self._error_message(data),
+            request_id=_request_id(data) or request_id,
+            acts=acts,
+        )
+
+    def _error_message(self, data: Any) -> str | None:
+        """Return the message from any of the error envelopes this family sends.
+
+        ``{"api_id", "error"}`` (Plivo, Vobiz), ``{"api_id", "error", "message"}`` and
+        ``{"error": {"code", "message"}, "requestId"}`` (Vobiz).
+        """
+        if not isinstance(data, dict):
+            return None
+        error = data.get("error")
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("code")
+        message = data.get("message")
+        text = next((t for t in (message, error) if isinstance(t, str) and t), None)
+        return self._http.scrub(text) if text else None
+
+
+def _request_id(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key in ("api_id", "requestId", "request_uuid"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def _parse_session_start(value: Any) -> datetime | None:
+    """Read a start given as ``YYYY-MM-DD HH:MM:SS[.ffffff]`` without a zone, as UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        started = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)

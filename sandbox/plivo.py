@@ -1,0 +1,87 @@
+"""Plivo's Voice API (``https://api.plivo.com/v1``), as documented.
+
+A Plivo-style call API (``plivo_style``) authenticated by HTTP Basic with the Auth ID
+and the Auth Token, whose account is ``GET /Account/{auth_id}/``. A transfer answers
+202 ``{"api_id", "message": "call transferred"}``; errors are ``{"api_id", "error"}``
+(what Plivo's SDKs read). The live-call listing pages: ``limit`` (1 to 20, default 20)
+and ``offset``, as Plivo's SDK sends them. Beyond the docs (the sandbox's choices): a
+call that is not live answers 404, the 401 message, and refusing ``limit`` over 20.
+Transferred legs must answer Plivo XML: the ``Speak`` and ``Dial`` attributes of
+plivo.com/docs/voice/xml/speak and /xml/dial, ``Number`` and ``User``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import re
+from typing import Final
+
+from aiohttp import web
+
+from .api import ApiRequest, Route, basic_credentials
+from .callxml import VOBIZ_XML
+from .plivo_style import PlivoStyleApi, with_api_id
+from .state import PlivoAccount
+
+# Plivo XML is what Vobiz copied, with more attributes on <Dial>.
+PLIVO_XML: Final = VOBIZ_XML.with_attributes(
+    "Plivo",
+    "Plivo XML",
+    Dial=frozenset(
+        {
+            "callerName",
+            "confirmTimeout",
+            "redirect",
+            "callbackUrl",
+            "callbackMethod",
+            "digitsMatch",
+            "digitsMatchBLeg",
+            "sipHeaders",
+        }
+    ),
+)
+
+
+class PlivoApi(PlivoStyleApi[PlivoAccount]):
+    """Plivo: HTTP Basic (Auth ID, Auth Token), paths under ``/Account/{auth_id}/``."""
+
+    name = "plivo"
+    prefix = "/plivo/v1"
+    unauthorized_message = "Authentication failed"
+    dialect = PLIVO_XML
+    live_call_page_size = 20
+    # With microseconds, as in Plivo's SDK fixture (liveCallGetResponse.json).
+    session_start_format = "%Y-%m-%d %H:%M:%S.%f"
+
+    def account_routes(self) -> Sequence[Route[PlivoAccount]]:
+        """``GET /Account/{auth_id}/`` describes the account."""
+        return (Route(re.compile(r"/Account/[^/]+/"), {"GET": self._account}),)
+
+    def credentials(self, request: ApiRequest) -> tuple[str, str] | None:
+        """Read the Auth ID and Auth Token: HTTP Basic user name and password."""
+        return basic_credentials(request.headers.get("Authorization", ""))
+
+    def account(self, auth_id: str) -> PlivoAccount | None:
+        """Return the Plivo account with this Auth ID."""
+        return self.state.plivo_accounts.get(auth_id)
+
+    def _account(
+        self, request: ApiRequest, account: PlivoAccount, params: dict[str, str]
+    ) -> web.Response:
+        return self.ok(
+            with_api_id(
+                {
+                    "account_type": account.account_type,
+                    "address": "",
+                    "auth_id": account.auth_id,
+                    "auto_recharge": account.auto_recharge,
+                    "billing_mode": account.billing_mode,
+                    "cash_credits": account.cash_credits,
+                    "city": "",
+                    "name": account.name,
+                    "resource_uri": f"/v1/Account/{account.auth_id}/",
+                    "state": "",
+                    "timezone": account.timezone,
+                }
+            )
+        )
