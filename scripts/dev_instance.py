@@ -12,13 +12,16 @@ only, so it runs before any environment exists too.
 from __future__ import annotations
 
 import argparse
+import base64
 from http import HTTPStatus
 import json
 from pathlib import Path
+import secrets
 import socket
+import struct
 import sys
 import time
-from typing import Any
+from typing import Any, Self
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -240,6 +243,229 @@ class HomeAssistantApi:
         if result.get("type") != "create_entry":
             raise SystemExit(f"Setting the option {key} failed: {result}")
 
+    def add_sandbox_destinations(self) -> None:
+        """Give each account without destinations two, through the real subentry flow.
+
+        An account that has destinations keeps them (a second start keeps what the UI
+        changed).
+        """
+        for entry in self._entries():
+            if not entry["num_subentries"]:
+                for name, number in sandbox_destinations(entry["title"]):
+                    self._add_destination(entry["entry_id"], name, number)
+
+    def _add_destination(self, entry_id: str, name: str, number: str) -> None:
+        base = "/api/config/config_entries/subentries/flow"
+        flow = self.call("POST", base, {"handler": [entry_id, "destination"]})
+        form: dict[str, Any] = {"name": name, "number": number}
+        if "transfer_url" in {field["name"] for field in flow["data_schema"]}:
+            # The form's section of a URL destination is sent even when left closed.
+            form["transfer_url"] = {}
+        result = self.call("POST", f"{base}/{flow['flow_id']}", form)
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Adding the destination {name} failed: {result}")
+
+    def save_dashboard(self) -> bool:
+        """Make the Overview show the accounts' calls and destination buttons.
+
+        Only on an instance whose Overview was never saved (a second start keeps what
+        the UI changed). Return whether it was saved now.
+        """
+        with WebSocket(self.url, self.token or "") as websocket:
+            if websocket.call("lovelace/config", url_path=None, allow_error=True):
+                return False
+            entities = websocket.call("config/entity_registry/list")
+            entries = {entry["entry_id"]: entry["title"] for entry in self._entries()}
+            websocket.call("lovelace/config/save", config=dashboard(entries, entities))
+        return True
+
+
+# Two destinations per sandbox account, by the title's provider (unique names, so a
+# voice command needs no account); any other provider gets two numbers of its own.
+SANDBOX_DESTINATIONS = {
+    "Vobiz": (("Reception", "+14155550100"), ("Sales", "+14155550101")),
+    "Bland AI": (("On-call", "+14155550102"), ("Front desk", "+14155550103")),
+    "Twilio": (("Billing", "+14155550104"), ("Support", "+14155550105")),
+    "Telnyx": (("Warehouse", "+13125550110"), ("PBX", "sip:reception@pbx.example.com")),
+    "Plivo": (("Dispatch", "+14155550108"), ("Helpdesk", "+14155550109")),
+}
+
+
+def sandbox_destinations(title: str) -> tuple[tuple[str, str], ...]:
+    """Return the (name, number) of the two destinations an account's title gets."""
+    provider = title.split(" (", maxsplit=1)[0]
+    return SANDBOX_DESTINATIONS.get(
+        provider,
+        ((f"{provider} desk", "+14155550106"), (f"{provider} mobile", "+14155550107")),
+    )
+
+
+# The account's entities the dashboard lists, by translation key, with short names
+# (Home Assistant 2025.4 would repeat the account's name in front of each).
+ACCOUNT_ROWS = {
+    "active_calls": "Active calls",
+    "calls": "Calls",
+    "transfers": "Transfers",
+}
+
+
+def dashboard(
+    entries: dict[str, str], entities: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return the Overview: per account its live calls, then a button per destination."""
+    cards: list[dict[str, Any]] = []
+    for entry_id, title in entries.items():
+        own = [
+            entity
+            for entity in entities
+            if entity["config_entry_id"] == entry_id
+            and entity["platform"] == "call_transfer"
+        ]
+        rows = [
+            {"entity": entity["entity_id"], "name": name}
+            for key, name in ACCOUNT_ROWS.items()
+            for entity in own
+            if entity["translation_key"] == key
+        ]
+        buttons = [
+            destination_button_card(entity["entity_id"], entity["original_name"])
+            for entity in own
+            if entity["translation_key"] == "transfer_to"
+        ]
+        stack: list[dict[str, Any]] = [
+            {"type": "entities", "title": title, "entities": rows}
+        ]
+        if buttons:
+            stack.append(
+                {"type": "grid", "columns": 2, "square": False, "cards": buttons}
+            )
+        cards.append({"type": "vertical-stack", "cards": stack})
+    return {"title": "Call Transfer dev", "views": [{"title": "Calls", "cards": cards}]}
+
+
+def destination_button_card(entity_id: str, name: str) -> dict[str, Any]:
+    """Return a button card that presses a destination button, after a confirmation."""
+    return {
+        "type": "button",
+        "entity": entity_id,
+        "name": name,
+        "show_state": False,
+        "tap_action": {
+            "action": "perform-action",
+            "perform_action": "button.press",
+            "target": {"entity_id": entity_id},
+            "confirmation": {
+                "text": f"{name}? The call live on this account goes there."
+            },
+        },
+    }
+
+
+class WebSocket:
+    """A minimal client of Home Assistant's websocket API (text frames, one at a time)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        """Connect to the websocket API of the Home Assistant at ``url``."""
+        parts = urllib.parse.urlsplit(url)
+        self._socket = socket.create_connection(
+            (parts.hostname, parts.port or 80), timeout=30
+        )
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self._socket.sendall(
+            (
+                "GET /api/websocket HTTP/1.1\r\n"
+                f"Host: {parts.netloc}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self._socket.recv(1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise SystemExit(f"No websocket at {url}: {head!r}")
+        self._id = 0
+        self.receive()  # auth_required
+        self.send({"type": "auth", "access_token": token})
+        if self.receive().get("type") != "auth_ok":
+            raise SystemExit("The websocket API refused the access token")
+
+    def __enter__(self) -> Self:
+        """Use it in a with block, which closes it."""
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Close the connection."""
+        self._socket.close()
+
+    def call(self, command: str, *, allow_error: bool = False, **data: Any) -> Any:
+        """Send one command and return its result (None for an allowed error)."""
+        self._id += 1
+        self.send({"id": self._id, "type": command, **data})
+        while (message := self.receive()).get("id") != self._id:
+            pass
+        if message.get("success"):
+            return message.get("result")
+        if allow_error:
+            return None
+        raise SystemExit(f"{command} failed: {message.get('error')}")
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send a JSON message as one masked text frame."""
+        payload = json.dumps(message).encode()
+        mask = secrets.token_bytes(4)
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | length)
+        elif length < 1 << 16:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x81, 0x80 | 127, length)
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        self._socket.sendall(header + mask + masked)
+
+    def receive(self) -> dict[str, Any]:
+        """Receive one JSON message (a text frame, possibly in fragments)."""
+        payload = b""
+        while True:
+            first, second = self._read(2)
+            length = second & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", self._read(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", self._read(8))
+            payload += self._read(length)
+            if first & 0x80:  # the final fragment
+                message: dict[str, Any] = json.loads(payload)
+                return message
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            if not (chunk := self._socket.recv(size - len(data))):
+                raise SystemExit("The websocket connection closed")
+            data += chunk
+        return data
+
+
+def destinations_help(sandbox_url: str, providers: list[str]) -> str:
+    """Say where the destinations, their buttons and the voice command are."""
+    port = urllib.parse.urlsplit(sandbox_url).port
+    listed = "\n".join(
+        f"  {provider}: {', '.join(name for name, _ in sandbox_destinations(provider))}"
+        for provider in providers
+    )
+    return f"""
+Destinations (each account's page: add, edit, remove) and their buttons, on the Overview
+dashboard next to each account's Active calls:
+{listed}
+A button is available while a call is live on its account; pressing it transfers that
+call (with two live, it says so and sends nothing: end one first, for example
+  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+after "call list"). The action takes a name too: destination: Reception.
+Assist (the speech bubble, top right of the Overview): "transfer the call to reception".
+"""
+
 
 def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
     """Say how to watch live calls and transfer one without knowing its id."""
@@ -286,24 +512,27 @@ def hass_command(config_dir: Path) -> list[str]:
 
 
 def prepare(config_dir: Path) -> None:
-    """Before Home Assistant starts: the included files, the blueprints, onboarding.
+    """Before Home Assistant starts: included files, blueprints, sentences, onboarding.
 
-    The included files are created empty where missing, the project's blueprints are
-    installed (linked, so edits show after a reload), and on a fresh instance the
-    onboarding steps the owner need not click through are marked done.
+    The included files are created empty where missing, the project's blueprints and
+    Assist's custom sentences (config/custom_sentences) are installed (linked, so edits
+    show after a reload), and on a fresh instance the onboarding steps the owner need
+    not click through are marked done.
     """
     for name, empty in INCLUDED_FILES.items():
         if not (config_dir / name).exists():
             (config_dir / name).write_text(empty)
     # Each file is linked on its own: Home Assistant's blueprint list does not look
-    # into linked folders.
-    for blueprint in sorted((REPO_ROOT / "blueprints").glob("*/*/*.yaml")):
-        installed = (
-            config_dir / "blueprints" / blueprint.relative_to(REPO_ROOT / "blueprints")
-        )
-        if not installed.exists():
-            installed.parent.mkdir(parents=True, exist_ok=True)
-            installed.symlink_to(blueprint)
+    # into linked folders. The dev configuration (config/) has the sentences already.
+    for source, folder in (
+        (REPO_ROOT / "blueprints", "*/*/*.yaml"),
+        (REPO_ROOT / "config" / "custom_sentences", "*/*.yaml"),
+    ):
+        for linked in sorted(source.glob(folder)):
+            installed = config_dir / source.name / linked.relative_to(source)
+            if not installed.exists():
+                installed.parent.mkdir(parents=True, exist_ok=True)
+                installed.symlink_to(linked)
     onboarding = config_dir / ".storage" / "onboarding"
     if onboarding.exists():
         return
@@ -358,6 +587,8 @@ def main() -> None:
     ):
         if title in entry_ids:
             api.set_option(entry_ids[title], key, value)
+    api.add_sandbox_destinations()
+    api.save_dashboard()
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})
@@ -402,7 +633,8 @@ Configure (options). To point a leg at XML of your own, use aleg_url instead of 
 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
-{live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}""",
+{live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}
+{destinations_help(args.sandbox, list(entry_ids))}""",
         flush=True,
     )
 

@@ -27,7 +27,7 @@ LEG_URL = "https://xml.example.com/transfer/reception"
 
 
 def test_prepare_installs_includes_and_blueprints(tmp_path: Path) -> None:
-    """The dev configuration's !include files exist and the blueprints are installed."""
+    """The !include files exist; the blueprints and Assist's sentences are installed."""
     dev_instance.prepare(tmp_path)
     (tmp_path / "automations.yaml").write_text("- id: kept\n")
     dev_instance.prepare(tmp_path)  # a second start keeps what the UI saved
@@ -42,6 +42,10 @@ def test_prepare_installs_includes_and_blueprints(tmp_path: Path) -> None:
             dev_instance.REPO_ROOT / "blueprints" / "automation" / BLUEPRINT
         ).read_text()
     )
+    sentences = "custom_sentences/en/call_transfer.yaml"
+    assert (tmp_path / sentences).read_text() == (
+        dev_instance.REPO_ROOT / "config" / sentences
+    ).read_text()
     assert (tmp_path / ".storage" / "onboarding").exists()
 
 
@@ -65,6 +69,8 @@ async def test_blueprint_is_listed_for_the_automation_editor(
     assert (
         blueprint["metadata"]["name"] == "Transfer a live call when an entity changes"
     )
+    voice = response["result"]["call_transfer/voice_transfer.yaml"]
+    assert voice["metadata"]["name"] == "Transfer the live call by voice"
 
 
 @pytest.fixture
@@ -83,28 +89,27 @@ async def notifications(hass: HomeAssistant, tmp_path: Path) -> list[ServiceCall
     return async_mock_service(hass, "test", "notify")
 
 
+async def use_blueprint(hass: HomeAssistant, path: str, inputs: dict[str, Any]) -> None:
+    """Make an automation of an installed blueprint, as the automation editor saves it."""
+    automation = {"use_blueprint": {"path": path, "input": inputs}}
+    assert await async_setup_component(hass, "automation", {"automation": automation})
+
+
 async def run_blueprint(
     hass: HomeAssistant, entry: MockConfigEntry, call_id: str, **inputs: Any
 ) -> None:
     """Set up the account, use the blueprint in an automation, flip its trigger."""
     await setup_entry(hass, entry)
-    assert await async_setup_component(
+    await use_blueprint(
         hass,
-        "automation",
+        BLUEPRINT,
         {
-            "automation": {
-                "use_blueprint": {
-                    "path": BLUEPRINT,
-                    "input": {
-                        "trigger_entity": "input_boolean.front_desk_closed",
-                        "account": entry.entry_id,
-                        "call_id_entity": "input_text.current_call",
-                        "notify_action": "test.notify",
-                    }
-                    | inputs,
-                }
-            }
-        },
+            "trigger_entity": "input_boolean.front_desk_closed",
+            "account": entry.entry_id,
+            "call_id_entity": "input_text.current_call",
+            "notify_action": "test.notify",
+        }
+        | inputs,
     )
     await hass.services.async_call(
         "input_text",

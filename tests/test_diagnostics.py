@@ -30,6 +30,7 @@ from sandbox import (
 )
 
 from .conftest import ProviderCase, setup_entry, transfer
+from .destinations import add_destination
 
 
 async def test_diagnostics(
@@ -39,8 +40,18 @@ async def test_diagnostics(
     vobiz_entry: MockConfigEntry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Entry, account and recent transfers, with every secret redacted."""
+    """Entry, account, destinations and recent transfers, with every secret redacted."""
     await setup_entry(hass, vobiz_entry)
+    await add_destination(hass, vobiz_entry, "Reception", number="+14155550100")
+    await add_destination(
+        hass,
+        vobiz_entry,
+        "Queue",
+        transfer_url={
+            "url": "https://xml.example.com/q.xml?token=s3cr3t",
+            "legs": "bleg",
+        },
+    )
     await transfer(
         hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url="https://xml.example.com/a"
     )
@@ -56,13 +67,20 @@ async def test_diagnostics(
     text = json.dumps(diagnostics)
     assert SANDBOX_VOBIZ_AUTH_TOKEN not in text
     assert SANDBOX_VOBIZ_AUTH_SECRET not in text
+    # Destinations: numbers masked, of a URL only where it points.
+    assert "4155550100" not in text
+    assert "s3cr3t" not in text
+    assert [dest["name"] for dest in diagnostics["destinations"]] == [
+        "Reception",
+        "Queue",
+    ]
     assert diagnostics["entry"]["data"]["auth_token"] == "**REDACTED**"
     assert [t.get("error", "ok") for t in diagnostics["recent_transfers"]] == [
         "ok",
         "provider_error",
     ]
     assert diagnostics == snapshot(
-        exclude=props("base_url", "time", "request_id", "started")
+        exclude=props("base_url", "time", "request_id", "started", "subentry_id")
     )
 
 

@@ -129,6 +129,7 @@ async def test_number_transfer_dials_through_home_assistant(
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": TO,
+        "destination": None,
         "legs": "aleg",
         "message": "call transferred",
         "request_id": response["request_id"],

@@ -106,6 +106,7 @@ async def test_vobiz_transfer(
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
+        "destination": None,
         "legs": "both",
         "message": "call transferred",
         "request_id": request_id,
@@ -117,6 +118,7 @@ async def test_vobiz_transfer(
         "provider": "vobiz",
         "call_id": SANDBOX_VOBIZ_CALL_ID,
         "to": None,
+        "destination": None,
         "legs": "both",
         "message": "call transferred",
         "request_id": request_id,
@@ -634,6 +636,12 @@ async def test_home_assistant_reads_the_form_with_its_collapsed_section(
     descriptions = await async_get_all_descriptions(hass)
 
     fields = descriptions[DOMAIN]["transfer"]["fields"]
-    assert list(fields) == ["config_entry_id", "call_id", "to", "call_legs"]
+    assert list(fields) == [
+        "config_entry_id",
+        "call_id",
+        "destination",
+        "to",
+        "call_legs",
+    ]
     assert fields["call_legs"]["collapsed"] is True
     assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS

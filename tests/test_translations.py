@@ -164,11 +164,27 @@ def test_texts_follow_hassfest_value_rules() -> None:
 def test_data_descriptions_describe_form_fields() -> None:
     """hassfest: each data_description key is a field of the same step."""
     strings = load_json("strings.json")
-    for flow in ("config", "options"):
-        for step_id, step in strings[flow]["step"].items():
-            assert set(step.get("data_description", {})) <= set(step.get("data", {})), (
-                f"{flow}.{step_id}"
-            )
+    flows = {flow: strings[flow] for flow in ("config", "options")} | {
+        f"config_subentries.{name}": subentry
+        for name, subentry in strings["config_subentries"].items()
+    }
+    for flow, texts in flows.items():
+        for step_id, step in texts["step"].items():
+            forms = [step, *step.get("sections", {}).values()]
+            for form in forms:
+                assert set(form.get("data_description", {})) <= set(
+                    form.get("data", {})
+                ), f"{flow}.{step_id}"
+
+
+def test_subentry_flows_have_what_hassfest_requires() -> None:
+    """hassfest: a subentry type names its entry type and its add (and edit) links."""
+    for name, subentry in load_json("strings.json")["config_subentries"].items():
+        assert subentry["entry_type"], name
+        assert subentry["initiate_flow"]["user"], name
+        assert set(subentry["initiate_flow"]) <= set(subentry["step"]), name
+        # Home Assistant 2025.4 reads the edit's abort from the integration's strings.
+        assert subentry["abort"]["reconfigure_successful"], name
 
 
 # The menu dialog is narrow and its help icon sits over the end of the title.
@@ -204,6 +220,10 @@ def test_every_raised_translation_key_exists() -> None:
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', source))
     keys |= set(re.findall(r'_live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
+    keys |= set(re.findall(r'(?:unlisted|several)(?:: str)? ?= ?"(\w+)"', source))
+    keys |= set(re.findall(r'"(intent_\w+)"', source))
+    keys |= set(re.findall(r'validation_error\(\s*"(\w+)"', source))
+    keys |= set(re.findall(r'_async_translate\(\s*hass,\s*[\w.]+,\s*"(\w+)"', source))
     codes = {
         "invalid_auth",
         "forbidden",
@@ -217,7 +237,14 @@ def test_every_raised_translation_key_exists() -> None:
     }
     keys |= {f"transfer_{code}" for code in codes}
     assert keys - set(exceptions) == set()
-    assert {"transfer_in_progress", "call_id_required", "several_live_calls"} <= keys
+    assert {
+        "transfer_in_progress",
+        "call_id_required",
+        "several_live_calls",
+        "several_live_calls_for_destination",
+        "destination_not_found",
+        "intent_transferred",
+    } <= keys
 
 
 def test_provider_specific_fields_have_no_ui_default() -> None:

@@ -22,7 +22,7 @@ from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError
 from .services import async_setup_services
 
-PLATFORMS = [Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

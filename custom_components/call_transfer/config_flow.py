@@ -1,4 +1,4 @@
-"""Config flow: connect, reauthenticate and reconfigure a provider account."""
+"""Config flow: connect, reauthenticate and reconfigure a provider account; its destinations."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
     OptionsFlow,
+    SubentryFlowResult,
 )
-from homeassistant.core import callback
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     Selector,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -26,15 +34,21 @@ import voluptuous as vol
 
 from .const import (
     CONF_BASE_URL,
+    CONF_LEGS,
+    CONF_METHOD,
+    CONF_NUMBER,
     CONF_PROVIDER,
     CONF_SCAN_INTERVAL,
+    CONF_URL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     LOGGER,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
+    SUBENTRY_DESTINATION,
 )
 from .data import CallTransferConfigEntry, create_client
+from .destinations import Destination, account_destinations, same_name
 from .phone import to_e164
 from .providers import (
     PROVIDERS,
@@ -45,11 +59,16 @@ from .providers import (
     InvalidBaseUrlError,
     InvalidCredentialsError,
     InvalidOptionError,
+    InvalidRequestError,
+    NumberTransfer,
     OptionField,
     OptionKind,
+    TransferLegs,
     TransferProvider,
+    XmlUrlMethod,
     normalize_base_url,
 )
+from .providers.validation import is_sip_uri, require_http_url, require_sip_uri
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -74,6 +93,14 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> CallTransferOptionsFlow:
         """Return the options flow of an account."""
         return CallTransferOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Every account has destinations: named places to transfer calls to."""
+        return {SUBENTRY_DESTINATION: DestinationSubentryFlow}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -355,6 +382,174 @@ def _normalize_options(
                 errors[field.key] = "too_long"
         options[field.key] = value
     return options, errors
+
+
+# The section of the destination form with the fields of a transfer URL.
+_TRANSFER_URL = "transfer_url"
+
+
+class DestinationSubentryFlow(ConfigSubentryFlow):
+    """Add or change a destination: a name and a number, or a URL that answers call XML."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a destination to the account."""
+        return await self._async_step_destination("user", user_input, None)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a destination's name or where it sends calls."""
+        return await self._async_step_destination(
+            "reconfigure", user_input, self._get_reconfigure_subentry()
+        )
+
+    async def _async_step_destination(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        current: ConfigSubentry | None,
+    ) -> SubentryFlowResult:
+        entry: CallTransferConfigEntry = self._get_entry()
+        provider = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _read_destination(
+                self.hass, entry, provider, user_input, current
+            )
+            if not errors:
+                name = user_input[CONF_NAME].strip()
+                if current is None:
+                    return self.async_create_entry(
+                        title=name,
+                        data=data,
+                        description_placeholders={"name": name, "title": entry.title},
+                    )
+                return self.async_update_and_abort(
+                    entry, current, title=name, data=data
+                )
+        shown = user_input or _destination_form_values(current)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _destination_schema(
+                    provider, url_first=CONF_URL in shown.get(_TRANSFER_URL, {})
+                ),
+                shown,
+            ),
+            description_placeholders={
+                "title": entry.title,
+                "provider": provider.display_name,
+            },
+            errors=errors,
+        )
+
+
+def _destination_schema(
+    provider: type[TransferProvider], *, url_first: bool
+) -> vol.Schema:
+    """Ask for a name and what the provider can transfer to: a number, a URL or either.
+
+    Where the provider takes both, the URL's fields wait in a collapsed section
+    (open when the destination being changed has a URL).
+    """
+    takes_number = provider.number_transfer is not NumberTransfer.UNSUPPORTED
+    schema: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): _TEXT}
+    if takes_number:
+        number = vol.Optional if provider.supports_xml_urls else vol.Required
+        schema[number(CONF_NUMBER)] = _PHONE
+    if provider.supports_xml_urls:
+        url_fields: dict[vol.Marker, Selector[Any]] = {
+            (vol.Optional if takes_number else vol.Required)(CONF_URL): _URL,
+            vol.Required(CONF_METHOD, default=XmlUrlMethod.POST.value): _select(
+                [method.value for method in XmlUrlMethod]
+            ),
+        }
+        if len(provider.xml_url_legs) > 1:
+            url_fields[vol.Required(CONF_LEGS, default=TransferLegs.ALEG.value)] = (
+                _select(
+                    [leg.value for leg in TransferLegs if leg in provider.xml_url_legs],
+                    translation_key=CONF_LEGS,
+                )
+            )
+        schema[vol.Required(_TRANSFER_URL)] = section(
+            vol.Schema(url_fields), {"collapsed": takes_number and not url_first}
+        )
+    return vol.Schema(schema)
+
+
+def _select(options: list[str], translation_key: str | None = None) -> SelectSelector:
+    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    if translation_key is not None:
+        config["translation_key"] = translation_key
+    return SelectSelector(config)
+
+
+def _destination_form_values(current: ConfigSubentry | None) -> dict[str, Any]:
+    """Return the form's values for a destination being changed (none for a new one)."""
+    if current is None:
+        return {}
+    destination = Destination.from_subentry(current)
+    if destination.url is None:
+        return {CONF_NAME: destination.name, CONF_NUMBER: destination.number}
+    return {
+        CONF_NAME: destination.name,
+        _TRANSFER_URL: {
+            CONF_URL: destination.url,
+            CONF_METHOD: destination.method.value,
+            CONF_LEGS: destination.legs.value,
+        },
+    }
+
+
+def _read_destination(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    provider: type[TransferProvider],
+    user_input: Mapping[str, Any],
+    current: ConfigSubentry | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the destination's data as stored (numbers in E.164) and form errors."""
+    errors: dict[str, str] = {}
+    name = user_input[CONF_NAME].strip()
+    others = [
+        dest
+        for dest in account_destinations(entry)
+        if current is None or dest.subentry_id != current.subentry_id
+    ]
+    if not name:
+        errors[CONF_NAME] = "name_required"
+    elif any(same_name(dest.name, name) for dest in others):
+        errors[CONF_NAME] = "name_taken"
+    number = str(user_input.get(CONF_NUMBER) or "").strip()
+    url_input: Mapping[str, Any] = user_input.get(_TRANSFER_URL) or {}
+    url = str(url_input.get(CONF_URL) or "").strip()
+    if number and url:
+        return {}, errors | {"base": "number_or_url"}
+    if url:
+        try:
+            require_http_url(url, CONF_URL)
+        except InvalidRequestError:
+            return {}, errors | {"base": "invalid_url"}
+        return {
+            CONF_URL: url,
+            CONF_METHOD: url_input.get(CONF_METHOD, XmlUrlMethod.POST.value),
+            CONF_LEGS: url_input.get(CONF_LEGS, TransferLegs.ALEG.value),
+        }, errors
+    if not number:
+        return {}, errors | {"base": "number_or_url_required"}
+    if is_sip_uri(number):
+        if not provider.sip_destinations:
+            return {}, errors | {CONF_NUMBER: "sip_not_supported"}
+        try:
+            return {CONF_NUMBER: require_sip_uri(number, CONF_NUMBER)}, errors
+        except InvalidRequestError:
+            return {}, errors | {CONF_NUMBER: "invalid_sip_uri"}
+    try:
+        return {CONF_NUMBER: to_e164(number, hass.config.country)}, errors
+    except ValueError:
+        return {}, errors | {CONF_NUMBER: "invalid_phone_number"}
 
 
 def _schema(

@@ -32,6 +32,8 @@ ATTR_ALEG_URL: Final = "aleg_url"
 ATTR_ALEG_METHOD: Final = "aleg_method"
 ATTR_BLEG_URL: Final = "bleg_url"
 ATTR_BLEG_METHOD: Final = "bleg_method"
+# A named destination of the account, instead of to and the leg fields.
+ATTR_DESTINATION: Final = "destination"
 VOBIZ_ONLY_FIELDS: Final = (
     ATTR_LEGS,
     ATTR_ALEG_URL,
@@ -56,6 +58,15 @@ ATTR_CALLS: Final = "calls"
 ATTR_FROM: Final = "from"
 ATTR_DIRECTION: Final = "direction"
 ATTR_STARTED: Final = "started"
+
+# Destinations: config subentries of an account, one button each.
+SUBENTRY_DESTINATION: Final = "destination"
+CONF_NUMBER: Final = "number"
+CONF_URL: Final = "url"
+CONF_METHOD: Final = "method"
+CONF_LEGS: Final = "legs"
+# Assist and LLM agents: "transfer the call to reception".
+INTENT_TRANSFER: Final = "CallTransferTransfer"
 
 RECENT_TRANSFERS_KEPT: Final = 20
 # Seconds a provider has to answer one request.

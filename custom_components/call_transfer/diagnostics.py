@@ -1,4 +1,4 @@
-"""Diagnostics: entry, account, live calls and recent transfers, with secrets redacted."""
+"""Diagnostics: entry, account, destinations, live calls and recent transfers, redacted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from yarl import URL
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -22,6 +23,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
+from .destinations import Destination, account_destinations
 from .phone import mask, mask_numbers_in
 from .providers import PROVIDERS
 
@@ -57,6 +59,9 @@ async def async_get_config_entry_diagnostics(
                 "data": dict(entry.data),
             },
             "account": asdict(runtime.account),
+            "destinations": [
+                _destination(dest) for dest in account_destinations(entry)
+            ],
             "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": [
                 _masked(when, outcome) for when, outcome in runtime.recent_transfers
@@ -100,6 +105,19 @@ def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | No
         else mask_numbers_in(str(coordinator.last_exception)),
         "scan_interval": coordinator.scan_interval.total_seconds(),
         "calls": calls,
+    }
+
+
+def _destination(destination: Destination) -> dict[str, Any]:
+    """Describe a destination: its number masked, of its URL only where it points."""
+    described = {"subentry_id": destination.subentry_id, "name": destination.name}
+    if destination.url is None:
+        return described | {"number": mask(destination.number)}
+    return described | {
+        # The path and query of a URL of the user's may carry a token.
+        "url": str(URL(destination.url).origin()),
+        "method": destination.method.value,
+        "legs": destination.legs.value,
     }
 
 

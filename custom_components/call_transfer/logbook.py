@@ -82,8 +82,14 @@ def async_describe_events(
 
 
 def _transferred(data: Mapping[str, Any]) -> str:
+    transferred = f"transferred call {data['call_id']}"
+    destination = data.get("destination")
     if to := data.get("to"):
         shown = to if is_sip_uri(to) else format_for_display(to)
-        return f"transferred call {data['call_id']} to {shown}"
+        if destination:
+            shown = f"{destination} ({shown})"
+        return f"{transferred} to {shown}"
+    if destination:
+        transferred = f"{transferred} to {destination}"
     legs = _LEGS.get(data.get("legs") or "", "a leg")
-    return f"transferred call {data['call_id']} by redirecting {legs}"
+    return f"{transferred} by redirecting {legs}"

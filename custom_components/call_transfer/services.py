@@ -31,6 +31,7 @@ from .const import (
     ATTR_CALL_ID,
     ATTR_CALLS,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DESTINATION,
     ATTR_ERROR,
     ATTR_ERROR_MESSAGE,
     ATTR_LEGS,
@@ -48,6 +49,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import TRANSFERS_IN_PROGRESS, CallTransferConfigEntry, CallTransferData
+from .destinations import Destination, resolve_destination
 from .dial import async_send_transfer
 from .event import transfers_entity_id
 from .phone import ExtensionNotSupportedError, NotAPhoneNumberError, async_to_e164
@@ -76,6 +78,8 @@ from .providers.validation import (
 _FIELD_NAMES: Final = {
     ATTR_CONFIG_ENTRY_ID: "Account",
     ATTR_CALL_ID: "Call ID",
+    # One of the account's destinations, instead of to and the leg fields.
+    ATTR_DESTINATION: "Destination",
     ATTR_TO: "To",
     ATTR_LEGS: "Legs",
     ATTR_ALEG_URL: "A leg URL",
@@ -141,13 +145,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     runtime = entry.runtime_data
-    request = await _async_build_request(hass, type(runtime.client), call.data)
+    destination, data = resolve_destination(entry, call.data)
+    request = await _async_build_request(hass, type(runtime.client), data)
     if not request.call_id:
         try:
             call_id = await _async_only_live_call(entry)
         except asyncio.CancelledError:
             _async_report(
-                hass, entry, runtime, request, call.context, _cancelled(sent=False)
+                hass,
+                entry,
+                runtime,
+                request,
+                destination,
+                call.context,
+                _cancelled(sent=False),
             )
             raise
         request = replace(request, call_id=call_id)
@@ -170,7 +181,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
             raise _invalid(
                 "transfer_invalid_request", call_id=request.call_id, error=err.message
             ) from err
-        _async_report(hass, entry, runtime, request, call.context, err)
+        _async_report(hass, entry, runtime, request, destination, call.context, err)
         if isinstance(err, InvalidAuthError) and hass.config_entries.async_get_entry(
             entry.entry_id
         ):
@@ -192,12 +203,20 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         # Home Assistant stopping (or the caller giving up) cancels the action: the
         # transfer still ends in one event, and the cancellation goes on.
         _async_report(
-            hass, entry, runtime, request, call.context, _cancelled(sent=True)
+            hass,
+            entry,
+            runtime,
+            request,
+            destination,
+            call.context,
+            _cancelled(sent=True),
         )
         raise
     finally:
         in_progress.discard(guard)
-    success = _async_report(hass, entry, runtime, request, call.context, result)
+    success = _async_report(
+        hass, entry, runtime, request, destination, call.context, result
+    )
     if not call.return_response:
         return None
     return {
@@ -206,6 +225,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
             ATTR_PROVIDER,
             ATTR_CALL_ID,
             ATTR_TO,
+            ATTR_DESTINATION,
             ATTR_LEGS,
             ATTR_MESSAGE,
             ATTR_REQUEST_ID,
@@ -219,6 +239,7 @@ def _async_report(
     entry: CallTransferConfigEntry,
     runtime: CallTransferData,
     request: TransferRequest,
+    destination: str | None,
     context: Context,
     outcome: TransferResult | CallTransferError,
 ) -> dict[str, Any]:
@@ -236,6 +257,7 @@ def _async_report(
         ATTR_PROVIDER: client.provider_id,
         ATTR_CALL_ID: request.call_id or None,
         ATTR_TO: request.to,
+        ATTR_DESTINATION: destination,
         # Legs describe transfers that point legs at URLs (Dial XML's included), not
         # a transfer whose request names the number.
         ATTR_LEGS: request.legs.value
@@ -314,9 +336,19 @@ def _live_calls_coordinator(
     return coordinator
 
 
-async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
-    """Return the id of the one live call on the account, from a fresh poll; never guess."""
-    coordinator = _live_calls_coordinator(entry, "call_id_required")
+async def _async_only_live_call(
+    entry: CallTransferConfigEntry,
+    *,
+    unlisted: str = "call_id_required",
+    several: str = "several_live_calls",
+    **placeholders: str,
+) -> str:
+    """Return the id of the one live call on the account, from a fresh poll; never guess.
+
+    ``unlisted`` and ``several`` are the errors of an account that lists no calls and
+    of several live calls, with ``placeholders`` for the latter.
+    """
+    coordinator = _live_calls_coordinator(entry, unlisted)
     calls = await coordinator.async_fresh_calls()
     if len(calls) == 1:
         return calls[0].call_id
@@ -329,8 +361,44 @@ async def _async_only_live_call(entry: CallTransferConfigEntry) -> str:
         for call in calls
     )
     raise _invalid(
-        "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
+        several,
+        title=entry.title,
+        count=str(len(calls)),
+        calls=listed,
+        **placeholders,
     )
+
+
+async def async_transfer_live_call(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    destination: Destination,
+    context: Context | None,
+) -> dict[str, Any]:
+    """Transfer the account's one live call to a destination (a button, a voice command).
+
+    The call is picked from a fresh poll; the transfer is the ``transfer`` action, so
+    it is checked, reported (events, logbook) and answered as the action is.
+    """
+    call_id = await _async_only_live_call(
+        entry,
+        unlisted="live_calls_not_supported",
+        several="several_live_calls_for_destination",
+        destination=destination.name,
+    )
+    response = await hass.services.async_call(
+        DOMAIN,
+        SERVICE_TRANSFER,
+        {
+            ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+            ATTR_CALL_ID: call_id,
+            ATTR_DESTINATION: destination.name,
+        },
+        blocking=True,
+        context=context,
+        return_response=True,
+    )
+    return dict(response or {})
 
 
 async def _async_build_request(

@@ -54,6 +54,14 @@ class Steps:
             raise
 
 
+async def log_in(page: Page, url: str) -> None:
+    """Open Home Assistant and log in as the dev instance's owner."""
+    await page.goto(url)
+    await page.get_by_role("textbox", name="Username").fill(USERNAME)
+    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+
+
 async def test_add_account_and_transfer_from_developer_tools(
     page: Page, start_home_assistant: StartHomeAssistant, sandbox: Sandbox
 ) -> None:
@@ -62,10 +70,7 @@ async def test_add_account_and_transfer_from_developer_tools(
     steps = Steps(page, hass.log)
 
     async with steps.step("1-log-in"):
-        await page.goto(hass.url)
-        await page.get_by_role("textbox", name="Username").fill(USERNAME)
-        await page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Log in").click()
+        await log_in(page, hass.url)
         # Logged in once the app shows its sidebar (the tokens are stored by then).
         await expect(page.get_by_text("Developer tools", exact=True)).to_be_visible()
 

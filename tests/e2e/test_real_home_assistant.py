@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 
@@ -32,12 +33,19 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
         # dev_instance.py gave the Bland AI account its org id and the Telnyx account its
         # connection id: every account lists its live calls.
         async with session.get("/api/states") as resp:
-            active_calls = [
-                state["state"]
-                for state in await resp.json()
-                if state["entity_id"].endswith("_active_calls")
-            ]
+            states = await resp.json()
+        active_calls = [
+            state["state"]
+            for state in states
+            if state["entity_id"].endswith("_active_calls")
+        ]
         assert active_calls == ["2"] * len(entries)
+        # Two destinations per account, each with its button (available: calls are live).
+        buttons = [
+            state for state in states if state["entity_id"].startswith("button.")
+        ]
+        assert len(buttons) == 2 * len(entries)
+        assert {state["state"] for state in buttons} == {"unknown"}
 
         async with session.ws_connect("/api/websocket") as websocket:
             assert (await websocket.receive_json())["type"] == "auth_required"
@@ -45,9 +53,13 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                 {"type": "auth", "access_token": home_assistant.token}
             )
             assert (await websocket.receive_json())["type"] == "auth_ok"
+            # The Overview dashboard shows every destination button.
+            await websocket.send_json({"id": 1, "type": "lovelace/config"})
+            overview = json.dumps((await websocket.receive_json())["result"])
+            assert all(state["entity_id"] in overview for state in buttons)
             await websocket.send_json(
                 {
-                    "id": 1,
+                    "id": 2,
                     "type": "subscribe_events",
                     "event_type": "call_transfer_succeeded",
                 }
@@ -130,6 +142,7 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
         "provider": "bland",
         "call_id": SANDBOX_BLAND_CALL_ID,
         "to": "+14155550100",
+        "destination": None,
         "legs": None,
         "message": response["message"],
         "request_id": response["request_id"],

@@ -1,0 +1,111 @@
+"""Buttons: one per destination, transferring the account's one live call there."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .data import CallTransferConfigEntry
+from .destinations import Destination, account_destinations
+from .entity import CallTransferEntity
+from .services import async_transfer_live_call
+
+# A press is a transfer: one at a time per account (a second press of the same call
+# would be refused as a transfer in progress anyway).
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a button per destination, and follow destinations as they come and go.
+
+    A destination added or renamed gets its button at once, without reloading the
+    account (which would restart its live-call baseline); a removed one loses it.
+    The buttons sit on the account's device, so they are not registered under their
+    subentry (newer Home Assistant versions tie a device to a single subentry): the
+    buttons of destinations that are gone are removed here, also those removed
+    while the account was not loaded.
+    """
+    registry = er.async_get(hass)
+    buttons: dict[str, DestinationButton] = {}
+
+    async def async_follow_destinations(
+        hass: HomeAssistant, entry: CallTransferConfigEntry
+    ) -> None:
+        destinations = {dest.subentry_id: dest for dest in account_destinations(entry)}
+        wanted = {_unique_id(entry, subentry_id) for subentry_id in destinations}
+        for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+            if (
+                registered.domain == Platform.BUTTON
+                and registered.unique_id not in wanted
+            ):
+                registry.async_remove(registered.entity_id)
+        for subentry_id in buttons.keys() - destinations.keys():
+            del buttons[subentry_id]
+        for subentry_id, destination in destinations.items():
+            if (button := buttons.get(subentry_id)) is not None:
+                if button.destination_name == destination.name:
+                    continue
+                # Its name is part of the entity's name: add it again under the new one.
+                await button.async_remove()
+            buttons[subentry_id] = DestinationButton(entry, destination)
+            async_add_entities([buttons[subentry_id]])
+
+    await async_follow_destinations(hass, entry)
+    entry.async_on_unload(entry.add_update_listener(async_follow_destinations))
+
+
+def _unique_id(entry: CallTransferConfigEntry, subentry_id: str) -> str:
+    return f"{entry.entry_id}_destination_{subentry_id}"
+
+
+class DestinationButton(CallTransferEntity, ButtonEntity):
+    """Transfers the account's one live call to a destination.
+
+    Available while the account's live calls are listed and at least one is live.
+    """
+
+    def __init__(
+        self, entry: CallTransferConfigEntry, destination: Destination
+    ) -> None:
+        """Press to transfer to ``destination``."""
+        super().__init__(entry, "transfer_to")
+        self._attr_unique_id = _unique_id(entry, destination.subentry_id)
+        self._attr_translation_placeholders = {"name": destination.name}
+        self._entry = entry
+        self._coordinator = entry.runtime_data.coordinator
+        self.subentry_id = destination.subentry_id
+        self.destination_name = destination.name
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the live calls, which make the button available or not."""
+        await super().async_added_to_hass()
+        if self._coordinator is not None:
+            self.async_on_remove(
+                self._coordinator.async_add_listener(self.async_write_ha_state)
+            )
+
+    @property
+    def available(self) -> bool:
+        """Whether the last poll of the live calls worked and listed a call."""
+        coordinator = self._coordinator
+        return (
+            coordinator is not None
+            and coordinator.last_update_success
+            and bool(coordinator.data)
+        )
+
+    async def async_press(self) -> None:
+        """Transfer the one live call (from a fresh poll) to the destination."""
+        destination = Destination.from_subentry(
+            self._entry.subentries[self.subentry_id]
+        )
+        await async_transfer_live_call(
+            self.hass, self._entry, destination, self._context
+        )

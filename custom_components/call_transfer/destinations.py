@@ -1,0 +1,141 @@
+"""Destinations: the named places an account transfers calls to (its config subentries).
+
+A destination holds either a phone number (E.164, or a SIP URI where the provider takes
+one) or, where the provider points call legs at URLs, a URL with its method and legs.
+The action's ``destination`` field, the buttons and the voice intent name one; it is
+turned into the action fields it stands for (``to``, or the leg URL fields), so the
+transfer itself is checked and sent exactly as if those were given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import (
+    ATTR_ALEG_METHOD,
+    ATTR_ALEG_URL,
+    ATTR_BLEG_METHOD,
+    ATTR_BLEG_URL,
+    ATTR_DESTINATION,
+    ATTR_LEGS,
+    ATTR_TO,
+    CONF_LEGS,
+    CONF_METHOD,
+    CONF_NUMBER,
+    CONF_URL,
+    DOMAIN,
+    SUBENTRY_DESTINATION,
+    VOBIZ_ONLY_FIELDS,
+)
+from .data import CallTransferConfigEntry
+from .providers import TransferLegs, XmlUrlMethod
+
+# The action's URL and method fields of each leg.
+_LEG_FIELDS = {
+    TransferLegs.ALEG: (ATTR_ALEG_URL, ATTR_ALEG_METHOD),
+    TransferLegs.BLEG: (ATTR_BLEG_URL, ATTR_BLEG_METHOD),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Destination:
+    """One destination of an account: its name and where it sends a call."""
+
+    subentry_id: str
+    name: str
+    # A phone number in E.164 (or a SIP URI), or else a URL that answers call XML.
+    number: str | None = None
+    url: str | None = None
+    method: XmlUrlMethod = XmlUrlMethod.POST
+    legs: TransferLegs = TransferLegs.ALEG
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> Destination:
+        """Read a destination subentry."""
+        data = subentry.data
+        return cls(
+            subentry_id=subentry.subentry_id,
+            name=subentry.title,
+            number=data.get(CONF_NUMBER),
+            url=data.get(CONF_URL),
+            method=XmlUrlMethod(data.get(CONF_METHOD, XmlUrlMethod.POST)),
+            legs=TransferLegs(data.get(CONF_LEGS, TransferLegs.ALEG)),
+        )
+
+    def action_fields(self) -> dict[str, str]:
+        """Return the action fields this destination stands for."""
+        if self.url is None:
+            return {ATTR_TO: str(self.number)}
+        fields = {ATTR_LEGS: self.legs.value}
+        for leg, (url_field, method_field) in _LEG_FIELDS.items():
+            if self.legs in (leg, TransferLegs.BOTH):
+                fields |= {url_field: self.url, method_field: self.method.value}
+        return fields
+
+
+def account_destinations(entry: CallTransferConfigEntry) -> list[Destination]:
+    """Return the account's destinations, in the order they were added."""
+    return [
+        Destination.from_subentry(subentry)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_DESTINATION
+    ]
+
+
+def same_name(first: str, second: str) -> bool:
+    """Whether two destination (or account) names are the same, case and spaces aside."""
+    return first.strip().casefold() == second.strip().casefold()
+
+
+def find_destination(entry: CallTransferConfigEntry, name: str) -> Destination | None:
+    """Return the account's destination called ``name`` (not case-sensitive), if any."""
+    return next(
+        (dest for dest in account_destinations(entry) if same_name(dest.name, name)),
+        None,
+    )
+
+
+def require_destination(entry: CallTransferConfigEntry, name: str) -> Destination:
+    """Return the account's destination called ``name``, or refuse, naming the others."""
+    if (destination := find_destination(entry, name)) is not None:
+        return destination
+    if names := [dest.name for dest in account_destinations(entry)]:
+        raise validation_error(
+            "destination_not_found",
+            title=entry.title,
+            destination=name,
+            destinations=", ".join(names),
+        )
+    raise validation_error("no_destinations", title=entry.title, destination=name)
+
+
+def resolve_destination(
+    entry: CallTransferConfigEntry, data: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    """Return the destination's name (or None) and the action data it stands for.
+
+    The ``destination`` field says where the call goes, so it cannot come with
+    ``to`` or a leg field.
+    """
+    if ATTR_DESTINATION not in data:
+        return None, data
+    if ATTR_TO in data or any(field in data for field in VOBIZ_ONLY_FIELDS):
+        raise validation_error("destination_with_to")
+    destination = require_destination(entry, data[ATTR_DESTINATION])
+    rest = {key: value for key, value in data.items() if key != ATTR_DESTINATION}
+    return destination.name, rest | destination.action_fields()
+
+
+def validation_error(
+    translation_key: str, **placeholders: str
+) -> ServiceValidationError:
+    """Return a translated refusal of the user's input (nothing was sent)."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
