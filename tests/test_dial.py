@@ -57,6 +57,12 @@ def parse(xml: str) -> Element:
 
 
 @pytest.fixture
+def cloud_set_up(hass: HomeAssistant) -> None:
+    """Home Assistant Cloud counts as set up (its functions are patched per test)."""
+    hass.config.components.add("cloud")
+
+
+@pytest.fixture
 async def dial_entry(
     hass: HomeAssistant, hass_url: str, vobiz_entry: MockConfigEntry
 ) -> MockConfigEntry:
@@ -267,6 +273,7 @@ async def test_repair_issue_goes_when_a_number_transfer_works_again(
 @pytest.mark.parametrize("fix", ["external_url", "cloud"])
 async def test_repair_issue_goes_when_the_url_is_fixed(
     hass: HomeAssistant,
+    cloud_set_up: None,
     dial_entry: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
     fix: str,
@@ -590,6 +597,7 @@ async def relayer(
 
 async def test_cloudhook_is_used_when_cloud_is_connected(
     hass: HomeAssistant,
+    cloud_set_up: None,
     sandbox: Sandbox,
     vobiz_entry: MockConfigEntry,
     relayer: dict[str, Any],
@@ -625,6 +633,7 @@ async def test_cloudhook_is_used_when_cloud_is_connected(
 
 async def test_cloudhook_failure_falls_back_to_the_external_url(
     hass: HomeAssistant,
+    cloud_set_up: None,
     sandbox: Sandbox,
     dial_entry: MockConfigEntry,
     hass_url: str,

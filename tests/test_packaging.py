@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import subprocess
+import sys
 
 from PIL import Image
 import pytest
@@ -154,3 +156,23 @@ def test_quality_scale_tracks_every_rule() -> None:
         assert status in ("done", "todo", "exempt"), rule
         if status == "exempt":
             assert value["comment"], rule
+
+
+def test_importing_the_integration_leaves_cloud_alone() -> None:
+    """Home Assistant Cloud's module is used only once Cloud is set up.
+
+    Importing it (hass_nabucasa, Alexa, Google Assistant) takes about a second, which an
+    installation without Cloud should not pay for this integration.
+    """
+    script = (
+        "import sys, custom_components.call_transfer, custom_components.call_transfer.dial; "
+        "print('homeassistant.components.cloud' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"

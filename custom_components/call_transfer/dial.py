@@ -31,7 +31,7 @@ from typing import Any, Final
 import aiohttp
 from aiohttp.hdrs import METH_GET, METH_POST
 from aiohttp.web import Request, Response
-from homeassistant.components import cloud, webhook
+from homeassistant.components import webhook
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -207,6 +207,8 @@ class DialWebhook:
     async def _async_public_url(self) -> str | None:
         """Return the webhook's URL as the provider can reach it, or None."""
         if _cloud_connected(self.hass):
+            from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
+
             try:
                 return await cloud.async_get_or_create_cloudhook(
                     self.hass, self.webhook_id
@@ -250,8 +252,21 @@ def external_base_url(hass: HomeAssistant) -> str | None:
     return None
 
 
+def _cloud_loaded(hass: HomeAssistant) -> bool:
+    """Whether Home Assistant Cloud is set up (so its module is in memory already).
+
+    Cloud's module is imported only then: importing it (hass_nabucasa, Alexa, Google
+    Assistant) takes about a second that an installation without Cloud never pays.
+    """
+    return "cloud" in hass.config.components
+
+
 def _cloud_connected(hass: HomeAssistant) -> bool:
     """Whether Home Assistant Cloud can relay a cloudhook right now."""
+    if not _cloud_loaded(hass):
+        return False
+    from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
+
     return cloud.async_active_subscription(hass) and cloud.async_is_connected(hass)
 
 
@@ -325,9 +340,12 @@ async def async_setup_dial_webhook(
     entry.async_on_unload(
         hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _async_public_url_may_be_back)
     )
-    entry.async_on_unload(
-        cloud.async_listen_connection_change(hass, _async_public_url_may_be_back)
-    )
+    if _cloud_loaded(hass):
+        from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
+
+        entry.async_on_unload(
+            cloud.async_listen_connection_change(hass, _async_public_url_may_be_back)
+        )
 
 
 async def async_send_transfer(
@@ -352,5 +370,9 @@ async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:
         ir.async_delete_issue(hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
     if (webhook_id := await _webhook_ids(hass).async_pop(entry_id)) is None:
         return
+    if not _cloud_loaded(hass):
+        return
+    from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
+
     with suppress(cloud.CloudNotAvailable, ValueError):
         await cloud.async_delete_cloudhook(hass, webhook_id)
