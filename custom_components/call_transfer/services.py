@@ -49,7 +49,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import TRANSFERS_IN_PROGRESS, CallTransferConfigEntry, CallTransferData
-from .destinations import Destination, resolve_destination
+from .destinations import Destination, resolve_destination, validation_error
 from .dial import async_send_transfer
 from .event import transfers_entity_id
 from .phone import ExtensionNotSupportedError, NotAPhoneNumberError, async_to_e164
@@ -96,11 +96,11 @@ def _action_fields(data: Mapping[str, Any]) -> dict[str, str]:
     against what the account's provider supports.
     """
     if unknown := sorted(str(key) for key in data if key not in _FIELD_NAMES):
-        raise _invalid("unknown_fields", fields=", ".join(unknown))
+        raise validation_error("unknown_fields", fields=", ".join(unknown))
     fields: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise _invalid("field_not_text", field=_FIELD_NAMES[key])
+            raise validation_error("field_not_text", field=_FIELD_NAMES[key])
         fields[key] = value if isinstance(value, str) else str(value)
     return fields
 
@@ -178,7 +178,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         if isinstance(err, InvalidRequestError) and err.refused_before_sending:
             # The provider's own rules (a Twilio Call SID's form...): nothing was sent,
             # so, like the checks above, it is a validation error and no transfer ended.
-            raise _invalid(
+            raise validation_error(
                 "transfer_invalid_request", call_id=request.call_id, error=err.message
             ) from err
         _async_report(hass, entry, runtime, request, destination, call.context, err)
@@ -310,16 +310,16 @@ def _resolve_entry(
         if len(loaded) == 1:
             return loaded[0]
         if not loaded:
-            raise _invalid("no_loaded_entry")
+            raise validation_error("no_loaded_entry")
         choices = ", ".join(f"{entry.title} ({entry.entry_id})" for entry in loaded)
-        raise _invalid("config_entry_required", choices=choices)
+        raise validation_error("config_entry_required", choices=choices)
     entry: CallTransferConfigEntry | None = hass.config_entries.async_get_entry(
         entry_id
     )
     if entry is None or entry.domain != DOMAIN:
-        raise _invalid("config_entry_not_found", config_entry_id=entry_id)
+        raise validation_error("config_entry_not_found", config_entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
-        raise _invalid("config_entry_not_loaded", title=entry.title)
+        raise validation_error("config_entry_not_loaded", title=entry.title)
     return entry
 
 
@@ -328,7 +328,7 @@ def _live_calls_coordinator(
 ) -> LiveCallsCoordinator:
     """Return what polls the account's live calls, or refuse with ``translation_key``."""
     if (coordinator := entry.runtime_data.coordinator) is None:
-        raise _invalid(
+        raise validation_error(
             translation_key,
             title=entry.title,
             provider=entry.runtime_data.client.display_name,
@@ -353,14 +353,14 @@ async def _async_only_live_call(
     if len(calls) == 1:
         return calls[0].call_id
     if not calls:
-        raise _invalid("no_live_call", title=entry.title)
+        raise validation_error("no_live_call", title=entry.title)
     listed = ", ".join(
         f"{call.call_id} (from {call.from_number})"
         if call.from_number
         else call.call_id
         for call in calls
     )
-    raise _invalid(
+    raise validation_error(
         several,
         title=entry.title,
         count=str(len(calls)),
@@ -414,10 +414,12 @@ async def _async_build_request(
         try:
             call_id = require_call_id(data[ATTR_CALL_ID].strip())
         except InvalidRequestError:
-            raise _invalid("invalid_call_id", call_id=data[ATTR_CALL_ID]) from None
+            raise validation_error(
+                "invalid_call_id", call_id=data[ATTR_CALL_ID]
+            ) from None
     url_fields = [key for key in VOBIZ_ONLY_FIELDS if key in data]
     if any(key not in _url_fields(provider) for key in url_fields):
-        raise _invalid(
+        raise validation_error(
             "fields_not_supported"
             if not provider.supports_xml_urls
             else "other_leg_not_supported",
@@ -426,14 +428,14 @@ async def _async_build_request(
     to: str | None = data.get(ATTR_TO)
     if to is not None:
         if provider.number_transfer is NumberTransfer.UNSUPPORTED:
-            raise _invalid("to_not_supported", provider=name)
+            raise validation_error("to_not_supported", provider=name)
         if provider.number_transfer is NumberTransfer.IN_REQUEST and url_fields:
-            raise _invalid("to_or_url")
+            raise validation_error("to_or_url")
         to = await _async_destination(hass, provider, to)
     elif not provider.supports_xml_urls:
-        raise _invalid("to_required", provider=name)
+        raise validation_error("to_required", provider=name)
     elif provider.number_transfer is NumberTransfer.IN_REQUEST and not url_fields:
-        raise _invalid("to_or_url_required", provider=name)
+        raise validation_error("to_or_url_required", provider=name)
     if not provider.supports_xml_urls or (
         to is not None and provider.number_transfer is NumberTransfer.IN_REQUEST
     ):
@@ -442,7 +444,7 @@ async def _async_build_request(
 
     legs = _choice(TransferLegs, data.get(ATTR_LEGS, TransferLegs.ALEG), "invalid_legs")
     if legs not in provider.xml_url_legs:
-        raise _invalid(
+        raise validation_error(
             "invalid_legs",
             value=legs.value,
             choices=", ".join(
@@ -452,9 +454,9 @@ async def _async_build_request(
     if to is not None:
         # The provider fetches the number's Dial XML from a URL Home Assistant serves.
         if ATTR_ALEG_URL in data or ATTR_BLEG_URL in data:
-            raise _invalid("to_with_leg_url")
+            raise validation_error("to_with_leg_url")
         if legs is TransferLegs.BOTH:
-            raise _invalid("to_with_both_legs")
+            raise validation_error("to_with_both_legs")
     urls: dict[str, str | None] = {}
     for field in (ATTR_ALEG_URL, ATTR_BLEG_URL):
         url = data.get(field)
@@ -462,7 +464,7 @@ async def _async_build_request(
             try:
                 url = require_http_url(url, field)
             except InvalidRequestError:
-                raise _invalid(f"invalid_{field}") from None
+                raise validation_error(f"invalid_{field}") from None
         urls[field] = url
     needed = {
         TransferLegs.ALEG: (ATTR_ALEG_URL,),
@@ -471,7 +473,7 @@ async def _async_build_request(
     }[legs]
     if to is None and (missing := [field for field in needed if urls[field] is None]):
         # Messages name the fields as the action form shows them, one message per case.
-        raise _invalid(
+        raise validation_error(
             "missing_leg_urls" if len(missing) == 2 else f"missing_{missing[0]}"
         )
     return TransferRequest(
@@ -512,17 +514,19 @@ async def _async_destination(
     """
     if is_sip_uri(to):
         if not provider.sip_destinations:
-            raise _invalid("sip_not_supported", provider=provider.display_name, uri=to)
+            raise validation_error(
+                "sip_not_supported", provider=provider.display_name, uri=to
+            )
         try:
             return require_sip_uri(to.strip(), ATTR_TO)
         except InvalidRequestError:
-            raise _invalid("invalid_sip_uri", uri=to) from None
+            raise validation_error("invalid_sip_uri", uri=to) from None
     try:
         return await async_to_e164(hass, to, hass.config.country)
     except ExtensionNotSupportedError:
-        raise _invalid("extension_not_supported", number=to) from None
+        raise validation_error("extension_not_supported", number=to) from None
     except NotAPhoneNumberError:
-        raise _invalid("invalid_phone_number", number=to) from None
+        raise validation_error("invalid_phone_number", number=to) from None
 
 
 def _choice[ChoiceT: (TransferLegs, XmlUrlMethod)](
@@ -533,16 +537,8 @@ def _choice[ChoiceT: (TransferLegs, XmlUrlMethod)](
             value.strip().upper() if choices is XmlUrlMethod else value.strip().lower()
         )
     except ValueError:
-        raise _invalid(
+        raise validation_error(
             translation_key,
             value=value,
             choices=", ".join(choice.value for choice in choices),
         ) from None
-
-
-def _invalid(translation_key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=translation_key,
-        translation_placeholders=placeholders,
-    )
