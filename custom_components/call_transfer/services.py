@@ -147,19 +147,17 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     runtime = entry.runtime_data
     destination, data = resolve_destination(entry, call.data)
     request = await _async_build_request(hass, type(runtime.client), data)
+
+    def report(outcome: TransferResult | CallTransferError) -> dict[str, Any]:
+        return _async_report(
+            hass, entry, runtime, request, destination, call.context, outcome
+        )
+
     if not request.call_id:
         try:
             call_id = await _async_only_live_call(entry)
         except asyncio.CancelledError:
-            _async_report(
-                hass,
-                entry,
-                runtime,
-                request,
-                destination,
-                call.context,
-                _cancelled(sent=False),
-            )
+            report(_cancelled(sent=False))
             raise
         request = replace(request, call_id=call_id)
     # Integration-wide, so a reload, reconfigure or reauth meanwhile cannot forget it.
@@ -181,7 +179,7 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
             raise validation_error(
                 "transfer_invalid_request", call_id=request.call_id, error=err.message
             ) from err
-        _async_report(hass, entry, runtime, request, destination, call.context, err)
+        report(err)
         if isinstance(err, InvalidAuthError) and hass.config_entries.async_get_entry(
             entry.entry_id
         ):
@@ -202,21 +200,11 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     except asyncio.CancelledError:
         # Home Assistant stopping (or the caller giving up) cancels the action: the
         # transfer still ends in one event, and the cancellation goes on.
-        _async_report(
-            hass,
-            entry,
-            runtime,
-            request,
-            destination,
-            call.context,
-            _cancelled(sent=True),
-        )
+        report(_cancelled(sent=True))
         raise
     finally:
         in_progress.discard(guard)
-    success = _async_report(
-        hass, entry, runtime, request, destination, call.context, result
-    )
+    success = report(result)
     if not call.return_response:
         return None
     return {
