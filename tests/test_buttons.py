@@ -15,7 +15,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
-from sandbox import Fault, FaultKind, Sandbox
+from sandbox import (
+    SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_ORG_ID,
+    Fault,
+    FaultKind,
+    Sandbox,
+)
 
 from .conftest import setup_entry, transfers_sent
 from .destinations import add_destination, button_entity_id, fields_of
@@ -145,7 +151,11 @@ async def test_availability_follows_the_live_calls(live: LiveAccount) -> None:
 async def test_an_account_that_lists_no_calls_has_an_unavailable_button(
     hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
 ) -> None:
-    """Bland AI without organization ID: the button exists, and stays unavailable."""
+    """Bland AI without organization ID: the button exists, and stays unavailable.
+
+    Until an organization ID makes the account list its calls (without a reload):
+    available while one is live, and pressed, it transfers it. Cleared, unavailable.
+    """
     await setup_entry(hass, bland_entry)
     subentry_id = await add_destination(
         hass, bland_entry, "Reception", number="+14155550100"
@@ -159,6 +169,19 @@ async def test_an_account_that_lists_no_calls_has_an_unavailable_button(
         state.attributes["friendly_name"]
         == f"{bland_entry.title} Transfer to Reception"
     )
+
+    sandbox.end_call(sandbox.account_calls("bland", SANDBOX_BLAND_API_KEY)[1].call_id)
+    hass.config_entries.async_update_entry(
+        bland_entry, options={"org_id": SANDBOX_BLAND_ORG_ID, "scan_interval": 10}
+    )
+    await hass.async_block_till_done()
+    assert button_state(hass, entity_id).state != STATE_UNAVAILABLE
+    await press(hass, entity_id)
+    assert len(transfers_sent(sandbox)) == 1
+
+    hass.config_entries.async_update_entry(bland_entry, options={"scan_interval": 10})
+    await hass.async_block_till_done()
+    assert button_state(hass, entity_id).state == STATE_UNAVAILABLE
 
 
 async def test_buttons_come_back_after_a_restart(

@@ -38,7 +38,7 @@ def fields_of(result: dict) -> list[str]:
 async def test_vobiz_options_are_normalized_and_applied(
     hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
 ) -> None:
-    """A national caller id is stored in E.164; saving reloads the account with them."""
+    """A national caller id is stored in E.164; saving applies them to the account."""
     hass.config.country = "US"
     await setup_entry(hass, vobiz_entry)
     result = await hass.config_entries.options.async_init(vobiz_entry.entry_id)
@@ -187,7 +187,7 @@ async def test_org_id_check_failures(
 async def test_entry_changes_other_than_options_do_not_reload(
     hass: HomeAssistant, sandbox: Sandbox, vobiz_entry: MockConfigEntry
 ) -> None:
-    """Flows that change the data reload by themselves; the listener leaves it to them."""
+    """A new title changes nothing the client was built with: nothing is redone."""
     await setup_entry(hass, vobiz_entry)
     runtime = vobiz_entry.runtime_data
 
@@ -261,7 +261,7 @@ async def test_telnyx_connection_id_is_checked_with_telnyx(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.runtime_data.client.supports_live_calls
-    # The two checks, then the reloaded account's first poll of its live calls.
+    # The two checks, then the first poll of the account's live calls.
     assert [r.path for r in sandbox.requests_to("/active_calls")] == [
         "/telnyx/v2/connections/999/active_calls",
         f"/telnyx/v2/connections/{SANDBOX_TELNYX_CONNECTION_ID}/active_calls",

@@ -6,6 +6,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -17,9 +18,9 @@ from .data import (
     create_client,
 )
 from .dial import async_remove_dial_webhook, async_setup_dial_webhook
-from .entity import LIVE_CALL_ENTITIES
+from .entity import LIVE_CALL_ENTITIES, live_calls_signal
 from .phone import async_load_home_metadata
-from .providers import CallTransferError, InvalidAuthError
+from .providers import CallTransferError, InvalidAuthError, OptionKind
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
@@ -60,10 +61,11 @@ async def async_setup_entry(
     entry.runtime_data = CallTransferData(
         client=client,
         account=account,
+        data=dict(entry.data),
         options=dict(entry.options),
         coordinator=coordinator,
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await async_setup_dial_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -84,15 +86,51 @@ def _remove_live_call_entities(
             registry.async_remove(entity_id)
 
 
-async def _async_options_updated(
+async def _async_entry_updated(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> None:
-    """Options shape the client (and what the account offers): reload to apply them.
+    """Apply new options, or credentials (reconfigure, reauth), to the loaded account.
 
-    Flows that change the entry's data reload it themselves.
+    Without a reload: a reload takes the account's entities away and brings them back,
+    so its event entities would go unavailable and back to their last event, which
+    the logbook, the history and state triggers would show as new events. Changes of
+    the title or the destinations need nothing here.
     """
-    if entry.options != entry.runtime_data.options:
-        await hass.config_entries.async_reload(entry.entry_id)
+    runtime = entry.runtime_data
+    if entry.data == runtime.data and entry.options == runtime.options:
+        return
+    try:
+        client = create_client(hass, entry.data, entry.options)
+        if entry.data != runtime.data:
+            runtime.account = await client.async_validate()
+    except CallTransferError:
+        # Let the setup tell: not ready yet, or a reauth.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    same_calls = entry.data == runtime.data and all(
+        entry.options.get(option.key) == runtime.options.get(option.key)
+        for option in client.option_fields
+        if option.kind is OptionKind.IDENTIFIER
+    )
+    runtime.client, runtime.data, runtime.options = (
+        client,
+        dict(entry.data),
+        dict(entry.options),
+    )
+    coordinator = runtime.coordinator
+    if coordinator is not None and client.supports_live_calls:
+        await coordinator.async_use_client(client, same_calls=same_calls)
+        return
+    if coordinator is not None:
+        runtime.coordinator = None
+        _remove_live_call_entities(hass, entry)
+        await coordinator.async_shutdown()
+    elif client.supports_live_calls:
+        runtime.coordinator = LiveCallsCoordinator(hass, entry, client)
+        await runtime.coordinator.async_refresh()
+    else:
+        return
+    async_dispatcher_send(hass, live_calls_signal(entry), runtime.coordinator)
 
 
 async def async_unload_entry(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
+from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .destinations import Destination, account_destinations
-from .entity import CallTransferEntity
+from .entity import CallTransferEntity, live_calls_signal
 from .services import async_transfer_live_call
 
 # A press is a transfer: one at a time per account (a second press of the same call
@@ -79,17 +81,38 @@ class DestinationButton(CallTransferEntity, ButtonEntity):
         self._attr_unique_id = _unique_id(entry, destination.subentry_id)
         self._attr_translation_placeholders = {"name": destination.name}
         self._entry = entry
-        self._coordinator = entry.runtime_data.coordinator
+        self._coordinator: LiveCallsCoordinator | None = None
+        self._unfollow: CALLBACK_TYPE | None = None
         self.subentry_id = destination.subentry_id
         self.destination_name = destination.name
 
     async def async_added_to_hass(self) -> None:
-        """Follow the live calls, which make the button available or not."""
+        """Follow the live calls, which make the button available or not.
+
+        Also when an options change starts or stops listing them.
+        """
         await super().async_added_to_hass()
-        if self._coordinator is not None:
-            self.async_on_remove(
-                self._coordinator.async_add_listener(self.async_write_ha_state)
+        self._follow(self._entry.runtime_data.coordinator)
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, live_calls_signal(self._entry), self._async_switch
             )
+        )
+        self.async_on_remove(lambda: self._follow(None))
+
+    @callback
+    def _follow(self, coordinator: LiveCallsCoordinator | None) -> None:
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        self._coordinator = coordinator
+        if coordinator is not None:
+            self._unfollow = coordinator.async_add_listener(self.async_write_ha_state)
+
+    @callback
+    def _async_switch(self, coordinator: LiveCallsCoordinator | None) -> None:
+        self._follow(coordinator)
+        self.async_write_ha_state()
 
     @property
     def available(self) -> bool:

@@ -7,7 +7,9 @@ from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -238,7 +240,20 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         else:
             await self.async_set_unique_id(unique_id)
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-        return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_update_reload_and_abort(
+                entry, unique_id=unique_id, data=data
+            )
+        # The loaded account takes the new credentials without a reload (its update
+        # listener), which would replay its event entities' last events.
+        self.hass.config_entries.async_update_entry(
+            entry, unique_id=unique_id, data=data
+        )
+        return self.async_abort(
+            reason="reconfigure_successful"
+            if self.source == SOURCE_RECONFIGURE
+            else "reauth_successful"
+        )
 
     async def _async_try_connect(
         self, data: dict[str, Any]

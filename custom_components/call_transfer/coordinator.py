@@ -91,9 +91,7 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
         client: TransferProvider,
     ) -> None:
         """Poll ``client`` at the entry's scan interval."""
-        self.scan_interval = timedelta(
-            seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-        )
+        self.scan_interval = _scan_interval(entry)
         super().__init__(
             hass,
             LOGGER,
@@ -109,6 +107,8 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
         self._poll_lock = asyncio.Lock()
         # No poll before this (the provider's Retry-After).
         self._quiet_until: datetime | None = None
+        # The next listing is a baseline: its calls did not just start.
+        self._new_baseline = False
 
     async def async_setup_first_refresh(self) -> None:
         """List the calls once before the entities are added.
@@ -127,6 +127,21 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
                 self.scan_interval.total_seconds(),
             )
 
+    async def async_use_client(
+        self, client: TransferProvider, *, same_calls: bool
+    ) -> None:
+        """Poll with ``client`` (new credentials or options) from now on, first at once.
+
+        Unless it lists the same calls as the last one (``same_calls``), its first
+        listing is a new baseline, as at setup: the calls of another organization or
+        connection did not just start, nor did the last one's end.
+        """
+        async with self._poll_lock:  # a poll under way ends with the last client
+            self.client = client
+            self.scan_interval = _scan_interval(self.config_entry)
+            self._new_baseline = self._new_baseline or not same_calls
+        await self.async_refresh()
+
     async def async_fresh_calls(self) -> list[LiveCall]:
         """Poll now (not the cache) and return the live calls; raise when that fails."""
         await self.async_refresh()
@@ -144,8 +159,9 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
     async def _async_update_data(self) -> LiveCalls:
         async with self._poll_lock:
             calls = await self._async_poll()
+            baseline, self._new_baseline = self._new_baseline, False
         current = {call.call_id: call for call in calls}
-        if self.data is not None:
+        if self.data is not None and not baseline:
             self.changes = [
                 *(
                     CallChange("ended", c)
@@ -196,6 +212,12 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             ATTR_PROVIDER: self.client.provider_id,
             **details,
         }
+
+
+def _scan_interval(entry: CallTransferConfigEntry) -> timedelta:
+    return timedelta(
+        seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+    )
 
 
 def _poll_failure(err: CallTransferError) -> Exception:

@@ -39,7 +39,8 @@ class CallTransferData:
 
     client: TransferProvider
     account: AccountInfo
-    # The entry options the client was built with.
+    # The entry data and options the client was built with.
+    data: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     # Polls the live calls, when the client can list them.
     coordinator: LiveCallsCoordinator | None = None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -15,6 +19,38 @@ from .data import CallTransferConfigEntry
 
 # The entities that exist only while the account's live calls are polled, by key.
 LIVE_CALL_ENTITIES: Final = {"active_calls": Platform.SENSOR, "calls": Platform.EVENT}
+
+
+def live_calls_signal(entry: CallTransferConfigEntry) -> str:
+    """Name the signal telling that the account's calls start or stop being listed.
+
+    It carries the account's coordinator, or None.
+    """
+    return f"{DOMAIN}_{entry.entry_id}_live_calls"
+
+
+@callback
+def async_add_live_calls_entity(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+    entity: Callable[[LiveCallsCoordinator], Entity],
+) -> None:
+    """Add a platform's live-calls entity while the account's calls are listed.
+
+    Also when an options change makes them listed, without a reload; when it stops
+    them, the entity is removed from the registry.
+    """
+
+    @callback
+    def async_add(coordinator: LiveCallsCoordinator | None) -> None:
+        if coordinator is not None:
+            async_add_entities([entity(coordinator)])
+
+    async_add(entry.runtime_data.coordinator)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, live_calls_signal(entry), async_add)
+    )
 
 
 class CallTransferEntity(Entity):

@@ -25,7 +25,7 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
-from .entity import CallTransferEntity, LiveCallsEntity
+from .entity import CallTransferEntity, LiveCallsEntity, async_add_live_calls_entity
 
 PARALLEL_UPDATES = 0
 
@@ -54,10 +54,8 @@ async def async_setup_entry(
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Add the account's Transfers entity, and its Calls entity when calls are listed."""
-    entities: list[EventEntity] = [TransfersEventEntity(entry)]
-    if (coordinator := entry.runtime_data.coordinator) is not None:
-        entities.append(CallsEventEntity(coordinator))
-    async_add_entities(entities)
+    async_add_entities([TransfersEventEntity(entry)])
+    async_add_live_calls_entity(hass, entry, async_add_entities, CallsEventEntity)
 
 
 class TransfersEventEntity(CallTransferEntity, EventEntity):

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .const import ATTR_CALLS
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
-from .entity import LiveCallsEntity
+from .entity import LiveCallsEntity, async_add_live_calls_entity
 
 # The coordinator polls; the entities only read its data.
 PARALLEL_UPDATES = 0
@@ -23,8 +23,7 @@ async def async_setup_entry(
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Add the Active calls sensor of an account whose calls are listed."""
-    if (coordinator := entry.runtime_data.coordinator) is not None:
-        async_add_entities([ActiveCallsSensor(coordinator)])
+    async_add_live_calls_entity(hass, entry, async_add_entities, ActiveCallsSensor)
 
 
 class ActiveCallsSensor(LiveCallsEntity, SensorEntity):
