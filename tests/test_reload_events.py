@@ -20,7 +20,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -50,13 +50,26 @@ AUTOMATION_RAN = "call_transfer_test_automation_ran"
 HAS_EVENT_RECEIVED_TRIGGER = find_spec("homeassistant.components.event.trigger")
 
 
-def automations(transfers: str, calls: str | None) -> dict[str, dict[str, Any]]:
-    """Return the triggers users put on the account's event entities, by name.
+def automations(
+    hass: HomeAssistant, entry: MockConfigEntry, transfers: str, calls: str | None
+) -> dict[str, dict[str, Any]]:
+    """Return the triggers users put on the account's calls and transfers, by name.
 
-    A state trigger as written by hand (also with ``not_from: unavailable``), the
-    attribute trigger the automation editor builds from the entity's event type, and
-    where Home Assistant has it, the editor's "event received" trigger.
+    On the event entities: a state trigger as written by hand (also with ``not_from``,
+    and with ``not_to`` too, ``unavailable``), the attribute trigger the automation
+    editor builds from the entity's event type, and where Home Assistant has it, the
+    editor's "event received" trigger. The account device's triggers.
     """
+    [device] = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+
+    def device_trigger(trigger_type: str) -> dict[str, str]:
+        return {
+            "platform": "device",
+            "domain": DOMAIN,
+            "device_id": device.id,
+            "type": trigger_type,
+        }
+
     triggers: dict[str, dict[str, Any]] = {
         "transfers state": {"platform": "state", "entity_id": transfers},
         "transfers state not from unavailable": {
@@ -64,6 +77,13 @@ def automations(transfers: str, calls: str | None) -> dict[str, dict[str, Any]]:
             "entity_id": transfers,
             "not_from": ["unavailable"],
         },
+        "transfers state not from or to unavailable": {
+            "platform": "state",
+            "entity_id": transfers,
+            "not_from": ["unavailable"],
+            "not_to": ["unavailable"],
+        },
+        "transfers device trigger": device_trigger("transfer_succeeded"),
         "transfers event type": {
             "platform": "state",
             "entity_id": transfers,
@@ -73,6 +93,7 @@ def automations(transfers: str, calls: str | None) -> dict[str, dict[str, Any]]:
     }
     if calls is not None:
         triggers["calls state"] = {"platform": "state", "entity_id": calls}
+        triggers["calls device trigger"] = device_trigger("call_started")
     if HAS_EVENT_RECEIVED_TRIGGER:
         triggers["transfers event received"] = {
             "trigger": "event.received",
@@ -245,7 +266,7 @@ async def test_account_changes_replay_no_event(
     await setup_entry(hass, entry)
     transfers = event_entity_id(hass, entry, "transfers")
     calls = event_entity_id(hass, entry, "calls") if case.watch_calls else None
-    triggers = automations(transfers, calls)
+    triggers = automations(hass, entry, transfers, calls)
     await set_up_automations(hass, triggers)
     ran = async_capture_events(hass, AUTOMATION_RAN)
     provider_case = PROVIDER_CASES[case.provider]
@@ -360,3 +381,31 @@ async def test_refused_credentials_changed_without_a_check_ask_for_reauth(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["source"] == "reauth"
+
+
+async def test_a_reload_asked_for_is_seen_by_state_triggers_only(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The account's Reload (its menu) still takes the entities away and back.
+
+    As for every integration: state triggers on the event entities see it (unless they
+    leave out both ``unavailable`` transitions); the device triggers, and the "event
+    received" triggers of newer Home Assistant, do not.
+    """
+    entry = add_entry(hass, sandbox, "twilio")
+    await setup_entry(hass, entry)
+    await transfer(hass, **PROVIDER_CASES["twilio"].transfer)
+    transfers = event_entity_id(hass, entry, "transfers")
+    calls = event_entity_id(hass, entry, "calls")
+    await set_up_automations(hass, automations(hass, entry, transfers, calls))
+    ran = async_capture_events(hass, AUTOMATION_RAN)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert {event.data["name"] for event in ran} == {
+        "transfers state",
+        "transfers state not from unavailable",
+        "transfers event type",
+        "calls state",
+    }
