@@ -1,10 +1,13 @@
-"""Run the sandbox, or start and end calls on a running one.
+"""Run the sandbox; start and end calls, or provider outages, on a running one.
 
-Usage:
-  python -m sandbox --port 8765              serve until Ctrl-C or SIGTERM
-  python -m sandbox call start --port 8765 --provider vobiz --from +14155550123
-  python -m sandbox call end --port 8765 CALL_ID
-  python -m sandbox call list --port 8765
+Usage, from the repository root (the Python of .venv has aiohttp; the system's may not):
+  .venv/bin/python -m sandbox --port 8765              serve until Ctrl-C or SIGTERM
+  .venv/bin/python -m sandbox call start --port 8765 --provider vobiz --from +14155550123
+  .venv/bin/python -m sandbox call end --port 8765 CALL_ID
+  .venv/bin/python -m sandbox call list --port 8765
+  .venv/bin/python -m sandbox outage start --port 8765 --provider vobiz [--account KEY] [--status 503 | --drop]
+  .venv/bin/python -m sandbox outage end --port 8765 [--provider vobiz]
+  .venv/bin/python -m sandbox outage list --port 8765
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import argparse
 import asyncio
 import json
 import logging
+from pathlib import Path
+import shlex
 import signal
 import sys
 from typing import Any
 import urllib.error
 import urllib.request
 
-from .control import CALLS_PATH, DIRECTIONS, PROVIDERS
+from .control import CALLS_PATH, DIRECTIONS, OUTAGES_PATH, PROVIDERS
 from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
@@ -38,6 +43,20 @@ from .state import (
 
 DEFAULT_PORT = 8765
 CONTROL_TIMEOUT = 10
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def command(*arguments: str) -> str:
+    """Return the shell command that runs ``python -m sandbox ARGUMENTS`` from the repo root.
+
+    With this Python (the system's has no aiohttp): relative to the repository when it
+    is inside it (``.venv/bin/python``), else by its full path.
+    """
+    # Not resolved: a venv's python is a link to one without the venv's packages.
+    python = Path(sys.executable).absolute()
+    if python.is_relative_to(REPO_ROOT):
+        python = python.relative_to(REPO_ROOT)
+    return shlex.join([str(python), "-m", "sandbox", *arguments])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[address],
     )
-    commands = parser.add_subparsers(dest="command", metavar="{call}")
+    commands = parser.add_subparsers(dest="command", metavar="{call,outage}")
     call = commands.add_parser(
         "call",
         help="start, end or list calls on the running sandbox",
@@ -89,6 +108,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     actions.add_parser(
         "list", parents=[address], help="list the calls and their status"
     )
+    outage = commands.add_parser(
+        "outage",
+        help="take a provider (or one account) down, and back up",
+        description=(
+            "Make a provider's API fail on a running sandbox until the outage ends: "
+            "an HTTP error page (default 503), or every connection dropped."
+        ),
+    )
+    outages = outage.add_subparsers(dest="action", required=True)
+    down = outages.add_parser("start", parents=[address], help="start an outage")
+    down.add_argument("--provider", required=True, choices=PROVIDERS)
+    down.add_argument(
+        "--account", help="only this account (the key its requests authenticate with)"
+    )
+    how = down.add_mutually_exclusive_group()
+    how.add_argument("--status", type=int, help="the HTTP error it answers (503)")
+    how.add_argument("--drop", action="store_true", help="abort every connection")
+    up = outages.add_parser("end", parents=[address], help="end outages")
+    up.add_argument("--provider", choices=PROVIDERS, help="only this provider's")
+    outages.add_parser("list", parents=[address], help="list the outages")
     args = parser.parse_args(argv)
     args.host = getattr(args, "host", "127.0.0.1")
     args.port = getattr(args, "port", DEFAULT_PORT)
@@ -141,11 +180,14 @@ def describe(sandbox: Sandbox) -> str:
             f"  auth_token:      {SANDBOX_PLIVO_AUTH_TOKEN}",
             f"  live call ids:   {live_calls('plivo')}",
             "  transfers:       leg URLs are fetched on loopback addresses only",
-            "Start and end calls while it runs (from another shell):",
-            f"  python -m sandbox call start --port {port} --provider vobiz --from +14155550123",
-            f"  python -m sandbox call end --port {port} CALL_ID",
-            f"  python -m sandbox call list --port {port}",
+            "Start and end calls while it runs (from another shell, in this folder):",
+            f"  {command('call', 'start', '--port', str(port), '--provider', 'vobiz', '--from', '+14155550123')}",
+            f"  {command('call', 'end', '--port', str(port), 'CALL_ID')}",
+            f"  {command('call', 'list', '--port', str(port))}",
             f"  or HTTP: GET/POST {sandbox.control_url}/calls, DELETE {sandbox.control_url}/calls/CALL_ID",
+            "Take a provider down (an HTTP 503 error page; --drop aborts connections):",
+            f"  {command('outage', 'start', '--port', str(port), '--provider', 'vobiz')}",
+            f"  {command('outage', 'end', '--port', str(port))}",
             "",
         )
     )
@@ -167,40 +209,19 @@ async def serve(host: str, port: int) -> None:
 
 
 def control(args: argparse.Namespace) -> int:
-    """Run one ``call`` command against the running sandbox; return the exit status."""
-    calls_url = f"http://{args.host}:{args.port}{CALLS_PATH}"
+    """Run one ``call`` or ``outage`` command against the running sandbox; return the exit status."""
+    base_url = f"http://{args.host}:{args.port}"
     try:
-        match args.action:
-            case "start":
-                body = {
-                    key: value
-                    for key, value in (
-                        ("provider", args.provider),
-                        ("from", args.from_number),
-                        ("to", args.to_number),
-                        ("direction", args.direction),
-                        ("caller_name", args.caller_name),
-                        ("call_id", args.call_id),
-                    )
-                    if value is not None
-                }
-                call = _send("POST", calls_url, body)
-                print(f"Started {_line(call)}")
-            case "end":
-                call = _send("DELETE", f"{calls_url}/{args.call_id}")
-                print(f"Ended {_line(call)}")
-            case _:
-                calls = _send("GET", calls_url)["calls"]
-                for call in calls:
-                    print(_line(call))
-                if not calls:
-                    print("No calls.")
+        if args.command == "outage":
+            _outage(args, f"{base_url}{OUTAGES_PATH}")
+        else:
+            _call(args, f"{base_url}{CALLS_PATH}")
     except urllib.error.HTTPError as err:
         print(f"error: {_error_text(err)}", file=sys.stderr)
         return 1
     except OSError as err:
         print(
-            f"error: no sandbox answers at {calls_url} ({err}); "
+            f"error: no sandbox answers at {base_url} ({err}); "
             "start one with python -m sandbox or scripts/develop",
             file=sys.stderr,
         )
@@ -208,7 +229,66 @@ def control(args: argparse.Namespace) -> int:
     return 0
 
 
-def _send(method: str, url: str, body: dict[str, str] | None = None) -> Any:
+def _outage(args: argparse.Namespace, outages_url: str) -> None:
+    match args.action:
+        case "start":
+            body: dict[str, Any] = {"provider": args.provider}
+            if args.account:
+                body["account"] = args.account
+            if args.drop:
+                body["drop"] = True
+            elif args.status is not None:
+                body["status"] = args.status
+            print(f"Outage: {_outage_line(_send('POST', outages_url, body))}")
+        case "end":
+            url = f"{outages_url}/{args.provider}" if args.provider else outages_url
+            ended = _send("DELETE", url)["outages"]
+            _print_each([f"Ended: {_outage_line(o)}" for o in ended], "No outage.")
+        case _:
+            outages = _send("GET", outages_url)["outages"]
+            _print_each([_outage_line(o) for o in outages], "No outage.")
+
+
+def _outage_line(outage: dict[str, Any]) -> str:
+    what = (
+        "drops every connection"
+        if outage["drop"]
+        else f"answers HTTP {outage['status']}"
+    )
+    account = f"account {outage['account']}" if outage["account"] else "every account"
+    return f"{outage['provider']} {what} ({account})"
+
+
+def _call(args: argparse.Namespace, calls_url: str) -> None:
+    match args.action:
+        case "start":
+            body = {
+                key: value
+                for key, value in (
+                    ("provider", args.provider),
+                    ("from", args.from_number),
+                    ("to", args.to_number),
+                    ("direction", args.direction),
+                    ("caller_name", args.caller_name),
+                    ("call_id", args.call_id),
+                )
+                if value is not None
+            }
+            call = _send("POST", calls_url, body)
+            print(f"Started {_line(call)}")
+        case "end":
+            call = _send("DELETE", f"{calls_url}/{args.call_id}")
+            print(f"Ended {_line(call)}")
+        case _:
+            calls = _send("GET", calls_url)["calls"]
+            _print_each([_line(call) for call in calls], "No calls.")
+
+
+def _print_each(lines: list[str], none: str) -> None:
+    print("\n".join(lines) if lines else none)
+
+
+def _send(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 - a loopback URL built above
         url, data=data, method=method, headers={"Content-Type": "application/json"}
@@ -234,7 +314,7 @@ def _error_text(err: urllib.error.HTTPError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m sandbox``; what transferred legs did is logged to stdout."""
     args = parse_args(argv)
-    if args.command == "call":
+    if args.command is not None:
         sys.exit(control(args))
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s sandbox: %(message)s"))

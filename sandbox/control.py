@@ -12,6 +12,13 @@ faulted and is not recorded in ``Sandbox.requests``.
   or Telnyx API key, Twilio Account SID); by default the provider's first account. A
   Telnyx call runs on the account's first Call Control connection.
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
+- ``GET /_sandbox/outages``: the providers (or accounts) that are down, ``{"outages": [...]}``.
+- ``POST /_sandbox/outages`` with ``{"provider", "account"?, "status"?, "drop"?}``: take a
+  provider (or one account, by the key its requests authenticate with) down until the
+  outage ends: its API answers ``status`` (default 503) with an error page, or with
+  ``"drop": true`` aborts every connection (201, the outage).
+- ``DELETE /_sandbox/outages[/{provider}]``: end every outage, or a provider's (200,
+  ``{"outages": [...]}``, the ended ones).
 """
 
 from __future__ import annotations
@@ -23,15 +30,17 @@ from typing import Any, Final, cast, get_args
 from aiohttp import web
 
 from .api import decode_json
-from .state import ProviderName, SandboxCall, SandboxState, TelnyxAccount
+from .state import Outage, ProviderName, SandboxCall, SandboxState, TelnyxAccount
 
 CONTROL_PREFIX: Final = "/_sandbox"
 CALLS_PATH: Final = f"{CONTROL_PREFIX}/calls"
+OUTAGES_PATH: Final = f"{CONTROL_PREFIX}/outages"
 DIRECTIONS: Final = ("inbound", "outbound")
 PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
 _START_FIELDS: Final = frozenset(
     {"provider", "from", "to", "direction", "caller_name", "call_id", "account"}
 )
+_OUTAGE_FIELDS: Final = frozenset({"provider", "account", "status", "drop"})
 
 
 class ControlError(Exception):
@@ -64,6 +73,16 @@ def call_json(call: SandboxCall) -> dict[str, Any]:
     }
 
 
+def outage_json(outage: Outage) -> dict[str, Any]:
+    """Describe an outage as the control plane shows it."""
+    return {
+        "provider": outage.provider,
+        "account": outage.account,
+        "status": None if outage.drop else outage.status,
+        "drop": outage.drop,
+    }
+
+
 def respond(state: SandboxState, method: str, path: str, body: bytes) -> web.Response:
     """Answer one control request."""
     try:
@@ -73,6 +92,8 @@ def respond(state: SandboxState, method: str, path: str, body: bytes) -> web.Res
 
 
 def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Response:
+    if path == OUTAGES_PATH or path.startswith(f"{OUTAGES_PATH}/"):
+        return _route_outages(state, method, path, body)
     if path == CALLS_PATH:
         if method == "GET":
             calls = sorted(state.calls.values(), key=lambda call: call.started)
@@ -95,6 +116,60 @@ def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Resp
     raise ControlError(HTTPStatus.NOT_FOUND, "no such control path")
 
 
+def _route_outages(
+    state: SandboxState, method: str, path: str, body: bytes
+) -> web.Response:
+    if path == OUTAGES_PATH and method == "GET":
+        return web.json_response({"outages": [outage_json(o) for o in state.outages]})
+    if path == OUTAGES_PATH and method == "POST":
+        outage = _outage(state, _object(body))
+        state.start_outage(outage)
+        return web.json_response(outage_json(outage), status=HTTPStatus.CREATED)
+    if method != "DELETE":
+        raise _not_allowed()
+    provider = path.removeprefix(OUTAGES_PATH).removeprefix("/") or None
+    if provider is not None and provider not in PROVIDERS:
+        raise ControlError(HTTPStatus.NOT_FOUND, "no such control path")
+    ended = state.end_outage(cast("ProviderName | None", provider))
+    if provider is not None and not ended:
+        raise ControlError(HTTPStatus.NOT_FOUND, f"{provider} has no outage")
+    return web.json_response({"outages": [outage_json(o) for o in ended]})
+
+
+def _outage(state: SandboxState, body: Mapping[str, Any]) -> Outage:
+    if unknown := sorted(set(body) - _OUTAGE_FIELDS):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"unknown field(s): {', '.join(unknown)}"
+        )
+    provider = _provider(body)
+    account = body.get("account")
+    if account is not None and account not in state.accounts[provider]:
+        raise ControlError(HTTPStatus.NOT_FOUND, f"no such {provider} account")
+    drop = body.get("drop", False)
+    status = body.get("status")
+    if not isinstance(drop, bool) or not isinstance(status, int | None):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, "drop is true or false, status a number"
+        )
+    if drop and status is not None:
+        raise ControlError(HTTPStatus.BAD_REQUEST, "give a status or drop, not both")
+    try:
+        return Outage(
+            provider, account, status=503 if status is None else status, drop=drop
+        )
+    except ValueError as err:
+        raise ControlError(HTTPStatus.BAD_REQUEST, str(err)) from None
+
+
+def _provider(body: Mapping[str, Any]) -> ProviderName:
+    provider = body.get("provider")
+    if provider not in PROVIDERS:
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"provider must be one of {', '.join(PROVIDERS)}"
+        )
+    return cast("ProviderName", provider)
+
+
 def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
     if unknown := sorted(set(body) - _START_FIELDS):
         raise ControlError(
@@ -102,12 +177,7 @@ def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
         )
     if not all(isinstance(value, str) for value in body.values()):
         raise ControlError(HTTPStatus.BAD_REQUEST, "every field must be a string")
-    provider = body.get("provider")
-    if provider not in PROVIDERS:
-        raise ControlError(
-            HTTPStatus.BAD_REQUEST, f"provider must be one of {', '.join(PROVIDERS)}"
-        )
-    provider = cast("ProviderName", provider)
+    provider = _provider(body)
     direction = body.get("direction", "inbound")
     if direction not in DIRECTIONS:
         raise ControlError(

@@ -166,6 +166,7 @@ class Sandbox(SandboxState):
             return web.json_response({"error": "no provider here"}, status=404)
         account = api.authenticate(api_request)
         fault = self.take_fault(
+            api.name,
             None if account is None else api.account_key(account),
             api.call_id_of(api_request),
             request.path,

@@ -10,7 +10,7 @@ import secrets
 from typing import Any, Final, Literal
 import uuid
 
-from .faults import Fault, FaultRule
+from .faults import Fault, FaultKind, FaultRule
 
 # Documented test credentials and call ids: stable, safe to print and to put in tests.
 SANDBOX_VOBIZ_AUTH_ID: Final = "MA_SANDBOX_0001"
@@ -171,6 +171,36 @@ class TelnyxAccount:
     page_size_limit: int = 250
 
 
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A provider, or one of its accounts, down: every request to its API fails alike.
+
+    It answers ``status`` with the HTML error page a provider's edge sends, or with
+    ``drop`` aborts the connection (no response). The control plane is never down.
+    """
+
+    provider: ProviderName
+    account: str | None = None  # the key requests authenticate with; None: every one
+    status: int = 503
+    drop: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse a status that is not an HTTP error."""
+        if not 400 <= self.status <= 599:
+            raise ValueError("An outage's status is an HTTP error (400 to 599)")
+
+    @property
+    def fault(self) -> Fault:
+        """How each request to the provider fails meanwhile."""
+        if self.drop:
+            return Fault(FaultKind.RESET)
+        return Fault(FaultKind.HTML, status=self.status)
+
+    def hits(self, provider: ProviderName, account: str | None) -> bool:
+        """Say whether a request to ``provider`` as ``account`` falls in the outage."""
+        return provider == self.provider and self.account in (None, account)
+
+
 @dataclass(slots=True)
 class SandboxCall:
     """A phone call on one provider account.
@@ -247,6 +277,7 @@ class SandboxState:
         # The sandbox's own requests: each fetch of a transferred leg's URL.
         self.leg_fetches: list[LegOutcome] = []
         self.faults: list[FaultRule] = []
+        self.outages: list[Outage] = []
         # Each provider's accounts by the key its requests authenticate with.
         self.accounts: dict[ProviderName, Mapping[str, object]] = {
             "vobiz": self.vobiz_accounts,
@@ -404,10 +435,37 @@ class SandboxState:
         """Remove every fault."""
         self.faults.clear()
 
+    def start_outage(self, outage: Outage) -> None:
+        """Take a provider (or one account) down, instead of any outage of it before."""
+        self.end_outage(outage.provider, outage.account)
+        self.outages.append(outage)
+
+    def end_outage(
+        self, provider: ProviderName | None = None, account: str | None = None
+    ) -> list[Outage]:
+        """End the outages of a provider (of one account), or every one; return them."""
+        ended = [
+            outage
+            for outage in self.outages
+            if provider in (None, outage.provider) and account in (None, outage.account)
+        ]
+        self.outages = [outage for outage in self.outages if outage not in ended]
+        return ended
+
     def take_fault(
-        self, account: str | None, call_id: str | None, path: str
+        self,
+        provider: ProviderName,
+        account: str | None,
+        call_id: str | None,
+        path: str,
     ) -> Fault | None:
-        """Return the first fault matching a request, using up one of its ``times``."""
+        """Return how a request fails: an outage, or the first matching fault.
+
+        A fault given ``times`` uses one up.
+        """
+        for outage in self.outages:
+            if outage.hits(provider, account):
+                return outage.fault
         for rule in self.faults:
             if not rule.matches(account, call_id, path):
                 continue

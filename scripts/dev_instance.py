@@ -46,6 +46,7 @@ from sandbox import (  # noqa: E402
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
 )
+from sandbox.__main__ import command as sandbox_command  # noqa: E402
 
 # Onboarding steps marked done before the first start: core_config would add the
 # default weather/radio/TTS integrations, which need the internet and only add noise.
@@ -254,6 +255,20 @@ class HomeAssistantApi:
                 for name, number in sandbox_destinations(entry["title"]):
                     self._add_destination(entry["entry_id"], name, number)
 
+    def destinations(self) -> dict[str, list[str]]:
+        """Return each account's destination names as Home Assistant has them now, by title."""
+        with WebSocket(self.url, self.token or "") as websocket:
+            return {
+                entry["title"]: [
+                    subentry["title"]
+                    for subentry in websocket.call(
+                        "config_entries/subentries/list", entry_id=entry["entry_id"]
+                    )
+                    if subentry["subentry_type"] == "destination"
+                ]
+                for entry in self._entries()
+            }
+
     def _add_destination(self, entry_id: str, name: str, number: str) -> None:
         base = "/api/config/config_entries/subentries/flow"
         flow = self.call("POST", base, {"handler": [entry_id, "destination"]})
@@ -448,12 +463,12 @@ class WebSocket:
         return data
 
 
-def destinations_help(sandbox_url: str, providers: list[str]) -> str:
-    """Say where the destinations, their buttons and the voice command are."""
-    port = urllib.parse.urlsplit(sandbox_url).port
+def destinations_help(sandbox_url: str, destinations: dict[str, list[str]]) -> str:
+    """Say where the destinations (each account's, by title), their buttons and the voice command are."""
+    port = str(urllib.parse.urlsplit(sandbox_url).port)
     listed = "\n".join(
-        f"  {provider}: {', '.join(name for name, _ in sandbox_destinations(provider))}"
-        for provider in providers
+        f"  {title}: {', '.join(names) or '(none)'}"
+        for title, names in destinations.items()
     )
     return f"""
 Destinations (each account's page: add, edit, remove) and their buttons, on the Overview
@@ -461,23 +476,29 @@ dashboard next to each account's Active calls:
 {listed}
 A button is available while a call is live on its account; pressing it transfers that
 call (with two live, it says so and sends nothing: end one first, for example
-  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+  {sandbox_command("call", "end", "--port", port, "CALL_ID")}
 after "call list"). The action takes a name too: destination: Reception.
 Assist (the speech bubble, top right of the Overview): "transfer the call to reception".
 """
 
 
 def live_calls_help(sandbox_url: str, bland_entry_id: str) -> str:
-    """Say how to watch live calls and transfer one without knowing its id."""
-    port = urllib.parse.urlsplit(sandbox_url).port
+    """Say how to watch live calls, transfer one without knowing its id, and fake an outage."""
+    port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
 Live calls: each account's device (Settings -> Devices & services -> Call Transfer)
-shows an "Active calls" sensor and a "Calls" event entity. Start or end sandbox calls
-from another shell while it runs:
+shows an "Active calls" sensor and a "Calls" event entity, and offers device triggers
+(a call started or ended, a transfer succeeded or failed) to automations. Start or end
+sandbox calls from another shell, in this folder, while it runs:
 
-  .venv/bin/python -m sandbox call start --port {port} --provider bland --from +14155550142
-  .venv/bin/python -m sandbox call list --port {port}
-  .venv/bin/python -m sandbox call end --port {port} CALL_ID
+  {sandbox_command("call", "start", "--port", port, "--provider", "bland", "--from", "+14155550142")}
+  {sandbox_command("call", "list", "--port", port)}
+  {sandbox_command("call", "end", "--port", port, "CALL_ID")}
+
+Take a provider down (its API answers 503; --drop aborts connections instead), and back:
+
+  {sandbox_command("outage", "start", "--port", port, "--provider", "bland")}
+  {sandbox_command("outage", "end", "--port", port)}
 
 With exactly one call live on an account, transfer it without a call id (the sandbox
 starts with two per account: end one first; "call_transfer.list_calls" lists them):
@@ -634,7 +655,7 @@ Configure (options). To point a leg at XML of your own, use aleg_url instead of 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
 {live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}
-{destinations_help(args.sandbox, list(entry_ids))}""",
+{destinations_help(args.sandbox, api.destinations())}""",
         flush=True,
     )
 

@@ -117,40 +117,55 @@ async def test_list_shows_every_call_oldest_first(
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "error"),
+    ("path", "body", "status", "error"),
     [
         (
+            "/calls",
             {"provider": "sinch"},
             400,
             "provider must be one of vobiz, bland, twilio, telnyx, plivo",
         ),
-        ({}, 400, "provider must be one of"),
-        ({"provider": "vobiz", "direction": "sideways"}, 400, "direction must be"),
-        ({"provider": "vobiz", "colour": "red"}, 400, "unknown field(s): colour"),
-        ({"provider": "vobiz", "from": 14155550100}, 400, "must be a string"),
-        ({"provider": "bland", "account": "sk-nobody"}, 404, "no such bland account"),
+        ("/calls", {}, 400, "provider must be one of"),
         (
+            "/calls",
+            {"provider": "vobiz", "direction": "sideways"},
+            400,
+            "direction must be",
+        ),
+        ("/calls", {"provider": "vobiz", "colour": "red"}, 400, "unknown field(s)"),
+        ("/calls", {"provider": "vobiz", "from": 14155550100}, 400, "a string"),
+        ("/calls", {"provider": "bland", "account": "sk-x"}, 404, "no such bland"),
+        (
+            "/calls",
             {"provider": "vobiz", "call_id": SANDBOX_VOBIZ_CALL_ID},
             409,
             "already exists",
         ),
-        (["provider", "vobiz"], 400, "JSON object"),
+        ("/calls", ["provider", "vobiz"], 400, "JSON object"),
+        ("/outages", {"provider": "sinch"}, 400, "provider must be one of"),
+        ("/outages", {"provider": "vobiz", "status": 200}, 400, "(400 to 599)"),
+        ("/outages", {"provider": "vobiz", "status": 503, "drop": True}, 400, "both"),
+        ("/outages", {"provider": "vobiz", "drop": "yes"}, 400, "true or false"),
+        ("/outages", {"provider": "vobiz", "for": 10}, 400, "unknown field(s): for"),
+        ("/outages", {"provider": "bland", "account": "sk-x"}, 404, "no such bland"),
     ],
 )
 async def test_bad_start_requests_are_refused(
     sandbox: Sandbox,
     session: aiohttp.ClientSession,
+    path: str,
     body: Any,
     status: int,
     error: str,
 ) -> None:
-    """A start request that cannot be done says why, and starts nothing."""
+    """A call or an outage that cannot be started says why, and starts nothing."""
     calls_before = len(sandbox.calls)
 
-    async with session.post(f"{sandbox.control_url}/calls", json=body) as response:
+    async with session.post(f"{sandbox.control_url}{path}", json=body) as response:
         assert response.status == status
         assert error in (await response.json())["error"]
     assert len(sandbox.calls) == calls_before
+    assert sandbox.outages == []
 
 
 @pytest.mark.parametrize(
@@ -162,6 +177,8 @@ async def test_bad_start_requests_are_refused(
         ("DELETE", "/calls/a/b", 404),
         ("GET", "", 404),
         ("GET", "/faults", 404),
+        ("PUT", "/outages", 405),
+        ("DELETE", "/outages/sinch", 404),
     ],
 )
 async def test_unknown_control_requests(
@@ -193,3 +210,64 @@ async def test_control_plane_is_not_under_a_provider_prefix_nor_faulted(
     sandbox.add_fault(Fault(kind=FaultKind.RESET))
     async with session.get(f"{sandbox.control_url}/calls") as response:
         assert response.status == 200
+
+
+async def test_outage_takes_a_provider_down_until_it_ends(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Vobiz answers 503 with an error page; the others and the control plane do not."""
+    outages = f"{sandbox.control_url}/outages"
+    vobiz_account = f"{sandbox.vobiz_base_url}/auth/me"
+    async with session.post(outages, json={"provider": "vobiz"}) as response:
+        assert response.status == 201
+        assert await response.json() == {
+            "provider": "vobiz",
+            "account": None,
+            "status": 503,
+            "drop": False,
+        }
+
+    async with session.get(vobiz_account, headers=VOBIZ_HEADERS) as response:
+        assert response.status == 503
+        assert response.content_type == "text/html"
+    async with session.get(
+        f"{sandbox.plivo_base_url}/Account/{SANDBOX_PLIVO_AUTH_ID}/",
+        headers=PLIVO_HEADERS,
+    ) as response:
+        assert response.status == 200
+    async with session.get(outages) as response:
+        assert [o["provider"] for o in (await response.json())["outages"]] == ["vobiz"]
+
+    async with session.delete(f"{outages}/vobiz") as response:
+        assert response.status == 200
+        assert [o["provider"] for o in (await response.json())["outages"]] == ["vobiz"]
+    async with session.get(vobiz_account, headers=VOBIZ_HEADERS) as response:
+        assert response.status == 200
+    async with session.delete(f"{outages}/vobiz") as response:
+        assert response.status == 404
+        assert (await response.json())["error"] == "vobiz has no outage"
+
+
+async def test_outage_of_one_account_that_drops_connections(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Only the Vobiz account named loses its connections; DELETE ends every outage."""
+    other = sandbox.add_vobiz_account(auth_id="MA_SANDBOX_0002", auth_token="t-0002")
+    outages = f"{sandbox.control_url}/outages"
+    async with session.post(
+        outages,
+        json={"provider": "vobiz", "account": SANDBOX_VOBIZ_AUTH_ID, "drop": True},
+    ) as response:
+        assert (await response.json())["status"] is None
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await session.get(f"{sandbox.vobiz_base_url}/auth/me", headers=VOBIZ_HEADERS)
+    async with session.get(
+        f"{sandbox.vobiz_base_url}/auth/me",
+        headers={"X-Auth-ID": other.auth_id, "X-Auth-Token": "t-0002"},
+    ) as response:
+        assert response.status == 200
+
+    async with session.delete(outages) as response:
+        assert len((await response.json())["outages"]) == 1
+    assert sandbox.outages == []

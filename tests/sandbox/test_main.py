@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+import shlex
 import signal
 import socket
 import sys
@@ -79,7 +80,6 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
             SANDBOX_BLAND_ORG_ID,
             SANDBOX_VOBIZ_CALL_ID,
             SANDBOX_BLAND_CALL_ID,
-            f"python -m sandbox call start --port {port} --provider vobiz",
             f"http://127.0.0.1:{port}/_sandbox/calls",
             f"http://127.0.0.1:{port}/twilio/2010-04-01",
             SANDBOX_TWILIO_ACCOUNT_SID,
@@ -97,15 +97,34 @@ async def test_runs_until_sigterm_and_prints_what_to_use() -> None:
         ):
             assert expected in output
 
-        # Another shell starts a call on the running sandbox, as the banner says.
-        for provider in ("bland", "plivo"):
-            starter = await run_sandbox(
-                "call", "start", "--port", str(port), "--provider", provider
+        # Another shell in the repository runs each command as the banner prints it:
+        # start a call, end it, list the calls, take Vobiz down and back up.
+        printed = [shlex.split(line) for line in banner if " -m sandbox " in line]
+        assert [argv[3:5] for argv in printed] == [
+            ["call", "start"],
+            ["call", "end"],
+            ["call", "list"],
+            ["outage", "start"],
+            ["outage", "end"],
+        ]
+        outputs = []
+        call_id = ""
+        for argv in printed:
+            run = await asyncio.create_subprocess_exec(
+                *[call_id if word == "CALL_ID" else word for word in argv],
+                cwd=REPO_ROOT,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
             async with asyncio.timeout(20):
-                started, _ = await starter.communicate()
-            assert starter.returncode == 0
-            assert started.decode().startswith(f"Started {provider} call ")
+                out, err = await run.communicate()
+            assert run.returncode == 0, err.decode()
+            outputs.append(out.decode())
+            call_id = call_id or out.decode().split()[3].rstrip(":")
+        assert outputs[0].startswith("Started vobiz call ")
+        assert outputs[1].startswith(f"Ended vobiz call {call_id}: ")
+        assert outputs[3] == "Outage: vobiz answers HTTP 503 (every account)\n"
+        assert outputs[4] == "Ended: vobiz answers HTTP 503 (every account)\n"
 
         async with (
             aiohttp.ClientSession() as session,
@@ -159,8 +178,8 @@ async def test_refuses_a_host_that_is_not_loopback(host: str) -> None:
 
 
 async def run_control(sandbox: Sandbox, *args: str) -> int:
-    """Run ``python -m sandbox call …`` in-process against the sandbox fixture."""
-    arguments = parse_args(["call", *args, "--port", str(sandbox.port)])
+    """Run ``python -m sandbox call|outage …`` in-process against the sandbox fixture."""
+    arguments = parse_args([*args, "--port", str(sandbox.port)])
     return await asyncio.to_thread(control, arguments)
 
 
@@ -171,6 +190,7 @@ async def test_call_commands_start_end_and_list(
     assert (
         await run_control(
             sandbox,
+            "call",
             "start",
             "--provider",
             "vobiz",
@@ -193,11 +213,11 @@ async def test_call_commands_start_end_and_list(
     )
     assert sandbox.calls["cli-call-1"].caller_name == "Front desk"
 
-    assert await run_control(sandbox, "end", "cli-call-1") == 0
+    assert await run_control(sandbox, "call", "end", "cli-call-1") == 0
     assert capsys.readouterr().out.startswith("Ended vobiz call cli-call-1: ")
     assert not sandbox.calls["cli-call-1"].live
 
-    assert await run_control(sandbox, "list") == 0
+    assert await run_control(sandbox, "call", "list") == 0
     listed = capsys.readouterr().out.splitlines()
     assert len(listed) == len(sandbox.calls)
     assert (
@@ -210,16 +230,64 @@ async def test_call_commands_explain_failures(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A refused command and a sandbox that is not running end with status 1 and why."""
-    assert await run_control(sandbox, "end", "no-such-call") == 1
+    assert await run_control(sandbox, "call", "end", "no-such-call") == 1
     assert capsys.readouterr().err == "error: no call no-such-call\n"
 
     sandbox.calls.clear()
-    assert await run_control(sandbox, "list") == 0
+    assert await run_control(sandbox, "call", "list") == 0
     assert capsys.readouterr().out == "No calls.\n"
 
     arguments = parse_args(["--port", str(free_port()), "call", "list"])
     assert await asyncio.to_thread(control, arguments) == 1
     assert "no sandbox answers at" in capsys.readouterr().err
+
+
+async def test_outage_commands_start_list_and_end(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An outage of every account, one that drops one account's connections; the end."""
+    assert await run_control(sandbox, "outage", "start", "--provider", "bland") == 0
+    assert capsys.readouterr().out == (
+        "Outage: bland answers HTTP 503 (every account)\n"
+    )
+    assert (
+        await run_control(
+            sandbox, "outage", "start", "--provider", "twilio", "--status", "500"
+        )
+        == 0
+    )
+    assert (
+        await run_control(
+            sandbox,
+            "outage",
+            "start",
+            "--provider",
+            "vobiz",
+            "--account",
+            SANDBOX_VOBIZ_AUTH_ID,
+            "--drop",
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        "Outage: twilio answers HTTP 500 (every account)",
+        f"Outage: vobiz drops every connection (account {SANDBOX_VOBIZ_AUTH_ID})",
+    ]
+    assert await run_control(sandbox, "outage", "list") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+    assert await run_control(sandbox, "outage", "end", "--provider", "bland") == 0
+    assert capsys.readouterr().out == (
+        "Ended: bland answers HTTP 503 (every account)\n"
+    )
+    assert await run_control(sandbox, "outage", "end") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert await run_control(sandbox, "outage", "end") == 0
+    assert await run_control(sandbox, "outage", "list") == 0
+    assert capsys.readouterr().out == "No outage.\nNo outage.\n"
+
+    assert await run_control(sandbox, "outage", "end", "--provider", "plivo") == 1
+    assert capsys.readouterr().err == "error: plivo has no outage\n"
 
 
 def test_port_and_host_go_before_or_after_the_command() -> None:
