@@ -1,9 +1,12 @@
-"""Destinations as a new user meets them: the dev instance's Overview, the add dialog, Assist.
+"""Destinations, options and automations as a new user meets them on the dev instance.
 
 Against the dev instance as ``scripts/develop`` leaves it (sandbox accounts with two
 destinations each, the Overview with their buttons): press a destination button while
-two calls are live, add a destination from the account's page, then say "transfer the
-call to reception" to Assist with one call live.
+two calls are live, add a destination from the account's page (``scripts/develop``
+started again lists it), save the account's options (the logbook shows no event for
+it), build an automation from the account's "Call transferred" device trigger in the
+automation editor, then say "transfer the call to reception" to Assist with one call
+live: the automation's notification names the call.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from playwright.async_api import Page, expect
 
 from sandbox import SANDBOX_VOBIZ_CALL_ID, SANDBOX_VOBIZ_SECOND_CALL_ID, Sandbox
-from tests.e2e.conftest import StartHomeAssistant, log_errors
+from tests.e2e.conftest import StartHomeAssistant, log_errors, run_dev_instance
 
 from .test_new_user import Steps, log_in
 
@@ -54,7 +57,57 @@ async def test_buttons_add_dialog_and_assist(
         await expect(page.get_by_text(re.compile("Transfer to Lobby"))).to_be_visible()
         await page.get_by_role("button", name="Finish").click()
 
-    async with steps.step("d4-assist"):
+    async with steps.step("d4-develop-started-again-lists-it"):
+        output = await run_dev_instance(
+            "connect",
+            "--hass",
+            hass.url,
+            "--sandbox",
+            f"http://127.0.0.1:{sandbox.port}",
+        )
+        assert re.search(r"Vobiz \(.*\): Reception, Sales, Lobby\n", output), output
+
+    async with steps.step("d5-options-saved-no-event-in-the-logbook"):
+        await account.get_by_role("button", name="Configure").click()
+        await page.get_by_role("spinbutton", name="Live-call polling interval").fill(
+            "15"
+        )
+        await page.get_by_role("button", name="Submit").click()
+        await expect(page.get_by_text("Options successfully saved.")).to_be_visible()
+        await page.get_by_role("button", name="Finish").click()
+        await page.goto(f"{hass.url}/logbook")
+        await expect(page.get_by_text("Home Assistant started")).to_be_visible()
+        # Before this fix: "… Transfers detected an event" and "… Calls detected an
+        # event", twice each, for this save and for develop's Bland and Telnyx options.
+        await expect(page.get_by_text("detected an event")).to_have_count(0)
+
+    async with steps.step("d6-automation-from-the-device-trigger"):
+        await page.goto(f"{hass.url}/config/automation/edit/new")
+        await page.get_by_role("button", name="Add trigger").click()
+        await page.get_by_text("Device", exact=True).click()
+        await page.get_by_role("combobox", name="Device").fill("Vobiz")
+        await page.get_by_role("option", name=re.compile("Vobiz")).first.click()
+        await page.locator("ha-device-trigger-picker").click()
+        for offered in ("Call started", "Call ended", "Transfer failed"):
+            await expect(page.get_by_role("option", name=offered)).to_be_visible()
+        await page.get_by_role("option", name="Call transferred").click()
+        await page.get_by_role("button", name="Add action").click()
+        await page.get_by_role("textbox", name="Search action").fill("notification")
+        await page.get_by_text("Persistent Notification: Create", exact=True).click()
+        await (
+            page.locator("ha-settings-row", has_text="Message body")
+            .get_by_role("textbox")
+            .fill(
+                "Call {{ trigger.event.data.call_id }}"
+                " went to {{ trigger.event.data.destination }}"
+            )
+        )
+        await page.get_by_role("button", name="Save").click()
+        await page.get_by_role("textbox", name="Name").fill("Transferred")
+        await page.get_by_role("button", name="Save").last.click()
+        await expect(page.get_by_text("Transferred", exact=True)).to_be_visible()
+
+    async with steps.step("d7-assist"):
         sandbox.end_call(SANDBOX_VOBIZ_SECOND_CALL_ID)
         await page.goto(hass.url)
         await page.get_by_role("button", name="Assist").click()
@@ -66,6 +119,13 @@ async def test_buttons_add_dialog_and_assist(
         ).to_be_visible()
         await sandbox.fetches_settled()
         assert sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transferred_to is not None
+
+    async with steps.step("d8-the-automation-ran"):
+        await page.keyboard.press("Escape")  # close Assist
+        await page.get_by_text("Notifications", exact=True).click()
+        await expect(
+            page.get_by_text(f"Call {SANDBOX_VOBIZ_CALL_ID} went to Reception")
+        ).to_be_visible()
         # The one error is the refused press, which Home Assistant logs in one line.
         [refused] = log_errors(hass.log)
         assert "2 calls are live on Vobiz" in refused

@@ -52,8 +52,8 @@ def auto_enable_custom_integrations() -> None:
     """Override the harness fixture: these tests start no in-process Home Assistant."""
 
 
-async def _dev_instance(*args: str) -> None:
-    """Run scripts/dev_instance.py; its output is the failure message."""
+async def run_dev_instance(*args: str) -> str:
+    """Run scripts/dev_instance.py; return its output (the failure message if it fails)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(DEV_INSTANCE),
@@ -63,6 +63,7 @@ async def _dev_instance(*args: str) -> None:
     )
     output, _ = await asyncio.wait_for(process.communicate(), STARTUP_TIMEOUT)
     assert process.returncode == 0, output.decode()
+    return output.decode()
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ async def start_home_assistant(
         port = dev_instance.free_port()
         (config / "configuration.yaml").write_text(DEV_CONFIGURATION.read_text())
         (config / "custom_components").symlink_to(REPO_ROOT / "custom_components")
-        await _dev_instance("prepare", "--config", str(config))
+        await run_dev_instance("prepare", "--config", str(config))
         log = tmp_path / "hass.log"
         processes.append(
             await start_hass(
@@ -98,7 +99,7 @@ async def start_home_assistant(
         )
         url = f"http://127.0.0.1:{port}"
         token_file = tmp_path / "token"
-        await _dev_instance(
+        await run_dev_instance(
             "connect",
             "--hass",
             url,
