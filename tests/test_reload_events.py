@@ -1,11 +1,12 @@
 """Saving options, reconfiguring or reauthenticating an account replays no event.
 
 A reload takes an account's entities away and brings them back: each event entity goes
-``unavailable``, then back to its last event (restored), and the logbook, the history,
-state triggers and (on newer Home Assistant) ``event.received`` took that for new
-events. These changes are applied to the loaded account instead, so its event entities
-keep their state; what users automate on and read in the logbook is checked here with
-the real automation, recorder and logbook components.
+``unavailable``, then back to its last event (restored), and the logbook, the history
+and state triggers took that for new events (the "event received" trigger of newer
+Home Assistant ignores changes from ``unavailable``). These changes are applied to the
+loaded account instead, so its event entities keep their state; what users automate on
+and read in the logbook is checked here with the real automation, recorder and logbook
+components.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from sandbox import (
 from .conftest import PROVIDER_CASES, add_entry, setup_entry, transfer, twilio_data
 
 AUTOMATION_RAN = "call_transfer_test_automation_ran"
-# Home Assistant 2025.12 and later offer "event received" triggers for event entities.
+# Newer Home Assistant (2026.10 on the latest leg) offers "event received" triggers.
 HAS_EVENT_RECEIVED_TRIGGER = find_spec("homeassistant.components.event.trigger")
 
 
