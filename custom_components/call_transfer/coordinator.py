@@ -130,7 +130,7 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
     async def async_use_client(
         self, client: TransferProvider, *, same_calls: bool
     ) -> None:
-        """Poll with ``client`` (new credentials or options) from now on, first at once.
+        """Poll with ``client`` (new credentials or options) from now on, first right away.
 
         Unless it lists the same calls as the last one (``same_calls``), its first
         listing is a new baseline, as at setup: the calls of another organization or
