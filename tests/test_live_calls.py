@@ -28,6 +28,7 @@ from custom_components.call_transfer.const import (
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
 )
+from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import (
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
@@ -171,6 +172,41 @@ async def test_rejected_credentials_while_polling_start_reauth(
     live.sandbox.requests.clear()
     await live.poll()
     assert live.sandbox.requests == []
+
+
+async def test_reauth_with_the_same_credentials_polls_again(
+    live: LiveAccount,
+) -> None:
+    """The provider refused the credentials once: given again, the account polls again.
+
+    Without a reload (the entities keep their state).
+    """
+    await live.set_up()
+    body = live.sandbox.error_body(live.provider, 401, "authentication failed")
+    live.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=401, body=body),
+        path_contains=live.case.listing_path,
+        times=1,
+    )
+    await live.poll()
+    assert live.state("active_calls").state == STATE_UNAVAILABLE
+    runtime = live.entry.runtime_data
+    [flow] = live.hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    credentials = PROVIDERS[live.provider].credential_fields
+    same = {
+        cred.key: live.entry.data[cred.key]
+        for cred in credentials
+        if (cred.secret or not cred.required) and cred.key in live.entry.data
+    }
+
+    result = await live.hass.config_entries.flow.async_configure(flow["flow_id"], same)
+
+    assert result["reason"] == "reauth_successful"
+    assert live.entry.runtime_data is runtime
+    assert live.state("active_calls").state == "2"
+    live.sandbox.requests.clear()
+    await live.poll()
+    assert [r.path for r in live.sandbox.requests if live.case.listing_path in r.path]
 
 
 async def test_rate_limit_makes_the_next_poll_wait(live: LiveAccount) -> None:

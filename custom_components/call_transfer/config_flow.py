@@ -246,9 +246,15 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         # The loaded account takes the new credentials without a reload (its update
         # listener), which would replay its event entities' last events.
-        self.hass.config_entries.async_update_entry(
-            entry, unique_id=unique_id, data=data
-        )
+        if (
+            not self.hass.config_entries.async_update_entry(
+                entry, unique_id=unique_id, data=data
+            )
+            and (coordinator := entry.runtime_data.coordinator) is not None
+        ):
+            # The same credentials, which the provider takes again: polling, which
+            # stopped when it refused them, starts again.
+            await coordinator.async_refresh()
         return self.async_abort(
             reason="reconfigure_successful"
             if self.source == SOURCE_RECONFIGURE

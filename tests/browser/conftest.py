@@ -64,6 +64,9 @@ async def page() -> AsyncIterator[playwright_api.Page]:
         await context.route("**/*", loopback_only)
         page = await context.new_page()
         page.set_default_timeout(20_000)
+        # Assertions wait as long as actions: the full gate runs both legs at once, and
+        # the first dashboard then takes longer than expect's default 5 s to render.
+        playwright_api.expect.set_options(timeout=20_000)
         try:
             yield page
         finally:
