@@ -21,7 +21,7 @@ from .test_new_user import Steps, log_in
 async def test_buttons_add_dialog_and_assist(
     page: Page, start_home_assistant: StartHomeAssistant, sandbox: Sandbox
 ) -> None:
-    """What the README's Destinations and Voice sections promise, in the browser."""
+    """What docs/destinations.md and docs/voice.md promise, in the browser."""
     hass = await start_home_assistant()
     steps = Steps(page, hass.log)
 
