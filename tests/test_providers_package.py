@@ -25,6 +25,20 @@ VENDORED = ROOT / "custom_components" / "call_transfer" / "providers"
 IMPORT_NAME = "call_transfer_providers"
 
 
+def child_environment(**changes: str) -> dict[str, str]:
+    """Return this process's environment without the coverage and pytest settings.
+
+    The suite's coverage would otherwise follow into the child (pytest-cov starts it in
+    subprocesses) and measure the build hook and the package as if they were the
+    integration.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("COV_", "COVERAGE", "PYTEST_"))
+    } | changes
+
+
 def hatchling(hook: str, directory: Path, cwd: Path) -> Path:
     """Run one of hatchling's PEP 517 hooks in a fresh interpreter; return the artifact."""
     script = (
@@ -33,6 +47,7 @@ def hatchling(hook: str, directory: Path, cwd: Path) -> Path:
     built = subprocess.run(
         [sys.executable, "-c", script, str(directory)],
         cwd=cwd,
+        env=child_environment(),
         capture_output=True,
         text=True,
         check=True,
@@ -91,11 +106,7 @@ def test_the_built_wheel_passes_the_package_tests(
     _, wheel = built
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(tmp_path / "site")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("COV_", "COVERAGE", "PYTEST_"))
-    } | {"PYTHONPATH": str(tmp_path / "site")}
+    env = child_environment(PYTHONPATH=str(tmp_path / "site"))
     result = subprocess.run(
         [
             sys.executable,
