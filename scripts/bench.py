@@ -620,7 +620,7 @@ async def measure_running(
 
 
 def format_report(report: Mapping[str, Any]) -> str:
-    """Return the report as a table for the screen (and the README)."""
+    """Return the report as a table for the screen (and docs/performance.md)."""
     settings = report["settings"]
     repeats = report["repeats"]
     header = (

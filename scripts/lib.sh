@@ -44,6 +44,7 @@ lock_hash() { sha256sum "$1" | cut -c1-16; }
 
 # The latest test leg: Python >= 3.14.2 from PATH, or a cached Debian forky chroot (root).
 CHROOT="$CACHE_DIR/forky"
+# The latest leg's environments, one per requirements lock (see run_latest_leg).
 CHROOT_VENV="/opt/call_transfer-latest"
 # python3.14-dev and g++ build the few requirements that have no wheel for Python 3.14 yet.
 CHROOT_PACKAGES="python3.14,python3.14-venv,python3.14-dev,g++,ca-certificates"
@@ -114,8 +115,10 @@ in_chroot() {
 run_latest_leg() {
   ensure_uv
   local wanted; wanted="$(lock_hash requirements/latest.txt)"
+  # One environment per lock, named by its hash: the worktrees of one machine share the cache,
+  # and a branch with another lock must not re-sync an environment another branch's run is using.
   if python314_on_path; then
-    local venv="$CACHE_DIR/venv-latest"
+    local venv="$CACHE_DIR/venv-latest-$wanted"
     if [ "$(cat "$venv/.call_transfer-lock" 2>/dev/null)" != "$wanted" ]; then
       say "Creating the latest-leg environment in $venv"
       "$UV" venv --quiet --allow-existing --python "$(command -v python3.14)" "$venv"
@@ -126,14 +129,15 @@ run_latest_leg() {
     return
   fi
   provision_chroot
-  local command; command="$(printf '%q ' "${@//\{venv\}/$CHROOT_VENV}")"
+  local venv="$CHROOT_VENV-$wanted"
+  local command; command="$(printf '%q ' "${@//\{venv\}/$venv}")"
   in_chroot "
     set -e
-    if [ \"\$(cat $CHROOT_VENV/.call_transfer-lock 2>/dev/null)\" != '$wanted' ]; then
+    if [ \"\$(cat $venv/.call_transfer-lock 2>/dev/null)\" != '$wanted' ]; then
       echo '==> Creating the latest-leg environment in the chroot'
-      uv venv --quiet --allow-existing --python /usr/bin/python3.14 $CHROOT_VENV
-      uv pip sync --quiet --python $CHROOT_VENV/bin/python requirements/latest.txt
-      echo '$wanted' > $CHROOT_VENV/.call_transfer-lock
+      uv venv --quiet --allow-existing --python /usr/bin/python3.14 $venv
+      uv pip sync --quiet --python $venv/bin/python requirements/latest.txt
+      echo '$wanted' > $venv/.call_transfer-lock
     fi
     $command"
 }

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 import json
 from pathlib import Path
 import re
 import subprocess
 import sys
 
+from homeassistant.components.logger.helpers import get_integration_loggers
+from homeassistant.core import HomeAssistant
 from PIL import Image
 import pytest
 import yaml
+
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import http as provider_http
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION = ROOT / "custom_components" / "call_transfer"
@@ -90,6 +96,38 @@ def test_manifest() -> None:
     for key in ("codeowners", "documentation", "issue_tracker", "requirements"):
         assert manifest[key], key
     assert all("==" in requirement for requirement in manifest["requirements"])
+
+
+def test_manifest_loggers_are_those_of_requirements_that_log() -> None:
+    """``loggers`` lists the loggers of third-party requirements, and only those.
+
+    Home Assistant covers the integration's own package by itself (the next test);
+    a requirement whose code logs must have its top-level logger listed, so that
+    *Enable debug logging* and Cloud's log capture include it.
+    """
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    listed = set(manifest.get("loggers", []))
+    assert not {name for name in listed if name.split(".")[0] == "custom_components"}
+    logging_packages = set()
+    for requirement in manifest["requirements"]:
+        distribution = metadata.distribution(requirement.split("==")[0])
+        for file in distribution.files or ():
+            if file.suffix == ".py" and re.search(
+                r"^\s*(import logging|from logging import)",
+                file.read_text(),
+                re.MULTILINE,
+            ):
+                logging_packages.add(file.parts[0])
+    assert listed == logging_packages
+
+
+async def test_debug_logging_covers_the_provider_clients(hass: HomeAssistant) -> None:
+    """The integration's loggers, as *Enable debug logging* sets them, hold the clients'."""
+    loggers = await get_integration_loggers(hass, DOMAIN)
+
+    assert "custom_components.call_transfer" in loggers
+    # The clients log under their module's name.
+    assert provider_http.__name__.startswith(tuple(f"{name}." for name in loggers))
 
 
 def test_hacs_minimum_is_the_min_test_leg() -> None:

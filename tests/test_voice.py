@@ -254,7 +254,7 @@ async def test_the_assist_llm_api_offers_and_runs_the_intent(
 async def test_custom_sentences_target_the_intent(
     reception: LiveAccount, tmp_path: Path
 ) -> None:
-    """The README's custom sentences (config/custom_sentences/en) on the built-in agent."""
+    """The documented custom sentences (config/custom_sentences/en) on the built-in agent."""
     hass = reception.hass
     shutil.copytree(CUSTOM_SENTENCES, tmp_path / "custom_sentences" / "en")
     hass.config.config_dir = str(tmp_path)
@@ -364,13 +364,13 @@ async def test_voice_blueprint_gives_the_providers_reason(
     assert answer.endswith(".")
 
 
-def test_the_readme_shows_the_custom_sentences_file() -> None:
-    """What the README tells users to copy is the file the tests and the dev instance use."""
+def test_the_voice_docs_show_the_custom_sentences_file() -> None:
+    """What docs/voice.md tells users to copy is the file the tests and the dev instance use."""
     sentences = (CUSTOM_SENTENCES / "call_transfer.yaml").read_text()
     shown = sentences[sentences.index("language:") :]
-    readme = (dev_instance.REPO_ROOT / "README.md").read_text()
+    page = (dev_instance.REPO_ROOT / "docs" / "voice.md").read_text()
     indented = "".join(
         f"  {line}" if line.strip() else line
         for line in shown.splitlines(keepends=True)
     )
-    assert indented in readme
+    assert indented in page

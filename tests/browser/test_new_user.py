@@ -65,7 +65,7 @@ async def log_in(page: Page, url: str) -> None:
 async def test_add_account_and_transfer_from_developer_tools(
     page: Page, start_home_assistant: StartHomeAssistant, sandbox: Sandbox
 ) -> None:
-    """What the README promises a new user, step by step in the browser."""
+    """What the README's quick start promises a new user, step by step in the browser."""
     hass = await start_home_assistant(accounts=False)
     steps = Steps(page, hass.log)
 

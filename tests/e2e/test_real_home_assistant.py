@@ -15,7 +15,7 @@ from .conftest import RunningHomeAssistant, log_errors
 async def test_transfer_via_rest_api_and_event_over_websocket(
     home_assistant: RunningHomeAssistant, sandbox: Sandbox
 ) -> None:
-    """The README's path: the action over REST with its response, the event over WebSocket.
+    """The action over REST with its response, the event over WebSocket (docs/actions.md).
 
     Bland transfers to a number in its request; Vobiz fetches the Dial XML from this
     Home Assistant's webhook (its external URL, on loopback).
