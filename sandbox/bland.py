@@ -139,8 +139,9 @@ class BlandApi(ProviderApi[BlandAccount]):
             {
                 "data": [
                     _active_call(call)
-                    for call in calls
-                    if call.status is not CallStatus.COMPLETED
+                    for call in self.state.listed(
+                        [c for c in calls if c.status is not CallStatus.COMPLETED]
+                    )
                 ],
                 "errors": None,
             }

@@ -22,6 +22,9 @@ class FaultKind(StrEnum):
     HANG = "hang"  # no response until the client gives up or the sandbox stops
     LATENCY = "latency"  # answered normally after a delay
     RAW = "raw"  # the given status and body bytes, sent as they are (headers say what they are)
+    # The normal answer, status line and headers included, one byte every ``delay``
+    # seconds: never silent long enough for a read timeout, never finished either.
+    DRIP = "drip"
 
 
 # The Fault fields each kind uses; giving any other is an error.
@@ -36,6 +39,7 @@ _FIELDS: Final[Mapping[FaultKind, frozenset[str]]] = {
     FaultKind.HANG: frozenset(),
     FaultKind.LATENCY: frozenset({"delay"}),
     FaultKind.RAW: frozenset({"status", "body", "headers", "delay"}),
+    FaultKind.DRIP: frozenset({"delay"}),
 }
 _DEFAULT_STATUS: Final[Mapping[FaultKind, int]] = {
     FaultKind.RATE_LIMIT: 429,
@@ -79,7 +83,9 @@ class Fault:
             raise ValueError(f"A {self.kind} fault takes no {', '.join(unused)}")
         if self.kind is FaultKind.STATUS and self.status is None:
             raise ValueError("A status fault needs a status")
-        if self.delay < 0 or (self.kind is FaultKind.LATENCY and self.delay == 0):
+        if self.delay < 0 or (
+            self.kind in (FaultKind.LATENCY, FaultKind.DRIP) and self.delay == 0
+        ):
             raise ValueError("A fault's delay must be positive")
         if self.kind is FaultKind.RAW and not isinstance(self.body, bytes):
             raise ValueError("A raw fault needs its body as bytes")
@@ -111,7 +117,7 @@ class FaultRule:
 
 
 def canned_response(fault: Fault, rate_limit_body: Any) -> web.Response:
-    """Build the response of a fault that answers (not RESET, HANG or LATENCY).
+    """Build the response of a fault that answers (not RESET, HANG, LATENCY or DRIP).
 
     ``rate_limit_body`` is the provider's error envelope, used by a RATE_LIMIT fault
     that brings no body of its own.

@@ -59,7 +59,9 @@ class LegFetcher:
     """Fetches transferred legs' URLs in the background and records what they answered.
 
     The transfer handler ``plan``s the fetches; the server ``start``s them once the
-    202 is sent. ``settled()`` waits until every started fetch has finished.
+    202 is sent. ``settled()`` waits until every started fetch has finished. ``hold()``
+    makes fetches wait until ``release()``, as a provider that fetches late (or again)
+    does.
     """
 
     def __init__(self, state: SandboxState) -> None:
@@ -69,6 +71,16 @@ class LegFetcher:
         self._planned: list[LegFetch] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._released = asyncio.Event()
+        self._released.set()
+
+    def hold(self) -> None:
+        """Make fetches started from now on (and those waiting) wait for ``release()``."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let held fetches go."""
+        self._released.set()
 
     def plan(
         self, call: SandboxCall, order: dict[str, str], dialect: XmlDialect
@@ -121,6 +133,7 @@ class LegFetcher:
             self._session = None
 
     async def _fetch_and_record(self, fetch: LegFetch) -> None:
+        await self._released.wait()
         outcome = await self._fetch(fetch)
         fetch.call.outcomes.append(outcome)
         self.state.leg_fetches.append(outcome)

@@ -134,7 +134,9 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
     ) -> web.Response:
         _require_live_filter(request)
         calls = self.state.account_calls(self.name, account.auth_id)
-        live = [call.call_id for call in calls if call.live]
+        live = [
+            call.call_id for call in self.state.listed([c for c in calls if c.live])
+        ]
         if self.live_call_page_size is not None:
             live = live[_page(request, self.live_call_page_size)]
         return self.ok(with_api_id({"calls": live}))

@@ -151,17 +151,16 @@ class Sandbox(SandboxState):
             # The sandbox's own control plane: no provider request, so not recorded.
             return control_respond(self, request.method, request.path, body)
         api_request, api = self._api_request(request, body)
-        self.requests.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=mask_headers(request.headers),
-                json=api_request.json,
-                text=body.decode(errors="replace"),
-                form=api_request.form,
-            )
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=mask_headers(request.headers),
+            json=api_request.json,
+            text=body.decode(errors="replace"),
+            form=api_request.form,
         )
+        self.requests.append(recorded)
         if api is None:
             return web.json_response({"error": "no provider here"}, status=404)
         account = api.authenticate(api_request)
@@ -171,6 +170,10 @@ class Sandbox(SandboxState):
             api.call_id_of(api_request),
             request.path,
         )
+        for hook in list(self.request_hooks):
+            hook(recorded)
+        if fault is not None and fault.kind is FaultKind.DRIP:
+            return await self._drip(request, api.respond(api_request, account), fault)
         if fault is not None:
             faulty = await self._apply_fault(fault, request, api)
             if faulty is not None:
@@ -233,12 +236,46 @@ class Sandbox(SandboxState):
                     return _abort(request)
                 return canned_response(fault, api.error_body(429, "too many requests"))
 
+    async def _drip(
+        self, request: web.BaseRequest, response: web.Response, fault: Fault
+    ) -> web.StreamResponse:
+        """Send the answer itself, one byte every ``fault.delay`` seconds, then hang up.
+
+        What the answer set off (a transferred leg's fetch) starts once it is all sent.
+        """
+        planned = self.leg_fetcher.take_planned()
+        transport = request.transport
+        for index, byte in enumerate(raw_answer(response)):
+            if index and await self._wait_for_stop(fault.delay):
+                return _abort(request)
+            if transport is None or transport.is_closing():
+                return _abort(request)  # the client gave up
+            transport.write(bytes((byte,)))
+        self.leg_fetcher.start(planned)
+        if transport is not None:
+            transport.close()
+        # Never sent: the answer went out above and the connection is closing.
+        return web.Response(status=499)
+
     async def _wait_for_stop(self, seconds: float | None) -> bool:
         """Wait for stop() at most ``seconds`` (None: no limit); say whether it came."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stopping.wait()
         return self._stopping.is_set()
+
+
+def raw_answer(response: web.Response) -> bytes:
+    """Return an answer as it goes on the wire (HTTP/1.1), announcing that the connection closes."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    headers = dict(response.headers) | {
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+    }
+    head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return f"{head}\r\n".encode() + body
 
 
 def _abort(request: web.BaseRequest) -> web.StreamResponse:

@@ -278,6 +278,13 @@ class SandboxState:
         self.leg_fetches: list[LegOutcome] = []
         self.faults: list[FaultRule] = []
         self.outages: list[Outage] = []
+        # Calls the next listings leave out (by id: how many listing requests), as a
+        # listing that lags behind the calls does.
+        self.omitted: dict[str, int] = {}
+        # Called with each provider request as it arrives (its fault, if any, chosen)
+        # before it is answered, so a test can make something happen between two
+        # requests (a call ending mid-poll, a fault for the next request).
+        self.request_hooks: list[Callable[[RecordedRequest], None]] = []
         # Each provider's accounts by the key its requests authenticate with.
         self.accounts: dict[ProviderName, Mapping[str, object]] = {
             "vobiz": self.vobiz_accounts,
@@ -383,6 +390,24 @@ class SandboxState:
     def end_call(self, call_id: str) -> None:
         """Hang up a call: it is no longer live, transfers of it answer 404."""
         self.calls[call_id].status = CallStatus.COMPLETED
+
+    def omit_from_listings(self, call_id: str, times: int = 1) -> None:
+        """Leave a call out of the next ``times`` listing requests (each page is one)."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self.omitted[call_id] = times
+
+    def listed(self, calls: list[SandboxCall]) -> list[SandboxCall]:
+        """Return the calls one listing request shows: without those it leaves out."""
+        shown = []
+        for call in calls:
+            if (left := self.omitted.get(call.call_id)) is None:
+                shown.append(call)
+            elif left == 1:
+                del self.omitted[call.call_id]
+            else:
+                self.omitted[call.call_id] = left - 1
+        return shown
 
     def live_call(
         self, provider: ProviderName, account: str, call_id: str

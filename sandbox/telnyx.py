@@ -150,11 +150,13 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
         number = _page_parameter(request.query, "page[number]", 1)
         size = min(_page_parameter(request.query, "page[size]", 20), 250)
         size = min(size, account.page_size_limit)
-        calls = [
-            call
-            for call in self.state.account_calls("telnyx", account.api_key)
-            if call.live and call.connection == connection
-        ]
+        calls = self.state.listed(
+            [
+                call
+                for call in self.state.account_calls("telnyx", account.api_key)
+                if call.live and call.connection == connection
+            ]
+        )
         page = calls[(number - 1) * size : number * size]
         return self.ok(
             {

@@ -260,7 +260,9 @@ class TwilioApi(ProviderApi[TwilioLogin]):
                     HTTPStatus.BAD_REQUEST, INVALID_PAGE_TOKEN, "Invalid PageToken"
                 )
             every_call = every_call[earlier.index(token[2:]) + 1 :]
-        matching = [c for c in every_call if status is None or c.status == status]
+        matching = self.state.listed(
+            [c for c in every_call if status is None or c.status == status]
+        )
         calls = matching[:page_size]
         path = f"{API_VERSION}/Accounts/{account.sid}/Calls.json"
         next_page = None

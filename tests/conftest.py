@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 import json
@@ -348,6 +349,10 @@ class ProviderCase:
     # credential check tells, such as Vobiz's auth_secret).
     known_secret: str
 
+    def is_listing(self, request: RecordedRequest) -> bool:
+        """Whether a request lists the live calls (not one call's details: a lookup)."""
+        return request.method == "GET" and request.path.endswith(self.listing_path)
+
     @property
     def call_id(self) -> str:
         """The seeded live call the transfer is for."""
@@ -485,14 +490,20 @@ PROVIDER_CASES: dict[str, ProviderCase] = {
 }
 
 
-def add_entry(hass: HomeAssistant, sandbox: Sandbox, provider: str) -> MockConfigEntry:
-    """Add (not set up) an entry for the provider's sandbox account."""
+def add_entry(
+    hass: HomeAssistant, sandbox: Sandbox, provider: str, **entry_fields: Any
+) -> MockConfigEntry:
+    """Add (not set up) an entry for the provider's sandbox account.
+
+    ``entry_fields`` are more of the entry's fields (options, subentries_data).
+    """
     case = PROVIDER_CASES[provider]
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=case.title,
         unique_id=case.unique_id,
         data=case.data(sandbox),
+        **entry_fields,
     )
     entry.add_to_hass(hass)
     return entry
@@ -545,6 +556,18 @@ async def transfer(
     return await hass.services.async_call(
         DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
     )
+
+
+def transfer_arrives(sandbox: Sandbox) -> asyncio.Event:
+    """Return an event set when the sandbox receives a transfer (a POST).
+
+    Waiting on it needs no timer: it works on a frozen clock too.
+    """
+    arrived = asyncio.Event()
+    sandbox.request_hooks.append(
+        lambda request: request.method == "POST" and arrived.set()
+    )
+    return arrived
 
 
 def transfers_sent(sandbox: Sandbox) -> list[RecordedRequest]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -17,11 +19,31 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.call_transfer.const import DOMAIN
-from sandbox import Sandbox, SandboxCall
+from sandbox import Fault, Sandbox, SandboxCall
 
 from .conftest import ProviderCase, add_entry
 
 SCAN_INTERVAL: Final = timedelta(seconds=10)
+STEP: Final = 0.5  # seconds of the frozen clock per step of advance()
+
+
+async def advance(
+    freezer: FrozenDateTimeFactory, done: Callable[[], bool], *, limit: float
+) -> float:
+    """Move the frozen clock on in steps until ``done()``; return the seconds that passed.
+
+    The event loop runs on that clock too: after each step it runs a few rounds, so
+    timers due fire, the sandbox writes and the client reads. For waits that take time
+    to end (a slow answer), where ``poll()`` would wait for them forever.
+    """
+    passed = 0.0
+    while not done():
+        assert passed < limit, f"still waiting after {limit:g} s"
+        freezer.tick(STEP)
+        passed += STEP
+        for _ in range(20):
+            await asyncio.sleep(0)
+    return passed
 
 
 @dataclass
@@ -65,6 +87,18 @@ class LiveAccount:
         async_fire_time_changed(self.hass)
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
+    async def until_polled(self) -> None:
+        """Let the clock run (in steps) until the next scheduled poll sends a request.
+
+        For polls that take time to end, which ``poll()`` would wait for forever.
+        """
+        self.sandbox.requests.clear()
+        await advance(
+            self.freezer,
+            lambda: bool(self.sandbox.requests),
+            limit=SCAN_INTERVAL.total_seconds() + 1,
+        )
+
     async def start_call(self, **fields: str) -> SandboxCall:
         """Start a call on the account over the sandbox's control plane, as a developer does."""
         async with (
@@ -76,6 +110,21 @@ class LiveAccount:
         ):
             assert response.status == 201
             return self.sandbox.calls[(await response.json())["call_id"]]
+
+    def add_calls(self, count: int) -> list[str]:
+        """Start ``count`` calls on the account (straight in the sandbox); return their ids."""
+        return [
+            self.sandbox.add_call(
+                self.case.provider,
+                self.case.account,
+                connection=self.case.live_options.get("connection_id"),
+            ).call_id
+            for _ in range(count)
+        ]
+
+    def fault_next_listing(self, fault: Fault) -> None:
+        """Make the next request whose path has the listing's path fail with ``fault``."""
+        self.sandbox.add_fault(fault, path_contains=self.case.listing_path, times=1)
 
     def calls(self) -> list[SandboxCall]:
         """Return the account's sandbox calls, oldest first."""

@@ -80,11 +80,7 @@ async def test_press_with_one_live_call_transfers_it(live: LiveAccount) -> None:
     assert event.data["destination"] == "Reception"
     assert event.context is context
     # Polled before (to pick the call) and after (to show the transfer).
-    listings = [
-        r
-        for r in live.sandbox.requests
-        if r.method == "GET" and live.case.listing_path in r.path
-    ]
+    listings = [r for r in live.sandbox.requests if live.case.is_listing(r)]
     assert len(listings) == 2
 
 

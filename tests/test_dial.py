@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
 from yarl import URL
 
 from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.dial import DIAL_URL_LIFETIME
 from custom_components.call_transfer.providers import NumberTransfer, VobizClient
 from sandbox import (
     SANDBOX_PLIVO_AUTH_ID,
@@ -502,47 +503,68 @@ async def served_url(hass: HomeAssistant, sandbox: Sandbox) -> str:
     return str(sent_transfer(sandbox)["aleg_url"])
 
 
-@pytest.mark.parametrize("removal", ["unload", "stop"])
-async def test_unload_and_stop_remove_the_webhook(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    dial_entry: MockConfigEntry,
-    http: ClientSession,
-    removal: str,
-) -> None:
-    """Then Home Assistant answers the URL as for any unknown webhook: 200, empty."""
-    url = await served_url(hass, sandbox)
-
-    if removal == "unload":
-        assert await hass.config_entries.async_unload(dial_entry.entry_id)
-    else:
-        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-        await hass.async_block_till_done()
-
+async def assert_unknown_webhook(http: ClientSession, url: str) -> None:
+    """Home Assistant answers the URL as for any unknown webhook: 200, empty."""
     for method in ("GET", "POST"):
         async with http.request(method, url) as answer:
             assert answer.status == 200
             assert await answer.read() == b""
-    if removal == "stop":
-        # Unloading after the stop (as a late reload does) is harmless.
-        assert await hass.config_entries.async_unload(dial_entry.entry_id)
+
+
+async def test_stop_removes_the_webhook(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    dial_entry: MockConfigEntry,
+    http: ClientSession,
+) -> None:
+    """Home Assistant stopping ends the pending transfers' XML at once."""
+    url = await served_url(hass, sandbox)
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+
+    await assert_unknown_webhook(http, url)
+    # Unloading after the stop (as a late reload does) is harmless.
+    assert await hass.config_entries.async_unload(dial_entry.entry_id)
     assert dial_entry.state is ConfigEntryState.NOT_LOADED
 
 
-async def test_reload_keeps_the_webhook_but_no_old_transfer(
+async def test_unload_removes_the_webhook_once_no_transfer_is_pending(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    dial_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    http: ClientSession,
+) -> None:
+    """An accepted transfer's XML outlives the account's unloading, for its lifetime."""
+    url = await served_url(hass, sandbox)
+    form = {"CallUUID": SANDBOX_VOBIZ_CALL_ID}
+
+    assert await hass.config_entries.async_unload(dial_entry.entry_id)
+    async with http.post(url, data=form) as answer:
+        assert answer.status == 200
+        assert answer.content_type == "application/xml"
+
+    freezer.tick(DIAL_URL_LIFETIME)
+    async_fire_time_changed(hass)
+    await assert_unknown_webhook(http, url)
+
+
+async def test_reload_keeps_the_webhook_and_the_pending_transfers(
     hass: HomeAssistant,
     dial_entry: MockConfigEntry,
     sandbox: Sandbox,
     http: ClientSession,
 ) -> None:
-    """Reloaded, the account answers at the same webhook, but not with an old transfer's XML."""
+    """Reloaded, the account answers at the same webhook, an earlier transfer's XML too."""
     url = URL(await served_url(hass, sandbox))
 
     assert await hass.config_entries.async_reload(dial_entry.entry_id)
     await hass.async_block_till_done()
 
-    async with http.get(url) as answer:
-        assert answer.status == 404
+    async with http.get(url.update_query(CallUUID=SANDBOX_VOBIZ_CALL_ID)) as answer:
+        assert answer.status == 200
+        assert parse(await answer.text())[1][0].text == TO
     sandbox.requests.clear()
     new_url = URL(await served_url(hass, sandbox))
     # The account keeps its webhook id (so its cloudhook stays valid); the token is new.

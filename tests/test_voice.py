@@ -185,8 +185,8 @@ async def test_several_accounts(
     )
     unknown = await say_intent(hass, destination="Kitchen")
     assert speech(unknown) == (
-        "There is no destination called Kitchen. "
-        "The destinations are: Reception, Reception, Warehouse."
+        "There is no destination called Kitchen. The destinations are: "
+        f"Reception ({bland.title}), Reception ({vobiz.title}), Warehouse."
     )
     # An account named by the start of its title; Bland without org id lists no calls.
     by_account = await say_intent(hass, destination="Reception", account="bland ai")

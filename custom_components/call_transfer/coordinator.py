@@ -1,14 +1,21 @@
-"""Live calls of an account: polled, compared poll to poll, reported as started or ended."""
+"""Live calls of an account: listed by polling, each call reported started and ended once.
+
+Whatever tells of the account's calls (a poll's listing; later, a provider's callback)
+is a ``CallReport``, applied by ``LiveCallsCoordinator.async_apply`` to the account's one
+record of live calls: each call fires ``started`` when it is first seen and ``ended``
+when it is seen or confirmed gone, once each, whichever report told first.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from math import ceil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
@@ -33,11 +40,13 @@ from .const import (
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
     LOGGER,
+    REQUEST_TIMEOUT,
 )
 from .providers import (
     CallTransferError,
     InvalidAuthError,
     LiveCall,
+    ProviderTimeoutError,
     RateLimitedError,
     TransferProvider,
 )
@@ -46,6 +55,17 @@ if TYPE_CHECKING:
     from .data import CallTransferConfigEntry
 
 type LiveCalls = dict[str, LiveCall]
+type ChangeKind = Literal["started", "ended"]
+
+# The longest a poll (every request of it: pages, lookups) holds the poll lock, which
+# list_calls and transfers without a call id wait for. One request ends within 20 s
+# (twice REQUEST_TIMEOUT, providers.http); a poll of several has 30 s in all.
+POLL_TIMEOUT: Final = 3 * REQUEST_TIMEOUT
+# Calls a listing left out that one poll asks the provider about; any others are
+# confirmed by the next listing.
+MAX_LOOKUPS_PER_POLL: Final = 20
+# Ended calls remembered, so that no later report (a listing that lags) starts them again.
+ENDED_CALLS_KEPT: Final = 1000
 
 
 def describe_call(call: LiveCall) -> JsonObjectType:
@@ -65,10 +85,102 @@ def describe_call(call: LiveCall) -> JsonObjectType:
 
 @dataclass(frozen=True, slots=True)
 class CallChange:
-    """A call seen to start (``started``) or end (``ended``) between two polls."""
+    """A call seen to start (``started``) or end (``ended``)."""
 
-    kind: str
+    kind: ChangeKind
     call: LiveCall
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallReport:
+    """What one look at the provider told: calls live, and calls ended.
+
+    ``complete``: ``live`` is every call live (a poll's listing), so a known call it
+    leaves out may have ended, unless the provider confirmed it still live when asked
+    (``confirmed``). A provider's callback about one call is not complete.
+    """
+
+    live: Mapping[str, LiveCall] = field(default_factory=dict)
+    ended: frozenset[str] = frozenset()
+    confirmed: frozenset[str] = frozenset()
+    complete: bool = False
+
+
+class LiveCallRecord:
+    """The account's live calls, and what each report changes in them (no I/O).
+
+    The first complete report is the baseline: its calls are not "started". After it a
+    call starts when first reported live, and ends when reported ended or when two
+    complete reports in a row leave it out: one listing that misses a call (paging, a
+    listing that lags) does not end it. Each call starts and ends once: a listing that
+    still shows a call whose end was reported keeps it live, silently, until it goes.
+    """
+
+    def __init__(self) -> None:
+        """Start with no calls and no baseline."""
+        self.calls: LiveCalls = {}
+        self.has_baseline = False
+        # Live calls the last complete report left out.
+        self._missed: set[str] = set()
+        # Calls whose end was reported, oldest first (a dict as an ordered set).
+        self._ended: dict[str, None] = {}
+
+    def missing_from(self, listed: Mapping[str, LiveCall]) -> list[str]:
+        """Return the live calls a listing leaves out that the last one did not.
+
+        (Those it left out too end as the listing is applied.)
+        """
+        return [i for i in self.calls if i not in listed and i not in self._missed]
+
+    def apply(self, report: CallReport) -> list[CallChange]:
+        """Take a report in; return the calls it ended, then those it started."""
+        ended = self._end_all(report.ended)
+        # A callback about a call that ended is late; a listing tells what is live.
+        live = {
+            call_id: call
+            for call_id, call in report.live.items()
+            if report.complete or call_id not in self._ended
+        }
+        started = (
+            [
+                call
+                for call_id, call in live.items()
+                if call_id not in self.calls and call_id not in self._ended
+            ]
+            if self.has_baseline or not report.complete
+            else []
+        )
+        if report.complete:
+            kept = {i: c for i, c in self.calls.items() if i not in live}
+            missed = kept.keys() - report.confirmed
+            ended += self._end_all(missed & self._missed)
+            self._missed = missed & self.calls.keys()
+            self.calls = live | {i: c for i, c in kept.items() if i in self.calls}
+            self.has_baseline = True
+        else:
+            self._missed -= live.keys()
+            self.calls |= live
+        return [
+            *(CallChange("ended", call) for call in ended),
+            *(CallChange("started", call) for call in started),
+        ]
+
+    def _end_all(self, call_ids: Collection[str]) -> list[LiveCall]:
+        """End calls; return those that were live and whose end was untold, in order."""
+        known = [i for i in self.calls if i in call_ids]
+        unknown = [i for i in call_ids if i not in self.calls]
+        return [call for i in known + unknown if (call := self._end(i)) is not None]
+
+    def _end(self, call_id: str) -> LiveCall | None:
+        """Remove a call; return it if it was live and its end not reported before."""
+        call = self.calls.pop(call_id, None)
+        self._missed.discard(call_id)
+        if call_id in self._ended:
+            return None
+        self._ended[call_id] = None
+        if len(self._ended) > ENDED_CALLS_KEPT:
+            del self._ended[next(iter(self._ended))]
+        return call
 
 
 _EVENTS = {"started": EVENT_CALL_STARTED, "ended": EVENT_CALL_ENDED}
@@ -77,9 +189,10 @@ _EVENTS = {"started": EVENT_CALL_STARTED, "ended": EVENT_CALL_ENDED}
 class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
     """Lists the live calls of one account every scan interval.
 
-    Calls are compared with the last successful poll, so a failed poll never looks
-    like every call ended, and each call is reported started and ended once. The
-    first successful poll is the baseline: calls already live then are not "started".
+    One poll at a time: each applies its listing to the record under the poll lock, so
+    it is compared with what the poll before it stored, and a failed poll changes
+    nothing (it is not every call ending). Each change fires its bus event and reaches
+    the Calls entity as it is applied, whether or not the entities update.
     """
 
     config_entry: CallTransferConfigEntry
@@ -101,14 +214,13 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             always_update=False,
         )
         self.client = client
-        # What the last successful poll changed, for the entities and then the bus.
-        self.changes: list[CallChange] = []
-        # One poll at a time, so two never report the same call.
+        self.record = LiveCallRecord()
+        self._change_listeners: list[Callable[[CallChange], None]] = []
+        # What the entities were last updated with: whether polling worked, the calls.
+        self._shown: tuple[bool, LiveCalls | None] | None = None
         self._poll_lock = asyncio.Lock()
         # No poll before this (the provider's Retry-After).
         self._quiet_until: datetime | None = None
-        # The next listing is a baseline: its calls did not just start.
-        self._new_baseline = False
 
     async def async_setup_first_refresh(self) -> None:
         """List the calls once before the entities are added.
@@ -127,21 +239,6 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
                 self.scan_interval.total_seconds(),
             )
 
-    async def async_use_client(
-        self, client: TransferProvider, *, same_calls: bool
-    ) -> None:
-        """Poll with ``client`` (new credentials or options) from now on, first right away.
-
-        Unless it lists the same calls as the last one (``same_calls``), its first
-        listing is a new baseline, as at setup: the calls of another organization or
-        connection did not just start, nor did the last one's end.
-        """
-        async with self._poll_lock:  # a poll under way ends with the last client
-            self.client = client
-            self.scan_interval = _scan_interval(self.config_entry)
-            self._new_baseline = self._new_baseline or not same_calls
-        await self.async_refresh()
-
     async def async_fresh_calls(self) -> list[LiveCall]:
         """Poll now (not the cache) and return the live calls; raise when that fails."""
         await self.async_refresh()
@@ -156,52 +253,58 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             )
         return list(self.data.values())
 
-    async def _async_update_data(self) -> LiveCalls:
-        async with self._poll_lock:
-            calls = await self._async_poll()
-            baseline, self._new_baseline = self._new_baseline, False
-        current = {call.call_id: call for call in calls}
-        if self.data is not None and not baseline:
-            self.changes = [
-                *(
-                    CallChange("ended", c)
-                    for i, c in self.data.items()
-                    if i not in current
-                ),
-                *(
-                    CallChange("started", c)
-                    for i, c in current.items()
-                    if i not in self.data
-                ),
-            ]
-        return current
+    async def async_use_client(
+        self, client: TransferProvider, *, same_calls: bool
+    ) -> None:
+        """Poll with ``client`` (new credentials or options) from now on, first right away.
 
-    async def _async_poll(self) -> list[LiveCall]:
-        self.update_interval = self.scan_interval
-        if self._quiet_until is not None:
-            wait = (self._quiet_until - dt_util.utcnow()).total_seconds()
-            if wait > 0:
-                # A refresh asked for while the provider wants us to wait: send nothing.
-                self.update_interval = timedelta(seconds=wait)
-                raise _rate_limited(wait)
-            self._quiet_until = None
-        try:
-            return await self.client.async_live_calls(self.data)
-        except RateLimitedError as err:
-            wait = err.retry_after or 0.0
-            self._quiet_until = dt_util.utcnow() + timedelta(seconds=wait)
-            self.update_interval = max(self.scan_interval, timedelta(seconds=wait))
-            raise _rate_limited(self.update_interval.total_seconds()) from err
-        except CallTransferError as err:
-            raise _poll_failure(err) from err
+        Unless it lists the same calls as the last one (``same_calls``), its first
+        listing is a new baseline, as at setup: the calls of another organization or
+        connection did not just start, nor did the last one's end.
+        """
+        async with self._poll_lock:  # a poll under way ends with the last client
+            self.client = client
+            self.scan_interval = _scan_interval(self.config_entry)
+            if not same_calls:
+                self.record = LiveCallRecord()
+        await self.async_refresh()
+
+    @callback
+    def async_add_change_listener(
+        self, listener: Callable[[CallChange], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` with each change as it is applied; return the undo."""
+        self._change_listeners.append(listener)
+        return lambda: self._change_listeners.remove(listener)
+
+    @callback
+    def async_apply(self, report: CallReport) -> None:
+        """Apply a report: each change reaches its listeners and the bus once, then the entities."""
+        changes = self.record.apply(report)
+        self.data = dict(self.record.calls)
+        for change in changes:
+            for listener in list(self._change_listeners):
+                listener(change)
+            self.hass.bus.async_fire(_EVENTS[change.kind], self.event_data(change))
+        self._async_update_listeners_if_stale()
 
     @callback
     def async_update_listeners(self) -> None:
-        """Update the entities, then fire one bus event per call that started or ended."""
+        """Update the entities, noting what they now show."""
+        self._shown = (self.last_update_success, self.data)
         super().async_update_listeners()
-        changes, self.changes = self.changes, []
-        for change in changes:
-            self.hass.bus.async_fire(_EVENTS[change.kind], self.event_data(change))
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        # Home Assistant updates the entities when a refresh ends with other data or
+        # success than it began with; refreshes that overlap began with the same, so
+        # compare with what the entities show instead.
+        self._async_update_listeners_if_stale()
+
+    @callback
+    def _async_update_listeners_if_stale(self) -> None:
+        if self._shown != (self.last_update_success, self.data):
+            self.async_update_listeners()
 
     def event_data(self, change: CallChange) -> dict[str, Any]:
         """Return the data of a call started or ended event."""
@@ -212,6 +315,91 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             ATTR_PROVIDER: self.client.provider_id,
             **details,
         }
+
+    async def _async_update_data(self) -> LiveCalls:
+        async with self._poll_lock:
+            for report in await self._async_poll():
+                self.async_apply(report)
+            return self.data
+
+    async def _async_poll(self) -> list[CallReport]:
+        """List the calls; confirm whether known calls the listing left out are gone.
+
+        A provider that looks calls up is asked about them; otherwise the calls are
+        listed once more. Whatever is not confirmed in time, the next poll confirms.
+        """
+        self.update_interval = self.scan_interval
+        if self._quiet_until is not None:
+            wait = (self._quiet_until - dt_util.utcnow()).total_seconds()
+            if wait > 0:
+                # A refresh asked for while the provider wants us to wait: send nothing.
+                self.update_interval = timedelta(seconds=wait)
+                raise _rate_limited(wait)
+            self._quiet_until = None
+        deadline = asyncio.get_running_loop().time() + POLL_TIMEOUT
+        try:
+            async with asyncio.timeout_at(deadline):
+                listed = await self._async_list()
+        except TimeoutError as err:
+            raise _poll_failure(
+                ProviderTimeoutError(
+                    f"The live calls were not listed within {POLL_TIMEOUT:g} s"
+                )
+            ) from err
+        except RateLimitedError as err:
+            wait = err.retry_after or 0.0
+            self._quiet_until = dt_util.utcnow() + timedelta(seconds=wait)
+            self.update_interval = max(self.scan_interval, timedelta(seconds=wait))
+            raise _rate_limited(self.update_interval.total_seconds()) from err
+        except CallTransferError as err:
+            raise _poll_failure(err) from err
+        report = CallReport(live=listed, complete=True)
+        if not (missing := self.record.missing_from(listed)):
+            return [report]
+        try:
+            async with asyncio.timeout_at(deadline):
+                if self.client.looks_up_calls:
+                    return [await self._async_look_up(report, missing)]
+                return [
+                    report,
+                    CallReport(live=await self._async_list(), complete=True),
+                ]
+        except (TimeoutError, CallTransferError) as err:
+            LOGGER.debug("Could not confirm that %d calls ended: %r", len(missing), err)
+        return [report]
+
+    async def _async_list(self) -> LiveCalls:
+        calls = await self.client.async_live_calls(self.record.calls)
+        return {call.call_id: call for call in calls}
+
+    async def _async_look_up(
+        self, report: CallReport, missing: list[str]
+    ) -> CallReport:
+        """Add to the report what the provider says of calls its listing left out.
+
+        A call the provider could not tell about stays unconfirmed.
+        """
+        missing = missing[:MAX_LOOKUPS_PER_POLL]
+        answers = dict(
+            zip(
+                missing,
+                await asyncio.gather(*(self._async_is_live(i) for i in missing)),
+                strict=True,
+            )
+        )
+        return replace(
+            report,
+            ended=frozenset(i for i, live in answers.items() if live is False),
+            confirmed=frozenset(i for i, live in answers.items() if live),
+        )
+
+    async def _async_is_live(self, call_id: str) -> bool | None:
+        """Ask whether a call is still live; None when the provider could not tell."""
+        try:
+            return await self.client.async_call_is_live(call_id)
+        except CallTransferError as err:
+            LOGGER.debug("Could not look up call %s: %s", call_id, err)
+            return None
 
 
 def _scan_interval(entry: CallTransferConfigEntry) -> timedelta:

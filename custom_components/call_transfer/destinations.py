@@ -9,8 +9,9 @@ transfer itself is checked and sent exactly as if those were given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.exceptions import ServiceValidationError
@@ -34,6 +35,10 @@ from .const import (
 from .data import CallTransferConfigEntry
 from .providers import TransferLegs, XmlUrlMethod
 
+# The longest text of a request (a name said or typed) an answer repeats, and the most
+# names an answer lists: an answer stays short, whatever was said or set up.
+MAX_ECHOED_LENGTH: Final = 60
+MAX_NAMES_LISTED: Final = 10
 # The action's URL and method fields of each leg.
 _LEG_FIELDS = {
     TransferLegs.ALEG: (ATTR_ALEG_URL, ATTR_ALEG_METHOD),
@@ -86,6 +91,20 @@ def account_destinations(entry: CallTransferConfigEntry) -> list[Destination]:
     ]
 
 
+def echoed(text: str) -> str:
+    """Return a name fit to repeat in an answer: cut at ``MAX_ECHOED_LENGTH``."""
+    text = text.strip()
+    if len(text) > MAX_ECHOED_LENGTH:
+        return text[: MAX_ECHOED_LENGTH - 1] + "…"
+    return text
+
+
+def listed(names: Sequence[str]) -> str:
+    """Return names for an answer: the first ``MAX_NAMES_LISTED`` of them, then "…"."""
+    shown = [echoed(name) for name in names[:MAX_NAMES_LISTED]]
+    return ", ".join(shown + ["…"] * (len(names) > MAX_NAMES_LISTED))
+
+
 def same_name(first: str, second: str) -> bool:
     """Whether two destination (or account) names are the same, case and spaces aside."""
     return first.strip().casefold() == second.strip().casefold()
@@ -107,10 +126,12 @@ def require_destination(entry: CallTransferConfigEntry, name: str) -> Destinatio
         raise validation_error(
             "destination_not_found",
             title=entry.title,
-            destination=name,
-            destinations=", ".join(names),
+            destination=echoed(name),
+            destinations=listed(names),
         )
-    raise validation_error("no_destinations", title=entry.title, destination=name)
+    raise validation_error(
+        "no_destinations", title=entry.title, destination=echoed(name)
+    )
 
 
 def resolve_destination(

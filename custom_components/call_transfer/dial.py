@@ -4,10 +4,12 @@ A ``NumberTransfer.DIAL_URL`` provider (Vobiz) has no request that transfers a c
 a number: it points a call leg at a URL and runs the call XML found there. For such an
 account, Home Assistant serves that XML itself. Each loaded account registers one
 webhook; each transfer to a number gets a token of 256 random bits in the webhook URL's
-query, answered with exactly that transfer's Dial XML for ``DIAL_URL_LIFETIME``. An
-unknown or expired token, or a request naming another call, is answered 404 and learns
-nothing else. The webhook is unregistered on unload and when Home Assistant stops;
-Home Assistant then answers its URL with an empty 200, as for every unknown webhook.
+query, answered with exactly that transfer's Dial XML for ``DIAL_URL_LIFETIME``, also
+across a reload, reauth or options change of the account (``DialOrders``). An unknown or
+expired token, or a request naming another call, is answered 404 and learns nothing
+else. The webhook is unregistered once the account is unloaded and none of its transfers
+is pending, when the account is removed, and when Home Assistant stops; Home Assistant
+then answers its URL with an empty 200, as for every unknown webhook.
 
 The public URL is a Home Assistant Cloud cloudhook when Cloud is connected, else the
 external URL: ``https``, or ``http`` on a loopback address (which only the local
@@ -62,6 +64,7 @@ ISSUE_NO_PUBLIC_URL: Final = "dial_url_unavailable"
 LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer#transfers-to-a-phone-number-on-vobiz-and-plivo"
 _STORAGE_VERSION: Final = 1
 _DATA_WEBHOOK_IDS: HassKey[WebhookIds] = HassKey(f"{DOMAIN}_dial_webhook_ids")
+_DATA_DIAL_ORDERS: HassKey[DialOrders] = HassKey(f"{DOMAIN}_dial_orders")
 _NOT_FOUND: Final = HTTPStatus.NOT_FOUND
 
 
@@ -85,8 +88,123 @@ class _DialOrder:
         return self.legs is TransferLegs.BLEG and params.get("ALegUUID") == self.call_id
 
 
+class DialOrders:
+    """Every account's pending number transfers: their Dial XML, served by webhook.
+
+    Kept by the integration, not by a loaded account: a transfer accepted before a
+    reload, reauth or options change is still served for its lifetime. An account's
+    webhook answers while the account is loaded or a transfer of it is pending; removing
+    the account, or Home Assistant stopping, ends its transfers.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Serve nothing yet; stop serving when Home Assistant stops."""
+        self.hass = hass
+        # Each token's webhook id and order, and the timer that expires it.
+        self._orders: dict[str, tuple[str, _DialOrder]] = {}
+        self._expiries: dict[str, CALLBACK_TYPE] = {}
+        self._loaded: set[str] = set()
+        self._registered: set[str] = set()
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+
+    @callback
+    def async_open(self, webhook_id: str, name: str) -> None:
+        """Answer at ``webhook_id`` while its account is loaded."""
+        self._loaded.add(webhook_id)
+        if webhook_id not in self._registered:
+            webhook.async_register(
+                self.hass,
+                DOMAIN,
+                name,
+                webhook_id,
+                self._async_handle,
+                local_only=False,
+                allowed_methods=(METH_GET, METH_POST),
+            )
+            self._registered.add(webhook_id)
+
+    @callback
+    def async_close(self, webhook_id: str) -> None:
+        """Stop answering for an unloaded account, once no transfer of it is pending."""
+        self._loaded.discard(webhook_id)
+        self._async_unregister_if_idle(webhook_id)
+
+    @callback
+    def async_end(self, webhook_id: str) -> None:
+        """End the account's pending transfers, and stop answering."""
+        for token in [t for t, (hook, _) in self._orders.items() if hook == webhook_id]:
+            self._async_forget(token)
+        self._loaded.discard(webhook_id)
+        self._async_unregister_if_idle(webhook_id)
+
+    @callback
+    def async_add(self, webhook_id: str, order: _DialOrder) -> str:
+        """Serve ``order`` at the webhook for its lifetime, under a new token; return it."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        self._orders[token] = (webhook_id, order)
+        self._expiries[token] = async_call_later(
+            self.hass, DIAL_URL_LIFETIME, partial(self._async_expire, token)
+        )
+        return token
+
+    @callback
+    def async_forget(self, token: str) -> None:
+        """Stop serving one transfer's XML (the provider refused the transfer)."""
+        if (found := self._orders.get(token)) is not None:
+            self._async_forget(token)
+            self._async_unregister_if_idle(found[0])
+
+    @callback
+    def _async_expire(self, token: str, _: datetime) -> None:
+        self._expiries.pop(token)
+        self.async_forget(token)
+
+    @callback
+    def _async_forget(self, token: str) -> None:
+        del self._orders[token]
+        self._expiries.pop(token, _cancel_nothing)()
+
+    @callback
+    def _async_unregister_if_idle(self, webhook_id: str) -> None:
+        if (
+            webhook_id in self._registered
+            and webhook_id not in self._loaded
+            and all(hook != webhook_id for hook, _ in self._orders.values())
+        ):
+            webhook.async_unregister(self.hass, webhook_id)
+            self._registered.discard(webhook_id)
+
+    @callback
+    def _async_stop(self, _: Event) -> None:
+        for token in list(self._orders):
+            self._async_forget(token)
+        self._loaded.clear()
+        for webhook_id in list(self._registered):
+            self._async_unregister_if_idle(webhook_id)
+
+    async def _async_handle(
+        self, hass: HomeAssistant, webhook_id: str, request: Request
+    ) -> Response:
+        found = self._orders.get(request.query.get("token", ""))
+        if found is None or found[0] != webhook_id:
+            LOGGER.debug("Dial XML asked for with an unknown or expired token")
+            return Response(status=_NOT_FOUND)
+        order = found[1]
+        # The provider sends the call's parameters form-encoded, in the query for GET.
+        params = request.query if request.method == METH_GET else await request.post()
+        if not order.is_for(params):
+            LOGGER.debug("Dial XML of call %s asked for by another call", order.call_id)
+            return Response(status=_NOT_FOUND)
+        LOGGER.debug("Serving the Dial XML of call %s", order.call_id)
+        return Response(
+            text=order.xml,
+            content_type="application/xml",
+            headers={"Cache-Control": "no-store"},
+        )
+
+
 class DialWebhook:
-    """One account's webhook, serving each number transfer's Dial XML under its token."""
+    """One loaded account's webhook: each number transfer's Dial XML under its token."""
 
     def __init__(
         self, hass: HomeAssistant, entry: CallTransferConfigEntry, webhook_id: str
@@ -95,8 +213,7 @@ class DialWebhook:
         self.hass = hass
         self.webhook_id = webhook_id
         self._entry = entry
-        self._orders: dict[str, _DialOrder] = {}
-        self._expiries: dict[str, CALLBACK_TYPE] = {}
+        self._orders = _dial_orders(hass)
 
     @property
     def client(self) -> TransferProvider:
@@ -106,24 +223,12 @@ class DialWebhook:
     @callback
     def async_register(self) -> None:
         """Answer requests to the webhook."""
-        webhook.async_register(
-            self.hass,
-            DOMAIN,
-            f"{self._entry.title} Dial XML",
-            self.webhook_id,
-            self._async_handle,
-            local_only=False,
-            allowed_methods=(METH_GET, METH_POST),
-        )
+        self._orders.async_open(self.webhook_id, f"{self._entry.title} Dial XML")
 
     @callback
-    def async_unregister(self, _: Event | None = None) -> None:
-        """Stop answering and forget every transfer's XML."""
-        webhook.async_unregister(self.hass, self.webhook_id)
-        for cancel in self._expiries.values():
-            cancel()
-        self._expiries.clear()
-        self._orders.clear()
+    def async_unregister(self) -> None:
+        """Stop answering once the account's pending transfers are over (it unloads)."""
+        self._orders.async_close(self.webhook_id)
 
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Serve the Dial XML of ``request.to`` and transfer a leg to it.
@@ -138,7 +243,7 @@ class DialWebhook:
             return await self.client.async_transfer(sent)
         except CallTransferError as err:
             if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
-                self._async_forget(token)
+                self._orders.async_forget(token)
             raise
 
     async def _async_serve(
@@ -164,45 +269,14 @@ class DialWebhook:
                 translation_placeholders={"provider": self.client.display_name},
             )
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
-        xml = self.client.dial_xml(request.to)
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        self._orders[token] = _DialOrder(request.call_id, request.legs, xml)
-        self._expiries[token] = async_call_later(
-            self.hass, DIAL_URL_LIFETIME, partial(self._async_expire, token)
+        order = _DialOrder(
+            request.call_id, request.legs, self.client.dial_xml(request.to)
         )
+        token = self._orders.async_add(self.webhook_id, order)
         url = str(URL(base_url).update_query(token=token))
         if request.legs is TransferLegs.BLEG:
             return token, replace(request, to=None, bleg_url=url)
         return token, replace(request, to=None, aleg_url=url)
-
-    @callback
-    def _async_expire(self, token: str, _: datetime) -> None:
-        self._async_forget(token)
-
-    @callback
-    def _async_forget(self, token: str) -> None:
-        # Both are gone already when the webhook was unregistered in the meantime.
-        self._orders.pop(token, None)
-        self._expiries.pop(token, _cancel_nothing)()
-
-    async def _async_handle(
-        self, hass: HomeAssistant, webhook_id: str, request: Request
-    ) -> Response:
-        order = self._orders.get(request.query.get("token", ""))
-        if order is None:
-            LOGGER.debug("Dial XML asked for with an unknown or expired token")
-            return Response(status=_NOT_FOUND)
-        # The provider sends the call's parameters form-encoded, in the query for GET.
-        params = request.query if request.method == METH_GET else await request.post()
-        if not order.is_for(params):
-            LOGGER.debug("Dial XML of call %s asked for by another call", order.call_id)
-            return Response(status=_NOT_FOUND)
-        LOGGER.debug("Serving the Dial XML of call %s", order.call_id)
-        return Response(
-            text=order.xml,
-            content_type="application/xml",
-            headers={"Cache-Control": "no-store"},
-        )
 
     async def _async_public_url(self) -> str | None:
         """Return the webhook's URL as the provider can reach it, or None."""
@@ -311,6 +385,12 @@ class WebhookIds:
         return self._ids
 
 
+def _dial_orders(hass: HomeAssistant) -> DialOrders:
+    if (orders := hass.data.get(_DATA_DIAL_ORDERS)) is None:
+        orders = hass.data[_DATA_DIAL_ORDERS] = DialOrders(hass)
+    return orders
+
+
 def _webhook_ids(hass: HomeAssistant) -> WebhookIds:
     if (ids := hass.data.get(_DATA_WEBHOOK_IDS)) is None:
         ids = hass.data[_DATA_WEBHOOK_IDS] = WebhookIds(hass)
@@ -327,10 +407,6 @@ async def async_setup_dial_webhook(
     dial.async_register()
     entry.runtime_data.dial_webhook = dial
     entry.async_on_unload(dial.async_unregister)
-    # The stop event fires once; listening with async_listen keeps the unload safe after it.
-    entry.async_on_unload(
-        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, dial.async_unregister)
-    )
 
     @callback
     def _async_public_url_may_be_back(_: Any) -> None:
@@ -370,6 +446,7 @@ async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:
         ir.async_delete_issue(hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
     if (webhook_id := await _webhook_ids(hass).async_pop(entry_id)) is None:
         return
+    _dial_orders(hass).async_end(webhook_id)
     if not _cloud_loaded(hass):
         return
     from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded

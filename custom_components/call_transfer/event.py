@@ -23,7 +23,7 @@ from .const import (
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
 )
-from .coordinator import LiveCallsCoordinator
+from .coordinator import CallChange, LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .entity import CallTransferEntity, LiveCallsEntity, async_add_live_calls_entity
 
@@ -97,7 +97,8 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
     """Fires ``started`` or ``ended`` for every call seen to start or end on the account.
 
     The event data is that of ``call_transfer_call_started`` / ``_ended``, without the
-    account (the entity is the account's).
+    account (the entity is the account's). Each change arrives once, as the coordinator
+    applies it.
     """
 
     _attr_event_types = ["started", "ended"]
@@ -106,11 +107,16 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
         """Follow the account's live calls."""
         super().__init__(coordinator, "calls")
 
+    async def async_added_to_hass(self) -> None:
+        """Follow the calls starting and ending, as well as the polls."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_change_listener(self._async_handle_change)
+        )
+
     @callback
-    def _handle_coordinator_update(self) -> None:
-        for change in self.coordinator.changes:
-            data = self.coordinator.event_data(change)
-            attributes = {k: v for k, v in data.items() if k not in _NOT_ATTRIBUTES}
-            self._trigger_event(change.kind, attributes)
-            self.async_write_ha_state()
-        super()._handle_coordinator_update()
+    def _async_handle_change(self, change: CallChange) -> None:
+        data = self.coordinator.event_data(change)
+        attributes = {k: v for k, v in data.items() if k not in _NOT_ATTRIBUTES}
+        self._trigger_event(change.kind, attributes)
+        self.async_write_ha_state()

@@ -7,6 +7,7 @@ few written for speech), so nothing here is English.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -20,7 +21,9 @@ from .data import CallTransferConfigEntry
 from .destinations import (
     Destination,
     account_destinations,
+    echoed,
     find_destination,
+    listed,
     require_destination,
     same_name,
     validation_error,
@@ -126,8 +129,8 @@ def _find_destination(
         if len(matches) != 1:
             raise validation_error(
                 "intent_account_not_found",
-                account=account,
-                accounts=", ".join(entry.title for entry in entries),
+                account=echoed(account),
+                accounts=listed([entry.title for entry in entries]),
             )
         return matches[0], require_destination(matches[0], name)
     found = [
@@ -140,21 +143,30 @@ def _find_destination(
     if found:
         raise validation_error(
             "intent_destination_ambiguous",
-            destination=name,
-            accounts=", ".join(entry.title for entry, _ in found),
+            destination=echoed(name),
+            accounts=listed([entry.title for entry, _ in found]),
         )
     if len(entries) == 1:
         # Its own refusal names the account and its destinations.
         return entries[0], require_destination(entries[0], name)
     if names := [
-        dest.name for entry in entries for dest in account_destinations(entry)
+        (dest.name, entry.title)
+        for entry in entries
+        for dest in account_destinations(entry)
     ]:
+        # A name several accounts have is said with its account.
+        counts = Counter(dest.strip().casefold() for dest, _ in names)
         raise validation_error(
             "intent_destination_not_found",
-            destination=name,
-            destinations=", ".join(names),
+            destination=echoed(name),
+            destinations=listed(
+                [
+                    f"{dest} ({title})" if counts[dest.strip().casefold()] > 1 else dest
+                    for dest, title in names
+                ]
+            ),
         )
-    raise validation_error("intent_no_destinations", destination=name)
+    raise validation_error("intent_no_destinations", destination=echoed(name))
 
 
 async def _async_spoken(

@@ -116,6 +116,27 @@ def test_retry_after() -> None:
     assert parse_retry_after(None, now=now) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("inf", 600.0),
+        ("Infinity", 600.0),
+        ("1e12", 600.0),
+        ("601", 600.0),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 600.0),
+        ("Sun, 22 Nov 2026 12:10:01 GMT", 600.0),
+        ("-inf", 0.0),
+        ("-5", 0.0),
+        ("nan", None),
+        ("NaN", None),
+    ],
+)
+def test_retry_after_is_capped(value: str, seconds: float | None) -> None:
+    """Issue 21, 4: at most 10 minutes, at least none; nan is no number of seconds."""
+    now = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after(value, now=now) == seconds
+
+
 def test_providers_package_never_imports_home_assistant() -> None:
     """The clients are a standalone library: importing them loads no Home Assistant."""
     code = (

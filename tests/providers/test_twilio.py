@@ -464,3 +464,20 @@ def test_credentials_from_entry_data(session: aiohttp.ClientSession) -> None:
         assert client.supports_live_calls
     with pytest.raises(InvalidAuthError):
         TwilioClient.from_credentials(session, data | {"api_key_sid": "SK-typo"})
+
+
+async def test_looking_a_call_up(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """A call is live while in progress; ended, or unknown to Twilio (404), it is not."""
+    client = client_for(session, sandbox)
+    assert TwilioClient.looks_up_calls
+    sandbox.end_call(SANDBOX_TWILIO_SECOND_CALL_SID)
+
+    assert await client.async_call_is_live(SANDBOX_TWILIO_CALL_SID)
+    assert not await client.async_call_is_live(SANDBOX_TWILIO_SECOND_CALL_SID)
+    assert not await client.async_call_is_live(f"CA{'0' * 32}")
+    requests = len(sandbox.requests)
+    with pytest.raises(InvalidRequestError):
+        await client.async_call_is_live("not-a-call-sid")
+    assert len(sandbox.requests) == requests

@@ -277,6 +277,44 @@ async def test_latency_delays_a_normal_answer(
     assert len(sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transfers) == 1
 
 
+async def test_drip_sends_the_normal_answer_a_byte_at_a_time(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """DRIP handles the request as usual and sends its answer, head included, bytewise."""
+    sandbox.add_fault(Fault(kind=FaultKind.DRIP, delay=0.001), times=1)
+    chunks: list[bytes] = []
+
+    async with vobiz_transfer(session, sandbox) as response:
+        while chunk := await response.content.readany():
+            chunks.append(chunk)
+        assert response.status == 202
+        assert response.headers["Connection"] == "close"
+        assert response.content_type == "application/json"
+
+    body = json.loads(b"".join(chunks))
+    assert body["message"] == "call transferred"
+    assert len(chunks) > 10  # a byte, or a few, at a time
+    assert len(sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transfers) == 1
+    # What the answer set off goes on once it is sent: the leg's URL is fetched.
+    await sandbox.fetches_settled()
+    assert sandbox.calls[SANDBOX_VOBIZ_CALL_ID].outcomes
+
+
+async def test_drip_stops_when_the_client_gives_up(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """A client that stops reading a dripping answer leaves no request running."""
+    sandbox.add_fault(Fault(kind=FaultKind.DRIP, delay=0.01))
+
+    with pytest.raises(TimeoutError):
+        async with bland_transfer(session, sandbox, timeout=0.2) as response:
+            await response.read()
+
+    async with asyncio.timeout(5):
+        while request_handlers_running():
+            await asyncio.sleep(0.01)
+
+
 async def test_an_error_can_take_its_time(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
@@ -291,11 +329,19 @@ async def test_an_error_can_take_its_time(
     assert sandbox.calls[SANDBOX_VOBIZ_CALL_ID].transfers == []
 
 
-async def test_stop_aborts_a_delayed_error(
-    sandbox: Sandbox, session: aiohttp.ClientSession
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(kind=FaultKind.STATUS, status=503, delay=30),
+        Fault(kind=FaultKind.DRIP, delay=30),
+    ],
+    ids=["slow error", "drip"],
+)
+async def test_stop_aborts_a_slow_answer(
+    sandbox: Sandbox, session: aiohttp.ClientSession, fault: Fault
 ) -> None:
-    """Stopping the sandbox does not wait for a slow error to be answered."""
-    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503, delay=30))
+    """Stopping the sandbox does not wait for a slow error, or a dripping answer."""
+    sandbox.add_fault(fault)
     slow = asyncio.ensure_future(vobiz_transfer(session, sandbox).__aenter__())
     while not sandbox.requests:
         await asyncio.sleep(0.01)
@@ -395,6 +441,8 @@ async def test_first_matching_fault_wins_and_clear_faults(
         {"kind": FaultKind.LATENCY},
         {"kind": FaultKind.LATENCY, "delay": -1.0},
         {"kind": FaultKind.RAW, "body": "not bytes"},
+        {"kind": FaultKind.DRIP},
+        {"kind": FaultKind.DRIP, "delay": 0.1, "status": 500},
     ],
 )
 def test_a_fault_is_one_kind_with_its_own_fields(fields: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ Vobiz fetches each transferred leg's URL; Twilio the Url a call is redirected to
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 import logging
@@ -400,3 +401,20 @@ async def test_a_twilio_url_answering_no_twiml_drops_the_call(
     assert outcome.result is LegResult.DROPPED
     assert outcome.reason == f"invalid XML ({reason})"
     assert target.requests[0]["form"]["CallSid"] == SANDBOX_TWILIO_CALL_SID
+
+
+async def test_held_fetches_wait_for_release(sandbox: Sandbox, target: Target) -> None:
+    """hold() makes the provider fetch late: only release() lets the fetch go."""
+    sandbox.leg_fetcher.hold()
+    transferring = asyncio.ensure_future(transfer(sandbox, aleg_url=target.url))
+    while not sandbox.requests:
+        await asyncio.sleep(0.01)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert target.requests == []
+
+    sandbox.leg_fetcher.release()
+
+    [outcome] = await transferring
+    assert outcome.result is LegResult.DIALING
+    assert len(target.requests) == 1

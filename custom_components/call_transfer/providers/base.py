@@ -74,6 +74,10 @@ class TransferProvider(ABC):
     # True when the API names no account, so ``AccountInfo.account_id`` fingerprints the key:
     # a rotated key then looks like another account and cannot be told apart from one.
     account_id_is_key_fingerprint: ClassVar[bool] = False
+    # Whether ``async_call_is_live`` can ask about one call: a call a listing leaves out
+    # (paging, a listing that lags) is then confirmed ended or live at once; otherwise
+    # the next listing confirms it.
+    looks_up_calls: ClassVar[bool] = False
 
     @abstractmethod
     def __init__(
@@ -141,6 +145,13 @@ class TransferProvider(ABC):
         ``known`` holds calls listed before, by id: a provider whose listing gives
         only ids reuses their details instead of fetching them again.
         """
+
+    async def async_call_is_live(self, call_id: str) -> bool:
+        """Ask the provider whether one call is still live (``looks_up_calls``).
+
+        A call the provider no longer knows is not live.
+        """
+        raise NotImplementedError
 
     def dial_xml(self, number: str) -> str:
         """Return the call XML that dials ``number`` (``NumberTransfer.DIAL_URL`` providers).

@@ -17,6 +17,7 @@ from http import HTTPStatus
 import ipaddress
 import json
 import logging
+import math
 import time
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -41,10 +42,18 @@ from .errors import (
 
 _LOGGER = logging.getLogger(__name__)
 
+# A request waits at most ``timeout`` (10 s) for a connection, and was never sent when
+# it got none; it ends at most DEADLINE_FACTOR x ``timeout`` (20 s) after it started,
+# whatever the provider does: its whole answer (headers and body, sent a byte at a time
+# or not) has at least ``timeout`` once the request left.
 DEFAULT_TIMEOUT: Final = 10.0
+DEADLINE_FACTOR: Final = 2
 MAX_RATE_LIMIT_RETRIES: Final = 2
 MAX_RATE_LIMIT_WAIT: Final = 5.0
 DEFAULT_RETRY_AFTER: Final = 1.0
+# The longest Retry-After honoured: a longer one (an infinite one, a date in year 9999)
+# counts as this long.
+MAX_RETRY_AFTER: Final = 600.0
 HTTP_TOO_MANY_REQUESTS: Final = 429
 # The most a provider's answer may hold once inflated: their JSON is a few hundred bytes.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -106,21 +115,27 @@ def _is_loopback(host: str) -> bool:
 def parse_retry_after(
     value: str | None, *, now: datetime | None = None
 ) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
+
+    From 0 (a negative wait, a date past) to ``MAX_RETRY_AFTER`` (a longer wait, ``inf``,
+    a date in year 9999); None when the value is neither a number nor a date (``nan``).
+    """
     if value is None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +211,15 @@ class HttpClient:
         self.base_url = normalize_base_url(base_url)
         self._headers = dict(headers) | {"Accept-Encoding": _ACCEPT_ENCODING}
         self._secrets = tuple(secret for secret in secrets if secret)
-        # Time runs from when the request may leave: waiting for a free connection of
-        # the shared session (and connecting) has its own limit and, when it runs out,
-        # the request was never sent (aiohttp raises ConnectionTimeoutError).
+        # Waiting for a free connection of the shared session (and connecting) has its
+        # own limit and, when it runs out, the request was never sent (aiohttp raises
+        # ConnectionTimeoutError). The provider may be silent for as long, and its whole
+        # answer must be in by the deadline: at least ``timeout`` after the request left.
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=timeout, sock_read=timeout
         )
         self._timeout_seconds = timeout
+        self._deadline = DEADLINE_FACTOR * timeout
         self._sleep = sleep
 
     def add_secret(self, secret: str) -> None:
@@ -236,9 +253,10 @@ class HttpClient:
         connect_retried = False
         while True:
             try:
-                response = await self._send(
-                    method, path, json_body, form, params, headers, acts=acts
-                )
+                async with asyncio.timeout(self._deadline) as deadline:
+                    response = await self._send(
+                        method, path, json_body, form, params, headers, acts=acts
+                    )
             except aiohttp.ClientConnectorError as err:
                 if connect_retried or isinstance(err, aiohttp.ClientSSLError):
                     raise CannotConnectError(
@@ -254,7 +272,9 @@ class HttpClient:
                 ) from err
             except TimeoutError as err:
                 raise ProviderTimeoutError(
-                    f"{self._host} did not answer within {self._timeout_seconds:g} s",
+                    f"{self._host} did not finish answering within {self._deadline:g} s"
+                    if deadline.expired()
+                    else f"{self._host} did not answer within {self._timeout_seconds:g} s",
                     outcome_unknown=acts,
                 ) from err
             except aiohttp.ClientError as err:

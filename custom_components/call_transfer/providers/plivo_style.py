@@ -55,6 +55,7 @@ class PlivoStyleClient(TransferProvider):
     option_fields = dial_option_fields(max_ring_timeout=120)
     number_transfer = NumberTransfer.DIAL_URL
     supports_xml_urls = True
+    looks_up_calls = True
     # Non-secret fields of the credential check's answer worth showing (never all of it).
     account_details: ClassVar[tuple[str, ...]] = ()
     # Secret fields of that answer: never shown, and masked like the credentials
@@ -91,6 +92,9 @@ class PlivoStyleClient(TransferProvider):
             raise InvalidAuthError(err.message) from err
         self.auth_id = auth_id
         self._dial_xml = partial(dial_xml, **dial_options)
+        # Details read of listed calls, kept when the poll that read them fails, so the
+        # next one asks only for those it still lacks.
+        self._details: dict[str, LiveCall] = {}
         headers, secrets = self.auth_headers(auth_id, auth_token)
         self._http = HttpClient(
             session,
@@ -148,18 +152,30 @@ class PlivoStyleClient(TransferProvider):
     async def async_live_calls(
         self, known: Mapping[str, LiveCall] | None = None
     ) -> list[LiveCall]:
-        """List live calls: their ids, then the details of each call not ``known``."""
-        known = known or {}
+        """List live calls: their ids, then the details of each call not ``known``.
+
+        A failed detail request fails the listing, but the details read meanwhile are
+        kept: the next listing asks only for the others.
+        """
         call_ids = await self._live_call_ids()
-        fetched = await asyncio.gather(
-            *(self._live_call(call_id) for call_id in call_ids if call_id not in known)
+        listed = set(call_ids)
+        self._details = {i: d for i, d in self._details.items() if i in listed}
+        known = {**(known or {}), **self._details}
+        answers = await asyncio.gather(
+            *(self._read_details(i) for i in call_ids if i not in known),
+            return_exceptions=True,
         )
-        new = {call.call_id: call for call in fetched if call is not None}
+        if errors := [a for a in answers if isinstance(a, BaseException)]:
+            raise errors[0]
         return [
             call
             for call_id in call_ids
-            if (call := known.get(call_id) or new.get(call_id)) is not None
+            if (call := known.get(call_id) or self._details.get(call_id)) is not None
         ]
+
+    async def async_call_is_live(self, call_id: str) -> bool:
+        """Read the call's details: 404 once it is no longer live."""
+        return await self._live_call(call_id) is not None
 
     def dial_xml(self, number: str) -> str:
         """Return call XML that dials ``number`` with this account's dial options."""
@@ -188,6 +204,11 @@ class PlivoStyleClient(TransferProvider):
             if not page_size or len(page_ids) < page_size:
                 break
         return list(call_ids)
+
+    async def _read_details(self, call_id: str) -> None:
+        """Read a listed call's details into ``_details`` (nothing if it just ended)."""
+        if (call := await self._live_call(call_id)) is not None:
+            self._details[call_id] = call
 
     async def _live_call(self, call_id: str) -> LiveCall | None:
         try:

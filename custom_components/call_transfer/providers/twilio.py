@@ -78,6 +78,7 @@ class TwilioClient(TransferProvider):
     supports_xml_urls = True
     # A Call SID names one call: the update redirects that call, whichever leg it is.
     xml_url_legs = frozenset({TransferLegs.ALEG})
+    looks_up_calls = True
 
     def __init__(
         self,
@@ -147,13 +148,9 @@ class TwilioClient(TransferProvider):
 
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Give the call new instructions: TwiML that dials ``to``, or a TwiML URL."""
-        if not CALL_SID.fullmatch(request.call_id):
-            raise InvalidRequestError(
-                "A Twilio call ID is a Call SID: CA followed by 32 hexadecimal digits"
-            )
         answer, request_id = await self._request_object(
             "POST",
-            f"{self._account_path}/Calls/{request.call_id}.json",
+            self._call_path(request.call_id),
             form=self._update_body(request),
             acts=True,
         )
@@ -186,9 +183,25 @@ class TwilioClient(TransferProvider):
             params = dict(parse_qsl(urlsplit(next_page).query))
         return calls
 
+    async def async_call_is_live(self, call_id: str) -> bool:
+        """Fetch the Call resource: live while its status is ``in-progress``."""
+        try:
+            call, _ = await self._request_object("GET", self._call_path(call_id))
+        except CallNotFoundError:
+            return False
+        return call.get("status") == "in-progress"
+
     def dial_xml(self, number: str) -> str:
         """Return TwiML that dials ``number`` with this account's dial options."""
         return self._twiml(number)
+
+    def _call_path(self, call_id: str) -> str:
+        """Return the path of one Call resource; refuse what is not a Call SID."""
+        if not CALL_SID.fullmatch(call_id):
+            raise InvalidRequestError(
+                "A Twilio call ID is a Call SID: CA followed by 32 hexadecimal digits"
+            )
+        return f"{self._account_path}/Calls/{call_id}.json"
 
     def _update_body(self, request: TransferRequest) -> dict[str, str]:
         """Build the form of a call update, validated so a bad request is never sent."""
