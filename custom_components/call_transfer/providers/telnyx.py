@@ -20,7 +20,13 @@ from .errors import (
     forbidden_is_invalid_auth,
     refusal_names_option,
 )
-from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
+from .http import (
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    HttpClient,
+    error_for_code,
+    error_for_response,
+)
 from .models import (
     AccountInfo,
     CredentialField,
@@ -233,11 +239,18 @@ class TelnyxClient(TransferProvider):
                 for part in (text, f"(Telnyx error {code})" if code else None)
                 if part
             )
-        kwargs: dict[str, Any] = {"status": response.status, "request_id": request_id}
-        if code is not None and (error_class := _ERROR_CODES.get(code)):
-            return error_class(message or code, **kwargs)
+        if mapped := error_for_code(
+            _ERROR_CODES,
+            code,
+            response,
+            message=message or str(code),
+            request_id=request_id,
+        ):
+            return mapped
         if response.status == HTTP_UNPROCESSABLE:
-            return InvalidRequestError(message or "HTTP 422", **kwargs)
+            return InvalidRequestError(
+                message or "HTTP 422", status=response.status, request_id=request_id
+            )
         return error_for_response(
             response, message=message, request_id=request_id, acts=acts
         )

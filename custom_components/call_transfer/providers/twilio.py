@@ -27,6 +27,7 @@ from .http import (
     ApiResponse,
     HttpClient,
     basic_auth,
+    error_for_code,
     error_for_response,
 )
 from .models import (
@@ -226,17 +227,17 @@ class TwilioClient(TransferProvider):
         """Map Twilio's ``{code, message, more_info, status}`` by its code, then by status."""
         data = response.json()
         envelope = data if isinstance(data, dict) else {}
-        code = envelope.get("code")
+        code = envelope.get("code") if isinstance(envelope.get("code"), int) else None
         message = text_or_none(envelope.get("message"))
-        if message is not None and isinstance(code, int):
+        if message is not None and code is not None:
             message = f"{message} (Twilio error {code})"
-        if isinstance(code, int) and (error_class := _ERROR_CODES.get(code)):
-            return error_class(
-                message or f"Twilio error {code}",
-                status=response.status,
-                request_id=request_id,
-            )
-        return error_for_response(
+        return error_for_code(
+            _ERROR_CODES,
+            code,
+            response,
+            message=message or f"Twilio error {code}",
+            request_id=request_id,
+        ) or error_for_response(
             response, message=message, request_id=request_id, acts=acts
         )
 
