@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -328,7 +329,11 @@ async def test_a_provider_without_number_transfers_asks_for_a_url(
     hass: HomeAssistant, vobiz_entry: MockConfigEntry
 ) -> None:
     """The form follows the provider's capabilities: no number field, the URL required."""
-    with patch.object(VobizClient, "number_transfer", NumberTransfer.UNSUPPORTED):
+    with patch.object(
+        VobizClient,
+        "capabilities",
+        replace(VobizClient.capabilities, number_transfer=NumberTransfer.UNSUPPORTED),
+    ):
         form = await start_destination_flow(hass, vobiz_entry)
         fields = form_fields(form)
         assert list(fields) == ["name", "transfer_url"]

@@ -7,6 +7,7 @@ made the external URL, so the sandbox fetches the webhook over real HTTP, as Vob
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -205,7 +206,13 @@ async def test_provider_that_cannot_dial_refuses_to(
     await setup_entry(hass, vobiz_entry)
 
     with (
-        patch.object(VobizClient, "number_transfer", NumberTransfer.UNSUPPORTED),
+        patch.object(
+            VobizClient,
+            "capabilities",
+            replace(
+                VobizClient.capabilities, number_transfer=NumberTransfer.UNSUPPORTED
+            ),
+        ),
         pytest.raises(ServiceValidationError) as raised,
     ):
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)

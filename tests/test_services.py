@@ -22,7 +22,8 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.call_transfer.const import DOMAIN, VOBIZ_ONLY_FIELDS
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import XML_URL_FIELDS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -644,4 +645,4 @@ async def test_home_assistant_reads_the_form_with_its_collapsed_section(
         "call_legs",
     ]
     assert fields["call_legs"]["collapsed"] is True
-    assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS
+    assert tuple(fields["call_legs"]["fields"]) == XML_URL_FIELDS

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.call_transfer.const import VOBIZ_ONLY_FIELDS
-from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.providers import (
+    PROVIDERS,
+    XML_URL_FIELDS,
+    PlanRefusal,
+)
 
 INTEGRATION = (
     Path(__file__).resolve().parents[1] / "custom_components" / "call_transfer"
@@ -82,7 +85,7 @@ def test_fields_that_only_some_providers_use_are_collapsed() -> None:
     """The call-leg fields sit in a collapsed section: other providers never need them."""
     [section] = sections(load_services()["transfer"]).values()
     assert section["collapsed"] is True
-    assert tuple(section["fields"]) == VOBIZ_ONLY_FIELDS
+    assert tuple(section["fields"]) == XML_URL_FIELDS
 
 
 # hassfest's translation key rule: lowercase letters, digits, - and _, not at either
@@ -219,7 +222,7 @@ def test_every_raised_translation_key_exists() -> None:
     source = "\n".join(path.read_text() for path in INTEGRATION.glob("*.py"))
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', source))
-    keys |= set(re.findall(r'_live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
+    keys |= set(re.findall(r'live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
     keys |= set(re.findall(r'(?:unlisted|several)(?:: str)? ?= ?"(\w+)"', source))
     keys |= set(re.findall(r'"(intent_\w+)"', source))
     keys |= set(re.findall(r'validation_error\(\s*"(\w+)"', source))
@@ -236,6 +239,8 @@ def test_every_raised_translation_key_exists() -> None:
         "unexpected_response",
     }
     keys |= {f"transfer_{code}" for code in codes}
+    # Why no transfer can be made of the fields given, as the providers' plans say.
+    keys |= {refusal.value for refusal in PlanRefusal}
     assert keys - set(exceptions) == set()
     assert {
         "transfer_in_progress",

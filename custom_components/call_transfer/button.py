@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .data import CallTransferConfigEntry
 from .destinations import Destination, account_destinations
 from .entity import CallTransferEntity
-from .services import async_transfer_live_call
+from .transfer import async_transfer_live_call
 
 # A press is a transfer: one at a time per account (a second press of the same call
 # would be refused as a transfer in progress anyway).

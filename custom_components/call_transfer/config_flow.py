@@ -60,15 +60,15 @@ from .providers import (
     InvalidCredentialsError,
     InvalidOptionError,
     InvalidRequestError,
-    NumberTransfer,
     OptionField,
     OptionKind,
     TransferLegs,
+    TransferPlanError,
     TransferProvider,
     XmlUrlMethod,
     normalize_base_url,
 )
-from .providers.validation import is_sip_uri, require_http_url, require_sip_uri
+from .providers.validation import is_sip_uri, require_http_url
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -454,22 +454,23 @@ def _destination_schema(
     Where the provider takes both, the URL's fields wait in a collapsed section
     (open when the destination being changed has a URL).
     """
-    takes_number = provider.number_transfer is not NumberTransfer.UNSUPPORTED
+    capabilities = provider.capabilities
+    takes_number = capabilities.takes_number
     schema: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): _TEXT}
     if takes_number:
-        number = vol.Optional if provider.supports_xml_urls else vol.Required
+        number = vol.Optional if capabilities.takes_xml_urls else vol.Required
         schema[number(CONF_NUMBER)] = _PHONE
-    if provider.supports_xml_urls:
+    if capabilities.takes_xml_urls:
         url_fields: dict[vol.Marker, Selector[Any]] = {
             (vol.Optional if takes_number else vol.Required)(CONF_URL): _URL,
             vol.Required(CONF_METHOD, default=XmlUrlMethod.POST.value): _select(
                 [method.value for method in XmlUrlMethod]
             ),
         }
-        if len(provider.xml_url_legs) > 1:
+        if len(capabilities.legs_choices) > 1:
             url_fields[vol.Required(CONF_LEGS, default=TransferLegs.ALEG.value)] = (
                 _select(
-                    [leg.value for leg in TransferLegs if leg in provider.xml_url_legs],
+                    [leg.value for leg in capabilities.legs_choices],
                     translation_key=CONF_LEGS,
                 )
             )
@@ -539,17 +540,18 @@ def _read_destination(
         }, errors
     if not number:
         return {}, errors | {"base": "number_or_url_required"}
-    if is_sip_uri(number):
-        if not provider.sip_destinations:
-            return {}, errors | {CONF_NUMBER: "sip_not_supported"}
-        try:
-            return {CONF_NUMBER: require_sip_uri(number, CONF_NUMBER)}, errors
-        except InvalidRequestError:
-            return {}, errors | {CONF_NUMBER: "invalid_sip_uri"}
     try:
-        return {CONF_NUMBER: to_e164(number, hass.config.country)}, errors
+        if is_sip_uri(number):
+            number = provider.capabilities.sip_destination(
+                number, provider=provider.display_name
+            )
+        else:
+            number = to_e164(number, hass.config.country)
+    except TransferPlanError as err:
+        return {}, errors | {CONF_NUMBER: err.refusal.value}
     except ValueError:
         return {}, errors | {CONF_NUMBER: "invalid_phone_number"}
+    return {CONF_NUMBER: number}, errors
 
 
 def _schema(

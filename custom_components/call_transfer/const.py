@@ -28,19 +28,8 @@ ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_CALL_ID: Final = "call_id"
 ATTR_TO: Final = "to"
 ATTR_LEGS: Final = "legs"
-ATTR_ALEG_URL: Final = "aleg_url"
-ATTR_ALEG_METHOD: Final = "aleg_method"
-ATTR_BLEG_URL: Final = "bleg_url"
-ATTR_BLEG_METHOD: Final = "bleg_method"
 # A named destination of the account, instead of to and the leg fields.
 ATTR_DESTINATION: Final = "destination"
-VOBIZ_ONLY_FIELDS: Final = (
-    ATTR_LEGS,
-    ATTR_ALEG_URL,
-    ATTR_ALEG_METHOD,
-    ATTR_BLEG_URL,
-    ATTR_BLEG_METHOD,
-)
 
 # Events (a public contract).
 EVENT_TRANSFER_SUCCEEDED: Final = "call_transfer_succeeded"

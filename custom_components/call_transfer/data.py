@@ -24,6 +24,7 @@ from .providers import PROVIDERS, AccountInfo, TransferProvider
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
     from .dial import DialWebhook
+    from .transfer import TransferOutcome
 
 # (entry id, call id) of every transfer under way, so a second transfer of the same call
 # fails fast. Kept by the integration, not by a loaded entry: a reload, reconfigure or
@@ -43,8 +44,8 @@ class CallTransferData:
     options: dict[str, Any] = field(default_factory=dict)
     # Polls the live calls, when the client can list them.
     coordinator: LiveCallsCoordinator | None = None
-    # (time.time(), event data) of recent outcomes; diagnostics masks them when asked.
-    recent_transfers: deque[tuple[float, Mapping[str, Any]]] = field(
+    # How recent transfers ended; diagnostics masks them when asked.
+    recent_transfers: deque[TransferOutcome] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).

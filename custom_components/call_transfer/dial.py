@@ -171,9 +171,8 @@ class DialWebhook:
             self.hass, DIAL_URL_LIFETIME, partial(self._async_expire, token)
         )
         url = str(URL(base_url).update_query(token=token))
-        if request.legs is TransferLegs.BLEG:
-            return token, replace(request, to=None, bleg_url=url)
-        return token, replace(request, to=None, aleg_url=url)
+        # A number moves one leg (never both): that leg fetches the URL.
+        return token, replace(request, to=None).with_leg_url(request.legs, url)
 
     @callback
     def _async_expire(self, token: str, _: datetime) -> None:
@@ -321,7 +320,9 @@ async def async_setup_dial_webhook(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> None:
     """Register the account's Dial XML webhook if its provider dials through a URL."""
-    if entry.runtime_data.client.number_transfer is not NumberTransfer.DIAL_URL:
+    if entry.runtime_data.client.capabilities.number_transfer is not (
+        NumberTransfer.DIAL_URL
+    ):
         return
     dial = DialWebhook(hass, entry, await _webhook_ids(hass).async_get(entry.entry_id))
     dial.async_register()

@@ -10,6 +10,7 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -58,8 +59,7 @@ class BlandClient(TransferProvider):
     default_base_url = BLAND_API_URL
     credential_fields = (CredentialField(key="api_key", secret=True),)
     option_fields = (OptionField(key="org_id", kind=OptionKind.IDENTIFIER),)
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = False
+    capabilities = TransferCapabilities(number_transfer=NumberTransfer.IN_REQUEST)
     account_id_is_key_fingerprint = True
 
     def __init__(

@@ -10,6 +10,7 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -77,9 +78,9 @@ class TelnyxClient(TransferProvider):
             key="ring_timeout", kind=OptionKind.SECONDS, minimum=5, maximum=600
         ),
     )
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = False
-    sip_destinations = True
+    capabilities = TransferCapabilities(
+        number_transfer=NumberTransfer.IN_REQUEST, sip_destinations=True
+    )
     account_id_is_key_fingerprint = True
 
     def __init__(

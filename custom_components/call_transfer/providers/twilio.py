@@ -14,6 +14,7 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callxml import DialOptions, dial_option_fields, dial_xml
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -75,10 +76,11 @@ class TwilioClient(TransferProvider):
         CredentialField(key="api_key_sid", secret=False, required=False),
     )
     option_fields = dial_option_fields(max_ring_timeout=600)
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = True
     # A Call SID names one call: the update redirects that call, whichever leg it is.
-    xml_url_legs = frozenset({TransferLegs.ALEG})
+    capabilities = TransferCapabilities(
+        number_transfer=NumberTransfer.IN_REQUEST,
+        xml_url_legs=frozenset({TransferLegs.ALEG}),
+    )
 
     def __init__(
         self,
