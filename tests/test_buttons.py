@@ -155,10 +155,7 @@ async def test_an_account_that_lists_no_calls_has_an_unavailable_button(
 
     state = button_state(hass, entity_id)
     assert state.state == STATE_UNAVAILABLE
-    assert (
-        state.attributes["friendly_name"]
-        == f"{bland_entry.title} Transfer to Reception"
-    )
+    assert state.attributes["friendly_name"] == "Reception Transfer call"
 
 
 async def test_buttons_come_back_after_a_restart(

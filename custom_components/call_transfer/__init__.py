@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -17,7 +17,6 @@ from .data import (
     create_client,
 )
 from .dial import async_remove_dial_webhook, async_setup_dial_webhook
-from .entity import LIVE_CALL_ENTITIES
 from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError
 from .services import async_setup_services
@@ -55,8 +54,6 @@ async def async_setup_entry(
     if client.supports_live_calls:
         coordinator = LiveCallsCoordinator(hass, entry, client)
         await coordinator.async_setup_first_refresh()
-    else:
-        _remove_live_call_entities(hass, entry)
     entry.runtime_data = CallTransferData(
         client=client,
         account=account,
@@ -67,21 +64,6 @@ async def async_setup_entry(
     await async_setup_dial_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
-
-
-def _remove_live_call_entities(
-    hass: HomeAssistant, entry: CallTransferConfigEntry
-) -> None:
-    """Forget the live-call entities of an account that no longer lists calls.
-
-    A Bland AI account whose organization id was removed keeps transferring, but its
-    Active calls and Calls entities would otherwise linger as "no longer provided".
-    """
-    registry = er.async_get(hass)
-    for key, platform in LIVE_CALL_ENTITIES.items():
-        unique_id = f"{entry.entry_id}_{key}"
-        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
-            registry.async_remove(entity_id)
 
 
 async def _async_options_updated(

@@ -9,7 +9,7 @@ from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
     ATTR_CALL_ID,
@@ -25,9 +25,10 @@ from .const import (
 )
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
-from .entity import CallTransferEntity, LiveCallsEntity
+from .entity import CallTransferEntity, LiveCallsEntity, async_remove_unprovided
 
 PARALLEL_UPDATES = 0
+CALLS = "calls"
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
@@ -51,12 +52,14 @@ def transfers_entity_id(hass: HomeAssistant, entry_id: str) -> str | None:
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the account's Transfers entity, and its Calls entity when calls are listed."""
     entities: list[EventEntity] = [TransfersEventEntity(entry)]
     if (coordinator := entry.runtime_data.coordinator) is not None:
         entities.append(CallsEventEntity(coordinator))
+    else:
+        async_remove_unprovided(hass, entry, EVENT_DOMAIN, CALLS)
     async_add_entities(entities)
 
 
@@ -106,7 +109,7 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
 
     def __init__(self, coordinator: LiveCallsCoordinator) -> None:
         """Follow the account's live calls."""
-        super().__init__(coordinator, "calls")
+        super().__init__(coordinator, CALLS)
 
     @callback
     def _handle_coordinator_update(self) -> None:
