@@ -508,6 +508,29 @@ async def test_validation_rejects_before_any_request(
     assert events == {"succeeded": [], "failed": []}
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"call_id": True}, "The Call ID field must be text"),
+        ({"aleg_url": ["https://xml.example.com"]}, "The A leg URL field must be text"),
+    ],
+)
+async def test_a_field_that_is_not_text_is_named_as_the_form_names_it(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    data: dict[str, Any],
+    message: str,
+) -> None:
+    """The message names the field by its translated name (services.transfer.fields)."""
+    await setup_entry(hass, vobiz_entry)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, **data)
+
+    assert str(raised.value) == message
+
+
 async def test_account_is_required_when_several_are_loaded(
     hass: HomeAssistant,
     sandbox: Sandbox,

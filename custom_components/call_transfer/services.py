@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -14,6 +15,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.translation import async_get_cached_translations
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
@@ -30,39 +32,45 @@ from .const import (
 from .coordinator import describe_call
 from .data import CallTransferConfigEntry
 from .destinations import resolve_destination, validation_error
+from .providers import XML_URL_FIELDS
 from .transfer import async_plan_transfer, async_transfer, live_calls_coordinator
 
-# The transfer action's fields, each by the name the action form shows (messages name
-# fields so). All optional: without a call id, the one live call on the account is taken.
-_FIELD_NAMES: Final = {
-    ATTR_CONFIG_ENTRY_ID: "Account",
-    ATTR_CALL_ID: "Call ID",
-    # One of the account's destinations, instead of to and the leg fields.
-    ATTR_DESTINATION: "Destination",
-    ATTR_TO: "To",
-    "legs": "Legs",
-    "aleg_url": "A leg URL",
-    "aleg_method": "A leg method",
-    "bleg_url": "B leg URL",
-    "bleg_method": "B leg method",
-}
+# The transfer action's fields. All optional: without a call id, the one live call on the
+# account is taken; a destination stands for to and the fields of a transfer to XML URLs.
+TRANSFER_FIELDS: Final = frozenset(
+    {ATTR_CONFIG_ENTRY_ID, ATTR_CALL_ID, ATTR_DESTINATION, ATTR_TO, *XML_URL_FIELDS}
+)
 SERVICE_LIST_CALLS_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
-def _action_fields(data: Mapping[str, Any]) -> dict[str, str]:
+def _action_fields(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
     """Check the action's structure: known fields, each text (a number is read as text).
 
     Every refusal is a translated ServiceValidationError; value rules are checked later,
     against what the account's provider supports.
     """
-    if unknown := sorted(str(key) for key in data if key not in _FIELD_NAMES):
+    if unknown := sorted(str(key) for key in data if key not in TRANSFER_FIELDS):
         raise validation_error("unknown_fields", fields=", ".join(unknown))
     fields: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise validation_error("field_not_text", field=_FIELD_NAMES[key])
+            raise validation_error("field_not_text", field=_field_name(hass, key))
         fields[key] = value if isinstance(value, str) else str(value)
     return fields
+
+
+@callback
+def _field_name(hass: HomeAssistant, key: str) -> str:
+    """Return a field's name as the action form shows it, in Home Assistant's language.
+
+    Home Assistant loaded the integration's translations when it set it up.
+    """
+    names = async_get_cached_translations(
+        hass, hass.config.language, "services", DOMAIN
+    )
+    return names.get(
+        f"component.{DOMAIN}.services.{SERVICE_TRANSFER}.fields.{key}.name", key
+    )
 
 
 @callback
@@ -76,7 +84,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN,
         SERVICE_TRANSFER,
         async_handle_transfer,
-        schema=vol.Schema(_action_fields),
+        schema=vol.Schema(partial(_action_fields, hass)),
         supports_response=SupportsResponse.OPTIONAL,
     )
 
