@@ -430,7 +430,7 @@ async def test_failed_transfer_keeps_the_url_only_when_it_may_have_happened(
     """A refused transfer's URL answers 404 at once; an unknown outcome's keeps serving."""
     sandbox.add_fault(fault, path_contains="/Call/")
 
-    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.3):
+    with patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.3):
         await hass.config_entries.async_reload(dial_entry.entry_id)
     with pytest.raises(HomeAssistantError) as raised:
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)

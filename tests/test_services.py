@@ -322,7 +322,7 @@ async def test_provider_failures(
     fault: Fault | None,
 ) -> None:
     """Every provider failure fires call_transfer_failed and raises a translated error."""
-    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
+    with patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.5):
         await setup_entry(hass, entry)
     if fault is None:
         assert status is not None

@@ -10,7 +10,6 @@ LOGGER = logging.getLogger(__package__)
 
 # Config entry data keys (a public contract: other code and tests rely on them).
 CONF_PROVIDER: Final = "provider"
-CONF_AUTH_ID: Final = "auth_id"
 CONF_AUTH_TOKEN: Final = "auth_token"
 CONF_API_KEY: Final = "api_key"
 CONF_BASE_URL: Final = "base_url"
@@ -58,5 +57,3 @@ CONF_LEGS: Final = "legs"
 INTENT_TRANSFER: Final = "CallTransferTransfer"
 
 RECENT_TRANSFERS_KEPT: Final = 20
-# Seconds a provider has to answer one request.
-REQUEST_TIMEOUT: Final = 10.0

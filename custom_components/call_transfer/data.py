@@ -12,14 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
-    CONF_BASE_URL,
-    CONF_PROVIDER,
-    DOMAIN,
-    RECENT_TRANSFERS_KEPT,
-    REQUEST_TIMEOUT,
-)
-from .providers import PROVIDERS, AccountInfo, TransferProvider
+from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, RECENT_TRANSFERS_KEPT
+from .providers import DEFAULT_TIMEOUT, PROVIDERS, AccountInfo, TransferProvider
 
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
@@ -66,5 +60,5 @@ def create_client(
         data,
         options=options,
         base_url=data.get(CONF_BASE_URL),
-        timeout=REQUEST_TIMEOUT,
+        timeout=DEFAULT_TIMEOUT,
     )

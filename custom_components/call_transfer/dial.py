@@ -66,7 +66,7 @@ _NOT_FOUND: Final = HTTPStatus.NOT_FOUND
 
 
 @dataclass(frozen=True, slots=True)
-class _DialOrder:
+class _ServedDialXml:
     """One transfer's Dial XML and the call it is for."""
 
     call_id: str
@@ -95,7 +95,7 @@ class DialWebhook:
         self.hass = hass
         self.webhook_id = webhook_id
         self._entry = entry
-        self._orders: dict[str, _DialOrder] = {}
+        self._orders: dict[str, _ServedDialXml] = {}
         self._expiries: dict[str, CALLBACK_TYPE] = {}
 
     @property
@@ -166,7 +166,7 @@ class DialWebhook:
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
         xml = self.client.dial_xml(request.to)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        self._orders[token] = _DialOrder(request.call_id, request.legs, xml)
+        self._orders[token] = _ServedDialXml(request.call_id, request.legs, xml)
         self._expiries[token] = async_call_later(
             self.hass, DIAL_URL_LIFETIME, partial(self._async_expire, token)
         )
