@@ -119,9 +119,9 @@ class TransferRequest:
     """A request to transfer a live call.
 
     ``to`` is the destination, for providers that transfer to a number: an E.164
-    number, or a SIP URI where the provider declares ``sip_destinations``.
+    number, or a SIP URI where the provider's capabilities take one (``sip_destinations``).
     ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
-    a leg to a URL answering call-control XML (``TransferProvider.xml_url_legs``).
+    a leg to a URL answering call-control XML (``TransferCapabilities.xml_url_legs``).
     """
 
     call_id: str
