@@ -84,7 +84,9 @@ class TransferOutcome:
     @property
     def event_type(self) -> str:
         """The bus event that reports it."""
-        return EVENT_TRANSFER_FAILED if self.error else EVENT_TRANSFER_SUCCEEDED
+        if self.error is not None:
+            return EVENT_TRANSFER_FAILED
+        return EVENT_TRANSFER_SUCCEEDED
 
     def event_data(self) -> dict[str, Any]:
         """Return the data of its ``call_transfer_succeeded`` / ``_failed`` event."""
