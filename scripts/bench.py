@@ -599,6 +599,25 @@ async def import_ms(config: Path) -> float:
     return int(match[1]) / 1000
 
 
+def cpu_ratio(
+    cpu: Mapping[str, Mapping[str, float]], name: str, baseline: str
+) -> float | None:
+    """Return a contender's CPU per call over a baseline's.
+
+    None when the baseline's is not positive: too few calls were measured to tell (a
+    smoke run).
+    """
+    if cpu[baseline]["total"] <= 0:
+        return None
+    return cpu[name]["total"] / cpu[baseline]["total"]
+
+
+def median_of(repeats: list[dict[str, Any]], key: str) -> float | None:
+    """Return the median of a figure over the repeats that could measure it."""
+    values = [r[key] for r in repeats if r[key] is not None]
+    return statistics.median(values) if values else None
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Return the value below which ``fraction`` of the values lie (nearest rank)."""
     ordered = sorted(values)
@@ -672,7 +691,7 @@ async def measure_running(
                             "latency",
                             latency[name]["median"] / latency[FLOOR]["median"],
                         ),
-                        ("cpu", cpu[name]["total"] / cpu[FLOOR]["total"]),
+                        ("cpu", cpu_ratio(cpu, name, FLOOR)),
                     )
                 },
                 "button_rows_beyond_transfer": rows[BUTTON]["total"]
@@ -682,20 +701,10 @@ async def measure_running(
                 "ratio_vs_raw": latency["transfer"]["median"] / latency[RAW]["median"],
                 "ratio_vs_noop": latency["transfer"]["median"]
                 / latency["no-op"]["median"],
-                # None when too few calls were measured to tell (a smoke run).
-                "cpu_ratio_vs_rest_command": (
-                    cpu["transfer"]["total"] / cpu[BASELINE]["total"]
-                    if cpu[BASELINE]["total"] > 0
-                    else None
-                ),
+                "cpu_ratio_vs_rest_command": cpu_ratio(cpu, "transfer", BASELINE),
             }
         )
     calls = bench.calls - calls_before
-    cpu_ratios = [
-        r["cpu_ratio_vs_rest_command"]
-        for r in repeats
-        if r["cpu_ratio_vs_rest_command"] is not None
-    ]
     done = bench.transfers_done() - done_before
     sent = Counter(
         {
@@ -726,7 +735,7 @@ async def measure_running(
         "contenders": list(bench.contenders),
         "measuring_seconds": time.monotonic() - started,
         **{
-            key: statistics.median(r[key] for r in repeats)
+            key: median_of(repeats, key)
             for key in (
                 "latency_ratio_vs_floor",
                 "cpu_ratio_vs_floor",
@@ -739,9 +748,7 @@ async def measure_running(
             r["ratio_vs_rest_command"] for r in repeats
         ),
         "ratio_vs_raw": statistics.median(r["ratio_vs_raw"] for r in repeats),
-        "cpu_ratio_vs_rest_command": statistics.median(cpu_ratios)
-        if cpu_ratios
-        else None,
+        "cpu_ratio_vs_rest_command": median_of(repeats, "cpu_ratio_vs_rest_command"),
         "concurrent_lost_events": concurrent["calls_without_event"],
         "connections_per_200": bench.connections_while_sequential
         * 200
@@ -817,7 +824,9 @@ def format_report(report: Mapping[str, Any]) -> str:
         ("transfer / floor", "cpu_ratio_vs_floor"),
         ("button / floor", "button_cpu_ratio_vs_floor"),
     ):
-        ratios = " / ".join(f"{r[key]:.2f}x" for r in repeats)
+        ratios = " / ".join(
+            "n/a" if r[key] is None else f"{r[key]:.2f}x" for r in repeats
+        )
         lines.append(f"  {label:<24}{ratios}")
     lines.append("")
     lines.append(
