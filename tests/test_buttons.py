@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -55,8 +55,12 @@ async def press(
 
 
 async def test_press_with_one_live_call_transfers_it(live: LiveAccount) -> None:
-    """The one live call (from a fresh poll) goes to the destination; the event says so."""
+    """The one live call (from a fresh poll) goes to the destination; the event says so.
+
+    The press is the only action called: the transfer does not call another one.
+    """
     succeeded = async_capture_events(live.hass, EVENT_TRANSFER_SUCCEEDED)
+    actions = async_capture_events(live.hass, EVENT_CALL_SERVICE)
     entity_id = await set_up_with_reception(live)
     [only] = live.leave_live(1)
     await live.poll()
@@ -73,6 +77,9 @@ async def test_press_with_one_live_call_transfers_it(live: LiveAccount) -> None:
     assert event.data["call_id"] == only
     assert event.data["destination"] == "Reception"
     assert event.context is context
+    assert [(a.data["domain"], a.data["service"]) for a in actions] == [
+        (BUTTON_DOMAIN, SERVICE_PRESS)
+    ]
     # Polled before (to pick the call) and after (to show the transfer).
     listings = [
         r
