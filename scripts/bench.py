@@ -2,27 +2,33 @@
 
 One leg of ``scripts/bench`` (which runs it with each leg's environment): starts the
 provider sandbox in this process and one real ``hass`` (its own process, debug logging
-off) with a configuration written here, then compares four actions called over the
+off) with a configuration written here, then compares six actions called over the
 WebSocket API, all making (or skipping) the same Bland transfer:
 
 - ``transfer``: ``call_transfer.transfer`` with config_entry_id, call_id and to, asked
   for its response;
+- ``button``: ``button.press`` of a destination's button, on a second Bland account that
+  lists its one live call (the press polls it, then transfers it);
 - ``rest_command``: a ``rest_command`` as a user would write it: the same POST to the
   same endpoint with the same header and body, rendered from templates, asked for its
   response as a user who checks the outcome does (without it, rest_command closes the
   connection after every call; on loopback both cost the same);
 - ``raw session.post``: one raw ``session.post`` on Home Assistant's shared session, in
   a throwaway custom integration (scripts/bench_probe, copied into the config);
+- ``raw + event + state`` (the floor): the raw POST, then one bus event and one entity
+  state with the outcome: the least any integration that reports each transfer pays;
 - ``no-op``: an action that does nothing, Home Assistant's action path alone.
 
 Latency: after warm-up, rounds of one call each in an order shuffled every round, with
 a pause after every call so deferred work (the recorder) lands on no other contender.
 CPU: blocks of one contender at a time (shuffled), read per thread from
 ``/proc/<pid>/task/*/stat`` (utime + stime), the recorder's commit of the block
-included, an idle block's CPU subtracted. Then 1,000 transfers at once, and the
-integration's import, domain setup and config-entry setup times. Loopback only.
+included, an idle block's CPU subtracted; and the recorder's rows each call adds (events
+and states with their data and attributes rows), an idle block's subtracted. Then 1,000
+transfers at once, and the integration's import, domain setup and config-entry setup
+times. Loopback only.
 
-    .venv/bin/python scripts/bench.py [--rounds 500] [--repeats 3] [--json PATH]
+    .venv/bin/python scripts/bench.py [--rounds 500] [--repeats 3] [--json PATH] [--profile DIR]
     .venv/bin/python scripts/bench.py merge OUT.json LEG.json...   (scripts/bench does this)
 """
 
@@ -61,16 +67,32 @@ PROBE = REPO_ROOT / "scripts" / "bench_probe"
 DESTINATION = "+14155550100"
 CONCURRENT_CALL_PREFIX = "bench-concurrent-"
 ENTRY_ID = "01BENCHBLANDACCOUNT000000"
+# The button's account: a Bland key whose organization lists one live call, and its
+# destination, whose button transfers that call.
+BUTTON_ENTRY_ID = "01BENCHBUTTONACCOUNT00000"
+BUTTON_API_KEY = "sk-bench-button-account-0001"
+BUTTON_ORG_ID = "org-bench-button"
+BUTTON_CALL_ID = "bench-button-call"
+BUTTON_SUBENTRY_ID = "01BENCHRECEPTION000000000"
 START_TIMEOUT = 240.0
 BASELINE = "rest_command"
 RAW = "raw session.post"
 FLOOR = "raw + event + state"
-CONTENDERS = ("transfer", BASELINE, RAW, "no-op")
+BUTTON = "button"
+TRANSFERS = ("transfer", BUTTON)  # the integration's two ways to transfer measured
+CONTENDERS = ("transfer", BUTTON, BASELINE, RAW, FLOOR, "no-op")
 IDLE = "idle"
 CPU_BLOCK = 100  # calls per block of the CPU measurement
 THREAD_GROUPS = ("event loop", "recorder", "executor workers", "other")
-# The keys the issue asks for; `merge` reports the worst leg's value of each.
+# The recorder's tables whose rows a call may add.
+RECORDED_TABLES = ("events", "event_data", "states", "state_attributes")
+# The keys the issues ask for; `merge` reports the worst leg's value of each.
 HEADLINE_KEYS = (
+    "latency_ratio_vs_floor",
+    "cpu_ratio_vs_floor",
+    "button_latency_ratio_vs_floor",
+    "button_cpu_ratio_vs_floor",
+    "button_rows_beyond_transfer",
     "ratio_vs_rest_command",
     "ratio_vs_raw",
     "cpu_ratio_vs_rest_command",
@@ -143,8 +165,8 @@ class Settings:
     concurrent: int
     setup_repeats: int
     seed: int | None
-    floor: bool = False
     import_repeats: int = 3
+    profile: Path | None = None
 
 
 class WebSocketApi:
@@ -187,12 +209,13 @@ class WebSocketApi:
 
 @dataclass(slots=True)
 class RunningHomeAssistant:
-    """A started hass: its process id, log, API and the transfer account's entry id."""
+    """A started hass: its process id, log, API, the account's entry id and the button."""
 
     pid: int
     log: Path
     api: WebSocketApi
     entry_id: str
+    button_entity_id: str
 
 
 def write_configuration(config: Path, port: int, bland_base_url: str) -> None:
@@ -224,7 +247,32 @@ def write_configuration(config: Path, port: int, bland_base_url: str) -> None:
                     "source": "user",
                     "unique_id": "bland_bench",
                     "disabled_by": None,
-                }
+                },
+                {
+                    "entry_id": BUTTON_ENTRY_ID,
+                    "version": 1,
+                    "domain": "call_transfer",
+                    "title": "Bland AI (bench button)",
+                    "data": {
+                        "provider": "bland",
+                        "api_key": BUTTON_API_KEY,
+                        "base_url": bland_base_url,
+                    },
+                    # The organization lists the account's live calls: its button works.
+                    "options": {"org_id": BUTTON_ORG_ID},
+                    "source": "user",
+                    "unique_id": "bland_bench_button",
+                    "disabled_by": None,
+                    "subentries": [
+                        {
+                            "subentry_id": BUTTON_SUBENTRY_ID,
+                            "subentry_type": "destination",
+                            "title": "Reception",
+                            "data": {"number": DESTINATION},
+                            "unique_id": None,
+                        }
+                    ],
+                },
             ]
         },
     }
@@ -273,14 +321,25 @@ async def running_hass(
             await websocket.send_json({"type": "auth", "access_token": ready["token"]})
             if (await websocket.receive_json())["type"] != "auth_ok":
                 raise SystemExit("The bench token was refused")
+            api = WebSocketApi(websocket)
             yield RunningHomeAssistant(
                 pid=ready["pid"],
                 log=log,
-                api=WebSocketApi(websocket),
+                api=api,
                 entry_id=ENTRY_ID,
+                button_entity_id=await destination_button(api),
             )
     finally:
         await stop_hass(process)
+
+
+async def destination_button(api: WebSocketApi) -> str:
+    """Return the entity id of the bench destination's button."""
+    unique_id = f"{BUTTON_ENTRY_ID}_destination_{BUTTON_SUBENTRY_ID}"
+    for entity in await api.command("config/entity_registry/list"):
+        if entity["platform"] == "call_transfer" and entity["unique_id"] == unique_id:
+            return str(entity["entity_id"])
+    raise SystemExit("The bench destination has no button")
 
 
 def read_cpu(pid: int) -> tuple[dict[int, int], int]:
@@ -333,6 +392,10 @@ class Bench:
             "transfer": lambda: api.call(
                 "call_transfer", "transfer", transfer, response=True
             ),
+            # As the dashboard presses it.
+            BUTTON: lambda: api.call(
+                "button", "press", {"entity_id": hass.button_entity_id}
+            ),
             "rest_command": lambda: api.call(
                 "rest_command", "bland_transfer", call, response=True
             ),
@@ -344,12 +407,19 @@ class Bench:
             IDLE: idle,
         }
         self.calls: Counter[str] = Counter()
-        self.contenders = (*CONTENDERS, FLOOR) if settings.floor else CONTENDERS
+        self.contenders = CONTENDERS
         self.connections_while_sequential = 0
 
-    def transfers_done(self) -> int:
-        """Transfers the sandbox accepted for the benchmark's call so far."""
-        return len(self.sandbox.calls[SANDBOX_BLAND_CALL_ID].transfers)
+    def transfers_done(self) -> Counter[str]:
+        """Transfers the sandbox accepted so far: of the shared call, of the button's."""
+        return Counter(
+            {
+                SANDBOX_BLAND_CALL_ID: len(
+                    self.sandbox.calls[SANDBOX_BLAND_CALL_ID].transfers
+                ),
+                BUTTON_CALL_ID: len(self.sandbox.calls[BUTTON_CALL_ID].transfers),
+            }
+        )
 
     async def step(self, name: str) -> float:
         """Call one contender, then pause; return the call's latency in seconds."""
@@ -371,26 +441,35 @@ class Bench:
         self.connections_while_sequential += self.sandbox.connections - connections
         return timings
 
-    async def cpu(self) -> dict[str, dict[str, float]]:
-        """CPU per call and thread group, in ms.
+    async def cpu(
+        self,
+    ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+        """CPU per call and thread group, in ms; recorder rows per call and table.
 
         Blocks of one contender (or of idle pauses) at a time, CPU_BLOCK calls each, in
         an order shuffled every round, until each contender made ``cpu_calls`` calls:
-        background load falls on all of them alike.
+        background load falls on all of them alike. An idle block's CPU (per second)
+        and rows (per block: the bench's own calls around it) are subtracted.
         """
         blocks_of = (*self.contenders, IDLE)
         ticks = {name: dict.fromkeys(THREAD_GROUPS, 0.0) for name in blocks_of}
+        rows = {name: dict.fromkeys(RECORDED_TABLES, 0) for name in blocks_of}
         seconds = dict.fromkeys(blocks_of, 0.0)
         blocks = max(1, round(self.settings.cpu_calls / CPU_BLOCK))
         calls = -(-self.settings.cpu_calls // blocks)
         for _ in range(blocks):
             for name in self.random.sample(blocks_of, len(blocks_of)):
-                block_ticks, block_seconds = await self.cpu_block(name, calls)
+                block_ticks, block_seconds, block_rows = await self.cpu_block(
+                    name, calls
+                )
                 for group, value in block_ticks.items():
                     ticks[name][group] += value
+                for table, added in block_rows.items():
+                    rows[name][table] += added
                 seconds[name] += block_seconds
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-        report: dict[str, dict[str, float]] = {}
+        cpu: dict[str, dict[str, float]] = {}
+        recorded: dict[str, dict[str, float]] = {}
         for name in self.contenders:
             per_call = {
                 group: (
@@ -402,14 +481,23 @@ class Bench:
                 for group in THREAD_GROUPS
             }
             per_call["total"] = sum(per_call.values())
-            report[name] = per_call
-        return report
+            cpu[name] = per_call
+            rows_per_call = {
+                table: (rows[name][table] - rows[IDLE][table]) / (calls * blocks)
+                for table in RECORDED_TABLES
+            }
+            rows_per_call["total"] = sum(rows_per_call.values())
+            recorded[name] = rows_per_call
+        return cpu, recorded
 
-    async def cpu_block(self, name: str, calls: int) -> tuple[dict[str, float], float]:
-        """Ticks per thread group of a block of calls, and the block's duration."""
+    async def cpu_block(
+        self, name: str, calls: int
+    ) -> tuple[dict[str, float], float, dict[str, int]]:
+        """Ticks per thread group of a block of calls, its duration, its recorder rows."""
         api, pid = self.hass.api, self.hass.pid
         await api.call("bench_probe", "flush")
         names_before = (await api.call("bench_probe", "info", response=True))["threads"]
+        rows_before = await api.call("bench_probe", "recorded", response=True)
         connections = self.sandbox.connections
         threads_before, total_before = read_cpu(pid)
         started = time.monotonic()
@@ -419,6 +507,7 @@ class Bench:
         seconds = time.monotonic() - started
         threads_after, total_after = read_cpu(pid)
         self.connections_while_sequential += self.sandbox.connections - connections
+        rows_after = await api.call("bench_probe", "recorded", response=True)
         names = (
             names_before
             | (await api.call("bench_probe", "info", response=True))["threads"]
@@ -430,7 +519,27 @@ class Bench:
         named = sum(ticks[group] for group in THREAD_GROUPS if group != "other")
         # "other" also holds threads that ended during the block: the process total minus the rest.
         ticks["other"] = (total_after - total_before) - named
-        return ticks, seconds
+        rows = {
+            table: rows_after[table] - rows_before[table] for table in RECORDED_TABLES
+        }
+        return ticks, seconds, rows
+
+    async def profile(self, directory: Path, version: str) -> None:
+        """Profile Home Assistant during calls of each transfer and of the floor.
+
+        ``cpu_calls`` calls of one contender at a time, with their pauses, each written
+        to ``directory/<Home Assistant version>-<contender>.pstats`` (read them with
+        ``python -m pstats``). cProfile is enabled in the event loop's thread; on Python
+        3.12 and later it sees every thread (the recorder's too).
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        api = self.hass.api
+        for name in (*TRANSFERS, FLOOR):
+            await api.call("bench_probe", "profile")
+            for _ in range(self.settings.cpu_calls):
+                await self.step(name)
+            path = directory.resolve() / f"{version}-{name.replace(' ', '_')}.pstats"
+            await api.call("bench_probe", "profile", {"path": str(path)})
 
     async def concurrent(self) -> dict[str, Any]:
         """Many transfers at once, each of its own call."""
@@ -490,6 +599,25 @@ async def import_ms(config: Path) -> float:
     return int(match[1]) / 1000
 
 
+def cpu_ratio(
+    cpu: Mapping[str, Mapping[str, float]], name: str, baseline: str
+) -> float | None:
+    """Return a contender's CPU per call over a baseline's.
+
+    None when the baseline's is not positive: too few calls were measured to tell (a
+    smoke run).
+    """
+    if cpu[baseline]["total"] <= 0:
+        return None
+    return cpu[name]["total"] / cpu[baseline]["total"]
+
+
+def median_of(repeats: list[dict[str, Any]], key: str) -> float | None:
+    """Return the median of a figure over the repeats that could measure it."""
+    values = [r[key] for r in repeats if r[key] is not None]
+    return statistics.median(values) if values else None
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Return the value below which ``fraction`` of the values lie (nearest rank)."""
     ordered = sorted(values)
@@ -504,6 +632,8 @@ async def measure(settings: Settings) -> dict[str, Any]:
         sandbox.add_call(
             "bland", SANDBOX_BLAND_API_KEY, f"{CONCURRENT_CALL_PREFIX}{index}"
         )
+    sandbox.add_bland_account(BUTTON_API_KEY, org_id=BUTTON_ORG_ID)
+    sandbox.add_call("bland", BUTTON_API_KEY, BUTTON_CALL_ID)
     port = free_port()
     try:
         async with aiohttp.ClientSession() as session:
@@ -540,7 +670,7 @@ async def measure_running(
     for repeat in range(settings.repeats):
         print(f"  repeat {repeat + 1}/{settings.repeats}", file=sys.stderr, flush=True)
         timings = await bench.latency(settings.rounds)
-        cpu = await bench.cpu()
+        cpu, rows = await bench.cpu()
         latency: dict[str, dict[str, float]] = {
             name: {
                 "median": statistics.median(values) * 1000,
@@ -552,40 +682,43 @@ async def measure_running(
             {
                 "latency_ms": latency,
                 "cpu_ms_per_call": cpu,
+                "rows_per_call": rows,
+                **{
+                    f"{prefix}{kind}_ratio_vs_floor": ratio
+                    for name, prefix in (("transfer", ""), (BUTTON, "button_"))
+                    for kind, ratio in (
+                        (
+                            "latency",
+                            latency[name]["median"] / latency[FLOOR]["median"],
+                        ),
+                        ("cpu", cpu_ratio(cpu, name, FLOOR)),
+                    )
+                },
+                "button_rows_beyond_transfer": rows[BUTTON]["total"]
+                - rows["transfer"]["total"],
                 "ratio_vs_rest_command": latency["transfer"]["median"]
                 / latency[BASELINE]["median"],
                 "ratio_vs_raw": latency["transfer"]["median"] / latency[RAW]["median"],
                 "ratio_vs_noop": latency["transfer"]["median"]
                 / latency["no-op"]["median"],
-                **(
-                    {
-                        "ratio_vs_floor": latency["transfer"]["median"]
-                        / latency[FLOOR]["median"],
-                        "cpu_ratio_vs_floor": cpu["transfer"]["total"]
-                        / cpu[FLOOR]["total"],
-                    }
-                    if settings.floor
-                    else {}
-                ),
-                # None when too few calls were measured to tell (a smoke run).
-                "cpu_ratio_vs_rest_command": (
-                    cpu["transfer"]["total"] / cpu[BASELINE]["total"]
-                    if cpu[BASELINE]["total"] > 0
-                    else None
-                ),
+                "cpu_ratio_vs_rest_command": cpu_ratio(cpu, "transfer", BASELINE),
             }
         )
     calls = bench.calls - calls_before
-    cpu_ratios = [
-        r["cpu_ratio_vs_rest_command"]
-        for r in repeats
-        if r["cpu_ratio_vs_rest_command"] is not None
-    ]
-    sent = calls["transfer"] + calls[BASELINE] + calls[RAW] + calls[FLOOR]
-    if (done := bench.transfers_done() - done_before) != sent:
-        raise SystemExit(
-            f"Only {done} of {sent} transfers were accepted by the sandbox"
-        )
+    done = bench.transfers_done() - done_before
+    sent = Counter(
+        {
+            SANDBOX_BLAND_CALL_ID: calls["transfer"]
+            + calls[BASELINE]
+            + calls[RAW]
+            + calls[FLOOR],
+            BUTTON_CALL_ID: calls[BUTTON],
+        }
+    )
+    if done != sent:
+        raise SystemExit(f"The sandbox accepted {dict(done)} of {dict(sent)} transfers")
+    if settings.profile is not None:
+        await bench.profile(settings.profile, config["version"])
     concurrent = await bench.concurrent()
     return {
         "home_assistant": config["version"],
@@ -601,13 +734,21 @@ async def measure_running(
         },
         "contenders": list(bench.contenders),
         "measuring_seconds": time.monotonic() - started,
+        **{
+            key: median_of(repeats, key)
+            for key in (
+                "latency_ratio_vs_floor",
+                "cpu_ratio_vs_floor",
+                "button_latency_ratio_vs_floor",
+                "button_cpu_ratio_vs_floor",
+                "button_rows_beyond_transfer",
+            )
+        },
         "ratio_vs_rest_command": statistics.median(
             r["ratio_vs_rest_command"] for r in repeats
         ),
         "ratio_vs_raw": statistics.median(r["ratio_vs_raw"] for r in repeats),
-        "cpu_ratio_vs_rest_command": statistics.median(cpu_ratios)
-        if cpu_ratios
-        else None,
+        "cpu_ratio_vs_rest_command": median_of(repeats, "cpu_ratio_vs_rest_command"),
         "concurrent_lost_events": concurrent["calls_without_event"],
         "connections_per_200": bench.connections_while_sequential
         * 200
@@ -650,9 +791,9 @@ def format_report(report: Mapping[str, Any]) -> str:
             ("transfer / rest_command", "ratio_vs_rest_command"),
             ("transfer / raw", "ratio_vs_raw"),
             ("transfer / no-op", "ratio_vs_noop"),
-            ("transfer / floor", "ratio_vs_floor"),
+            ("transfer / floor", "latency_ratio_vs_floor"),
+            ("button / floor", "button_latency_ratio_vs_floor"),
         )
-        if key in repeats[0]
     )
     lines.append("")
     lines.append(
@@ -679,9 +820,28 @@ def format_report(report: Mapping[str, Any]) -> str:
         for ratio in (r["cpu_ratio_vs_rest_command"] for r in repeats)
     )
     lines.append(f"  {'transfer / rest_command':<24}{cpu_ratios}")
-    if "cpu_ratio_vs_floor" in repeats[0]:
-        floor_ratios = " / ".join(f"{r['cpu_ratio_vs_floor']:.2f}x" for r in repeats)
-        lines.append(f"  {'transfer / floor':<24}{floor_ratios}")
+    for label, key in (
+        ("transfer / floor", "cpu_ratio_vs_floor"),
+        ("button / floor", "button_cpu_ratio_vs_floor"),
+    ):
+        ratios = " / ".join(
+            "n/a" if r[key] is None else f"{r[key]:.2f}x" for r in repeats
+        )
+        lines.append(f"  {label:<24}{ratios}")
+    lines.append("")
+    lines.append(
+        "Recorder rows per call (median of repeats, idle subtracted; "
+        "events + event_data + states + state_attributes)"
+    )
+    lines.append(
+        f"  {'':<22}" + "".join(f"{table:>18}" for table in (*RECORDED_TABLES, "total"))
+    )
+    for name in contenders:
+        cells = "".join(
+            f"{statistics.median(r['rows_per_call'][name][table] for r in repeats):>18.2f}"
+            for table in (*RECORDED_TABLES, "total")
+        )
+        lines.append(f"  {name:<22}{cells}")
     concurrent = report["concurrent"]
     errors = ", ".join(f"{n} {kind}" for kind, n in concurrent["errors"].items())
     lines.append("")
@@ -768,13 +928,14 @@ def main() -> None:
         "--import-repeats", type=int, default=3, help="timed imports of the integration"
     )
     parser.add_argument("--seed", type=int, help="seed of the shuffled order")
-    parser.add_argument(
-        "--floor",
-        action="store_true",
-        help="also measure the raw POST plus one event and one state (the floor of "
-        "reporting each transfer)",
-    )
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="after measuring, profile Home Assistant during --cpu-calls calls of the "
+        "transfer, the button and the floor, one file each in this directory (with "
+        "scripts/bench: a directory inside the repository)",
+    )
     args = parser.parse_args()
     settings = Settings(
         rounds=args.rounds,
@@ -785,8 +946,8 @@ def main() -> None:
         concurrent=args.concurrent,
         setup_repeats=args.setup_repeats,
         seed=args.seed,
-        floor=args.floor,
         import_repeats=args.import_repeats,
+        profile=args.profile,
     )
     report = asyncio.run(measure(settings))
     print(format_report(report), flush=True)

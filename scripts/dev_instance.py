@@ -290,8 +290,14 @@ class HomeAssistantApi:
             if websocket.call("lovelace/config", url_path=None, allow_error=True):
                 return False
             entities = websocket.call("config/entity_registry/list")
+            devices = {
+                device["id"]: device["name"]
+                for device in websocket.call("config/device_registry/list")
+            }
             entries = {entry["entry_id"]: entry["title"] for entry in self._entries()}
-            websocket.call("lovelace/config/save", config=dashboard(entries, entities))
+            websocket.call(
+                "lovelace/config/save", config=dashboard(entries, entities, devices)
+            )
         return True
 
 
@@ -325,9 +331,12 @@ ACCOUNT_ROWS = {
 
 
 def dashboard(
-    entries: dict[str, str], entities: list[dict[str, Any]]
+    entries: dict[str, str], entities: list[dict[str, Any]], devices: dict[str, str]
 ) -> dict[str, Any]:
-    """Return the Overview: per account its live calls, then a button per destination."""
+    """Return the Overview: per account its live calls, then a button per destination.
+
+    A destination's button is on the destination's device, named after it.
+    """
     cards: list[dict[str, Any]] = []
     for entry_id, title in entries.items():
         own = [
@@ -343,9 +352,11 @@ def dashboard(
             if entity["translation_key"] == key
         ]
         buttons = [
-            destination_button_card(entity["entity_id"], entity["original_name"])
+            destination_button_card(
+                entity["entity_id"], f"Transfer to {devices[entity['device_id']]}"
+            )
             for entity in own
-            if entity["translation_key"] == "transfer_to"
+            if entity["translation_key"] == "transfer"
         ]
         stack: list[dict[str, Any]] = [
             {"type": "entities", "title": title, "entities": rows}

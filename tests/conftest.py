@@ -36,7 +36,6 @@ from custom_components.call_transfer.providers import PROVIDERS, CallTransferErr
 from custom_components.call_transfer.providers.base import (
     key_fingerprint as fingerprint_of_key,
 )
-from custom_components.call_transfer.providers.bland import key_fingerprint
 from custom_components.call_transfer.providers.http import basic_auth
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
@@ -414,7 +413,7 @@ def plivo_style_case(
     )
 
 
-_BLAND_FINGERPRINT = key_fingerprint(SANDBOX_BLAND_API_KEY)
+_BLAND_FINGERPRINT = fingerprint_of_key("bland", SANDBOX_BLAND_API_KEY)
 TELNYX_FINGERPRINT = fingerprint_of_key("telnyx", SANDBOX_TELNYX_API_KEY)
 PROVIDER_CASES: dict[str, ProviderCase] = {
     case.provider: case

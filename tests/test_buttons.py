@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -61,8 +61,12 @@ async def press(
 
 
 async def test_press_with_one_live_call_transfers_it(live: LiveAccount) -> None:
-    """The one live call (from a fresh poll) goes to the destination; the event says so."""
+    """The one live call (from a fresh poll) goes to the destination; the event says so.
+
+    The press is the only action called: the transfer does not call another one.
+    """
     succeeded = async_capture_events(live.hass, EVENT_TRANSFER_SUCCEEDED)
+    actions = async_capture_events(live.hass, EVENT_CALL_SERVICE)
     entity_id = await set_up_with_reception(live)
     [only] = live.leave_live(1)
     await live.poll()
@@ -79,6 +83,9 @@ async def test_press_with_one_live_call_transfers_it(live: LiveAccount) -> None:
     assert event.data["call_id"] == only
     assert event.data["destination"] == "Reception"
     assert event.context is context
+    assert [(a.data["domain"], a.data["service"]) for a in actions] == [
+        (BUTTON_DOMAIN, SERVICE_PRESS)
+    ]
     # Polled before (to pick the call) and after (to show the transfer).
     listings = [r for r in live.sandbox.requests if live.case.is_listing(r)]
     assert len(listings) == 2
@@ -161,10 +168,7 @@ async def test_an_account_that_lists_no_calls_has_an_unavailable_button(
 
     state = button_state(hass, entity_id)
     assert state.state == STATE_UNAVAILABLE
-    assert (
-        state.attributes["friendly_name"]
-        == f"{bland_entry.title} Transfer to Reception"
-    )
+    assert state.attributes["friendly_name"] == "Reception Transfer call"
 
     sandbox.end_call(sandbox.account_calls("bland", SANDBOX_BLAND_API_KEY)[1].call_id)
     hass.config_entries.async_update_entry(

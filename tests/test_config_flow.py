@@ -15,7 +15,7 @@ import voluptuous as vol
 
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import PROVIDERS
-from custom_components.call_transfer.providers.bland import key_fingerprint
+from custom_components.call_transfer.providers.base import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_PLIVO_AUTH_ID,
@@ -110,7 +110,7 @@ async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    fingerprint = key_fingerprint(SANDBOX_BLAND_API_KEY)
+    fingerprint = key_fingerprint("bland", SANDBOX_BLAND_API_KEY)
     assert result["result"].unique_id == f"bland_{fingerprint}"
     assert result["title"] == f"Bland AI (key …{fingerprint[:8]})"
     assert SANDBOX_BLAND_API_KEY not in result["title"]
@@ -381,7 +381,10 @@ async def test_bland_reauth_with_rotated_key(
 
     assert result["reason"] == "reauth_successful"
     assert bland_entry.data["api_key"] == "sk-rotated-key-0002"
-    assert bland_entry.unique_id == f"bland_{key_fingerprint('sk-rotated-key-0002')}"
+    assert (
+        bland_entry.unique_id
+        == f"bland_{key_fingerprint('bland', 'sk-rotated-key-0002')}"
+    )
 
 
 async def test_bland_reauth_with_another_entrys_key(
@@ -391,7 +394,7 @@ async def test_bland_reauth_with_another_entrys_key(
     sandbox.add_bland_account(api_key="sk-other-key-0003")
     other = MockConfigEntry(
         domain=DOMAIN,
-        unique_id=f"bland_{key_fingerprint('sk-other-key-0003')}",
+        unique_id=f"bland_{key_fingerprint('bland', 'sk-other-key-0003')}",
         data=bland_data(sandbox, api_key="sk-other-key-0003"),
     )
     other.add_to_hass(hass)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -50,8 +51,25 @@ def form_fields(form: Any) -> dict[str, Any]:
     }
 
 
+async def subentry_devices(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, entry: MockConfigEntry
+) -> dict[str | None, list[str]]:
+    """Return the names of the account's devices by subentry, as the account's page reads them."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "config/device_registry/list"})
+    devices: dict[str | None, list[str]] = {}
+    for device in (await client.receive_json())["result"]:
+        for subentry_id in device["config_entries_subentries"].get(entry.entry_id, []):
+            devices.setdefault(subentry_id, []).append(device["name"])
+    return devices
+
+
 async def test_add_a_destination_and_its_button_appears(
-    hass: HomeAssistant, sandbox: Sandbox, entry: MockConfigEntry
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    sandbox: Sandbox,
+    entry: MockConfigEntry,
 ) -> None:
     """A number in any format is stored in E.164; the button comes without a reload."""
     hass.config.country = "US"
@@ -71,13 +89,21 @@ async def test_add_a_destination_and_its_button_appears(
     assert entity_id is not None
     registered = er.async_get(hass).async_get(entity_id)
     assert registered is not None
-    assert registered.translation_key == "transfer_to"
+    assert registered.translation_key == "transfer"
+    # The destination's own device, tied to its subentry: its row on the account's
+    # page lists it with its button.
+    assert registered.config_subentry_id == subentry_id
     device = dr.async_get(hass).async_get(registered.device_id or "")
     assert device is not None
-    assert device.identifiers == {(DOMAIN, entry.entry_id)}
+    assert device.identifiers == {(DOMAIN, subentry_id)}
+    assert device.name == "Reception"
+    assert await subentry_devices(hass, hass_ws_client, entry) == {
+        subentry_id: ["Reception"],
+        None: [entry.title],
+    }
     state = hass.states.get(entity_id)
     assert state is not None
-    assert state.name == f"{entry.title} Transfer to Reception"
+    assert state.name == "Reception Transfer call"
     # No reload: the same runtime, and not one request (no credential check, no poll).
     assert entry.runtime_data is runtime
     assert sandbox.requests == []
@@ -267,10 +293,12 @@ async def test_edit_a_destination(
     assert button_entity_id(hass, vobiz_entry, reception) == entity_id
     state = hass.states.get(entity_id)
     assert state is not None
-    assert state.name == f"{vobiz_entry.title} Transfer to Front desk"
+    assert state.name == "Front desk Transfer call"
     registered = er.async_get(hass).async_get(entity_id)
     assert registered is not None
-    assert registered.original_name == "Transfer to Front desk"
+    device = dr.async_get(hass).async_get(registered.device_id or "")
+    assert device is not None
+    assert device.name == "Front desk"
     recase = await submit_destination(
         hass, vobiz_entry, {"name": "FRONT DESK", "number": "+14155550111"}, reception
     )
@@ -311,24 +339,74 @@ async def test_remove_a_destination_removes_its_button(
     assert hass.states.get(entity_id) is None
     assert list(bland_entry.subentries) == [on_call]
     assert button_entity_id(hass, bland_entry, on_call) is not None
-    # The account's device stays, with its other entities.
-    assert dr.async_get(hass).async_get(device_id) is not None
+    # The destination's device goes with it; the account's stays, with its entities.
+    devices = dr.async_get(hass)
+    assert devices.async_get(device_id) is None
+    assert [
+        device.name
+        for device in dr.async_entries_for_config_entry(devices, bland_entry.entry_id)
+    ] == [bland_entry.title, "On-call"]
 
-    # A destination removed while the account is not loaded loses its button at setup.
-    on_call_button = button_entity_id(hass, bland_entry, on_call)
+    # So while the account is not loaded: Home Assistant removes what the subentry has.
     assert await hass.config_entries.async_unload(bland_entry.entry_id)
     hass.config_entries.async_remove_subentry(bland_entry, on_call)
-    assert button_entity_id(hass, bland_entry, on_call) == on_call_button
-    await setup_entry(hass, bland_entry)
     assert button_entity_id(hass, bland_entry, on_call) is None
+    await setup_entry(hass, bland_entry)
     assert hass.states.async_entity_ids("button") == []
+
+
+async def test_buttons_from_before_move_to_their_destination(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Buttons registered on the account's device, untied to their subentry (0.1.0).
+
+    At setup each moves to its destination's device, under the same entity id; one
+    whose destination was removed meanwhile is removed.
+    """
+    reception = await add_destination(
+        hass, bland_entry, "Reception", number="+14155550100"
+    )
+    gone = await add_destination(hass, bland_entry, "Gone", number="+14155550111")
+    registry = er.async_get(hass)
+    account_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=bland_entry.entry_id,
+        identifiers={(DOMAIN, bland_entry.entry_id)},
+    )
+    before = {
+        subentry_id: registry.async_get_or_create(
+            "button",
+            DOMAIN,
+            f"{bland_entry.entry_id}_destination_{subentry_id}",
+            config_entry=bland_entry,
+            device_id=account_device.id,
+            suggested_object_id=f"bland_ai_transfer_to_{name}",
+        ).entity_id
+        for subentry_id, name in ((reception, "reception"), (gone, "gone"))
+    }
+    hass.config_entries.async_remove_subentry(bland_entry, gone)
+    assert registry.async_get(before[gone]) is not None
+
+    await setup_entry(hass, bland_entry)
+
+    assert registry.async_get(before[gone]) is None
+    moved = registry.async_get(before[reception])
+    assert moved is not None
+    assert moved.config_subentry_id == reception
+    device = dr.async_get(hass).async_get(moved.device_id or "")
+    assert device is not None
+    assert device.identifiers == {(DOMAIN, reception)}
+    assert hass.states.async_entity_ids("button") == [before[reception]]
 
 
 async def test_a_provider_without_number_transfers_asks_for_a_url(
     hass: HomeAssistant, vobiz_entry: MockConfigEntry
 ) -> None:
     """The form follows the provider's capabilities: no number field, the URL required."""
-    with patch.object(VobizClient, "number_transfer", NumberTransfer.UNSUPPORTED):
+    with patch.object(
+        VobizClient,
+        "capabilities",
+        replace(VobizClient.capabilities, number_transfer=NumberTransfer.UNSUPPORTED),
+    ):
         form = await start_destination_flow(hass, vobiz_entry)
         fields = form_fields(form)
         assert list(fields) == ["name", "transfer_url"]

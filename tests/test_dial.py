@@ -7,6 +7,7 @@ made the external URL, so the sandbox fetches the webhook over real HTTP, as Vob
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -206,7 +207,13 @@ async def test_provider_that_cannot_dial_refuses_to(
     await setup_entry(hass, vobiz_entry)
 
     with (
-        patch.object(VobizClient, "number_transfer", NumberTransfer.UNSUPPORTED),
+        patch.object(
+            VobizClient,
+            "capabilities",
+            replace(
+                VobizClient.capabilities, number_transfer=NumberTransfer.UNSUPPORTED
+            ),
+        ),
         pytest.raises(ServiceValidationError) as raised,
     ):
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)
@@ -424,7 +431,7 @@ async def test_failed_transfer_keeps_the_url_only_when_it_may_have_happened(
     """A refused transfer's URL answers 404 at once; an unknown outcome's keeps serving."""
     sandbox.add_fault(fault, path_contains="/Call/")
 
-    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.3):
+    with patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.3):
         await hass.config_entries.async_reload(dial_entry.entry_id)
     with pytest.raises(HomeAssistantError) as raised:
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)

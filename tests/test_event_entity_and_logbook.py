@@ -161,7 +161,9 @@ async def test_logbook_files_each_transfer_under_its_transfers_entity(
         },
         {
             "name": vobiz_entry.title,
-            "message": f"could not transfer call {SANDBOX_VOBIZ_CALL_ID}: the call is not in progress",
+            # The error the transfer raised, as its translation says it.
+            "message": f"Call {SANDBOX_VOBIZ_CALL_ID} is not in progress (it has ended, "
+            "or it belongs to another account), so it was not transferred",
             "entity_id": vobiz_entity,
             "icon": "mdi:phone-alert",
         },
@@ -189,3 +191,45 @@ async def test_logbook_files_each_transfer_under_its_transfers_entity(
     assert [{key: entry[key] for key in keys} for entry in of_vobiz] == vobiz_lines
     of_bland = await logbook(entity_ids=[bland_entity])
     assert [{key: entry[key] for key in keys} for entry in of_bland] == [bland_line]
+
+
+async def test_logbook_reads_what_this_version_never_reports(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+) -> None:
+    """Recorded events of other versions (an unknown error, no legs) still read well.
+
+    A cancelled transfer reads as its error says: nothing sent, or maybe transferred.
+    """
+    assert await async_setup_component(hass, "logbook", {})
+    await setup_entry(hass, vobiz_entry)
+    start = dt_util.utcnow()
+    reported = {"config_entry_id": vobiz_entry.entry_id, "call_id": "c1", "to": None}
+    for event_type, data in (
+        ("failed", {"error": "cancelled", "error_message": "nothing was sent"}),
+        ("failed", {"error": "out_of_credit", "error_message": "Top up"}),
+        ("succeeded", {"legs": None, "destination": None}),
+        ("succeeded", {"legs": "sideways", "destination": "Queue"}),
+    ):
+        hass.bus.async_fire(f"call_transfer_{event_type}", reported | data)
+    await async_wait_recording_done(hass)
+    client = await hass_ws_client()
+
+    await client.send_json_auto_id(
+        {"type": "logbook/get_events", "start_time": start.isoformat()}
+    )
+    response = await client.receive_json()
+
+    assert [
+        entry["message"]
+        for entry in response["result"]
+        if entry.get("domain") == DOMAIN
+    ] == [
+        "Transfer of call c1 was stopped before it ended: nothing was sent",
+        "could not transfer call c1: Top up",
+        "transferred call c1 by redirecting a leg",
+        "transferred call c1 to Queue by redirecting a leg",
+    ]

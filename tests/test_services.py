@@ -22,7 +22,8 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.call_transfer.const import DOMAIN, VOBIZ_ONLY_FIELDS
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import XML_URL_FIELDS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -321,7 +322,7 @@ async def test_provider_failures(
     fault: Fault | None,
 ) -> None:
     """Every provider failure fires call_transfer_failed and raises a translated error."""
-    with patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.5):
+    with patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.5):
         await setup_entry(hass, entry)
     if fault is None:
         assert status is not None
@@ -507,6 +508,29 @@ async def test_validation_rejects_before_any_request(
     assert events == {"succeeded": [], "failed": []}
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"call_id": True}, "The Call ID field must be text"),
+        ({"aleg_url": ["https://xml.example.com"]}, "The A leg URL field must be text"),
+    ],
+)
+async def test_a_field_that_is_not_text_is_named_as_the_form_names_it(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    data: dict[str, Any],
+    message: str,
+) -> None:
+    """The message names the field by its translated name (services.transfer.fields)."""
+    await setup_entry(hass, vobiz_entry)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await transfer(hass, **data)
+
+    assert str(raised.value) == message
+
+
 async def test_account_is_required_when_several_are_loaded(
     hass: HomeAssistant,
     sandbox: Sandbox,
@@ -644,4 +668,4 @@ async def test_home_assistant_reads_the_form_with_its_collapsed_section(
         "call_legs",
     ]
     assert fields["call_legs"]["collapsed"] is True
-    assert tuple(fields["call_legs"]["fields"]) == VOBIZ_ONLY_FIELDS
+    assert tuple(fields["call_legs"]["fields"]) == XML_URL_FIELDS

@@ -1,4 +1,9 @@
-"""strings.json, translations/en.json, services.yaml and icons.json agree."""
+"""translations/en.json, services.yaml and icons.json agree, and hassfest accepts them.
+
+translations/en.json is the integration's one source of texts: Home Assistant reads a
+custom integration's translations/<language>.json (only core generates en.json from a
+strings.json), and hassfest validates a custom integration's translations/en.json.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,18 @@ from pathlib import Path
 import re
 from typing import Any
 
-import pytest
 import yaml
 
-from custom_components.call_transfer.const import VOBIZ_ONLY_FIELDS
-from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.providers import (
+    PROVIDERS,
+    XML_URL_FIELDS,
+    PlanRefusal,
+)
 
 INTEGRATION = (
     Path(__file__).resolve().parents[1] / "custom_components" / "call_transfer"
 )
+ENGLISH = "translations/en.json"
 
 
 def load_json(name: str) -> dict:
@@ -23,9 +31,9 @@ def load_json(name: str) -> dict:
     return json.loads((INTEGRATION / name).read_text(encoding="utf-8"))
 
 
-def test_english_translation_is_strings_json() -> None:
-    """The English translation is kept identical to strings.json."""
-    assert load_json("translations/en.json") == load_json("strings.json")
+def test_english_is_the_only_source_of_texts() -> None:
+    """No strings.json beside it to keep equal (nothing at runtime reads one)."""
+    assert not (INTEGRATION / "strings.json").exists()
 
 
 def load_services() -> dict[str, Any]:
@@ -58,7 +66,7 @@ def sections(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_action_field_is_translated_and_selected() -> None:
     """Each services.yaml field and section has its texts; each field a selector."""
     services = load_services()
-    strings = load_json("strings.json")["services"]
+    strings = load_json(ENGLISH)["services"]
     assert set(services) == set(strings) == {"transfer", "list_calls"}
     icons = load_json("icons.json")["services"]
     assert set(icons) == set(services)
@@ -82,7 +90,7 @@ def test_fields_that_only_some_providers_use_are_collapsed() -> None:
     """The call-leg fields sit in a collapsed section: other providers never need them."""
     [section] = sections(load_services()["transfer"]).values()
     assert section["collapsed"] is True
-    assert tuple(section["fields"]) == VOBIZ_ONLY_FIELDS
+    assert tuple(section["fields"]) == XML_URL_FIELDS
 
 
 # hassfest's translation key rule: lowercase letters, digits, - and _, not at either
@@ -117,10 +125,9 @@ def translation_keys(strings: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-@pytest.mark.parametrize("name", ["strings.json", "translations/en.json"])
-def test_translation_keys_follow_hassfest_rule(name: str) -> None:
+def test_translation_keys_follow_hassfest_rule() -> None:
     """One bad key makes hassfest reject the integration (and HACS with it)."""
-    strings = load_json(name)
+    strings = load_json(ENGLISH)
     assert translation_keys(strings)  # the walk found the keys
     assert [
         where
@@ -131,7 +138,7 @@ def test_translation_keys_follow_hassfest_rule(name: str) -> None:
 
 def test_translated_select_options_are_valid_keys() -> None:
     """A select with a translation_key uses its option values as translation keys."""
-    strings = load_json("strings.json")
+    strings = load_json(ENGLISH)
     for name, field in action_fields(load_services()["transfer"]).items():
         select = field["selector"].get("select")
         if not select or "translation_key" not in select:
@@ -154,7 +161,7 @@ def strings_and_paths(value: Any, path: str = "") -> list[tuple[str, str]]:
 
 def test_texts_follow_hassfest_value_rules() -> None:
     """No HTML, no placeholder in single quotes, no surrounding spaces (hassfest)."""
-    for where, text in strings_and_paths(load_json("strings.json")):
+    for where, text in strings_and_paths(load_json(ENGLISH)):
         assert isinstance(text, str), where
         assert text == text.strip(), where
         assert not re.search(r"<[a-z/][^>]*>", text), where
@@ -163,7 +170,7 @@ def test_texts_follow_hassfest_value_rules() -> None:
 
 def test_data_descriptions_describe_form_fields() -> None:
     """hassfest: each data_description key is a field of the same step."""
-    strings = load_json("strings.json")
+    strings = load_json(ENGLISH)
     flows = {flow: strings[flow] for flow in ("config", "options")} | {
         f"config_subentries.{name}": subentry
         for name, subentry in strings["config_subentries"].items()
@@ -179,7 +186,7 @@ def test_data_descriptions_describe_form_fields() -> None:
 
 def test_subentry_flows_have_what_hassfest_requires() -> None:
     """hassfest: a subentry type names its entry type and its add (and edit) links."""
-    for name, subentry in load_json("strings.json")["config_subentries"].items():
+    for name, subentry in load_json(ENGLISH)["config_subentries"].items():
         assert subentry["entry_type"], name
         assert subentry["initiate_flow"]["user"], name
         assert set(subentry["initiate_flow"]) <= set(subentry["step"]), name
@@ -193,7 +200,7 @@ MENU_TITLE_MAX_LENGTH = 20
 
 def test_menu_titles_fit_beside_the_help_icon() -> None:
     """Found in a browser: "Choose your telephony provider" ran under the help icon."""
-    steps = load_json("strings.json")["config"]["step"]
+    steps = load_json(ENGLISH)["config"]["step"]
     for step_id, step in steps.items():
         if "menu_options" in step:
             assert len(step["title"]) <= MENU_TITLE_MAX_LENGTH, step_id
@@ -201,7 +208,7 @@ def test_menu_titles_fit_beside_the_help_icon() -> None:
 
 def test_every_provider_has_a_menu_entry_and_a_form() -> None:
     """Adding a provider to the registry without its strings fails here."""
-    steps = load_json("strings.json")["config"]["step"]
+    steps = load_json(ENGLISH)["config"]["step"]
     assert set(steps["user"]["menu_options"]) == set(PROVIDERS)
     for provider_id, provider in PROVIDERS.items():
         form = steps[provider_id]
@@ -215,11 +222,11 @@ def test_every_provider_has_a_menu_entry_and_a_form() -> None:
 
 def test_every_raised_translation_key_exists() -> None:
     """Every translation_key the code raises (literal or per error code) is translated."""
-    exceptions = load_json("strings.json")["exceptions"]
+    exceptions = load_json(ENGLISH)["exceptions"]
     source = "\n".join(path.read_text() for path in INTEGRATION.glob("*.py"))
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', source))
-    keys |= set(re.findall(r'_live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
+    keys |= set(re.findall(r'live_calls_coordinator\(\s*entry,\s*"(\w+)"', source))
     keys |= set(re.findall(r'(?:unlisted|several)(?:: str)? ?= ?"(\w+)"', source))
     keys |= set(re.findall(r'"(intent_\w+)"', source))
     keys |= set(re.findall(r'validation_error\(\s*"(\w+)"', source))
@@ -236,6 +243,8 @@ def test_every_raised_translation_key_exists() -> None:
         "unexpected_response",
     }
     keys |= {f"transfer_{code}" for code in codes}
+    # Why no transfer can be made of the fields given, as the providers' plans say.
+    keys |= {refusal.value for refusal in PlanRefusal}
     assert keys - set(exceptions) == set()
     assert {
         "transfer_in_progress",

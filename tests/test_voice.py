@@ -10,12 +10,16 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components import conversation
+from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
@@ -42,7 +46,10 @@ async def voice(hass: HomeAssistant) -> None:
 
 
 async def say_intent(
-    hass: HomeAssistant, language: str = "en", **slots: str
+    hass: HomeAssistant,
+    language: str = "en",
+    context: Context | None = None,
+    **slots: str,
 ) -> intent.IntentResponse:
     """Handle the intent the way an agent does, with the given slots."""
     return await intent.async_handle(
@@ -51,6 +58,7 @@ async def say_intent(
         INTENT,
         {name: {"value": value} for name, value in slots.items()},
         language=language,
+        context=context,
     )
 
 
@@ -69,16 +77,24 @@ async def reception(voice: None, live: LiveAccount) -> LiveAccount:
 
 
 async def test_transfer_the_call_to_reception(reception: LiveAccount) -> None:
-    """One live call: it goes to Reception, and the answer says so."""
+    """One live call: it goes to Reception, and the answer says so; no action is called."""
     [only] = reception.leave_live(1)
+    actions = async_capture_events(reception.hass, EVENT_CALL_SERVICE)
+    succeeded = async_capture_events(reception.hass, "call_transfer_succeeded")
+    context = Context()
 
-    response = await say_intent(reception.hass, destination="reception")
+    response = await say_intent(
+        reception.hass, destination="reception", context=context
+    )
 
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
     assert speech(response) == "The call was transferred to Reception."
     assert reception.sandbox.calls[only].transferred_to is not None
     [target] = response.success_results
     assert target.name == "Reception"
+    assert actions == []
+    [event] = succeeded
+    assert event.context is context
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
@@ -18,7 +18,7 @@ from .data import (
     create_client,
 )
 from .dial import async_remove_dial_webhook, async_setup_dial_webhook
-from .entity import LIVE_CALL_ENTITIES, live_calls_signal
+from .entity import live_calls_signal
 from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError, OptionKind
 from .services import async_setup_services
@@ -56,8 +56,6 @@ async def async_setup_entry(
     if client.supports_live_calls:
         coordinator = LiveCallsCoordinator(hass, entry, client)
         await coordinator.async_setup_first_refresh()
-    else:
-        _remove_live_call_entities(hass, entry)
     entry.runtime_data = CallTransferData(
         client=client,
         account=account,
@@ -69,21 +67,6 @@ async def async_setup_entry(
     await async_setup_dial_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
-
-
-def _remove_live_call_entities(
-    hass: HomeAssistant, entry: CallTransferConfigEntry
-) -> None:
-    """Forget the live-call entities of an account that no longer lists calls.
-
-    A Bland AI account whose organization id was removed keeps transferring, but its
-    Active calls and Calls entities would otherwise linger as "no longer provided".
-    """
-    registry = er.async_get(hass)
-    for key, platform in LIVE_CALL_ENTITIES.items():
-        unique_id = f"{entry.entry_id}_{key}"
-        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
-            registry.async_remove(entity_id)
 
 
 async def _async_entry_updated(
@@ -123,7 +106,6 @@ async def _async_entry_updated(
         return
     if coordinator is not None:
         runtime.coordinator = None
-        _remove_live_call_entities(hass, entry)
         await coordinator.async_shutdown()
     elif client.supports_live_calls:
         runtime.coordinator = LiveCallsCoordinator(hass, entry, client)

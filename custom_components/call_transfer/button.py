@@ -7,13 +7,13 @@ from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .destinations import Destination, account_destinations
-from .entity import CallTransferEntity, live_calls_signal
-from .services import async_transfer_live_call
+from .entity import CallTransferEntity, live_calls_signal, service_device
+from .transfer import async_transfer_live_call
 
 # A press is a transfer: one at a time per account (a second press of the same call
 # would be refused as a transfer in progress anyway).
@@ -23,16 +23,16 @@ PARALLEL_UPDATES = 1
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a button per destination, and follow destinations as they come and go.
 
-    A destination added or renamed gets its button at once, without reloading the
-    account (which would restart its live-call baseline); a removed one loses it.
-    The buttons sit on the account's device, so they are not registered under their
-    subentry (newer Home Assistant versions tie a device to a single subentry): the
-    buttons of destinations that are gone are removed here, also those removed
-    while the account was not loaded.
+    Each destination is a service device of its subentry with its button, as core
+    integrations tie entities to subentries: the destination's row on the account's
+    page lists them, and Home Assistant removes both with the destination. One added
+    or renamed gets its button at once, without reloading the account (which would
+    restart its live-call baseline). Buttons registered before they were tied to
+    their subentry are removed here when their destination is gone.
     """
     registry = er.async_get(hass)
     buttons: dict[str, DestinationButton] = {}
@@ -54,10 +54,10 @@ async def async_setup_entry(
             if (button := buttons.get(subentry_id)) is not None:
                 if button.destination_name == destination.name:
                     continue
-                # Its name is part of the entity's name: add it again under the new one.
+                # Its name is its device's: add it again, which renames the device.
                 await button.async_remove()
             buttons[subentry_id] = DestinationButton(entry, destination)
-            async_add_entities([buttons[subentry_id]])
+            async_add_entities([buttons[subentry_id]], config_subentry_id=subentry_id)
 
     await async_follow_destinations(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_follow_destinations))
@@ -76,10 +76,15 @@ class DestinationButton(CallTransferEntity, ButtonEntity):
     def __init__(
         self, entry: CallTransferConfigEntry, destination: Destination
     ) -> None:
-        """Press to transfer to ``destination``."""
-        super().__init__(entry, "transfer_to")
+        """Press to transfer to ``destination``; the button is on its own device."""
+        super().__init__(entry, "transfer")
         self._attr_unique_id = _unique_id(entry, destination.subentry_id)
-        self._attr_translation_placeholders = {"name": destination.name}
+        self._attr_device_info = service_device(
+            entry,
+            destination.subentry_id,
+            destination.name,
+            "Call transfer destination",
+        )
         self._entry = entry
         self._coordinator: LiveCallsCoordinator | None = None
         self._unfollow: CALLBACK_TYPE | None = None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable, Mapping
-from functools import partial
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -51,7 +50,7 @@ from .const import (
 )
 from .data import CallTransferConfigEntry, create_client
 from .destinations import Destination, account_destinations, same_name
-from .phone import to_e164
+from .phone import async_to_e164
 from .providers import (
     PROVIDERS,
     AccountInfo,
@@ -62,27 +61,21 @@ from .providers import (
     InvalidCredentialsError,
     InvalidOptionError,
     InvalidRequestError,
-    NumberTransfer,
     OptionField,
     OptionKind,
     TransferLegs,
+    TransferPlanError,
     TransferProvider,
     XmlUrlMethod,
     normalize_base_url,
 )
-from .providers.validation import is_sip_uri, require_http_url, require_sip_uri
+from .providers.validation import is_sip_uri, require_http_url
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
-
-
-type _StepHandler = Callable[
-    [dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
-]
-_PROVIDER_STEP_PREFIX = "async_step_"
 
 
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -92,7 +85,9 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> CallTransferOptionsFlow:
+    def async_get_options_flow(
+        config_entry: CallTransferConfigEntry,
+    ) -> CallTransferOptionsFlow:
         """Return the options flow of an account."""
         return CallTransferOptionsFlow()
 
@@ -110,20 +105,42 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         """Let the user pick the provider."""
         return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
 
-    def __getattr__(self, name: str) -> _StepHandler:
-        """Serve ``async_step_<provider id>``: the menu's choice of each registered provider.
+    # The menu's choices: one step per provider in PROVIDERS, each the account form.
+    async def async_step_vobiz(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect a Vobiz account."""
+        return await self._async_step_account("vobiz", user_input)
 
-        Home Assistant runs a step by looking up its method, so one generic step
-        serves every provider in ``PROVIDERS`` and a new provider needs no code here.
-        """
-        provider_id = name.removeprefix(_PROVIDER_STEP_PREFIX)
-        if provider_id == name or provider_id not in PROVIDERS:
-            raise AttributeError(name)
-        return partial(self._async_step_account, PROVIDERS[provider_id])
+    async def async_step_bland(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect a Bland AI API key."""
+        return await self._async_step_account("bland", user_input)
+
+    async def async_step_twilio(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect a Twilio account."""
+        return await self._async_step_account("twilio", user_input)
+
+    async def async_step_telnyx(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect a Telnyx API key."""
+        return await self._async_step_account("telnyx", user_input)
+
+    async def async_step_plivo(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect a Plivo account."""
+        return await self._async_step_account("plivo", user_input)
 
     async def _async_step_account(
-        self, provider: type[TransferProvider], user_input: dict[str, Any] | None
+        self, provider_id: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
+        """Ask for the provider's credentials and connect the account they belong to."""
+        provider = PROVIDERS[provider_id]
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_PROVIDER: provider.provider_id, **user_input}
@@ -134,13 +151,13 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=_title(provider, account), data=data
                 )
-        schema = _schema(
+        schema = _credentials_schema(
             provider.credential_fields, with_base_url=self.show_advanced_options
         )
         return self.async_show_form(
             step_id=provider.provider_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _public(provider, user_input)
+                schema, _without_secrets(provider, user_input)
             ),
             errors=errors,
         )
@@ -177,8 +194,8 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
-                _schema(asked, with_base_url=False),
-                _public(provider, user_input or entry.data),
+                _credentials_schema(asked, with_base_url=False),
+                _without_secrets(provider, user_input or entry.data),
             ),
             description_placeholders={
                 "title": entry.title,
@@ -207,13 +224,13 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
         with_base_url = self.show_advanced_options or CONF_BASE_URL in entry.data
-        schema = _schema(
+        schema = _credentials_schema(
             provider.credential_fields, with_base_url=with_base_url, keep_secrets=True
         )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, _public(provider, user_input or entry.data)
+                schema, _without_secrets(provider, user_input or entry.data)
             ),
             description_placeholders={
                 "title": entry.title,
@@ -299,8 +316,8 @@ class CallTransferOptionsFlow(OptionsFlow):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            options, errors = _normalize_options(
-                provider, user_input, self.hass.config.country
+            options, errors = await _async_normalize_options(
+                self.hass, provider, user_input
             )
             if not errors:
                 errors = await self._async_check_with_provider(provider, options)
@@ -377,8 +394,8 @@ def _seconds(minimum: int, maximum: int) -> NumberSelector:
     )
 
 
-def _normalize_options(
-    provider: type[TransferProvider], user_input: Mapping[str, Any], country: str | None
+async def _async_normalize_options(
+    hass: HomeAssistant, provider: type[TransferProvider], user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
     options: dict[str, Any] = {CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
@@ -392,7 +409,7 @@ def _normalize_options(
         match field.kind:
             case OptionKind.PHONE_NUMBER:
                 try:
-                    value = to_e164(value, country)
+                    value = await async_to_e164(hass, value, hass.config.country)
                 except ValueError:
                     errors[field.key] = "invalid_phone_number"
             case OptionKind.SECONDS:
@@ -436,7 +453,7 @@ class DestinationSubentryFlow(ConfigSubentryFlow):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = _read_destination(
+            data, errors = await _async_read_destination(
                 self.hass, entry, provider, user_input, current
             )
             if not errors:
@@ -475,22 +492,23 @@ def _destination_schema(
     Where the provider takes both, the URL's fields wait in a collapsed section
     (open when the destination being changed has a URL).
     """
-    takes_number = provider.number_transfer is not NumberTransfer.UNSUPPORTED
+    capabilities = provider.capabilities
+    takes_number = capabilities.takes_number
     schema: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): _TEXT}
     if takes_number:
-        number = vol.Optional if provider.supports_xml_urls else vol.Required
+        number = vol.Optional if capabilities.takes_xml_urls else vol.Required
         schema[number(CONF_NUMBER)] = _PHONE
-    if provider.supports_xml_urls:
+    if capabilities.takes_xml_urls:
         url_fields: dict[vol.Marker, Selector[Any]] = {
             (vol.Optional if takes_number else vol.Required)(CONF_URL): _URL,
             vol.Required(CONF_METHOD, default=XmlUrlMethod.POST.value): _select(
                 [method.value for method in XmlUrlMethod]
             ),
         }
-        if len(provider.xml_url_legs) > 1:
+        if len(capabilities.legs_choices) > 1:
             url_fields[vol.Required(CONF_LEGS, default=TransferLegs.ALEG.value)] = (
                 _select(
-                    [leg.value for leg in TransferLegs if leg in provider.xml_url_legs],
+                    [leg.value for leg in capabilities.legs_choices],
                     translation_key=CONF_LEGS,
                 )
             )
@@ -524,7 +542,7 @@ def _destination_form_values(current: ConfigSubentry | None) -> dict[str, Any]:
     }
 
 
-def _read_destination(
+async def _async_read_destination(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
     provider: type[TransferProvider],
@@ -560,20 +578,21 @@ def _read_destination(
         }, errors
     if not number:
         return {}, errors | {"base": "number_or_url_required"}
-    if is_sip_uri(number):
-        if not provider.sip_destinations:
-            return {}, errors | {CONF_NUMBER: "sip_not_supported"}
-        try:
-            return {CONF_NUMBER: require_sip_uri(number, CONF_NUMBER)}, errors
-        except InvalidRequestError:
-            return {}, errors | {CONF_NUMBER: "invalid_sip_uri"}
     try:
-        return {CONF_NUMBER: to_e164(number, hass.config.country)}, errors
+        if is_sip_uri(number):
+            number = provider.capabilities.sip_destination(
+                number, provider=provider.display_name
+            )
+        else:
+            number = await async_to_e164(hass, number, hass.config.country)
+    except TransferPlanError as err:
+        return {}, errors | {CONF_NUMBER: err.refusal.value}
     except ValueError:
         return {}, errors | {CONF_NUMBER: "invalid_phone_number"}
+    return {CONF_NUMBER: number}, errors
 
 
-def _schema(
+def _credentials_schema(
     fields: Iterable[CredentialField],
     *,
     with_base_url: bool,
@@ -593,7 +612,7 @@ def _schema(
     return vol.Schema(schema)
 
 
-def _public(
+def _without_secrets(
     provider: type[TransferProvider], values: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Return the values safe to show again in a form (never a secret)."""

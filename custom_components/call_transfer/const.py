@@ -10,7 +10,6 @@ LOGGER = logging.getLogger(__package__)
 
 # Config entry data keys (a public contract: other code and tests rely on them).
 CONF_PROVIDER: Final = "provider"
-CONF_AUTH_ID: Final = "auth_id"
 CONF_AUTH_TOKEN: Final = "auth_token"
 CONF_API_KEY: Final = "api_key"
 CONF_BASE_URL: Final = "base_url"
@@ -28,19 +27,8 @@ ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_CALL_ID: Final = "call_id"
 ATTR_TO: Final = "to"
 ATTR_LEGS: Final = "legs"
-ATTR_ALEG_URL: Final = "aleg_url"
-ATTR_ALEG_METHOD: Final = "aleg_method"
-ATTR_BLEG_URL: Final = "bleg_url"
-ATTR_BLEG_METHOD: Final = "bleg_method"
 # A named destination of the account, instead of to and the leg fields.
 ATTR_DESTINATION: Final = "destination"
-VOBIZ_ONLY_FIELDS: Final = (
-    ATTR_LEGS,
-    ATTR_ALEG_URL,
-    ATTR_ALEG_METHOD,
-    ATTR_BLEG_URL,
-    ATTR_BLEG_METHOD,
-)
 
 # Events (a public contract).
 EVENT_TRANSFER_SUCCEEDED: Final = "call_transfer_succeeded"
@@ -69,5 +57,3 @@ CONF_LEGS: Final = "legs"
 INTENT_TRANSFER: Final = "CallTransferTransfer"
 
 RECENT_TRANSFERS_KEPT: Final = 20
-# Seconds a provider has to answer one request.
-REQUEST_TIMEOUT: Final = 10.0

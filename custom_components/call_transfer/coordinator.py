@@ -40,9 +40,9 @@ from .const import (
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
     LOGGER,
-    REQUEST_TIMEOUT,
 )
 from .providers import (
+    DEFAULT_TIMEOUT,
     CallTransferError,
     InvalidAuthError,
     LiveCall,
@@ -59,8 +59,8 @@ type ChangeKind = Literal["started", "ended"]
 
 # The longest a poll (every request of it: pages, lookups) holds the poll lock, which
 # list_calls and transfers without a call id wait for. One request ends within 20 s
-# (twice REQUEST_TIMEOUT, providers.http); a poll of several has 30 s in all.
-POLL_TIMEOUT: Final = 3 * REQUEST_TIMEOUT
+# (twice DEFAULT_TIMEOUT, providers.http); a poll of several has 30 s in all.
+POLL_TIMEOUT: Final = 3 * DEFAULT_TIMEOUT
 # Calls a listing left out that one poll asks the provider about; any others are
 # confirmed by the next listing.
 MAX_LOOKUPS_PER_POLL: Final = 20

@@ -12,18 +12,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
-    CONF_BASE_URL,
-    CONF_PROVIDER,
-    DOMAIN,
-    RECENT_TRANSFERS_KEPT,
-    REQUEST_TIMEOUT,
-)
-from .providers import PROVIDERS, AccountInfo, TransferProvider
+from .const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN, RECENT_TRANSFERS_KEPT
+from .providers import DEFAULT_TIMEOUT, PROVIDERS, AccountInfo, TransferProvider
 
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
     from .dial import DialWebhook
+    from .transfer import TransferOutcome
 
 # (entry id, call id) of every transfer under way, so a second transfer of the same call
 # fails fast. Kept by the integration, not by a loaded entry: a reload, reconfigure or
@@ -44,8 +39,8 @@ class CallTransferData:
     options: dict[str, Any] = field(default_factory=dict)
     # Polls the live calls, when the client can list them.
     coordinator: LiveCallsCoordinator | None = None
-    # (time.time(), event data) of recent outcomes; diagnostics masks them when asked.
-    recent_transfers: deque[tuple[float, Mapping[str, Any]]] = field(
+    # How recent transfers ended; diagnostics masks them when asked.
+    recent_transfers: deque[TransferOutcome] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
     )
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
@@ -66,5 +61,5 @@ def create_client(
         data,
         options=options,
         base_url=data.get(CONF_BASE_URL),
-        timeout=REQUEST_TIMEOUT,
+        timeout=DEFAULT_TIMEOUT,
     )

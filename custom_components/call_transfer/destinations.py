@@ -17,10 +17,6 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.exceptions import ServiceValidationError
 
 from .const import (
-    ATTR_ALEG_METHOD,
-    ATTR_ALEG_URL,
-    ATTR_BLEG_METHOD,
-    ATTR_BLEG_URL,
     ATTR_DESTINATION,
     ATTR_LEGS,
     ATTR_TO,
@@ -30,20 +26,14 @@ from .const import (
     CONF_URL,
     DOMAIN,
     SUBENTRY_DESTINATION,
-    VOBIZ_ONLY_FIELDS,
 )
 from .data import CallTransferConfigEntry
-from .providers import TransferLegs, XmlUrlMethod
+from .providers import LEG_FIELDS, XML_URL_FIELDS, TransferLegs, XmlUrlMethod
 
 # The longest text of a request (a name said or typed) an answer repeats, and the most
 # names an answer lists: an answer stays short, whatever was said or set up.
 MAX_ECHOED_LENGTH: Final = 60
 MAX_NAMES_LISTED: Final = 10
-# The action's URL and method fields of each leg.
-_LEG_FIELDS = {
-    TransferLegs.ALEG: (ATTR_ALEG_URL, ATTR_ALEG_METHOD),
-    TransferLegs.BLEG: (ATTR_BLEG_URL, ATTR_BLEG_METHOD),
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,9 +66,9 @@ class Destination:
         if self.url is None:
             return {ATTR_TO: str(self.number)}
         fields = {ATTR_LEGS: self.legs.value}
-        for leg, (url_field, method_field) in _LEG_FIELDS.items():
-            if self.legs in (leg, TransferLegs.BOTH):
-                fields |= {url_field: self.url, method_field: self.method.value}
+        for leg in self.legs.redirected:
+            names = LEG_FIELDS[leg]
+            fields |= {names.url: self.url, names.method: self.method.value}
         return fields
 
 
@@ -144,7 +134,7 @@ def resolve_destination(
     """
     if ATTR_DESTINATION not in data:
         return None, data
-    if ATTR_TO in data or any(field in data for field in VOBIZ_ONLY_FIELDS):
+    if ATTR_TO in data or any(field in data for field in XML_URL_FIELDS):
         raise validation_error("destination_with_to")
     destination = require_destination(entry, data[ATTR_DESTINATION])
     rest = {key: value for key, value in data.items() if key != ATTR_DESTINATION}

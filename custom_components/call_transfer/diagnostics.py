@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
-from .const import (
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_ERROR_MESSAGE,
-    ATTR_FROM,
-    ATTR_MESSAGE,
-    ATTR_TO,
-    CONF_API_KEY,
-    CONF_AUTH_TOKEN,
-)
+from .const import ATTR_FROM, ATTR_TO, CONF_API_KEY, CONF_AUTH_TOKEN
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
 from .destinations import Destination, account_destinations
@@ -42,9 +31,6 @@ TO_REDACT = {
     if cred.secret
 }
 _SECRET_HINTS = ("token", "secret", "key", "password")
-_TEXTS = (ATTR_MESSAGE, ATTR_ERROR_MESSAGE)
-# Event data that names the account and its entity, which diagnostics show already.
-_NOT_SHOWN = (ATTR_CONFIG_ENTRY_ID, ATTR_ENTITY_ID)
 
 
 async def async_get_config_entry_diagnostics(
@@ -64,28 +50,10 @@ async def async_get_config_entry_diagnostics(
             ],
             "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": [
-                _masked(when, outcome) for when, outcome in runtime.recent_transfers
+                outcome.masked() for outcome in runtime.recent_transfers
             ],
         }
     )
-
-
-def _masked(when: float, outcome: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a transfer's outcome with every phone number masked, and when it was.
-
-    Providers repeat numbers in their messages, in their own formats.
-    """
-    masked = {
-        key: mask_numbers_in(value)
-        if key in _TEXTS and isinstance(value, str)
-        else value
-        for key, value in outcome.items()
-        if key not in _NOT_SHOWN
-    }
-    return masked | {
-        "time": datetime.fromtimestamp(when, UTC).isoformat(),
-        ATTR_TO: mask(outcome[ATTR_TO]),
-    }
 
 
 def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | None:

@@ -69,7 +69,7 @@ _NOT_FOUND: Final = HTTPStatus.NOT_FOUND
 
 
 @dataclass(frozen=True, slots=True)
-class _DialOrder:
+class _ServedDialXml:
     """One transfer's Dial XML and the call it is for."""
 
     call_id: str
@@ -101,7 +101,7 @@ class DialOrders:
         """Serve nothing yet; stop serving when Home Assistant stops."""
         self.hass = hass
         # Each token's webhook id and order, and the timer that expires it.
-        self._orders: dict[str, tuple[str, _DialOrder]] = {}
+        self._orders: dict[str, tuple[str, _ServedDialXml]] = {}
         self._expiries: dict[str, CALLBACK_TYPE] = {}
         self._loaded: set[str] = set()
         self._registered: set[str] = set()
@@ -138,7 +138,7 @@ class DialOrders:
         self._async_unregister_if_idle(webhook_id)
 
     @callback
-    def async_add(self, webhook_id: str, order: _DialOrder) -> str:
+    def async_add(self, webhook_id: str, order: _ServedDialXml) -> str:
         """Serve ``order`` at the webhook for its lifetime, under a new token; return it."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
         self._orders[token] = (webhook_id, order)
@@ -269,14 +269,13 @@ class DialWebhook:
                 translation_placeholders={"provider": self.client.display_name},
             )
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
-        order = _DialOrder(
+        order = _ServedDialXml(
             request.call_id, request.legs, self.client.dial_xml(request.to)
         )
         token = self._orders.async_add(self.webhook_id, order)
         url = str(URL(base_url).update_query(token=token))
-        if request.legs is TransferLegs.BLEG:
-            return token, replace(request, to=None, bleg_url=url)
-        return token, replace(request, to=None, aleg_url=url)
+        # A number moves one leg (never both): that leg fetches the URL.
+        return token, replace(request, to=None).with_leg_url(request.legs, url)
 
     async def _async_public_url(self) -> str | None:
         """Return the webhook's URL as the provider can reach it, or None."""
@@ -401,7 +400,9 @@ async def async_setup_dial_webhook(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> None:
     """Register the account's Dial XML webhook if its provider dials through a URL."""
-    if entry.runtime_data.client.number_transfer is not NumberTransfer.DIAL_URL:
+    if entry.runtime_data.client.capabilities.number_transfer is not (
+        NumberTransfer.DIAL_URL
+    ):
         return
     dial = DialWebhook(hass, entry, await _webhook_ids(hass).async_get(entry.entry_id))
     dial.async_register()

@@ -9,7 +9,7 @@ from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
     ATTR_CALL_ID,
@@ -28,6 +28,7 @@ from .data import CallTransferConfigEntry
 from .entity import CallTransferEntity, LiveCallsEntity, async_add_live_calls_entity
 
 PARALLEL_UPDATES = 0
+CALLS = "calls"
 
 _EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
@@ -51,11 +52,13 @@ def transfers_entity_id(hass: HomeAssistant, entry_id: str) -> str | None:
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the account's Transfers entity, and its Calls entity when calls are listed."""
     async_add_entities([TransfersEventEntity(entry)])
-    async_add_live_calls_entity(hass, entry, async_add_entities, CallsEventEntity)
+    async_add_live_calls_entity(
+        hass, entry, async_add_entities, CallsEventEntity, EVENT_DOMAIN, CALLS
+    )
 
 
 class TransfersEventEntity(CallTransferEntity, EventEntity):
@@ -105,7 +108,7 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
 
     def __init__(self, coordinator: LiveCallsCoordinator) -> None:
         """Follow the account's live calls."""
-        super().__init__(coordinator, "calls")
+        super().__init__(coordinator, CALLS)
 
     async def async_added_to_hass(self) -> None:
         """Follow the calls starting and ending, as well as the polls."""

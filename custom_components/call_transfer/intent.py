@@ -28,7 +28,7 @@ from .destinations import (
     same_name,
     validation_error,
 )
-from .services import async_transfer_live_call
+from .transfer import async_transfer_live_call
 
 SLOT_DESTINATION = "destination"
 SLOT_ACCOUNT = "account"

@@ -13,30 +13,23 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import (
+    ATTR_CALL_ID,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DESTINATION,
+    ATTR_ERROR,
+    ATTR_ERROR_MESSAGE,
+    ATTR_LEGS,
+    ATTR_TO,
     DOMAIN,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .phone import format_for_display
+from .providers import TransferLegs
 from .providers.validation import is_sip_uri
-
-# Plain-words reasons for the failure codes of call_transfer_failed.
-_REASONS = {
-    "invalid_auth": "the credentials were rejected",
-    "forbidden": "the provider does not allow it",
-    "call_not_found": "the call is not in progress",
-    "invalid_request": "the provider refused the request",
-    "rate_limited": "the provider is rate limiting",
-    "timeout": "the provider did not answer in time",
-    "cannot_connect": "the provider could not be reached",
-    "provider_error": "the provider had an error",
-    "unexpected_response": "the provider's answer could not be read",
-    "cancelled": "it was stopped before the provider answered, so the call may have been transferred",
-}
-_LEGS = {"aleg": "the caller's leg", "bleg": "the callee's leg", "both": "both legs"}
 
 
 @callback
@@ -48,7 +41,10 @@ def async_describe_events(
 
     The line reads "<account> transferred call …" and carries the account's Transfers
     entity, so it has that entity's link and shows in its own logbook too (the event
-    data names the entity for that).
+    data names the entity for that). A failure reads as the error the transfer raised.
+    The texts are the integration's translations (``exceptions``), in Home Assistant's
+    language: Home Assistant loads them when it sets the integration up, and logbook
+    lines are described synchronously.
     """
 
     def line(event: Event, message: str, icon: str) -> dict[str, Any]:
@@ -62,34 +58,49 @@ def async_describe_events(
             LOGBOOK_ENTRY_ICON: icon,
         }
 
+    def text(key: str, placeholders: Mapping[str, Any]) -> str:
+        messages = async_get_cached_translations(
+            hass, hass.config.language, "exceptions", DOMAIN
+        )
+        message = messages[f"component.{DOMAIN}.exceptions.{key}.message"]
+        return message.format(**placeholders).rstrip(".")
+
     @callback
     def async_describe_succeeded(event: Event) -> dict[str, Any]:
-        return line(event, _transferred(event.data), "mdi:phone-check")
+        key, placeholders = _transferred(event.data)
+        return line(event, text(key, placeholders), "mdi:phone-check")
 
     @callback
     def async_describe_failed(event: Event) -> dict[str, Any]:
         data = event.data
-        error = data.get("error", "")
-        reason = _REASONS.get(error, error)
-        return line(
-            event,
-            f"could not transfer call {data.get('call_id')}: {reason}",
-            "mdi:phone-alert",
-        )
+        placeholders = {
+            "call_id": data.get(ATTR_CALL_ID),
+            "error": data.get(ATTR_ERROR_MESSAGE),
+        }
+        try:
+            message = text(f"transfer_{data.get(ATTR_ERROR)}", placeholders)
+        except KeyError:  # an error code this version does not know
+            message = text("logbook_failed", placeholders)
+        return line(event, message, "mdi:phone-alert")
 
     async_describe_event(DOMAIN, EVENT_TRANSFER_SUCCEEDED, async_describe_succeeded)
     async_describe_event(DOMAIN, EVENT_TRANSFER_FAILED, async_describe_failed)
 
 
-def _transferred(data: Mapping[str, Any]) -> str:
-    transferred = f"transferred call {data['call_id']}"
-    destination = data.get("destination")
-    if to := data.get("to"):
+def _transferred(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return the message key of a transfer's line, and its placeholders."""
+    placeholders: dict[str, Any] = {"call_id": data[ATTR_CALL_ID]}
+    destination = data.get(ATTR_DESTINATION)
+    if to := data.get(ATTR_TO):
         shown = to if is_sip_uri(to) else format_for_display(to)
-        if destination:
-            shown = f"{destination} ({shown})"
-        return f"{transferred} to {shown}"
+        placeholders["to"] = f"{destination} ({shown})" if destination else shown
+        return "logbook_transferred", placeholders
+    legs = data.get(ATTR_LEGS)
+    key = (
+        f"logbook_redirected_{legs}"
+        if legs in set(TransferLegs)
+        else "logbook_redirected"
+    )
     if destination:
-        transferred = f"{transferred} to {destination}"
-    legs = _LEGS.get(data.get("legs") or "", "a leg")
-    return f"{transferred} by redirecting {legs}"
+        return f"{key}_to", placeholders | {"destination": destination}
+    return key, placeholders

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.sensor import SensorEntity, SensorStateClass
+from homeassistant.components.sensor import (
+    DOMAIN as SENSOR_DOMAIN,
+    SensorEntity,
+    SensorStateClass,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ATTR_CALLS
 from .coordinator import LiveCallsCoordinator, describe_call
 from .data import CallTransferConfigEntry
 from .entity import LiveCallsEntity, async_add_live_calls_entity
 
+ACTIVE_CALLS = "active_calls"
 # The coordinator polls; the entities only read its data.
 PARALLEL_UPDATES = 0
 
@@ -20,10 +25,12 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallTransferConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the Active calls sensor of an account whose calls are listed."""
-    async_add_live_calls_entity(hass, entry, async_add_entities, ActiveCallsSensor)
+    async_add_live_calls_entity(
+        hass, entry, async_add_entities, ActiveCallsSensor, SENSOR_DOMAIN, ACTIVE_CALLS
+    )
 
 
 class ActiveCallsSensor(LiveCallsEntity, SensorEntity):
@@ -35,7 +42,7 @@ class ActiveCallsSensor(LiveCallsEntity, SensorEntity):
 
     def __init__(self, coordinator: LiveCallsCoordinator) -> None:
         """Count the account's live calls."""
-        super().__init__(coordinator, "active_calls")
+        super().__init__(coordinator, ACTIVE_CALLS)
 
     @property
     def native_value(self) -> int:

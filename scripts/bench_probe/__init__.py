@@ -11,6 +11,10 @@ its contenders:
 - ``bench_probe.info``: the process id and the name of every thread, by native id;
 - ``bench_probe.flush``: commit what the recorder holds, so a measured block pays for
   its own writes;
+- ``bench_probe.recorded``: commit, then count the recorder's rows (events, states and
+  their data and attributes), so the bench tells what each call records;
+- ``bench_probe.profile``: start cProfile in the event loop's thread (``path`` omitted),
+  or stop it and write its statistics to ``path`` (``scripts/bench --profile``);
 - ``bench_probe.startup``: what Home Assistant timed while starting call_transfer;
 - ``bench_probe.entry_setup``: set the transfer account's entry up again, timed;
 - ``bench_probe.concurrent``: many transfers at once, with the events they fired.
@@ -23,12 +27,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+import cProfile
 import json
 import os
 from pathlib import Path
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import (
@@ -41,16 +46,27 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.setup import async_get_domain_setup_times
 from homeassistant.util import dt as dt_util
+from sqlalchemy import text
 import voluptuous as vol
+
+if TYPE_CHECKING:
+    from homeassistant.components.recorder.core import Recorder
 
 DOMAIN = "bench_probe"
 TRANSFER_DOMAIN = "call_transfer"
 TRANSFER_EVENTS = ("call_transfer_succeeded", "call_transfer_failed")
 READY_FILE = "bench_ready.json"
+# The recorder's tables whose rows a call may add, each with the query that counts them.
+ROW_COUNTS = {
+    "events": text("SELECT COUNT(*) FROM events"),
+    "event_data": text("SELECT COUNT(*) FROM event_data"),
+    "states": text("SELECT COUNT(*) FROM states"),
+    "state_attributes": text("SELECT COUNT(*) FROM state_attributes"),
+}
 USER_NAME = "Bench"
 
 CONFIG_SCHEMA = vol.Schema(
@@ -118,6 +134,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async def flush(call: ServiceCall) -> None:
         await get_instance(hass).async_block_till_done()
 
+    async def recorded(call: ServiceCall) -> ServiceResponse:
+        recorder = get_instance(hass)
+        await recorder.async_block_till_done()
+        counts: dict[str, Any] = await recorder.async_add_executor_job(
+            _count_rows, recorder
+        )
+        return counts
+
     async def startup(call: ServiceCall) -> ServiceResponse:
         return {
             str(group): {str(phase): seconds for phase, seconds in phases.items()}
@@ -136,6 +160,17 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             seconds.append(time.perf_counter() - started)
         return {"seconds": list[Any](seconds)}
 
+    profiler = cProfile.Profile()
+
+    async def profile(call: ServiceCall) -> None:
+        # In the event loop's thread: cProfile watches the thread it is enabled in.
+        if (path := call.data.get("path")) is None:
+            profiler.enable()
+            return
+        profiler.disable()
+        await hass.async_add_executor_job(profiler.dump_stats, path)
+        profiler.clear()
+
     async def concurrent(call: ServiceCall) -> ServiceResponse:
         return await _concurrent_transfers(hass, call.data)
 
@@ -149,6 +184,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         ("noop", noop, SupportsResponse.NONE),
         ("info", info, SupportsResponse.ONLY),
         ("flush", flush, SupportsResponse.NONE),
+        ("recorded", recorded, SupportsResponse.ONLY),
+        ("profile", profile, SupportsResponse.NONE),
         ("startup", startup, SupportsResponse.ONLY),
         ("entry_setup", entry_setup, SupportsResponse.ONLY),
         ("concurrent", concurrent, SupportsResponse.ONLY),
@@ -160,6 +197,15 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, get_ready)
     return True
+
+
+def _count_rows(recorder: Recorder) -> dict[str, int]:
+    """Count the rows of the recorder's tables (in its executor: database I/O)."""
+    with session_scope(session=recorder.get_session(), read_only=True) as session:
+        return {
+            table: int(session.execute(query).scalar_one())
+            for table, query in ROW_COUNTS.items()
+        }
 
 
 async def _concurrent_transfers(

@@ -54,7 +54,9 @@ async def test_buttons_add_dialog_and_assist(
         ).to_be_visible()
         await page.get_by_role("textbox", name="Name").fill("Lobby")
         await page.get_by_role("button", name="Submit").click()
-        await expect(page.get_by_text(re.compile("Transfer to Lobby"))).to_be_visible()
+        await expect(
+            page.get_by_text(re.compile("Lobby is a device of Vobiz"))
+        ).to_be_visible()
         await page.get_by_role("button", name="Finish").click()
 
     async with steps.step("d4-develop-started-again-lists-it"):

@@ -21,7 +21,7 @@ from custom_components.call_transfer.providers import (
     TransferRequest,
     UnexpectedResponseError,
 )
-from custom_components.call_transfer.providers.bland import key_fingerprint
+from custom_components.call_transfer.providers.base import key_fingerprint
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
@@ -65,7 +65,7 @@ async def test_validate(session: aiohttp.ClientSession, sandbox: Sandbox) -> Non
     """GET /v1/me checks the key; the account id is a fingerprint, not the key."""
     account = await client_for(session, sandbox).async_validate()
 
-    assert account.account_id == key_fingerprint(SANDBOX_BLAND_API_KEY)
+    assert account.account_id == key_fingerprint("bland", SANDBOX_BLAND_API_KEY)
     assert SANDBOX_BLAND_API_KEY not in repr(account)
     assert account.details["status"] == "active"
     [sent] = sandbox.requests_to("/v1/me")
@@ -74,9 +74,9 @@ async def test_validate(session: aiohttp.ClientSession, sandbox: Sandbox) -> Non
 
 def test_fingerprint_is_stable_and_not_the_key() -> None:
     """The same key always gives the same id; different keys differ."""
-    assert key_fingerprint("a") == key_fingerprint("a")
-    assert key_fingerprint("a") != key_fingerprint("b")
-    assert "sk-" not in key_fingerprint(SANDBOX_BLAND_API_KEY)
+    assert key_fingerprint("bland", "a") == key_fingerprint("bland", "a")
+    assert key_fingerprint("bland", "a") != key_fingerprint("bland", "b")
+    assert "sk-" not in key_fingerprint("bland", SANDBOX_BLAND_API_KEY)
 
 
 @pytest.mark.parametrize("api_key", ["sk-wrong", f"Bearer {SANDBOX_BLAND_API_KEY}"])

@@ -71,10 +71,11 @@ def to_url(call_id: str = SANDBOX_PLIVO_CALL_ID, **changes: Any) -> TransferRequ
 def test_registered_with_its_capabilities() -> None:
     """Plivo is one registry entry: legs to XML URLs, numbers through Dial XML."""
     assert PROVIDERS["plivo"] is PlivoClient
-    assert PlivoClient.number_transfer == "dial_url"
-    assert PlivoClient.supports_xml_urls
-    assert PlivoClient.xml_url_legs == set(TransferLegs)
-    assert not PlivoClient.sip_destinations
+    capabilities = PlivoClient.capabilities
+    assert capabilities.number_transfer == "dial_url"
+    assert capabilities.takes_xml_urls
+    assert capabilities.xml_url_legs == set(TransferLegs)
+    assert not capabilities.sip_destinations
     assert not PlivoClient.account_id_is_key_fingerprint
     assert [field.key for field in PlivoClient.option_fields] == [
         "caller_id",

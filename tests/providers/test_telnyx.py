@@ -68,9 +68,9 @@ def transfer_to(to: str | None = NUMBER, **changes: Any) -> TransferRequest:
 def test_registered_with_its_capabilities() -> None:
     """Telnyx is one registry entry: numbers and SIP URIs in the request, no URLs."""
     assert PROVIDERS["telnyx"] is TelnyxClient
-    assert TelnyxClient.number_transfer == "in_request"
-    assert TelnyxClient.sip_destinations
-    assert not TelnyxClient.supports_xml_urls
+    assert TelnyxClient.capabilities.number_transfer == "in_request"
+    assert TelnyxClient.capabilities.sip_destinations
+    assert not TelnyxClient.capabilities.takes_xml_urls
     assert TelnyxClient.account_id_is_key_fingerprint
 
 

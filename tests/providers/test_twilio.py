@@ -86,10 +86,11 @@ def to_number(
 def test_registered_with_its_capabilities() -> None:
     """Twilio is one registry entry that transfers to numbers and to TwiML URLs."""
     assert PROVIDERS["twilio"] is TwilioClient
-    assert TwilioClient.number_transfer == "in_request"
-    assert TwilioClient.supports_xml_urls
-    assert TwilioClient.xml_url_legs == {TransferLegs.ALEG}
-    assert not TwilioClient.sip_destinations
+    capabilities = TwilioClient.capabilities
+    assert capabilities.number_transfer == "in_request"
+    assert capabilities.takes_xml_urls
+    assert capabilities.xml_url_legs == {TransferLegs.ALEG}
+    assert not capabilities.sip_destinations
     assert not TwilioClient.account_id_is_key_fingerprint
 
 

@@ -570,7 +570,7 @@ def test_dial_xml_uses_the_account_options(session: aiohttp.ClientSession) -> No
         {"auth_id": SANDBOX_VOBIZ_AUTH_ID, "auth_token": SANDBOX_VOBIZ_AUTH_TOKEN},
         options={"caller_id": "+14155550123", "ring_timeout": 25},
     )
-    assert client.number_transfer == "dial_url"
+    assert client.capabilities.number_transfer == "dial_url"
     assert client.supports_live_calls
     assert client.dial_xml("+14155550100").endswith(
         '<Response><Dial callerId="+14155550123" timeout="25">'

@@ -224,7 +224,7 @@ async def test_every_fault_ends_in_one_event_with_its_code(
 ) -> None:
     """The matrix, case after case on one account; mismatches are reported together."""
     with (
-        patch("custom_components.call_transfer.data.REQUEST_TIMEOUT", 0.3),
+        patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.3),
         patch("custom_components.call_transfer.providers.http.DEFAULT_RETRY_AFTER", 0),
     ):
         await accounts.hass.config_entries.async_reload(

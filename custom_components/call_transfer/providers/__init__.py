@@ -13,6 +13,7 @@ from typing import Final
 
 from .base import TransferProvider
 from .bland import BlandClient
+from .capabilities import PlanRefusal, TransferCapabilities, TransferPlanError
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -31,6 +32,8 @@ from .errors import (
 )
 from .http import DEFAULT_TIMEOUT, normalize_base_url
 from .models import (
+    LEG_FIELDS,
+    XML_URL_FIELDS,
     AccountInfo,
     CredentialField,
     LiveCall,
@@ -54,7 +57,9 @@ PROVIDERS: Final[Mapping[str, type[TransferProvider]]] = {
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LEG_FIELDS",
     "PROVIDERS",
+    "XML_URL_FIELDS",
     "AccountInfo",
     "BlandClient",
     "CallNotFoundError",
@@ -71,13 +76,16 @@ __all__ = [
     "NumberTransfer",
     "OptionField",
     "OptionKind",
+    "PlanRefusal",
     "PlivoClient",
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitedError",
     "TelnyxClient",
     "TransferCancelledError",
+    "TransferCapabilities",
     "TransferLegs",
+    "TransferPlanError",
     "TransferProvider",
     "TransferRequest",
     "TransferResult",

@@ -9,15 +9,14 @@ from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from .capabilities import TransferCapabilities
 from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
 from .models import (
     AccountInfo,
     CredentialField,
     LiveCall,
-    NumberTransfer,
     OptionField,
-    TransferLegs,
     TransferRequest,
     TransferResult,
 )
@@ -62,15 +61,8 @@ class TransferProvider(ABC):
     credential_fields: ClassVar[tuple[CredentialField, ...]]
     # Optional settings of an account, given to the constructor by key when set.
     option_fields: ClassVar[tuple[OptionField, ...]] = ()
-    # How a transfer reaches a phone number, and whether it can point legs at URLs.
-    number_transfer: ClassVar[NumberTransfer]
-    supports_xml_urls: ClassVar[bool]
-    # Which ``legs`` an XML-URL transfer can redirect: Vobiz points either leg (or both)
-    # at a URL; Twilio redirects the one call it is given, which is ``aleg`` here.
-    xml_url_legs: ClassVar[frozenset[TransferLegs]] = frozenset(TransferLegs)
-    # Whether a transfer to a destination may name a SIP URI (``sip:``/``sips:``)
-    # as well as an E.164 number.
-    sip_destinations: ClassVar[bool] = False
+    # Where a transfer can send a call: a number, a SIP URI, legs pointed at XML URLs.
+    capabilities: ClassVar[TransferCapabilities]
     # True when the API names no account, so ``AccountInfo.account_id`` fingerprints the key:
     # a rotated key then looks like another account and cannot be told apart from one.
     account_id_is_key_fingerprint: ClassVar[bool] = False
@@ -154,7 +146,7 @@ class TransferProvider(ABC):
         raise NotImplementedError
 
     def dial_xml(self, number: str) -> str:
-        """Return the call XML that dials ``number`` (``NumberTransfer.DIAL_URL`` providers).
+        """Return the call XML that dials ``number`` (providers that dial by ``DIAL_URL``).
 
         Built with this client's dial options (caller id, announcement, ring timeout).
         """

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 import aiohttp
 
-from .base import TransferProvider, key_fingerprint as _key_fingerprint
+from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
     ForbiddenError,
     InvalidAuthError,
-    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
+    forbidden_is_invalid_auth,
+    refusal_names_option,
 )
-from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
+from .http import (
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    HttpClient,
+    error_for_code,
+    error_for_response,
+)
 from .models import (
     AccountInfo,
     CredentialField,
@@ -26,24 +35,20 @@ from .models import (
     NumberTransfer,
     OptionField,
     OptionKind,
-    TransferLegs,
     TransferRequest,
     TransferResult,
 )
 from .validation import require_call_id, require_e164, text_or_none
 
 BLAND_API_URL: Final = "https://api.bland.ai"
+# Bland error codes that say more than their HTTP status.
 _ERROR_CODES: Final[Mapping[str, type[CallTransferError]]] = {
     "VALIDATION_ERROR": InvalidRequestError,
     "NOT_FOUND": CallNotFoundError,
     "FORBIDDEN": ForbiddenError,
     "UNAUTHORIZED": InvalidAuthError,
 }
-
-
-def key_fingerprint(api_key: str) -> str:
-    """Return a stable, non-reversible id for an API key (Bland's API gives no account id)."""
-    return _key_fingerprint(BlandClient.provider_id, api_key)
+_REQUEST_ID_HEADER: Final = "x-request-id"
 
 
 class BlandClient(TransferProvider):
@@ -54,8 +59,7 @@ class BlandClient(TransferProvider):
     default_base_url = BLAND_API_URL
     credential_fields = (CredentialField(key="api_key", secret=True),)
     option_fields = (OptionField(key="org_id", kind=OptionKind.IDENTIFIER),)
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = False
+    capabilities = TransferCapabilities(number_transfer=NumberTransfer.IN_REQUEST)
     account_id_is_key_fingerprint = True
 
     def __init__(
@@ -68,7 +72,7 @@ class BlandClient(TransferProvider):
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """Create a client for one Bland API key (``org_id`` is needed to list calls)."""
-        self.fingerprint = key_fingerprint(api_key)
+        self.fingerprint = key_fingerprint(self.provider_id, api_key)
         self._org_id = org_id
         self._http = HttpClient(
             session,
@@ -77,15 +81,20 @@ class BlandClient(TransferProvider):
             secrets=(api_key,),
             timeout=timeout,
         )
+        # Every request: a JSON object back, or the provider's error in either of its
+        # envelopes (Bland refuses some requests with a 200 and an error envelope).
+        self._request_object = partial(
+            self._http.request_object,
+            provider=self.display_name,
+            request_id_header=_REQUEST_ID_HEADER,
+            read_error=self._error,
+            read_refusal=self._refusal,
+        )
 
     async def async_validate(self) -> AccountInfo:
         """Check the key with ``GET /v1/me``."""
-        try:
+        with forbidden_is_invalid_auth():
             account, _ = await self._request_object("GET", "/v1/me")
-        except ForbiddenError as err:
-            raise InvalidAuthError(
-                err.message, status=err.status, request_id=err.request_id
-            ) from err
         if "status" not in account:
             raise UnexpectedResponseError("Bland sent an account without a status")
         details: dict[str, str | int | float | bool | None] = {
@@ -108,23 +117,12 @@ class BlandClient(TransferProvider):
         """Check the organization id with the request live calls need."""
         if self._org_id is None:
             return
-        try:
+        with refusal_names_option("org_id", ForbiddenError):
             await self.async_live_calls()
-        except ForbiddenError as err:
-            raise InvalidOptionError(
-                err.message,
-                option="org_id",
-                status=err.status,
-                request_id=err.request_id,
-            ) from err
 
     async def async_transfer(self, request: TransferRequest) -> TransferResult:
         """Transfer an active call to ``request.to`` (E.164)."""
-        if (
-            request.aleg_url
-            or request.bleg_url
-            or request.legs is not TransferLegs.ALEG
-        ):
+        if request.names_xml_urls:
             raise InvalidRequestError(
                 "Bland AI transfers to a phone number; legs and leg URLs are not supported"
             )
@@ -137,14 +135,11 @@ class BlandClient(TransferProvider):
         )
         data = answer.get("data")
         message = data.get("message") if isinstance(data, dict) else None
-        if not isinstance(message, str):
-            raise UnexpectedResponseError(
-                "Bland accepted the transfer but sent no message",
-                request_id=request_id,
-                outcome_unknown=True,
-            )
-        return TransferResult(
-            call_id=request.call_id, message=message, request_id=request_id
+        return accepted_transfer(
+            request.call_id,
+            message if isinstance(message, str) else None,
+            request_id,
+            unreadable="Bland accepted the transfer but sent no message",
         )
 
     async def async_live_calls(
@@ -172,62 +167,53 @@ class BlandClient(TransferProvider):
             if call.get("call_id")
         ]
 
-    async def _request_object(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        acts: bool = False,
-    ) -> tuple[dict[str, Any], str | None]:
-        response = await self._http.request(
-            method, path, json_body=json_body, headers=headers, acts=acts
-        )
-        data = response.json()
-        request_id = response.header("x-request-id")
-        if error := self._envelope_error(response, data, request_id, acts=acts):
-            raise error
-        if not 200 <= response.status < 300:
-            raise error_for_response(
+    def _error(
+        self, response: ApiResponse, request_id: str | None, acts: bool
+    ) -> CallTransferError:
+        """Map an error answer by its envelope's code, then by status."""
+        if (envelope := _error_envelope(response)) is None:
+            return error_for_response(
                 response, message=None, request_id=request_id, acts=acts
             )
-        if not isinstance(data, dict):
-            raise UnexpectedResponseError(
-                f"Bland answered HTTP {response.status} with {response.describe_body()}",
-                status=response.status,
-                request_id=request_id,
-                outcome_unknown=acts,
-            )
-        return data, request_id
-
-    def _envelope_error(
-        self, response: ApiResponse, data: Any, request_id: str | None, *, acts: bool
-    ) -> CallTransferError | None:
-        """Return the error in either Bland envelope, mapped by its code, then by status."""
-        if not isinstance(data, dict):
-            return None
-        code: str | None = None
-        message: str | None = None
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            first = errors[0] if isinstance(errors[0], dict) else {}
-            code = text_or_none(first.get("error"))
-            message = text_or_none(first.get("message"))
-        elif data.get("status") == "error":
-            message = text_or_none(data.get("message"))
-        else:
-            return None
-        message = message or code or f"HTTP {response.status}"
-        if code is not None and (error_class := _ERROR_CODES.get(code)):
-            return error_class(message, status=response.status, request_id=request_id)
-        if 200 <= response.status < 300:
-            return InvalidRequestError(
-                message, status=response.status, request_id=request_id
-            )
-        return error_for_response(
+        code, message = envelope
+        return error_for_code(
+            _ERROR_CODES, code, response, message=message, request_id=request_id
+        ) or error_for_response(
             response, message=message, request_id=request_id, acts=acts
         )
+
+    def _refusal(
+        self, response: ApiResponse, request_id: str | None
+    ) -> CallTransferError | None:
+        """Read a 2xx with an error envelope as its code's error, else as invalid."""
+        if (envelope := _error_envelope(response)) is None:
+            return None
+        code, message = envelope
+        return error_for_code(
+            _ERROR_CODES, code, response, message=message, request_id=request_id
+        ) or InvalidRequestError(message, status=response.status, request_id=request_id)
+
+
+def _error_envelope(response: ApiResponse) -> tuple[str | None, str] | None:
+    """Return the code and message of either Bland error envelope, if the answer is one.
+
+    ``{"errors": [{"error": CODE, "message"}]}``, or ``{"status": "error", "message"}``.
+    """
+    data = response.json()
+    if not isinstance(data, dict):
+        return None
+    code: str | None = None
+    message: str | None = None
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        code = text_or_none(first.get("error"))
+        message = text_or_none(first.get("message"))
+    elif data.get("status") == "error":
+        message = text_or_none(data.get("message"))
+    else:
+        return None
+    return code, message or code or f"HTTP {response.status}"
 
 
 def _parse_time(value: Any) -> datetime | None:

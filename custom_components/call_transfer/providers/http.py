@@ -70,6 +70,8 @@ _UNSENDABLE: Final = frozenset(chr(code) for code in (*range(32), 127))
 type Sleep = Callable[[float], Awaitable[None]]
 # Reads a provider's error answer: (response, request id, whether the request acts).
 type ErrorReader = Callable[[ApiResponse, str | None, bool], CallTransferError]
+# Reads a refusal out of an answer whose status says success, if it is one.
+type RefusalReader = Callable[[ApiResponse, str | None], CallTransferError | None]
 
 
 def basic_auth(username: str, password: str) -> str:
@@ -314,6 +316,7 @@ class HttpClient:
         provider: str,
         request_id_header: str,
         read_error: ErrorReader,
+        read_refusal: RefusalReader | None = None,
         acts: bool = False,
         **body: Any,
     ) -> tuple[dict[str, Any], str | None]:
@@ -321,12 +324,15 @@ class HttpClient:
 
         ``body`` is what ``request`` takes besides ``acts`` (JSON, form, query,
         headers). A status outside 2xx raises what ``read_error`` makes of the
-        provider's error answer.
+        provider's error answer; a 2xx raises what ``read_refusal``, if given, finds
+        in it (a provider that refuses some requests with a success status).
         """
         response = await self.request(method, path, acts=acts, **body)
         request_id = response.header(request_id_header)
         if not 200 <= response.status < 300:
             raise read_error(response, request_id, acts)
+        if read_refusal is not None and (refusal := read_refusal(response, request_id)):
+            raise refusal
         return json_object(
             response, provider, request_id=request_id, acts=acts
         ), request_id
@@ -507,6 +513,24 @@ def error_for_response(
     return UnexpectedResponseError(
         f"Unexpected HTTP status {status}: {text}", outcome_unknown=acts, **kwargs
     )
+
+
+def error_for_code[CodeT](
+    codes: Mapping[CodeT, type[CallTransferError]],
+    code: CodeT | None,
+    response: ApiResponse,
+    *,
+    message: str,
+    request_id: str | None,
+) -> CallTransferError | None:
+    """Return the error a provider's own error code names, or None if it names none.
+
+    ``codes`` are the provider's codes that say more than their HTTP status (a call
+    that has ended, credentials refused...); the caller maps the others by status.
+    """
+    if code is None or (error_class := codes.get(code)) is None:
+        return None
+    return error_class(message, status=response.status, request_id=request_id)
 
 
 def json_object(

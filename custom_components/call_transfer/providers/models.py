@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Final, NamedTuple, cast
 
 
 class TransferLegs(StrEnum):
@@ -15,9 +17,32 @@ class TransferLegs(StrEnum):
     BOTH = "both"
 
     @property
-    def redirected(self) -> tuple[str, ...]:
-        """The legs this choice redirects: ``("aleg",)``, ``("bleg",)`` or both."""
-        return ("aleg", "bleg") if self is TransferLegs.BOTH else (self.value,)
+    def redirected(self) -> tuple[TransferLegs, ...]:
+        """The single legs this choice redirects: ``(ALEG,)``, ``(BLEG,)`` or both."""
+        if self is TransferLegs.BOTH:
+            return (TransferLegs.ALEG, TransferLegs.BLEG)
+        return (self,)
+
+
+class LegFields(NamedTuple):
+    """The names of a single leg's URL and method fields."""
+
+    url: str
+    method: str
+
+
+# The one place a leg is tied to its fields. The names are those of TransferRequest's
+# fields, of the transfer action's fields and of Plivo's (and Vobiz's) transfer body.
+LEG_FIELDS: Final[Mapping[TransferLegs, LegFields]] = {
+    TransferLegs.ALEG: LegFields(url="aleg_url", method="aleg_method"),
+    TransferLegs.BLEG: LegFields(url="bleg_url", method="bleg_method"),
+}
+LEGS_FIELD: Final = "legs"
+# Every field of a transfer that points legs at XML URLs, in the order forms show them.
+XML_URL_FIELDS: Final = (
+    LEGS_FIELD,
+    *(name for names in LEG_FIELDS.values() for name in names),
+)
 
 
 class NumberTransfer(StrEnum):
@@ -94,9 +119,9 @@ class TransferRequest:
     """A request to transfer a live call.
 
     ``to`` is the destination, for providers that transfer to a number: an E.164
-    number, or a SIP URI where the provider declares ``sip_destinations``.
+    number, or a SIP URI where the provider's capabilities take one (``sip_destinations``).
     ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
-    a leg to a URL answering call-control XML (``TransferProvider.xml_url_legs``).
+    a leg to a URL answering call-control XML (``TransferCapabilities.xml_url_legs``).
     """
 
     call_id: str
@@ -113,6 +138,27 @@ class TransferRequest:
         return bool(
             self.aleg_url or self.bleg_url or self.legs is not TransferLegs.ALEG
         )
+
+    def leg_url(self, leg: TransferLegs) -> tuple[str | None, XmlUrlMethod]:
+        """Return a single leg's URL (None when not given) and its method."""
+        names = LEG_FIELDS[leg]
+        return (
+            cast("str | None", getattr(self, names.url)),
+            cast("XmlUrlMethod", getattr(self, names.method)),
+        )
+
+    def with_leg_url(
+        self,
+        leg: TransferLegs,
+        url: str | None,
+        method: XmlUrlMethod | None = None,
+    ) -> TransferRequest:
+        """Return this request with a single leg's URL (and method, if given) set."""
+        names = LEG_FIELDS[leg]
+        changes: dict[str, Any] = {names.url: url}
+        if method is not None:
+            changes[names.method] = method
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

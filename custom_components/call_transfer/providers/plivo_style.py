@@ -23,6 +23,7 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callxml import DialOptions, dial_option_fields, dial_xml
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     InvalidAuthError,
@@ -32,10 +33,13 @@ from .errors import (
 )
 from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
 from .models import (
+    LEG_FIELDS,
+    LEGS_FIELD,
     AccountInfo,
     CredentialField,
     LiveCall,
     NumberTransfer,
+    TransferLegs,
     TransferRequest,
     TransferResult,
 )
@@ -53,8 +57,9 @@ class PlivoStyleClient(TransferProvider):
         CredentialField(key="auth_token", secret=True),
     )
     option_fields = dial_option_fields(max_ring_timeout=120)
-    number_transfer = NumberTransfer.DIAL_URL
-    supports_xml_urls = True
+    capabilities = TransferCapabilities(
+        number_transfer=NumberTransfer.DIAL_URL, xml_url_legs=frozenset(TransferLegs)
+    )
     looks_up_calls = True
     # Non-secret fields of the credential check's answer worth showing (never all of it).
     account_details: ClassVar[tuple[str, ...]] = ()
@@ -235,19 +240,17 @@ class PlivoStyleClient(TransferProvider):
             raise InvalidRequestError(
                 f"{self.display_name} transfers redirect a call leg to an XML URL; a destination number is not supported"
             )
-        body: dict[str, str] = {"legs": request.legs.value}
         legs = request.legs
-        for leg, url, method in (
-            ("aleg", request.aleg_url, request.aleg_method),
-            ("bleg", request.bleg_url, request.bleg_method),
-        ):
+        body: dict[str, str] = {LEGS_FIELD: legs.value}
+        for leg, names in LEG_FIELDS.items():
+            url, method = request.leg_url(leg)
             if leg in legs.redirected and url is None:
                 raise InvalidRequestError(
-                    f"Transferring legs={legs.value} needs {leg}_url"
+                    f"Transferring legs={legs.value} needs {names.url}"
                 )
             if url is not None:
-                body[f"{leg}_url"] = require_http_url(url, f"{leg}_url")
-                body[f"{leg}_method"] = method.value
+                body[names.url] = require_http_url(url, names.url)
+                body[names.method] = method.value
         return body
 
     async def _request_object(

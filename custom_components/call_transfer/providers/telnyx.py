@@ -10,6 +10,7 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -20,7 +21,13 @@ from .errors import (
     forbidden_is_invalid_auth,
     refusal_names_option,
 )
-from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
+from .http import (
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    HttpClient,
+    error_for_code,
+    error_for_response,
+)
 from .models import (
     AccountInfo,
     CredentialField,
@@ -71,9 +78,9 @@ class TelnyxClient(TransferProvider):
             key="ring_timeout", kind=OptionKind.SECONDS, minimum=5, maximum=600
         ),
     )
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = False
-    sip_destinations = True
+    capabilities = TransferCapabilities(
+        number_transfer=NumberTransfer.IN_REQUEST, sip_destinations=True
+    )
     account_id_is_key_fingerprint = True
 
     def __init__(
@@ -233,11 +240,18 @@ class TelnyxClient(TransferProvider):
                 for part in (text, f"(Telnyx error {code})" if code else None)
                 if part
             )
-        kwargs: dict[str, Any] = {"status": response.status, "request_id": request_id}
-        if code is not None and (error_class := _ERROR_CODES.get(code)):
-            return error_class(message or code, **kwargs)
+        if mapped := error_for_code(
+            _ERROR_CODES,
+            code,
+            response,
+            message=message or str(code),
+            request_id=request_id,
+        ):
+            return mapped
         if response.status == HTTP_UNPROCESSABLE:
-            return InvalidRequestError(message or "HTTP 422", **kwargs)
+            return InvalidRequestError(
+                message or "HTTP 422", status=response.status, request_id=request_id
+            )
         return error_for_response(
             response, message=message, request_id=request_id, acts=acts
         )

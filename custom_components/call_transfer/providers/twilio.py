@@ -14,6 +14,7 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callxml import DialOptions, dial_option_fields, dial_xml
+from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
@@ -27,6 +28,7 @@ from .http import (
     ApiResponse,
     HttpClient,
     basic_auth,
+    error_for_code,
     error_for_response,
 )
 from .models import (
@@ -74,10 +76,11 @@ class TwilioClient(TransferProvider):
         CredentialField(key="api_key_sid", secret=False, required=False),
     )
     option_fields = dial_option_fields(max_ring_timeout=600)
-    number_transfer = NumberTransfer.IN_REQUEST
-    supports_xml_urls = True
     # A Call SID names one call: the update redirects that call, whichever leg it is.
-    xml_url_legs = frozenset({TransferLegs.ALEG})
+    capabilities = TransferCapabilities(
+        number_transfer=NumberTransfer.IN_REQUEST,
+        xml_url_legs=frozenset({TransferLegs.ALEG}),
+    )
     looks_up_calls = True
 
     def __init__(
@@ -239,17 +242,17 @@ class TwilioClient(TransferProvider):
         """Map Twilio's ``{code, message, more_info, status}`` by its code, then by status."""
         data = response.json()
         envelope = data if isinstance(data, dict) else {}
-        code = envelope.get("code")
+        code = envelope.get("code") if isinstance(envelope.get("code"), int) else None
         message = text_or_none(envelope.get("message"))
-        if message is not None and isinstance(code, int):
+        if message is not None and code is not None:
             message = f"{message} (Twilio error {code})"
-        if isinstance(code, int) and (error_class := _ERROR_CODES.get(code)):
-            return error_class(
-                message or f"Twilio error {code}",
-                status=response.status,
-                request_id=request_id,
-            )
-        return error_for_response(
+        return error_for_code(
+            _ERROR_CODES,
+            code,
+            response,
+            message=message or f"Twilio error {code}",
+            request_id=request_id,
+        ) or error_for_response(
             response, message=message, request_id=request_id, acts=acts
         )
 
