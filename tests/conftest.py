@@ -60,7 +60,7 @@ from sandbox import (
     SandboxCall,
 )
 
-pytest_plugins = ["sandbox.pytest_plugin", "tests.live_calls"]
+pytest_plugins = ["sandbox.pytest_plugin", "tests.helpers.live_calls"]
 
 BLOCKING_IO_REPORT = "inside the event loop by custom integration 'call_transfer'"
 # Secrets every test knows of: every sandbox credential, and the HTTP Basic values built

@@ -2,7 +2,7 @@
 
 Each failed before its fix; those about what providers send run on every provider.
 Elsewhere, where they fit: #3 (leg URLs) and #12 (extensions, impossible numbers) in
-tests/test_services.py's validation table, #4 (config flow) in tests/test_config_flow.py,
+tests/components/call_transfer/test_services.py's validation table, #4 (config flow) in its test_config_flow.py,
 #7 (waiting for a connection) in tests/providers/test_http.py.
 """
 
