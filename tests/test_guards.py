@@ -1,34 +1,66 @@
-"""Blocking I/O in the event loop fails the suite."""
+"""The suite's guards (tests/helpers/guards.py) fail a test that blocks the loop or leaks a secret.
+
+A test that breaks a rule is run in a child pytest with the suite's fixtures: the guard
+must fail it, and must let a test that keeps the rules pass.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from importlib.abc import MetaPathFinder
 from pathlib import Path
+import subprocess
 import sys
-import threading
 import time
-from types import ModuleType
 from typing import Final
-from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-import phonenumbers
-import phonenumbers.data
-from phonenumbers.phonemetadata import PhoneMetadata
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.call_transfer import phone
+from tests.helpers.processes import child_environment
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+RULE_BREAKERS: Final = """
+import logging
+from pathlib import Path
+from unittest.mock import patch
+
 from custom_components.call_transfer.phone import to_e164
-from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
-from tests.conftest import blocking_io_reports, setup_entry, transfer
-from tests.helpers.destinations import add_destination
+from custom_components.call_transfer.providers import CallTransferError
+from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_TWILIO_AUTH_TOKEN
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
 
-# The UK's calling code and the regions phonenumbers loads metadata modules of for it.
-UK_CALLING_CODE: Final = 44
-UK_REGIONS: Final = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[UK_CALLING_CODE]
+
+async def test_reads_a_file_in_the_event_loop(hass, bland_entry):
+    hass.config.country = "US"  # so the number is parsed in the loop, not the executor
+    await setup_entry(hass, bland_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    def parse_after_reading_a_file(number, region):
+        with Path(__file__).open(encoding="utf-8") as file:
+            file.read(1)
+        return to_e164(number, region)
+
+    with patch("custom_components.call_transfer.phone.to_e164", parse_after_reading_a_file):
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
+
+
+async def test_logs_a_secret(hass):
+    logging.getLogger("custom_components.call_transfer").debug("%s", SANDBOX_TWILIO_AUTH_TOKEN)
+
+
+async def test_fires_an_event_with_a_secret(hass):
+    hass.bus.async_fire("call_transfer_anything", {"said": SANDBOX_TWILIO_AUTH_TOKEN})
+
+
+async def test_raises_a_provider_error_with_a_secret(hass):
+    CallTransferError(f"rejected {SANDBOX_TWILIO_AUTH_TOKEN}")
+
+
+async def test_keeps_the_rules(hass, bland_entry, events):
+    await setup_entry(hass, bland_entry)
+    await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
+    assert len(events["succeeded"]) == 1
+"""
 
 
 async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> None:
@@ -37,106 +69,48 @@ async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> N
         time.sleep(0)  # noqa: ASYNC251 - the point of the test
 
 
-async def test_integration_file_io_in_the_event_loop_is_caught(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    bland_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """File I/O on the action's path is reported against call_transfer, which fails a test."""
-    hass.config.country = "US"  # so the number is parsed in the loop, not the executor
-    await setup_entry(hass, bland_entry)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    def parse_after_reading_a_file(number: str, region: str | None) -> str:
-        with Path(__file__).open(encoding="utf-8") as file:
-            file.read(1)
-        return to_e164(number, region)
-
-    with patch(
-        "custom_components.call_transfer.phone.to_e164", parse_after_reading_a_file
-    ):
-        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
-
-    [report] = blocking_io_reports(caplog.records)
-    assert "Detected blocking call to open" in report
-    # The I/O here was deliberate: the guard has shown it sees it, so let this test pass.
-    caplog.clear()
-
-
-class ImportRecorder(MetaPathFinder):
-    """Record the thread of each import of the given modules (and import nothing itself).
-
-    Home Assistant's blocking-call detector does not see ``__import__``, which is how
-    phonenumbers loads a region's metadata the first time it needs it.
-    """
-
-    def __init__(self, modules: set[str]) -> None:
-        """Watch these modules."""
-        self.modules = modules
-        self.threads: list[str] = []
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: ModuleType | None = None,
-    ) -> None:
-        """Note who imports a watched module; let the other finders find it."""
-        if fullname in self.modules:
-            self.threads.append(threading.current_thread().name)
-
-
-def forget_uk_metadata() -> None:
-    """Forget the UK's phone metadata, as a process that has not parsed a UK number yet."""
-    for region in UK_REGIONS:
-        sys.modules.pop(f"phonenumbers.data.region_{region}", None)
-        PhoneMetadata._region_metadata.pop(region, None)  # noqa: SLF001
-        PhoneMetadata.register_region_loader(region, phonenumbers.data._load_region)  # noqa: SLF001
-    phone._loaded_calling_codes.discard(UK_CALLING_CODE)  # noqa: SLF001
-    phone.to_e164.cache_clear()
-
-
-@pytest.fixture
-def uk_metadata_imports() -> Generator[ImportRecorder]:
-    """Start without the UK's phone metadata; record the threads that import it."""
-    recorder = ImportRecorder({f"phonenumbers.data.region_{r}" for r in UK_REGIONS})
-    sys.meta_path.insert(0, recorder)
-    try:
-        with patch.object(phone, "_loaded_calling_codes", set()):
-            forget_uk_metadata()
-            yield recorder
-    finally:
-        sys.meta_path.remove(recorder)
-
-
-async def test_a_uk_number_in_the_forms_loads_its_metadata_off_the_loop(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    uk_metadata_imports: ImportRecorder,
-) -> None:
-    """A destination's number and a caller id of another country: parsed in the executor.
-
-    Their metadata modules are imported there, not in the event loop.
-    """
-    hass.config.country = "US"
-    await setup_entry(hass, vobiz_entry)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    loop_thread = threading.current_thread().name
-
-    await add_destination(hass, vobiz_entry, "London", number="+44 20 7183 8750")
-    assert vobiz_entry.subentries
-    assert uk_metadata_imports.threads
-    assert loop_thread not in uk_metadata_imports.threads
-
-    forget_uk_metadata()
-    uk_metadata_imports.threads.clear()
-    result = await hass.config_entries.options.async_init(vobiz_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"caller_id": "+44 20 7183 8751", "scan_interval": 10}
+def test_the_guards_fail_the_tests_that_break_the_rules(tmp_path: Path) -> None:
+    """Blocking file I/O and a secret in a log, an event or an error each fail their test."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.conftest"]\n')
+    (tmp_path / "test_rule_breakers.py").write_text(RULE_BREAKERS)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "-q",
+            "-rfE",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        # Wide enough for the summary lines to hold the guards' reasons.
+        env=child_environment(PYTHONPATH=str(ROOT), COLUMNS="400"),
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert vobiz_entry.options["caller_id"] == "+442071838751"
-    assert uk_metadata_imports.threads
-    assert loop_thread not in uk_metadata_imports.threads
+    failures = {
+        line.split("::")[1].split(" ")[0]: line
+        for line in result.stdout.splitlines()
+        if line.startswith(("FAILED", "ERROR"))
+    }
+    assert set(failures) == {
+        "test_reads_a_file_in_the_event_loop",
+        "test_logs_a_secret",
+        "test_fires_an_event_with_a_secret",
+        "test_raises_a_provider_error_with_a_secret",
+    }, result.stdout + result.stderr
+    assert (
+        "Blocking I/O in the event loop"
+        in failures["test_reads_a_file_in_the_event_loop"]
+    )
+    assert "Detected blocking call to open" in result.stdout
+    for name in failures.keys() - {"test_reads_a_file_in_the_event_loop"}:
+        assert "A secret leaked" in failures[name], failures[name]
+    assert "5 passed, 4 errors" in result.stdout.splitlines()[-1], result.stdout

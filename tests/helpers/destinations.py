@@ -11,7 +11,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
-from tests.conftest import ProviderCase
+from tests.helpers.provider_cases import ProviderCase
 
 DESTINATION = "destination"
 

@@ -20,7 +20,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import Fault, Sandbox, SandboxCall
-from tests.conftest import ProviderCase, add_entry
+from tests.helpers.entries import add_entry
+from tests.helpers.provider_cases import ProviderCase
 
 SCAN_INTERVAL: Final = timedelta(seconds=10)
 STEP: Final = 0.5  # seconds of the frozen clock per step of advance()

@@ -7,7 +7,6 @@ built wheel runs the package's own tests against the sandbox.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 import re
 import subprocess
@@ -19,24 +18,12 @@ import zipfile
 from packaging.requirements import Requirement
 import pytest
 
+from tests.helpers.processes import child_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "packages" / "call-transfer-providers"
 VENDORED = ROOT / "custom_components" / "call_transfer" / "providers"
 IMPORT_NAME = "call_transfer_providers"
-
-
-def child_environment(**changes: str) -> dict[str, str]:
-    """Return this process's environment without the coverage and pytest settings.
-
-    The suite's coverage would otherwise follow into the child (pytest-cov starts it in
-    subprocesses) and measure the build hook and the package as if they were the
-    integration.
-    """
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("COV_", "COVERAGE", "PYTEST_"))
-    } | changes
 
 
 def hatchling(hook: str, directory: Path, cwd: Path) -> Path:

@@ -16,7 +16,7 @@ from unittest.mock import patch
 from homeassistant.exceptions import HomeAssistantError
 
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import PROVIDER_CASES
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
 

@@ -38,13 +38,9 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import (
-    PROVIDER_CASES,
-    ProviderCase,
-    setup_entry,
-    transfer,
-    transfers_sent,
-)
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase, transfers_sent
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
 

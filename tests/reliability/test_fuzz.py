@@ -15,7 +15,8 @@ from typing import Any
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from tests.conftest import PROVIDER_CASES, transfer, transfers_sent
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, transfers_sent
 
 from .conftest import Accounts
 

@@ -15,7 +15,7 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 
 from sandbox import Fault, FaultKind
-from tests.conftest import PROVIDER_CASES
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, events_per_call, sent_per_call
 

@@ -16,7 +16,8 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, Sandbox
-from tests.conftest import setup_entry, transfers_sent
+from tests.helpers.entries import setup_entry
+from tests.helpers.provider_cases import transfers_sent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import dev_instance  # noqa: E402

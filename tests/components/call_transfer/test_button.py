@@ -22,9 +22,10 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import setup_entry, transfers_sent
 from tests.helpers.destinations import add_destination, button_entity_id, fields_of
+from tests.helpers.entries import setup_entry
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.provider_cases import transfers_sent
 
 from .test_services import assert_reads_well
 

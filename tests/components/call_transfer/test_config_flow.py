@@ -31,11 +31,11 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import (
+from tests.helpers.entries import add_entry
+from tests.helpers.provider_cases import (
     PROVIDER_CASES,
     TELNYX_FINGERPRINT,
     ProviderCase,
-    add_entry,
     bland_data,
     plivo_data,
     telnyx_data,

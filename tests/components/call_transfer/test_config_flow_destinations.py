@@ -17,13 +17,13 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import NumberTransfer, VobizClient
 from sandbox import Sandbox
-from tests.conftest import setup_entry
 from tests.helpers.destinations import (
     add_destination,
     button_entity_id,
     start_destination_flow,
     submit_destination,
 )
+from tests.helpers.entries import add_entry, setup_entry
 
 QUEUE_URL = "https://xml.example.com/vobiz/queue.xml"
 
@@ -218,7 +218,6 @@ async def test_a_telnyx_destination_may_be_a_sip_uri(
     hass: HomeAssistant, sandbox: Sandbox, request: pytest.FixtureRequest
 ) -> None:
     """Where the provider takes SIP URIs, one is stored as given."""
-    from .conftest import add_entry  # noqa: PLC0415 - the shared helper, not a fixture
 
     entry = add_entry(hass, sandbox, "telnyx")
     subentry_id = await add_destination(

@@ -18,7 +18,8 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import add_entry, setup_entry, transfer
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
 
 
 async def open_options(hass: HomeAssistant, entry: MockConfigEntry) -> str:

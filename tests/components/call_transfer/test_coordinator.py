@@ -36,7 +36,7 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import setup_entry
+from tests.helpers.entries import setup_entry
 from tests.helpers.live_calls import LiveAccount
 
 LOGGER_NAME = "custom_components.call_transfer"

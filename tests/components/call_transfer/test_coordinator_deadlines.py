@@ -22,8 +22,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import ProviderCase, setup_entry, transfer, transfer_arrives
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
 from tests.helpers.live_calls import STEP, LiveAccount, advance
+from tests.helpers.provider_cases import ProviderCase, transfer_arrives
 
 # The README's promises: a request ends 20 s after it starts (at most 10 s of them
 # waiting for a connection), a poll of several requests 30 s after it starts.

@@ -23,7 +23,7 @@ from custom_components.call_transfer.const import (
     EVENT_CALL_STARTED,
 )
 from sandbox import Fault, FaultKind, RecordedRequest, Sandbox
-from tests.conftest import add_entry
+from tests.helpers.entries import add_entry
 from tests.helpers.live_calls import LiveAccount
 
 

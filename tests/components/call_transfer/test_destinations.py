@@ -21,9 +21,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
-from tests.conftest import ProviderCase, setup_entry, transfer, transfers_sent
 from tests.helpers.destinations import add_destination, fields_of
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.provider_cases import ProviderCase, transfers_sent
 
 from .test_services import assert_reads_well
 

@@ -22,8 +22,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_BLAND_ORG_ID, Sandbox
-from tests.conftest import PROVIDER_CASES, add_entry, setup_entry, transfer
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 AUTOMATION_RAN = "call_transfer_test_automation_ran"
 # What each automation passes on from its trigger.

@@ -28,8 +28,10 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import ProviderCase, setup_entry, transfer
 from tests.helpers.destinations import add_destination
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import ProviderCase
 
 
 async def test_diagnostics(

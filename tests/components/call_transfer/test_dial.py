@@ -44,7 +44,9 @@ from sandbox import (
     LegResult,
     Sandbox,
 )
-from tests.conftest import add_entry, setup_entry, transfer, transfers_sent
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import transfers_sent
 
 TO = "+14155550100"
 CALLER_ID = "+14155550123"

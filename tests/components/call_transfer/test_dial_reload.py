@@ -22,12 +22,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
 
 from sandbox import Fault, FaultKind, LegOutcome, LegResult, Sandbox
-from tests.conftest import (
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import (
     PROVIDER_CASES,
     ProviderCase,
-    add_entry,
-    setup_entry,
-    transfer,
     transfer_arrives,
     transfers_sent,
 )

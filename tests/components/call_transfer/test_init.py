@@ -9,7 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_VOBIZ_AUTH_ID, Fault, FaultKind, Sandbox
-from tests.conftest import setup_entry
+from tests.helpers.entries import setup_entry
 
 
 async def test_setup_registers_a_service_device(

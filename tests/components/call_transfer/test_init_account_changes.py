@@ -43,7 +43,9 @@ from sandbox import (
     SANDBOX_TWILIO_API_KEY_SID,
     Sandbox,
 )
-from tests.conftest import PROVIDER_CASES, add_entry, setup_entry, transfer, twilio_data
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, twilio_data
 
 AUTOMATION_RAN = "call_transfer_test_automation_ran"
 # Newer Home Assistant (2026.10 on the latest leg) offers "event received" triggers.

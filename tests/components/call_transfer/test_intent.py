@@ -23,9 +23,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
-from tests.conftest import add_entry, revoke_bland, setup_entry, transfers_sent
 from tests.helpers.destinations import add_destination, fields_of
+from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.provider_cases import revoke_bland, transfers_sent
 
 from .test_blueprint import use_blueprint
 

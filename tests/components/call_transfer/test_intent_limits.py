@@ -14,8 +14,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from sandbox import Sandbox
-from tests.conftest import add_entry, setup_entry
 from tests.helpers.destinations import add_destination
+from tests.helpers.entries import add_entry, setup_entry
 
 from .test_intent import say_intent, speech, voice  # noqa: F401  (the fixture)
 

@@ -24,7 +24,8 @@ from sandbox import (
     SANDBOX_VOBIZ_CALL_ID,
     Sandbox,
 )
-from tests.conftest import add_entry, setup_entry, transfer
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
 
 
 def transfers_entity_id(

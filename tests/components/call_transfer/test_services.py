@@ -37,14 +37,9 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.conftest import (
-    PROVIDER_CASES,
-    ProviderCase,
-    add_entry,
-    setup_entry,
-    transfer,
-    transfers_sent,
-)
+from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase, transfers_sent
 
 ALEG_URL = "https://xml.example.com/transfer/aleg"
 BLEG_URL = "https://xml.example.com/transfer/bleg"

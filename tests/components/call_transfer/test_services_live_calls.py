@@ -19,8 +19,10 @@ from custom_components.call_transfer.const import (
     EVENT_TRANSFER_SUCCEEDED,
 )
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import setup_entry, transfer, transfers_sent
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.provider_cases import transfers_sent
 
 
 async def list_calls(hass: HomeAssistant, **data: Any) -> Any:

@@ -19,7 +19,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
-from tests.conftest import setup_entry, transfer
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
 
 TABLES = (Events, EventData, States, StateAttributes)
 
