@@ -25,6 +25,9 @@ from tests.helpers.provider_cases import ProviderCase
 
 SCAN_INTERVAL: Final = timedelta(seconds=10)
 STEP: Final = 0.5  # seconds of the frozen clock per step of advance()
+# The README's promise: a request ends 20 s after it starts (at most 10 s of them
+# waiting for a connection).
+REQUEST_DEADLINE: Final = 20.0
 
 
 async def advance(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE, STATE_UNAVAILABLE
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_CALL_SERVICE,
+    STATE_UNAVAILABLE,
+    Platform,
+)
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -13,6 +18,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
 from sandbox import (
@@ -26,6 +32,10 @@ from tests.helpers.destinations import add_destination, button_entity_id, fields
 from tests.helpers.entries import setup_entry
 from tests.helpers.live_calls import LiveAccount
 from tests.helpers.provider_cases import transfers_sent
+from tests.helpers.snapshots import (
+    add_snapshot_account,
+    assert_platform_matches_snapshot,
+)
 
 from .test_services import assert_reads_well
 
@@ -207,3 +217,11 @@ async def test_buttons_come_back_after_a_restart(
     assert sorted(hass.states.async_entity_ids(BUTTON_DOMAIN)) == sorted(
         entity_id for entity_id in entity_ids.values() if entity_id
     )
+
+
+async def test_entities(
+    hass: HomeAssistant, sandbox: Sandbox, snapshot: SnapshotAssertion
+) -> None:
+    """One button per destination (a number, a URL): states and registry entries."""
+    entry = add_snapshot_account(hass, sandbox)
+    await assert_platform_matches_snapshot(hass, entry, Platform.BUTTON, snapshot)

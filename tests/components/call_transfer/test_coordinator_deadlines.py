@@ -1,4 +1,4 @@
-"""Deadlines: whatever a provider does, a transfer and a poll end in bounded time.
+"""Deadlines: whatever a provider does, a poll ends in bounded time (a transfer's: test_transfer.py).
 
 Time is the frozen clock of the test's Home Assistant (``freezer``), which the event
 loop runs on too: the sandbox's DRIP fault sends an answer one byte per 0.5 s of that
@@ -13,23 +13,18 @@ from datetime import timedelta
 import logging
 from typing import Any, Final
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import Fault, FaultKind, Sandbox
 from tests.helpers.entries import setup_entry
-from tests.helpers.hass import transfer
-from tests.helpers.live_calls import STEP, LiveAccount, advance
-from tests.helpers.provider_cases import ProviderCase, transfer_arrives
+from tests.helpers.live_calls import REQUEST_DEADLINE, STEP, LiveAccount, advance
+from tests.helpers.provider_cases import ProviderCase
 
-# The README's promises: a request ends 20 s after it starts (at most 10 s of them
-# waiting for a connection), a poll of several requests 30 s after it starts.
-REQUEST_DEADLINE: Final = 20.0
+# The README's promise: a poll of several requests ends 30 s after it starts.
 POLL_DEADLINE: Final = 30.0
 LOGGER_NAME: Final = "custom_components.call_transfer"
 
@@ -57,44 +52,6 @@ def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 def poll_error(live: LiveAccount, message: str) -> str:
     """Return how Home Assistant logs a failed poll of the account."""
     return f"Error fetching {live.entry.title} live calls data: {message}"
-
-
-async def test_a_transfer_answered_a_byte_at_a_time_ends_at_its_deadline(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,  # before the sandbox: its timers run on the clock
-    sandbox: Sandbox,
-    entry: MockConfigEntry,
-    case: ProviderCase,
-    events: dict[str, list[Any]],
-) -> None:
-    """Issue 21, 1: the provider dripping its answer (status line onwards) ends at 20 s.
-
-    The request was sent, so the transfer may have happened: it fails as a timeout
-    that says so, in one event.
-    """
-    await setup_entry(hass, entry)
-    sandbox.add_fault(
-        Fault(kind=FaultKind.DRIP, delay=STEP), call_id=case.call_id, times=1
-    )
-    sent = transfer_arrives(sandbox)
-    sending = asyncio.ensure_future(
-        transfer(hass, config_entry_id=entry.entry_id, **case.transfer)
-    )
-    # Before sending, the number may be read with metadata loaded off the event loop.
-    await sent.wait()
-
-    passed = await advance(freezer, sending.done, limit=3 * REQUEST_DEADLINE)
-
-    assert abs(passed - REQUEST_DEADLINE) <= STEP
-    with pytest.raises(HomeAssistantError) as raised:
-        sending.result()
-    assert raised.value.translation_key == "transfer_timeout"
-    error = (raised.value.translation_placeholders or {})["error"]
-    assert "did not finish answering within 20 s" in error
-    assert "the transfer may have happened" in error
-    [failed] = events["failed"]
-    assert failed.data["error"] == "timeout"
-    assert events["succeeded"] == []
 
 
 async def test_a_poll_answered_a_byte_at_a_time_ends_at_its_deadline(

@@ -1,4 +1,4 @@
-"""What users see of transfers: the Transfers event entity and the logbook lines."""
+"""The logbook: one line per transfer, filed under the account's Transfers entity."""
 
 from __future__ import annotations
 
@@ -24,65 +24,9 @@ from sandbox import (
     SANDBOX_VOBIZ_CALL_ID,
     Sandbox,
 )
+from tests.helpers.entities import transfers_entity_id
 from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.hass import transfer
-
-
-def transfers_entity_id(
-    entity_registry: er.EntityRegistry, entry: MockConfigEntry
-) -> str:
-    """Return the entity id of an account's Transfers event entity."""
-    entity_id = entity_registry.async_get_entity_id(
-        "event", DOMAIN, f"{entry.entry_id}_transfers"
-    )
-    assert entity_id is not None
-    return entity_id
-
-
-async def test_event_entity_follows_its_own_account(
-    hass: HomeAssistant,
-    sandbox: Sandbox,
-    vobiz_entry: MockConfigEntry,
-    bland_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-) -> None:
-    """Each account's entity shows its last transfer, succeeded or failed."""
-    await setup_entry(hass, vobiz_entry)
-    bland_entity = transfers_entity_id(entity_registry, bland_entry)
-    vobiz_entity = transfers_entity_id(entity_registry, vobiz_entry)
-    assert hass.states.get(bland_entity).attributes["event_types"] == [
-        "succeeded",
-        "failed",
-    ]
-    assert (
-        hass.states.get(bland_entity).attributes["friendly_name"].endswith("Transfers")
-    )
-
-    await transfer(
-        hass,
-        config_entry_id=bland_entry.entry_id,
-        call_id=SANDBOX_BLAND_CALL_ID,
-        to="+14155550100",
-    )
-    state = hass.states.get(bland_entity)
-    assert state.attributes["event_type"] == "succeeded"
-    assert state.attributes["call_id"] == SANDBOX_BLAND_CALL_ID
-    assert state.attributes["to"] == "+14155550100"
-    assert "config_entry_id" not in state.attributes
-    assert "entity_id" not in state.attributes
-    assert hass.states.get(vobiz_entity).attributes["event_type"] is None
-
-    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
-    with pytest.raises(HomeAssistantError):
-        await transfer(
-            hass,
-            config_entry_id=bland_entry.entry_id,
-            call_id=SANDBOX_BLAND_CALL_ID,
-            to="+14155550100",
-        )
-    state = hass.states.get(bland_entity)
-    assert state.attributes["event_type"] == "failed"
-    assert state.attributes["error"] == "call_not_found"
 
 
 async def test_logbook_files_each_transfer_under_its_transfers_entity(
