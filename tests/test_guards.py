@@ -69,6 +69,7 @@ async def test_blocking_sleep_in_the_event_loop_raises(hass: HomeAssistant) -> N
         time.sleep(0)  # noqa: ASYNC251 - the point of the test
 
 
+@pytest.mark.slow  # a child pytest
 def test_the_guards_fail_the_tests_that_break_the_rules(tmp_path: Path) -> None:
     """Blocking file I/O and a secret in a log, an event or an error each fail their test."""
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.conftest"]\n')

@@ -196,6 +196,7 @@ def test_quality_scale_tracks_every_rule() -> None:
             assert value["comment"], rule
 
 
+@pytest.mark.slow  # a child process
 def test_importing_the_integration_leaves_cloud_alone() -> None:
     """Home Assistant Cloud's module is used only once Cloud is set up.
 

@@ -20,6 +20,9 @@ import pytest
 
 from tests.helpers.processes import child_environment
 
+# Builds the package and runs its tests in a child process.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "packages" / "call-transfer-providers"
 VENDORED = ROOT / "custom_components" / "call_transfer" / "providers"

@@ -19,6 +19,9 @@ import zipfile
 
 import pytest
 
+# Runs the release scripts in child processes.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = Path("custom_components/call_transfer/manifest.json")
 PYPROJECTS = (

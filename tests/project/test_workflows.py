@@ -12,6 +12,9 @@ import sys
 
 import pytest
 
+# Runs scripts/check_workflows in child processes.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "scripts" / "check_workflows.py"
 WORKFLOWS = Path(".github", "workflows")

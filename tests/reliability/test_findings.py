@@ -44,6 +44,9 @@ from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase, transfers
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
 
+# The reliability suite.
+pytestmark = pytest.mark.slow
+
 NOTHING_SENT = "nothing was sent"
 
 

@@ -19,6 +19,9 @@ from tests.helpers.provider_cases import PROVIDER_CASES
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, events_per_call, sent_per_call
 
+# The reliability suite: thousands of transfers.
+pytestmark = pytest.mark.slow
+
 CONCURRENT = 1000
 IN_FLIGHT = 200
 # The injected faults, in turn, and the code each must end in.

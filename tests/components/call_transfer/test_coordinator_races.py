@@ -163,6 +163,7 @@ class Scenario:
             await fresh
 
 
+@pytest.mark.slow  # a property test: 25 examples a provider
 @pytest.mark.parametrize("provider", ["vobiz", "twilio", "telnyx"])
 @settings(
     max_examples=25,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
 from custom_components.call_transfer.coordinator import (
     ENDED_CALLS_KEPT,
@@ -106,6 +107,7 @@ def run(world: World, kind: str, index: int) -> None:
         world.apply(CallReport(ended=frozenset({over})))
 
 
+@pytest.mark.slow  # a property test: 300 examples
 @settings(max_examples=300, derandomize=True, database=None)
 @given(initial=st.integers(0, 3), steps=STEPS)
 def test_each_call_starts_and_ends_once_whichever_report_tells_first(
