@@ -128,10 +128,6 @@ async def test_accounts_that_do_not_list_calls_say_so(
         await list_calls(hass, config_entry_id=bland_entry.entry_id)
     assert raised.value.translation_key == "live_calls_not_supported"
     assert sandbox.requests == []
-    # With two accounts list_calls needs config_entry_id, like transfer.
-    with pytest.raises(ServiceValidationError) as raised:
-        await list_calls(hass)
-    assert raised.value.translation_key == "config_entry_required"
     response = await list_calls(hass, config_entry_id=vobiz_entry.entry_id)
     assert len(response["calls"]) == 2
 

@@ -351,6 +351,7 @@ async def test_org_id_set_in_the_options_brings_live_calls_and_removal_takes_the
 
     assert sorted(entity_keys(hass, bland_entry)) == [
         "active_calls",
+        "call_to_transfer",
         "calls",
         "transfers",
     ]

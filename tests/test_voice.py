@@ -108,7 +108,8 @@ async def test_transfer_the_call_to_reception(reception: LiveAccount) -> None:
         (
             2,
             {"destination": "Reception"},
-            "2 calls are live on {title}, so I did not transfer any of them to Reception.",
+            "2 calls are live on {title}, so I did not transfer any of them to Reception."
+            " Say which: the call from its caller's last digits, or the newest call.",
         ),
         (
             1,
@@ -197,12 +198,12 @@ async def test_several_accounts(
     ambiguous = await say_intent(hass, destination="reception")
     assert speech(ambiguous) == (
         "Several accounts have a destination called reception: "
-        f"{bland.title}, {vobiz.title}. Say which account."
+        f"{bland.title}, {vobiz.title}. Name the account too."
     )
     unknown = await say_intent(hass, destination="Kitchen")
     assert speech(unknown) == (
         "There is no destination called Kitchen. The destinations are: "
-        f"Reception ({bland.title}), Reception ({vobiz.title}), Warehouse."
+        f"{bland.title}: Reception; {vobiz.title}: Reception, Warehouse."
     )
     # An account named by the start of its title; Bland without org id lists no calls.
     by_account = await say_intent(hass, destination="Reception", account="bland ai")
@@ -258,7 +259,12 @@ async def test_the_assist_llm_api_offers_and_runs_the_intent(
     assert tool.name in (INTENT, f"{DOMAIN}__{INTENT}")
     assert tool.description is not None
     assert "named destinations" in tool.description
-    assert {str(key) for key in tool.parameters.schema} == {"destination", "account"}
+    assert {str(key) for key in tool.parameters.schema} == {
+        "destination",
+        "account",
+        "caller",
+        "newest",
+    }
     result = await api.async_call_tool(
         llm.ToolInput(tool_name=tool.name, tool_args={"destination": "Reception"})
     )
