@@ -120,7 +120,7 @@ async def test_press_without_exactly_one_live_call_sends_nothing(
     assert raised.value.translation_key == "several_live_calls_for_destination"
     assert message == (
         f"2 calls are live on {live.entry.title}, so none was transferred to "
-        "Reception: choose one first under the account's Call to transfer."
+        "Reception: choose one first under the account's Call to transfer"
     )
 
 
