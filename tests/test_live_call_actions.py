@@ -90,7 +90,8 @@ async def test_without_call_id_no_guess_is_made(
     )
     assert str(raised.value) == (
         f"2 calls are live on {live.entry.title}, so nothing was transferred: "
-        f"choose one in the Call ID field: {placeholders['calls']}"
+        "choose one under the account's Call to transfer, or give its Call ID "
+        f"({placeholders['calls']})"
     )
 
 

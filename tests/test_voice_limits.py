@@ -66,8 +66,10 @@ async def answer(hass: HomeAssistant, **slots: str) -> str:
         ),
         (
             ["bland", "vobiz"],
-            "There is no destination called {name}. "
-            "The destinations are: {bland}: {desks}.",
+            (
+                "There is no destination called {name}. "
+                "The destinations are: {bland}: {desks}."
+            ),
         ),
     ],
 )

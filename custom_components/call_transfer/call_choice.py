@@ -47,9 +47,12 @@ def call_label(call: LiveCall) -> str:
 
 
 def call_labels(calls: Sequence[LiveCall]) -> dict[str, str]:
-    """Return each call's label (unique: a repeated one is numbered) → its call id."""
+    """Return each call's label (unique: a repeated one is numbered) → its call id.
+
+    Oldest first.
+    """
     labels: dict[str, str] = {}
-    for call in calls:
+    for call in by_start(calls):
         label = base = call_label(call)
         number = 1
         while label in labels:
@@ -71,13 +74,18 @@ def calls_from(calls: Sequence[LiveCall], caller: str) -> list[LiveCall]:
     ]
 
 
-def newest_call(calls: Sequence[LiveCall]) -> LiveCall:
-    """Return the call that started last (the last listed when the provider does not say)."""
+def by_start(calls: Sequence[LiveCall]) -> list[LiveCall]:
+    """Return the calls oldest first (the provider's order where it does not say when)."""
     ordered = sorted(
         enumerate(calls),
         key=lambda pair: (pair[1].started is not None, pair[1].started, pair[0]),
     )
-    return ordered[-1][1]
+    return [call for _, call in ordered]
+
+
+def newest_call(calls: Sequence[LiveCall]) -> LiveCall:
+    """Return the call that started last (the last listed when the provider does not say)."""
+    return by_start(calls)[-1]
 
 
 def choose_call(

@@ -15,7 +15,7 @@ from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .call_choice import CallChoice
+from .call_choice import CallChoice, by_start
 from .const import DOMAIN, INTENT_LIVE_CALLS, INTENT_TRANSFER
 from .data import CallTransferConfigEntry
 from .destinations import echoed, find_account_destination, validation_error
@@ -166,7 +166,7 @@ async def _async_live_calls_said(
         f"…{call.from_number[-4:]}"
         if call.from_number
         else await _async_translate(hass, language, "intent_hidden_caller", {})
-        for call in calls
+        for call in by_start(calls)
     ]
     key = {0: "intent_no_live_calls", 1: "intent_one_live_call"}.get(
         len(calls), "intent_live_calls"

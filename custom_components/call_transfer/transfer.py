@@ -183,7 +183,9 @@ async def async_transfer(
 ) -> TransferOutcome:
     """Send a transfer and report how it ended, once; return the provider's acceptance.
 
-    Without a call id, the one live call on the account is taken (from a fresh poll).
+    Without a call id, the call chosen under the account's Call to transfer select, or
+    else the one live call on the account, is taken (from a fresh poll). A transferred
+    call is chosen no more.
     A second transfer of a call that is being transferred is refused. A failure is
     reported, then raised as a translated error; a request the provider client refused
     before sending is a validation error and reports nothing, as no transfer happened.
@@ -200,7 +202,7 @@ async def async_transfer(
 
     if not request.call_id:
         try:
-            call_id = await async_only_live_call(entry)
+            call_id = await async_chosen_or_only_call(entry)
         except asyncio.CancelledError:
             report(request, _cancelled(sent=False))
             raise
@@ -249,6 +251,10 @@ async def async_transfer(
         raise
     finally:
         in_progress.discard(guard)
+    if runtime.chosen_call_id == request.call_id:
+        # Transferred: the next press or command starts from the only live call again.
+        runtime.chosen_call_id = None
+        async_dispatcher_send(hass, call_chosen_signal(entry))
     return report(request, result)
 
 
@@ -268,9 +274,8 @@ async def async_transfer_live_call(
     async with async_refusals_recorded(
         hass, entry, context=context, destination=destination.name
     ):
-        runtime = entry.runtime_data
         # As chosen when the transfer was asked for: the poll may show it ended.
-        chosen_id = runtime.chosen_call_id
+        chosen_id = entry.runtime_data.chosen_call_id
         coordinator = live_calls_coordinator(entry, "live_calls_not_supported")
         call = choose_call(
             entry,
@@ -282,14 +287,9 @@ async def async_transfer_live_call(
         request = await async_plan_transfer(
             hass, entry, {ATTR_CALL_ID: call.call_id} | destination.action_fields()
         )
-        outcome = await async_transfer(
+        return await async_transfer(
             hass, entry, request, destination=destination.name, context=context
         )
-    if runtime.chosen_call_id == call.call_id:
-        # Transferred: the next press or command starts from the only live call again.
-        runtime.chosen_call_id = None
-        async_dispatcher_send(hass, call_chosen_signal(entry))
-    return outcome
 
 
 def call_chosen_signal(entry: CallTransferConfigEntry) -> str:
@@ -403,20 +403,25 @@ def live_calls_coordinator(
     return coordinator
 
 
-async def async_only_live_call(entry: CallTransferConfigEntry) -> str:
-    """Return the id of the one live call on the account, from a fresh poll; never guess."""
+async def async_chosen_or_only_call(entry: CallTransferConfigEntry) -> str:
+    """Return the id of the call chosen under the account's select, or of its only call.
+
+    From a fresh poll; never a guess: several calls and none chosen are refused.
+    """
+    # As chosen when the transfer was asked for: the poll may show it ended.
+    chosen_id = entry.runtime_data.chosen_call_id
     coordinator = live_calls_coordinator(entry, "call_id_required")
     calls = await coordinator.async_fresh_calls()
-    if len(calls) == 1:
-        return calls[0].call_id
-    if not calls:
-        raise validation_error("no_live_call", title=entry.title)
-    listed = ", ".join(
-        f"{call.call_id} (from {call.from_number})"
-        if call.from_number
-        else call.call_id
-        for call in calls
-    )
-    raise validation_error(
-        "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
-    )
+    if chosen_id is None and len(calls) > 1:
+        listed = ", ".join(
+            f"{call.call_id} (from {call.from_number})"
+            if call.from_number
+            else call.call_id
+            for call in calls
+        )
+        raise validation_error(
+            "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
+        )
+    return choose_call(
+        entry, calls, chosen_id=chosen_id, said=None, destination=""
+    ).call_id
