@@ -81,7 +81,10 @@ def label_of(live: LiveAccount, call_id: str) -> str:
     """Return how the select names a sandbox call: masked caller, and when it started."""
     call = live.sandbox.calls[call_id]
     started = dt_util.as_local(call.started).strftime("%H:%M")
-    who = mask(call.from_number) if live.case.lists_numbers else f"#{call_id[-6:]}"
+    # The person on the call: whom an outbound call rang (it is from the account).
+    outbound = live.case.lists_direction and call.direction.startswith("out")
+    number = call.to_number if outbound else call.from_number
+    who = mask(number) if live.case.lists_numbers else f"#{call_id[-6:]}"
     return f"{who} · {started}"
 
 
@@ -100,8 +103,10 @@ async def test_two_calls_choose_one_press_a_destination(live: LiveAccount) -> No
     labels = [label_of(live, first), label_of(live, second)]
     assert sorted(state.attributes["options"]) == sorted([ONLY, *labels])
     # Masked to the last four digits, as diagnostics mask numbers.
-    caller = live.sandbox.calls[second].from_number
-    assert caller not in str(state.attributes)
+    for call_id in (first, second):
+        call = live.sandbox.calls[call_id]
+        assert call.from_number not in str(state.attributes)
+        assert call.to_number not in str(state.attributes)
 
     await choose(live, label_of(live, second))
     assert select_state(live).state == label_of(live, second)

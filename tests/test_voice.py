@@ -106,7 +106,7 @@ async def test_transfer_the_call_to_reception(reception: LiveAccount) -> None:
             {"destination": "Reception"},
             (
                 "2 calls are live on {title}, so I did not transfer any of them to Reception."
-                " Say which: the call from its caller's last digits, or the newest call."
+                ' Say which one: "the call from" and the caller\'s last four digits, or "the newest call".'
             ),
         ),
         (

@@ -35,12 +35,23 @@ class CallChoice:
     newest: bool = False
 
 
-def call_label(call: LiveCall) -> str:
-    """Name a call for a person: its caller masked to the last four digits, and its start.
+def other_party(call: LiveCall) -> str | None:
+    """Return the number of the person on the call: the caller, or whom an outbound call rang.
 
-    A call whose caller the provider does not tell is named by the end of its id.
+    (An outbound call is from the account's own number.)
     """
-    who = mask(call.from_number) if call.from_number else f"#{call.call_id[-6:]}"
+    if (call.direction or "").startswith("out"):
+        return call.to_number
+    return call.from_number
+
+
+def call_label(call: LiveCall) -> str:
+    """Name a call for a person: its other party masked to the last four digits, and its start.
+
+    A call whose numbers the provider does not tell is named by the end of its id.
+    """
+    number = other_party(call)
+    who = mask(number) if number else f"#{call.call_id[-6:]}"
     if call.started is None:
         return str(who)
     return f"{who} · {dt_util.as_local(call.started):%H:%M}"
@@ -63,14 +74,14 @@ def call_labels(calls: Sequence[LiveCall]) -> dict[str, str]:
 
 
 def calls_from(calls: Sequence[LiveCall], caller: str) -> list[LiveCall]:
-    """Return the calls whose caller's number is, or ends with, the digits said."""
+    """Return the calls whose other party's number is, or ends with, the digits said."""
     digits = _NOT_DIGIT.sub("", caller)
     if len(digits) < MIN_DIGITS_SAID:
         return []
     return [
         call
         for call in calls
-        if call.from_number and _NOT_DIGIT.sub("", call.from_number).endswith(digits)
+        if (number := other_party(call)) and _NOT_DIGIT.sub("", number).endswith(digits)
     ]
 
 

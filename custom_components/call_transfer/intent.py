@@ -15,7 +15,7 @@ from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .call_choice import CallChoice, by_start
+from .call_choice import CallChoice, by_start, other_party
 from .const import DOMAIN, INTENT_LIVE_CALLS, INTENT_TRANSFER
 from .data import CallTransferConfigEntry
 from .destinations import echoed, find_account_destination, validation_error
@@ -163,8 +163,8 @@ async def _async_live_calls_said(
     assert coordinator is not None
     calls = await coordinator.async_fresh_calls()
     callers = [
-        f"…{call.from_number[-4:]}"
-        if call.from_number
+        f"…{number[-4:]}"
+        if (number := other_party(call))
         else await _async_translate(hass, language, "intent_hidden_caller", {})
         for call in by_start(calls)
     ]

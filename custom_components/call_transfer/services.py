@@ -16,7 +16,7 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.translation import async_get_cached_translations
-from homeassistant.util.json import JsonValueType
+from homeassistant.util.json import JsonObjectType, JsonValueType
 import voluptuous as vol
 
 from .const import (
@@ -127,9 +127,12 @@ async def _async_every_accounts_calls(hass: HomeAssistant) -> list[JsonValueType
     for entry in _loaded_entries(hass):
         if (coordinator := entry.runtime_data.coordinator) is None:
             continue
+        account: JsonObjectType = {
+            ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+            ATTR_ACCOUNT: entry.title,
+        }
         calls += [
-            {ATTR_CONFIG_ENTRY_ID: entry.entry_id, ATTR_ACCOUNT: entry.title}
-            | describe_call(live_call)
+            account | describe_call(live_call)
             for live_call in await coordinator.async_fresh_calls()
         ]
     return calls
