@@ -416,13 +416,15 @@ def destinations_help(sandbox_url: str, destinations: dict[str, list[str]]) -> s
     )
     return f"""
 Destinations (each account's page: add, edit, remove) and their buttons, on the Overview
-dashboard next to each account's Active calls:
+(Home Assistant's own: each entity by its name, so renamed and new destinations show):
 {listed}
-A button is available while a call is live on its account; pressing it transfers that
-call (with two live, it says so and sends nothing: end one first, for example
-  {sandbox_command("call", "end", "--port", port, "CALL_ID")}
-after "call list"). The action takes a name too: destination: Reception.
-Assist (the speech bubble, top right of the Overview): "transfer the call to reception".
+Each account's "Call to transfer" lists its live calls by caller (the last four digits);
+a destination's button transfers the call chosen there, or the only live call (with two
+live and none chosen, it says so and sends nothing). Calls to try it with:
+  {sandbox_command("call", "start", "--port", port, "--provider", "vobiz", "--from", "+14155550142")}
+The action takes a name too: destination: Reception.
+Assist (the speech bubble, top right of the Overview): "transfer the call to reception",
+"transfer the call from 0142 to reception", "how many calls are live".
 """
 
 
@@ -444,8 +446,8 @@ Take a provider down (its API answers 503; --drop aborts connections instead), a
   {sandbox_command("outage", "start", "--port", port, "--provider", "bland")}
   {sandbox_command("outage", "end", "--port", port)}
 
-With exactly one call live on an account, transfer it without a call id (the sandbox
-starts with two per account: end one first; "call_transfer.list_calls" lists them):
+Transfer the call chosen under an account's "Call to transfer" (or its only live call)
+without a call id; "call_transfer.list_calls" lists every account's calls:
 
   action: call_transfer.transfer
   data:
