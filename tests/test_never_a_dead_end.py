@@ -16,6 +16,7 @@ from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import intent
 from homeassistant.helpers.translation import async_get_translations
 import pytest
 
@@ -26,7 +27,8 @@ from .conftest import add_entry, setup_entry, transfer
 from .destinations import add_destination
 from .live_calls import LiveAccount
 from .test_live_call_actions import list_calls
-from .test_voice import CUSTOM_SENTENCES, voice  # noqa: F401  (the fixture)
+from .test_voice import CUSTOM_SENTENCES, say_intent, speech, voice  # noqa: F401  (voice: the fixture)
+from .test_voice_limits import account_with_desks
 
 
 async def test_list_calls_of_every_account(
@@ -208,3 +210,46 @@ async def test_active_calls_is_a_count_not_a_measurement(live: LiveAccount) -> N
     assert state.state == "2"
     assert "state_class" not in state.attributes
     assert "unit_of_measurement" not in state.attributes
+
+
+@pytest.mark.usefixtures("voice")
+async def test_how_many_calls_when_none_can_be_told(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """No account lists its calls, or listing them fails: the answer says so."""
+    bland = add_entry(hass, sandbox, "bland")  # no organization id
+    await setup_entry(hass, bland)
+
+    response = await intent.async_handle(
+        hass, "conversation", "CallTransferLiveCalls", {}, language="en"
+    )
+    assert response.response_type is intent.IntentResponseType.ERROR
+    assert speech(response) == "No Call Transfer account lists its live calls."
+
+    vobiz = add_entry(hass, sandbox, "vobiz")
+    await setup_entry(hass, vobiz)
+    sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/")
+    response = await intent.async_handle(
+        hass, "conversation", "CallTransferLiveCalls", {}, language="en"
+    )
+    assert speech(response).startswith(
+        f"Could not list the live calls of {vobiz.title}, so nothing was done"
+    )
+
+
+@pytest.mark.usefixtures("voice")
+async def test_the_destinations_said_stay_ten_across_accounts(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An unknown name: each account's destinations after it, ten names in all."""
+    bland = account_with_desks(hass, sandbox, "bland", 12)
+    vobiz = account_with_desks(hass, sandbox, "vobiz", 3)
+    await setup_entry(hass, bland)
+
+    response = await say_intent(hass, destination="Kitchen")
+
+    assert speech(response) == (
+        f"There is no destination called Kitchen. The destinations are: {bland.title}: "
+        f"{', '.join(f'Desk {i}' for i in range(1, 11))}, …; …."
+    )
+    assert vobiz.title not in speech(response)
