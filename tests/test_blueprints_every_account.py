@@ -197,7 +197,8 @@ async def test_the_voice_blueprint_covers_every_account(
         c.call_id for c in sandbox.account_calls("bland", sandbox_key(sandbox))
     ]
     sandbox.end_call(second)
-    assert await converse(hass, "connect the caller to on-call") == (
+    # The blueprint's {destination} takes the rest of the sentence: the name is in it.
+    assert await converse(hass, "connect the caller to on-call please") == (
         "The call was transferred to On-call."
     )
     assert sandbox.calls[bland_call].transferred_to == "+14155550102"
