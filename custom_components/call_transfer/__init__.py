@@ -23,7 +23,7 @@ from .phone import async_load_home_metadata
 from .providers import CallTransferError, InvalidAuthError, OptionKind
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SELECT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

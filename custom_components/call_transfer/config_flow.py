@@ -297,6 +297,10 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "invalid_auth"}
         except CallTransferError as err:
             LOGGER.debug("Cannot connect to %s: %s", data[CONF_PROVIDER], err.message)
+            # The base URL is named only where one is used (a form without the field,
+            # Advanced mode off, must not send the user looking for it).
+            if CONF_BASE_URL in data:
+                return None, {"base": "cannot_connect_base_url"}
             return None, {"base": "cannot_connect"}
         except Exception:  # noqa: BLE001 - any bug must still end in a form error
             LOGGER.exception(

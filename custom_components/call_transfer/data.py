@@ -45,6 +45,9 @@ class CallTransferData:
     )
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
     dial_webhook: DialWebhook | None = None
+    # The live call the account's buttons and voice commands transfer, as chosen under
+    # its Call to transfer select; None: the only live call.
+    chosen_call_id: str | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

@@ -21,6 +21,7 @@ from .const import (
     ATTR_TO,
     DOMAIN,
     EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .coordinator import CallChange, LiveCallsCoordinator
@@ -30,7 +31,12 @@ from .entity import CallTransferEntity, LiveCallsEntity, async_add_live_calls_en
 PARALLEL_UPDATES = 0
 CALLS = "calls"
 
-_EVENT_TYPES = {EVENT_TRANSFER_SUCCEEDED: "succeeded", EVENT_TRANSFER_FAILED: "failed"}
+_EVENT_TYPES = {
+    EVENT_TRANSFER_SUCCEEDED: "succeeded",
+    EVENT_TRANSFER_FAILED: "failed",
+    # Refused before anything was sent: no live call, several, an unknown name…
+    EVENT_TRANSFER_REFUSED: "refused",
+}
 # Identity fields of the bus event that the entity's own attributes do not repeat.
 _NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER, ATTR_ENTITY_ID)
 # Attributes new with every transfer stay on the entity but out of its recorded history:
@@ -62,7 +68,10 @@ async def async_setup_entry(
 
 
 class TransfersEventEntity(CallTransferEntity, EventEntity):
-    """Fires ``succeeded`` or ``failed`` for every transfer made with the account."""
+    """Fires ``succeeded`` or ``failed`` for every transfer made with the account.
+
+    And ``refused`` for every transfer refused before anything was sent.
+    """
 
     _attr_event_types = list(_EVENT_TYPES.values())
     _unrecorded_attributes = _PER_TRANSFER

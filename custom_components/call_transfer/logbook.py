@@ -25,6 +25,7 @@ from .const import (
     ATTR_TO,
     DOMAIN,
     EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .phone import format_for_display
@@ -41,7 +42,8 @@ def async_describe_events(
 
     The line reads "<account> transferred call …" and carries the account's Transfers
     entity, so it has that entity's link and shows in its own logbook too (the event
-    data names the entity for that). A failure reads as the error the transfer raised.
+    data names the entity for that). A failure reads as the error the transfer raised,
+    a refusal as the refusal raised.
     The texts are the integration's translations (``exceptions``), in Home Assistant's
     language: Home Assistant loads them when it sets the integration up, and logbook
     lines are described synchronously.
@@ -83,8 +85,15 @@ def async_describe_events(
             message = text("logbook_failed", placeholders)
         return line(event, message, "mdi:phone-alert")
 
+    @callback
+    def async_describe_refused(event: Event) -> dict[str, Any]:
+        # The refusal as it was raised (in Home Assistant's language then).
+        message = str(event.data.get(ATTR_ERROR_MESSAGE) or "").rstrip(".")
+        return line(event, message, "mdi:phone-cancel")
+
     async_describe_event(DOMAIN, EVENT_TRANSFER_SUCCEEDED, async_describe_succeeded)
     async_describe_event(DOMAIN, EVENT_TRANSFER_FAILED, async_describe_failed)
+    async_describe_event(DOMAIN, EVENT_TRANSFER_REFUSED, async_describe_refused)
 
 
 def _transferred(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

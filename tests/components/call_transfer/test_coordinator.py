@@ -62,7 +62,6 @@ async def test_calls_starting_and_ending_show_on_the_sensor_and_as_events(
     state = live.state("active_calls")
     assert state.state == "2"
     assert state.attributes["friendly_name"].endswith("Active calls")
-    assert state.attributes["state_class"] == "measurement"
     seeded = live.calls()
     # In the provider's order (Twilio lists the newest first).
     assert sorted(state.attributes["calls"], key=lambda call: call["started"]) == [
@@ -350,6 +349,7 @@ async def test_org_id_set_in_the_options_brings_live_calls_and_removal_takes_the
 
     assert sorted(entity_keys(hass, bland_entry)) == [
         "active_calls",
+        "call_to_transfer",
         "calls",
         "transfers",
     ]

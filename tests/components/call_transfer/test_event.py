@@ -42,6 +42,7 @@ async def test_event_entity_follows_its_own_account(
     assert hass.states.get(bland_entity).attributes["event_types"] == [
         "succeeded",
         "failed",
+        "refused",
     ]
     assert (
         hass.states.get(bland_entity).attributes["friendly_name"].endswith("Transfers")

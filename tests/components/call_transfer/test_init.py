@@ -33,6 +33,7 @@ async def test_setup_registers_a_service_device(
         ("event", "transfers"),
         ("event", "calls"),
         ("sensor", "active_calls"),
+        ("select", "call_to_transfer"),
     }
     for entity in entities:
         assert entity.device_id == device.id

@@ -16,10 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-)
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
@@ -27,8 +24,6 @@ from tests.helpers.destinations import add_destination, fields_of
 from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.live_calls import LiveAccount
 from tests.helpers.provider_cases import revoke_bland, transfers_sent
-
-from .test_blueprint import use_blueprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import dev_instance  # noqa: E402
@@ -109,7 +104,10 @@ async def test_transfer_the_call_to_reception(reception: LiveAccount) -> None:
         (
             2,
             {"destination": "Reception"},
-            "2 calls are live on {title}, so I did not transfer any of them to Reception.",
+            (
+                "2 calls are live on {title}, so I did not transfer any of them to Reception."
+                ' Say which one: "the call from" and the caller\'s last four digits, or "the newest call".'
+            ),
         ),
         (
             1,
@@ -198,12 +196,12 @@ async def test_several_accounts(
     ambiguous = await say_intent(hass, destination="reception")
     assert speech(ambiguous) == (
         "Several accounts have a destination called reception: "
-        f"{bland.title}, {vobiz.title}. Say which account."
+        f"{bland.title}, {vobiz.title}. Name the account too."
     )
     unknown = await say_intent(hass, destination="Kitchen")
     assert speech(unknown) == (
         "There is no destination called Kitchen. The destinations are: "
-        f"Reception ({bland.title}), Reception ({vobiz.title}), Warehouse."
+        f"{bland.title}: Reception; {vobiz.title}: Reception, Warehouse."
     )
     # An account named by the start of its title; Bland without org id lists no calls.
     by_account = await say_intent(hass, destination="Reception", account="bland ai")
@@ -259,7 +257,12 @@ async def test_the_assist_llm_api_offers_and_runs_the_intent(
     assert tool.name in (INTENT, f"{DOMAIN}__{INTENT}")
     assert tool.description is not None
     assert "named destinations" in tool.description
-    assert {str(key) for key in tool.parameters.schema} == {"destination", "account"}
+    assert {str(key) for key in tool.parameters.schema} == {
+        "destination",
+        "account",
+        "caller",
+        "newest",
+    }
     result = await api.async_call_tool(
         llm.ToolInput(tool_name=tool.name, tool_args={"destination": "Reception"})
     )
@@ -292,93 +295,6 @@ async def test_custom_sentences_target_the_intent(
         "The call was transferred to On-call."
     )
     assert reception.sandbox.calls[only].transferred_to == "+14155550111"
-
-
-async def use_voice_blueprint(
-    hass: HomeAssistant, entry: MockConfigEntry, tmp_path: Path
-) -> None:
-    """Install the blueprints as the dev instance does and make an automation of it."""
-    dev_instance.prepare(tmp_path)
-    hass.config.config_dir = str(tmp_path)
-    await use_blueprint(hass, BLUEPRINT, {"account": entry.entry_id})
-    await hass.async_block_till_done()
-
-
-async def converse(hass: HomeAssistant, text: str) -> str:
-    """Say something to the built-in agent; return its answer."""
-    result = await conversation.async_converse(
-        hass, text, None, Context(), language="en"
-    )
-    return str(result.response.speech["plain"]["speech"])
-
-
-async def test_voice_blueprint_transfers_the_call(
-    reception: LiveAccount, tmp_path: Path
-) -> None:
-    """A sentence through the built-in agent transfers the one live call, and says so."""
-    hass = reception.hass
-    await use_voice_blueprint(hass, reception.entry, tmp_path)
-    [only] = reception.leave_live(1)
-
-    answer = await converse(hass, "transfer the call to reception")
-
-    assert answer == "The call was transferred to Reception."
-    assert reception.sandbox.calls[only].transferred_to is not None
-    [sent] = transfers_sent(reception.sandbox)
-    assert reception.case.transfer_path in sent.path
-
-
-@pytest.mark.parametrize("provider", ["bland"])
-@pytest.mark.parametrize(
-    ("live_calls", "text", "answer"),
-    [
-        (
-            0,
-            "send this call to reception",
-            "No call is live, so nothing was transferred.",
-        ),
-        (
-            2,
-            "send this call to reception",
-            "2 calls are live, so I did not transfer any of them to reception.",
-        ),
-        (
-            1,
-            "transfer the call to the kitchen",
-            (
-                "I could not transfer the call to the kitchen: "
-                "the kitchen is not one of the account's destinations."
-            ),
-        ),
-    ],
-)
-async def test_voice_blueprint_says_why_not(
-    reception: LiveAccount, tmp_path: Path, live_calls: int, text: str, answer: str
-) -> None:
-    """No call, two calls, an unknown destination: nothing sent, and a reason spoken."""
-    await use_voice_blueprint(reception.hass, reception.entry, tmp_path)
-    reception.leave_live(live_calls)
-
-    assert await converse(reception.hass, text) == answer
-    assert transfers_sent(reception.sandbox) == []
-
-
-@pytest.mark.parametrize("provider", ["bland"])
-async def test_voice_blueprint_gives_the_providers_reason(
-    reception: LiveAccount, tmp_path: Path
-) -> None:
-    """The provider refused: its reason, from the account's Transfers entity."""
-    await use_voice_blueprint(reception.hass, reception.entry, tmp_path)
-    reception.leave_live(1)
-    reception.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=500),
-        path_contains="/transfer",
-    )
-
-    answer = await converse(reception.hass, "transfer the call to reception")
-
-    assert answer.startswith("I could not transfer the call to reception: ")
-    assert answer.endswith(".")
 
 
 def test_the_voice_docs_show_the_custom_sentences_file() -> None:

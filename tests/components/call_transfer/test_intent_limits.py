@@ -66,7 +66,10 @@ async def answer(hass: HomeAssistant, **slots: str) -> str:
         ),
         (
             ["bland", "vobiz"],
-            "There is no destination called {name}. The destinations are: {desks}.",
+            (
+                "There is no destination called {name}. "
+                "The destinations are: {bland}: {desks}."
+            ),
         ),
     ],
 )
@@ -89,7 +92,7 @@ async def test_what_was_said_is_cut_and_the_destinations_summarised(
 async def test_a_name_two_accounts_have_is_said_with_its_account(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
-    """Issue 21: "Reception, Reception" says nothing; each is said with its account.
+    """Issue 21: "Reception, Reception" says nothing; each is said after its account.
 
     An account name said is cut as a destination name is.
     """
@@ -102,7 +105,7 @@ async def test_a_name_two_accounts_have_is_said_with_its_account(
 
     assert await answer(hass, destination="Kitchen") == (
         "There is no destination called Kitchen. The destinations are: "
-        f"Reception ({bland.title}), reception ({vobiz.title}), Warehouse."
+        f"{bland.title}: Reception; {vobiz.title}: reception, Warehouse."
     )
     assert await answer(hass, destination="Reception", account=LONG) == (
         f"There is no single Call Transfer account called {SAID}. "
