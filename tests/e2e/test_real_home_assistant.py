@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
 from .conftest import RunningHomeAssistant, log_errors
-
-pytestmark = pytest.mark.e2e
 
 
 async def test_transfer_via_rest_api_and_event_over_websocket(
