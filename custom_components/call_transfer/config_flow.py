@@ -332,7 +332,8 @@ class CallTransferOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(
                 _options_schema(provider), user_input or entry.options
             ),
-            description_placeholders={"provider": provider.display_name},
+            description_placeholders={"provider": provider.display_name}
+            | _seconds_ranges(provider),
             errors=errors,
         )
 
@@ -363,14 +364,27 @@ class CallTransferOptionsFlow(OptionsFlow):
         return {}
 
 
+# The poll interval, as the options form asks for it beside the provider's options.
+_SCAN_INTERVAL_FIELD = OptionField(
+    key=CONF_SCAN_INTERVAL,
+    kind=OptionKind.SECONDS,
+    minimum=MIN_SCAN_INTERVAL,
+    maximum=MAX_SCAN_INTERVAL,
+)
+# A number of seconds. Its range is checked by the flow, not by the selector: the
+# selector's own check would answer "Value 200.0 is too large", untranslated and
+# without the range; the flow's error (``<key>_out_of_range``) gives it.
+_SECONDS = NumberSelector(
+    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
+)
+
+
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(field.key): _option_selector(field)
         for field in provider.option_fields
     }
-    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _seconds(
-        MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
-    )
+    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
     return vol.Schema(schema)
 
 
@@ -379,32 +393,36 @@ def _option_selector(field: OptionField) -> Selector[Any]:
         case OptionKind.PHONE_NUMBER:
             return _PHONE
         case OptionKind.SECONDS:
-            return _seconds(field.minimum, field.maximum)
+            return _SECONDS
         case OptionKind.TEXT:
             return _MULTILINE
         case _:
             return _TEXT
 
 
-def _seconds(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement="s",
-        )
-    )
+def _seconds_fields(provider: type[TransferProvider]) -> list[OptionField]:
+    return [
+        *(f for f in provider.option_fields if f.kind is OptionKind.SECONDS),
+        _SCAN_INTERVAL_FIELD,
+    ]
+
+
+def _seconds_ranges(provider: type[TransferProvider]) -> dict[str, str]:
+    """Return the placeholders of each seconds field's range: ``<key>_min``, ``<key>_max``."""
+    ranges: dict[str, str] = {}
+    for field in _seconds_fields(provider):
+        ranges[f"{field.key}_min"] = str(field.minimum)
+        ranges[f"{field.key}_max"] = str(field.maximum)
+    return ranges
 
 
 async def _async_normalize_options(
     hass: HomeAssistant, provider: type[TransferProvider], user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
-    options: dict[str, Any] = {CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
+    options: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for field in provider.option_fields:
+    for field in (*provider.option_fields, _SCAN_INTERVAL_FIELD):
         value = user_input.get(field.key)
         if isinstance(value, str):
             value = value.strip()
@@ -418,6 +436,8 @@ async def _async_normalize_options(
                     errors[field.key] = "invalid_phone_number"
             case OptionKind.SECONDS:
                 value = int(value)
+                if not field.minimum <= value <= field.maximum:
+                    errors[field.key] = f"{field.key}_out_of_range"
             case OptionKind.TEXT if (
                 field.max_length is not None and len(value) > field.max_length
             ):
