@@ -156,9 +156,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id=provider.provider_id,
-            data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(provider, user_input)
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
         )
 
@@ -195,7 +193,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
                 _credentials_schema(asked, with_base_url=False),
-                _without_secrets(provider, user_input or entry.data),
+                _typed_or_stored(provider, user_input, entry.data),
             ),
             description_placeholders={
                 "title": entry.title,
@@ -230,7 +228,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(provider, user_input or entry.data)
+                schema, _typed_or_stored(provider, user_input, entry.data)
             ),
             description_placeholders={
                 "title": entry.title,
@@ -636,12 +634,22 @@ def _credentials_schema(
     return vol.Schema(schema)
 
 
-def _without_secrets(
-    provider: type[TransferProvider], values: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Return the values safe to show again in a form (never a secret)."""
+def _typed_or_stored(
+    provider: type[TransferProvider],
+    user_input: Mapping[str, Any] | None,
+    stored: Mapping[str, Any],
+) -> Mapping[str, Any]:
+    """Return the values a credentials form shows.
+
+    After a failed submit, what the user typed, secrets included (as Home Assistant's
+    own flows do: the browser sent them, and a password field shows them masked), so
+    one wrong field does not mean typing every key again. Before, the stored values
+    without their secrets: a stored secret never goes back to a browser.
+    """
+    if user_input is not None:
+        return user_input
     secrets = {cred.key for cred in provider.credential_fields if cred.secret}
-    return {key: value for key, value in (values or {}).items() if key not in secrets}
+    return {key: value for key, value in stored.items() if key not in secrets}
 
 
 def _unique_id(provider: type[TransferProvider], account: AccountInfo) -> str:
