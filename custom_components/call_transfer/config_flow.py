@@ -446,6 +446,16 @@ async def _async_normalize_options(
 
 # The section of the destination form with the fields of a transfer URL.
 _TRANSFER_URL = "transfer_url"
+# The destination form's number field where the provider takes SIP URIs as well: its
+# label and help say so (stored as CONF_NUMBER all the same).
+_NUMBER_OR_SIP_URI = "number_or_sip_uri"
+
+
+def _number_field(provider: type[TransferProvider]) -> str:
+    """Return the key of the destination form's number field for the provider."""
+    if provider.capabilities.sip_destinations:
+        return _NUMBER_OR_SIP_URI
+    return CONF_NUMBER
 
 
 class DestinationSubentryFlow(ConfigSubentryFlow):
@@ -489,7 +499,7 @@ class DestinationSubentryFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     entry, current, title=name, data=data
                 )
-        shown = user_input or _destination_form_values(current)
+        shown = user_input or _destination_form_values(provider, current)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
@@ -519,7 +529,8 @@ def _destination_schema(
     schema: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): _TEXT}
     if takes_number:
         number = vol.Optional if capabilities.takes_xml_urls else vol.Required
-        schema[number(CONF_NUMBER)] = _PHONE
+        field = _number_field(provider)
+        schema[number(field)] = _PHONE if field == CONF_NUMBER else _TEXT
     if capabilities.takes_xml_urls:
         url_fields: dict[vol.Marker, Selector[Any]] = {
             (vol.Optional if takes_number else vol.Required)(CONF_URL): _URL,
@@ -547,13 +558,18 @@ def _select(options: list[str], translation_key: str | None = None) -> SelectSel
     return SelectSelector(config)
 
 
-def _destination_form_values(current: ConfigSubentry | None) -> dict[str, Any]:
+def _destination_form_values(
+    provider: type[TransferProvider], current: ConfigSubentry | None
+) -> dict[str, Any]:
     """Return the form's values for a destination being changed (none for a new one)."""
     if current is None:
         return {}
     destination = Destination.from_subentry(current)
     if destination.url is None:
-        return {CONF_NAME: destination.name, CONF_NUMBER: destination.number}
+        return {
+            CONF_NAME: destination.name,
+            _number_field(provider): destination.number,
+        }
     return {
         CONF_NAME: destination.name,
         _TRANSFER_URL: {
@@ -583,7 +599,8 @@ async def _async_read_destination(
         errors[CONF_NAME] = "name_required"
     elif any(same_name(dest.name, name) for dest in others):
         errors[CONF_NAME] = "name_taken"
-    number = str(user_input.get(CONF_NUMBER) or "").strip()
+    number_field = _number_field(provider)
+    number = str(user_input.get(number_field) or "").strip()
     url_input: Mapping[str, Any] = user_input.get(_TRANSFER_URL) or {}
     url = str(url_input.get(CONF_URL) or "").strip()
     if number and url:
@@ -608,9 +625,9 @@ async def _async_read_destination(
         else:
             number = await async_to_e164(hass, number, hass.config.country)
     except TransferPlanError as err:
-        return {}, errors | {CONF_NUMBER: err.refusal.value}
+        return {}, errors | {number_field: err.refusal.value}
     except ValueError:
-        return {}, errors | {CONF_NUMBER: "invalid_phone_number"}
+        return {}, errors | {number_field: "invalid_phone_number"}
     return {CONF_NUMBER: number}, errors
 
 

@@ -19,7 +19,6 @@ from homeassistant.components import cloud, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -763,10 +762,12 @@ async def test_plivo_dials_through_home_assistant_with_its_options(
     entry = add_entry(hass, sandbox, "plivo")
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    with pytest.raises(InvalidData):  # Plivo rings a number for 120 s at most here
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {"ring_timeout": 121, "scan_interval": 10}
-        )
+    refused = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"ring_timeout": 121, "scan_interval": 10}
+    )
+    # Plivo rings a number for 120 s at most here.
+    assert refused["errors"] == {"ring_timeout": "ring_timeout_out_of_range"}
+    assert refused["description_placeholders"]["ring_timeout_max"] == "120"
     await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
