@@ -102,6 +102,9 @@ class TransfersEventEntity(CallTransferEntity, EventEntity):
             if key not in _NOT_ATTRIBUTES
         }
         self._trigger_event(_EVENT_TYPES[str(event.event_type)], attributes)
+        # The state change is part of what asked for the transfer (a button press, an
+        # action, a voice command): the logbook and history say "triggered by" it.
+        self.async_set_context(event.context)
         self.async_write_ha_state()
 
 
