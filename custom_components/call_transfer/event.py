@@ -122,6 +122,16 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
         """Follow the account's live calls."""
         super().__init__(coordinator, CALLS)
 
+    @property
+    def available(self) -> bool:
+        """Always: its state, the last call seen to start or end, stays true in an outage.
+
+        The outage shows on the account's Active calls and buttons. Going unavailable
+        and back would read as a new event to state triggers, the history and the
+        logbook, as on a reload.
+        """
+        return True
+
     async def async_added_to_hass(self) -> None:
         """Follow the calls starting and ending, as well as the polls."""
         await super().async_added_to_hass()
