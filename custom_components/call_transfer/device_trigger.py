@@ -23,7 +23,7 @@ from homeassistant.const import (
     CONF_PLATFORM,
     CONF_TYPE,
 )
-from homeassistant.core import CALLBACK_TYPE, Context, HassJob, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
@@ -104,10 +104,8 @@ def _for_destination(
     hass: HomeAssistant, entry_id: str, subentry_id: str, action: TriggerActionType
 ) -> TriggerActionType:
     """Run ``action`` for transfers to the destination only, by its current name."""
-    job = HassJob(action, f"{DOMAIN} destination trigger")
 
-    @callback
-    def async_run_for_destination(
+    async def async_run_for_destination(
         run_variables: dict[str, Any], context: Context | None = None
     ) -> None:
         # Its name now: none once it (or its account) is removed.
@@ -119,7 +117,7 @@ def _for_destination(
             if subentry.subentry_id == subentry_id
         }
         if run_variables["trigger"]["event"].data.get(ATTR_DESTINATION) in names:
-            hass.async_run_hass_job(job, run_variables, context)
+            await action(run_variables, context)
 
     return async_run_for_destination
 

@@ -157,8 +157,9 @@ def _picked_destination(
         )
         if entry is None or entry.domain != DOMAIN:
             continue
-        for subentry_id in subentry_ids & entry.subentries.keys():
-            return entry, Destination.from_subentry(entry.subentries[subentry_id]).name
+        for subentry_id, subentry in entry.subentries.items():
+            if subentry_id in subentry_ids:
+                return entry, Destination.from_subentry(subentry).name
     return None
 
 

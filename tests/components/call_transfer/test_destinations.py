@@ -315,4 +315,17 @@ async def test_the_action_form_picks_a_destination_from_a_list(
             call_id=SANDBOX_VOBIZ_CALL_ID,
             destination=account_device.id,
         )
+    # Nor is another integration's device.
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    lamp = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "lamp")}
+    )
+    with pytest.raises(ServiceValidationError, match="Queue"):
+        await transfer(
+            hass,
+            config_entry_id=vobiz_entry.entry_id,
+            call_id=SANDBOX_VOBIZ_CALL_ID,
+            destination=lamp.id,
+        )
     assert [e.data["destination"] for e in events["succeeded"]] == ["Reception"]
