@@ -274,15 +274,13 @@ async def test_the_action_form_picks_a_destination_from_a_list(
     selector = descriptions[DOMAIN]["transfer"]["fields"]["destination"]["selector"]
     [device_filter] = selector["device"]["filter"]
 
+    registry = dr.async_get(hass)
+    # The devices of the filter's integration (its config entries), of its model.
     listed = {
         device.name: device.id
-        for device in dr.async_get(hass).devices.values()
+        for entry in hass.config_entries.async_entries(device_filter["integration"])
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
         if device.model == device_filter["model"]
-        and any(
-            (entry := hass.config_entries.async_get_entry(entry_id))
-            and entry.domain == device_filter["integration"]
-            for entry_id in device.config_entries
-        )
     }
     assert set(listed) == {"Reception", "Queue"}
 
@@ -304,10 +302,11 @@ async def test_the_action_form_picks_a_destination_from_a_list(
         )
     assert str(refused.value).startswith("Reception is a destination of Bland AI")
     # An account's own device is no destination: read as a name, not found.
-    account_device = dr.async_get(hass).async_get_device(
-        {(DOMAIN, vobiz_entry.entry_id)}
-    )
-    assert account_device is not None
+    [account_device] = [
+        device
+        for device in dr.async_entries_for_config_entry(registry, vobiz_entry.entry_id)
+        if (DOMAIN, vobiz_entry.entry_id) in device.identifiers
+    ]
     with pytest.raises(ServiceValidationError, match="Queue"):
         await transfer(
             hass,

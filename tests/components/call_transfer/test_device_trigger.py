@@ -222,8 +222,13 @@ async def test_a_destinations_device_offers_its_own_transfers(
         hass, bland_entry, "Reception", number="+14155550100"
     )
     await add_destination(hass, bland_entry, "Sales", number="+14155550111")
-    device = dr.async_get(hass).async_get_device({(DOMAIN, reception)})
-    assert device is not None
+    [device] = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), bland_entry.entry_id
+        )
+        if (DOMAIN, reception) in device.identifiers
+    ]
     assert await listed_triggers(hass, device.id) == [
         "transfer_succeeded",
         "transfer_failed",
