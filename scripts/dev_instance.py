@@ -272,8 +272,11 @@ class HomeAssistantApi:
     def _add_destination(self, entry_id: str, name: str, number: str) -> None:
         base = "/api/config/config_entries/subentries/flow"
         flow = self.call("POST", base, {"handler": [entry_id, "destination"]})
-        form: dict[str, Any] = {"name": name, "number": number}
-        if "transfer_url" in {field["name"] for field in flow["data_schema"]}:
+        fields = {field["name"] for field in flow["data_schema"]}
+        # A provider that takes SIP URIs too asks for a "number_or_sip_uri".
+        [number_field] = fields & {"number", "number_or_sip_uri"}
+        form: dict[str, Any] = {"name": name, number_field: number}
+        if "transfer_url" in fields:
             # The form's section of a URL destination is sent even when left closed.
             form["transfer_url"] = {}
         result = self.call("POST", f"{base}/{flow['flow_id']}", form)

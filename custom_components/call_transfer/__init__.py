@@ -16,6 +16,7 @@ from .data import (
     CallTransferConfigEntry,
     CallTransferData,
     create_client,
+    forget_recent_transfers,
 )
 from .dial import async_remove_dial_webhook, async_setup_dial_webhook
 from .entity import live_calls_signal
@@ -125,5 +126,9 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: CallTransferConfigEntry
 ) -> None:
-    """Delete what a removed account leaves outside its entry: its Dial XML webhook id."""
+    """Delete what a removed account leaves outside its entry.
+
+    Its Dial XML webhook id, and its transfers kept for diagnostics.
+    """
+    forget_recent_transfers(hass, entry.entry_id)
     await async_remove_dial_webhook(hass, entry.entry_id)

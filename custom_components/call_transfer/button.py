@@ -9,6 +9,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DESTINATION_MODEL
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .destinations import Destination, account_destinations
@@ -84,7 +85,7 @@ class DestinationButton(CallTransferEntity, ButtonEntity):
             entry,
             destination.subentry_id,
             destination.name,
-            "Call transfer destination",
+            DESTINATION_MODEL,
         )
         self._entry = entry
         self._coordinator: LiveCallsCoordinator | None = None

@@ -156,9 +156,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id=provider.provider_id,
-            data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(provider, user_input)
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
         )
 
@@ -195,7 +193,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
                 _credentials_schema(asked, with_base_url=False),
-                _without_secrets(provider, user_input or entry.data),
+                _typed_or_stored(provider, user_input, entry.data),
             ),
             description_placeholders={
                 "title": entry.title,
@@ -230,7 +228,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(provider, user_input or entry.data)
+                schema, _typed_or_stored(provider, user_input, entry.data)
             ),
             description_placeholders={
                 "title": entry.title,
@@ -332,7 +330,8 @@ class CallTransferOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(
                 _options_schema(provider), user_input or entry.options
             ),
-            description_placeholders={"provider": provider.display_name},
+            description_placeholders={"provider": provider.display_name}
+            | _seconds_ranges(provider),
             errors=errors,
         )
 
@@ -363,14 +362,27 @@ class CallTransferOptionsFlow(OptionsFlow):
         return {}
 
 
+# The poll interval, as the options form asks for it beside the provider's options.
+_SCAN_INTERVAL_FIELD = OptionField(
+    key=CONF_SCAN_INTERVAL,
+    kind=OptionKind.SECONDS,
+    minimum=MIN_SCAN_INTERVAL,
+    maximum=MAX_SCAN_INTERVAL,
+)
+# A number of seconds. Its range is checked by the flow, not by the selector: the
+# selector's own check would answer "Value 200.0 is too large", untranslated and
+# without the range; the flow's error (``<key>_out_of_range``) gives it.
+_SECONDS = NumberSelector(
+    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
+)
+
+
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(field.key): _option_selector(field)
         for field in provider.option_fields
     }
-    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _seconds(
-        MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
-    )
+    schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
     return vol.Schema(schema)
 
 
@@ -379,32 +391,36 @@ def _option_selector(field: OptionField) -> Selector[Any]:
         case OptionKind.PHONE_NUMBER:
             return _PHONE
         case OptionKind.SECONDS:
-            return _seconds(field.minimum, field.maximum)
+            return _SECONDS
         case OptionKind.TEXT:
             return _MULTILINE
         case _:
             return _TEXT
 
 
-def _seconds(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement="s",
-        )
-    )
+def _seconds_fields(provider: type[TransferProvider]) -> list[OptionField]:
+    return [
+        *(f for f in provider.option_fields if f.kind is OptionKind.SECONDS),
+        _SCAN_INTERVAL_FIELD,
+    ]
+
+
+def _seconds_ranges(provider: type[TransferProvider]) -> dict[str, str]:
+    """Return the placeholders of each seconds field's range: ``<key>_min``, ``<key>_max``."""
+    ranges: dict[str, str] = {}
+    for field in _seconds_fields(provider):
+        ranges[f"{field.key}_min"] = str(field.minimum)
+        ranges[f"{field.key}_max"] = str(field.maximum)
+    return ranges
 
 
 async def _async_normalize_options(
     hass: HomeAssistant, provider: type[TransferProvider], user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
-    options: dict[str, Any] = {CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
+    options: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for field in provider.option_fields:
+    for field in (*provider.option_fields, _SCAN_INTERVAL_FIELD):
         value = user_input.get(field.key)
         if isinstance(value, str):
             value = value.strip()
@@ -418,6 +434,8 @@ async def _async_normalize_options(
                     errors[field.key] = "invalid_phone_number"
             case OptionKind.SECONDS:
                 value = int(value)
+                if not field.minimum <= value <= field.maximum:
+                    errors[field.key] = f"{field.key}_out_of_range"
             case OptionKind.TEXT if (
                 field.max_length is not None and len(value) > field.max_length
             ):
@@ -428,6 +446,16 @@ async def _async_normalize_options(
 
 # The section of the destination form with the fields of a transfer URL.
 _TRANSFER_URL = "transfer_url"
+# The destination form's number field where the provider takes SIP URIs as well: its
+# label and help say so (stored as CONF_NUMBER all the same).
+_NUMBER_OR_SIP_URI = "number_or_sip_uri"
+
+
+def _number_field(provider: type[TransferProvider]) -> str:
+    """Return the key of the destination form's number field for the provider."""
+    if provider.capabilities.sip_destinations:
+        return _NUMBER_OR_SIP_URI
+    return CONF_NUMBER
 
 
 class DestinationSubentryFlow(ConfigSubentryFlow):
@@ -471,7 +499,7 @@ class DestinationSubentryFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     entry, current, title=name, data=data
                 )
-        shown = user_input or _destination_form_values(current)
+        shown = user_input or _destination_form_values(provider, current)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
@@ -501,7 +529,8 @@ def _destination_schema(
     schema: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): _TEXT}
     if takes_number:
         number = vol.Optional if capabilities.takes_xml_urls else vol.Required
-        schema[number(CONF_NUMBER)] = _PHONE
+        field = _number_field(provider)
+        schema[number(field)] = _PHONE if field == CONF_NUMBER else _TEXT
     if capabilities.takes_xml_urls:
         url_fields: dict[vol.Marker, Selector[Any]] = {
             (vol.Optional if takes_number else vol.Required)(CONF_URL): _URL,
@@ -529,13 +558,18 @@ def _select(options: list[str], translation_key: str | None = None) -> SelectSel
     return SelectSelector(config)
 
 
-def _destination_form_values(current: ConfigSubentry | None) -> dict[str, Any]:
+def _destination_form_values(
+    provider: type[TransferProvider], current: ConfigSubentry | None
+) -> dict[str, Any]:
     """Return the form's values for a destination being changed (none for a new one)."""
     if current is None:
         return {}
     destination = Destination.from_subentry(current)
     if destination.url is None:
-        return {CONF_NAME: destination.name, CONF_NUMBER: destination.number}
+        return {
+            CONF_NAME: destination.name,
+            _number_field(provider): destination.number,
+        }
     return {
         CONF_NAME: destination.name,
         _TRANSFER_URL: {
@@ -565,7 +599,8 @@ async def _async_read_destination(
         errors[CONF_NAME] = "name_required"
     elif any(same_name(dest.name, name) for dest in others):
         errors[CONF_NAME] = "name_taken"
-    number = str(user_input.get(CONF_NUMBER) or "").strip()
+    number_field = _number_field(provider)
+    number = str(user_input.get(number_field) or "").strip()
     url_input: Mapping[str, Any] = user_input.get(_TRANSFER_URL) or {}
     url = str(url_input.get(CONF_URL) or "").strip()
     if number and url:
@@ -590,9 +625,9 @@ async def _async_read_destination(
         else:
             number = await async_to_e164(hass, number, hass.config.country)
     except TransferPlanError as err:
-        return {}, errors | {CONF_NUMBER: err.refusal.value}
+        return {}, errors | {number_field: err.refusal.value}
     except ValueError:
-        return {}, errors | {CONF_NUMBER: "invalid_phone_number"}
+        return {}, errors | {number_field: "invalid_phone_number"}
     return {CONF_NUMBER: number}, errors
 
 
@@ -616,12 +651,22 @@ def _credentials_schema(
     return vol.Schema(schema)
 
 
-def _without_secrets(
-    provider: type[TransferProvider], values: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Return the values safe to show again in a form (never a secret)."""
+def _typed_or_stored(
+    provider: type[TransferProvider],
+    user_input: Mapping[str, Any] | None,
+    stored: Mapping[str, Any],
+) -> Mapping[str, Any]:
+    """Return the values a credentials form shows.
+
+    After a failed submit, what the user typed, secrets included (as Home Assistant's
+    own flows do: the browser sent them, and a password field shows them masked), so
+    one wrong field does not mean typing every key again. Before, the stored values
+    without their secrets: a stored secret never goes back to a browser.
+    """
+    if user_input is not None:
+        return user_input
     secrets = {cred.key for cred in provider.credential_fields if cred.secret}
-    return {key: value for key, value in (values or {}).items() if key not in secrets}
+    return {key: value for key, value in stored.items() if key not in secrets}
 
 
 def _unique_id(provider: type[TransferProvider], account: AccountInfo) -> str:

@@ -57,6 +57,9 @@ CONF_NUMBER: Final = "number"
 CONF_URL: Final = "url"
 CONF_METHOD: Final = "method"
 CONF_LEGS: Final = "legs"
+# The model of a destination's device: the action form's Destination lists these
+# (services.yaml filters on it).
+DESTINATION_MODEL: Final = "Call transfer destination"
 # Assist and LLM agents: "transfer the call to reception".
 INTENT_TRANSFER: Final = "CallTransferTransfer"
 # "How many calls are live?"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
@@ -27,10 +27,32 @@ TRANSFERS_IN_PROGRESS: HassKey[set[tuple[str, str]]] = HassKey(
     f"{DOMAIN}_transfers_in_progress"
 )
 
+# How each account's last transfers ended (RECENT_TRANSFERS_KEPT of them), for its
+# diagnostics. Kept by the integration, not by a loaded entry, so a reload does not
+# lose them; removing the account forgets them. In memory only: they hold numbers.
+_RECENT_TRANSFERS: HassKey[dict[str, deque[TransferOutcome]]] = HassKey(
+    f"{DOMAIN}_recent_transfers"
+)
+
+
+@callback
+def recent_transfers(hass: HomeAssistant, entry_id: str) -> deque[TransferOutcome]:
+    """Return how the account's last transfers ended, oldest first."""
+    kept = hass.data.setdefault(_RECENT_TRANSFERS, {})
+    if (transfers := kept.get(entry_id)) is None:
+        transfers = kept[entry_id] = deque(maxlen=RECENT_TRANSFERS_KEPT)
+    return transfers
+
+
+@callback
+def forget_recent_transfers(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget a removed account's transfers."""
+    hass.data.setdefault(_RECENT_TRANSFERS, {}).pop(entry_id, None)
+
 
 @dataclass(slots=True)
 class CallTransferData:
-    """What a loaded entry holds: its client, account, live calls and recent transfers."""
+    """What a loaded entry holds: its client, account and live calls."""
 
     client: TransferProvider
     account: AccountInfo
@@ -39,10 +61,6 @@ class CallTransferData:
     options: dict[str, Any] = field(default_factory=dict)
     # Polls the live calls, when the client can list them.
     coordinator: LiveCallsCoordinator | None = None
-    # How recent transfers ended; diagnostics masks them when asked.
-    recent_transfers: deque[TransferOutcome] = field(
-        default_factory=lambda: deque(maxlen=RECENT_TRANSFERS_KEPT)
-    )
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
     dial_webhook: DialWebhook | None = None
     # The live call the account's buttons and voice commands transfer, as chosen under

@@ -2,12 +2,13 @@
 
 Each is the account's bus event (``call_transfer_call_started`` …), so the automation
 gets its data as ``trigger.event.data``. Calls are offered only on an account whose
-live calls are listed.
+live calls are listed. A destination's device offers its own transfers: succeeded or
+failed, to that destination (by its current name: a renamed one is followed).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.device_automation.exceptions import (
@@ -22,7 +23,7 @@ from homeassistant.const import (
     CONF_PLATFORM,
     CONF_TYPE,
 )
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
@@ -30,6 +31,7 @@ import voluptuous as vol
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DESTINATION,
     DOMAIN,
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
@@ -37,6 +39,7 @@ from .const import (
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .data import CallTransferConfigEntry
+from .destinations import Destination
 
 CALL_TRIGGERS: Final = {
     "call_started": EVENT_CALL_STARTED,
@@ -57,11 +60,11 @@ async def async_get_triggers(
     hass: HomeAssistant, device_id: str
 ) -> list[dict[str, str]]:
     """List the account's triggers: its calls' where they are listed, its transfers'."""
-    entry: CallTransferConfigEntry = hass.config_entries.async_get_known_entry(
-        _entry_id(hass, device_id)
-    )
+    entry_id, subentry_id = _device_target(hass, device_id)
+    entry: CallTransferConfigEntry = hass.config_entries.async_get_known_entry(entry_id)
     lists_calls = (
-        entry.state is ConfigEntryState.LOADED
+        subentry_id is None
+        and entry.state is ConfigEntryState.LOADED
         and entry.runtime_data.coordinator is not None
     )
     return [
@@ -81,27 +84,54 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Follow the trigger's bus event, for the device's account only."""
+    """Follow the trigger's bus event, for the device's account (or destination) only."""
+    entry_id, subentry_id = _device_target(hass, config[CONF_DEVICE_ID])
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: "event",
             event_trigger.CONF_EVENT_TYPE: _EVENTS[config[CONF_TYPE]],
-            CONF_EVENT_DATA: {
-                ATTR_CONFIG_ENTRY_ID: _entry_id(hass, config[CONF_DEVICE_ID])
-            },
+            CONF_EVENT_DATA: {ATTR_CONFIG_ENTRY_ID: entry_id},
         }
     )
+    if subentry_id is not None:
+        action = _for_destination(hass, entry_id, subentry_id, action)
     return await event_trigger.async_attach_trigger(
         hass, event_config, action, trigger_info, platform_type="device"
     )
 
 
-def _entry_id(hass: HomeAssistant, device_id: str) -> str:
-    """Return the id of the account whose service device this is.
+def _for_destination(
+    hass: HomeAssistant, entry_id: str, subentry_id: str, action: TriggerActionType
+) -> TriggerActionType:
+    """Run ``action`` for transfers to the destination only, by its current name."""
 
-    Home Assistant checked that it is one when it read the automation; the account may
-    have been deleted since (an automation turned on again).
+    async def async_run_for_destination(
+        run_variables: dict[str, Any], context: Context | None = None
+    ) -> None:
+        # Its name now: none once it (or its account) is removed.
+        names = {
+            Destination.from_subentry(subentry).name
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            if entry.entry_id == entry_id
+            for subentry in entry.subentries.values()
+            if subentry.subentry_id == subentry_id
+        }
+        if run_variables["trigger"]["event"].data.get(ATTR_DESTINATION) in names:
+            await action(run_variables, context)
+
+    return async_run_for_destination
+
+
+def _device_target(hass: HomeAssistant, device_id: str) -> tuple[str, str | None]:
+    """Return the account of a device, and the destination if it is a destination's.
+
+    Home Assistant checked that it is one of the integration's when it read the
+    automation; the account may have been deleted since (an automation turned on again).
     """
     if (device := dr.async_get(hass).async_get(device_id)) is None:
         raise InvalidDeviceAutomationConfig(f"Unknown device {device_id}")
-    return next(entry_id for domain, entry_id in device.identifiers if domain == DOMAIN)
+    identifier = next(ident for domain, ident in device.identifiers if domain == DOMAIN)
+    for entry_id, subentry_ids in device.config_entries_subentries.items():
+        if identifier in subentry_ids:
+            return entry_id, identifier
+    return identifier, None

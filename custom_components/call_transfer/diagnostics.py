@@ -1,20 +1,20 @@
-"""Diagnostics: entry, account, destinations, live calls and recent transfers, redacted."""
+"""Diagnostics: entry and options, account, destinations, live calls and recent transfers, redacted."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
 from .const import ATTR_FROM, ATTR_TO, CONF_API_KEY, CONF_AUTH_TOKEN
 from .coordinator import LiveCallsCoordinator, describe_call
-from .data import CallTransferConfigEntry
+from .data import CallTransferConfigEntry, recent_transfers
 from .destinations import Destination, account_destinations
 from .phone import mask, mask_numbers_in
-from .providers import PROVIDERS
+from .providers import PROVIDERS, OptionKind
 
 # Every credential a provider declares secret, and secret-looking keys providers send.
 TO_REDACT = {
@@ -43,6 +43,7 @@ async def async_get_config_entry_diagnostics(
             "entry": {
                 "title": entry.title,
                 "data": dict(entry.data),
+                "options": _options(entry),
             },
             "account": asdict(runtime.account),
             "destinations": [
@@ -50,10 +51,32 @@ async def async_get_config_entry_diagnostics(
             ],
             "live_calls": _live_calls(runtime.coordinator),
             "recent_transfers": [
-                outcome.masked() for outcome in runtime.recent_transfers
+                outcome.masked() for outcome in recent_transfers(hass, entry.entry_id)
             ],
         }
     )
+
+
+def _options(entry: CallTransferConfigEntry) -> dict[str, Any]:
+    """Return the account's options: phone numbers masked, account ids redacted.
+
+    An id the provider checks (Bland AI's organization, Telnyx's connection) names
+    the user's account there: whether it is set is what helps.
+    """
+    kinds = {
+        option.key: option.kind
+        for option in type(entry.runtime_data.client).option_fields
+    }
+    shown: dict[str, Any] = {}
+    for key, value in entry.options.items():
+        match kinds.get(key):
+            case OptionKind.PHONE_NUMBER:
+                shown[key] = mask(value)
+            case OptionKind.IDENTIFIER:
+                shown[key] = REDACTED
+            case _:
+                shown[key] = value
+    return shown
 
 
 def _live_calls(coordinator: LiveCallsCoordinator | None) -> dict[str, Any] | None:

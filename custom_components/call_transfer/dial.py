@@ -61,6 +61,8 @@ from .providers.errors import AfterSendingError
 DIAL_URL_LIFETIME: Final = timedelta(seconds=120)
 TOKEN_BYTES: Final = 32
 ISSUE_NO_PUBLIC_URL: Final = "dial_url_unavailable"
+# The repair issue's (and the refusal's) text when the external URL is plain http.
+REASON_NOT_HTTPS: Final = "dial_url_not_https"
 LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer#transfers-to-a-phone-number-on-vobiz-and-plivo"
 _STORAGE_VERSION: Final = 1
 _DATA_WEBHOOK_IDS: HassKey[WebhookIds] = HassKey(f"{DOMAIN}_dial_webhook_ids")
@@ -253,20 +255,21 @@ class DialWebhook:
         assert request.to is not None
         base_url = await self._async_public_url()
         if base_url is None:
+            reason, placeholders = self._why_no_public_url()
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
                 ISSUE_NO_PUBLIC_URL,
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_NO_PUBLIC_URL,
-                translation_placeholders={"provider": self.client.display_name},
+                translation_key=reason,
+                translation_placeholders=placeholders,
                 learn_more_url=LEARN_MORE_URL,
             )
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
-                translation_key=ISSUE_NO_PUBLIC_URL,
-                translation_placeholders={"provider": self.client.display_name},
+                translation_key=reason,
+                translation_placeholders=placeholders,
             )
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
         order = _ServedDialXml(
@@ -276,6 +279,17 @@ class DialWebhook:
         url = str(URL(base_url).update_query(token=token))
         # A number moves one leg (never both): that leg fetches the URL.
         return token, replace(request, to=None).with_leg_url(request.legs, url)
+
+    def _why_no_public_url(self) -> tuple[str, dict[str, str]]:
+        """Return the translation key and placeholders saying why no URL can be used.
+
+        An external URL that is set but not https names what was found: its scheme,
+        host and port (it has no path; the webhook's would never be shown).
+        """
+        placeholders = {"provider": self.client.display_name}
+        if (found := _configured_external_url(self.hass)) is None:
+            return ISSUE_NO_PUBLIC_URL, placeholders
+        return REASON_NOT_HTTPS, placeholders | {"found": str(URL(found).origin())}
 
     async def _async_public_url(self) -> str | None:
         """Return the webhook's URL as the provider can reach it, or None."""
@@ -307,8 +321,20 @@ def _cancel_nothing() -> None:
 
 def external_base_url(hass: HomeAssistant) -> str | None:
     """Return the external URL if a provider can use it: https, or http on loopback."""
+    if (base_url := _configured_external_url(hass)) is None:
+        return None
+    parsed = URL(base_url)
+    if parsed.scheme == "https" or (
+        parsed.scheme == "http" and _is_loopback_ip(parsed.host)
+    ):
+        return base_url
+    return None
+
+
+def _configured_external_url(hass: HomeAssistant) -> str | None:
+    """Return Home Assistant's external URL, whatever its scheme, or None."""
     try:
-        base_url = get_url(
+        return get_url(
             hass,
             allow_internal=False,
             allow_cloud=False,
@@ -317,12 +343,6 @@ def external_base_url(hass: HomeAssistant) -> str | None:
         )
     except NoURLAvailableError:
         return None
-    parsed = URL(base_url)
-    if parsed.scheme == "https" or (
-        parsed.scheme == "http" and _is_loopback_ip(parsed.host)
-    ):
-        return base_url
-    return None
 
 
 def _cloud_loaded(hass: HomeAssistant) -> bool:

@@ -102,6 +102,9 @@ class TransfersEventEntity(CallTransferEntity, EventEntity):
             if key not in _NOT_ATTRIBUTES
         }
         self._trigger_event(_EVENT_TYPES[str(event.event_type)], attributes)
+        # The state change is part of what asked for the transfer (a button press, an
+        # action, a voice command): the logbook and history say "triggered by" it.
+        self.async_set_context(event.context)
         self.async_write_ha_state()
 
 
@@ -118,6 +121,16 @@ class CallsEventEntity(LiveCallsEntity, EventEntity):
     def __init__(self, coordinator: LiveCallsCoordinator) -> None:
         """Follow the account's live calls."""
         super().__init__(coordinator, CALLS)
+
+    @property
+    def available(self) -> bool:
+        """Always: its state, the last call seen to start or end, stays true in an outage.
+
+        The outage shows on the account's Active calls and buttons. Going unavailable
+        and back would read as a new event to state triggers, the history and the
+        logbook, as on a reload.
+        """
+        return True
 
     async def async_added_to_hass(self) -> None:
         """Follow the calls starting and ending, as well as the polls."""

@@ -14,7 +14,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.translation import async_get_cached_translations
 from homeassistant.util.json import JsonObjectType, JsonValueType
 import voluptuous as vol
@@ -33,6 +33,7 @@ from .const import (
 from .coordinator import describe_call
 from .data import CallTransferConfigEntry
 from .destinations import (
+    Destination,
     account_destinations,
     find_account_destination,
     listed,
@@ -138,9 +139,42 @@ async def _async_every_accounts_calls(hass: HomeAssistant) -> list[JsonValueType
     return calls
 
 
+@callback
+def _picked_destination(
+    hass: HomeAssistant, value: str | None
+) -> tuple[CallTransferConfigEntry, str] | None:
+    """Return the account and name of the destination whose device ``value`` is.
+
+    The action form picks a destination as its device; YAML, scripts and blueprints
+    name it. A value that is no destination's device is a name.
+    """
+    device = dr.async_get(hass).async_get(value) if value else None
+    if device is None:
+        return None
+    for entry_id, subentry_ids in device.config_entries_subentries.items():
+        entry: CallTransferConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_id
+        )
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        for subentry_id, subentry in entry.subentries.items():
+            if subentry_id in subentry_ids:
+                return entry, Destination.from_subentry(subentry).name
+    return None
+
+
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    name = call.data.get(ATTR_DESTINATION)
+    data = dict(call.data)
+    if picked := _picked_destination(hass, data.get(ATTR_DESTINATION)):
+        account, data[ATTR_DESTINATION] = picked
+        if data.setdefault(ATTR_CONFIG_ENTRY_ID, account.entry_id) != account.entry_id:
+            raise validation_error(
+                "destination_of_another_account",
+                destination=data[ATTR_DESTINATION],
+                title=account.title,
+            )
+    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
+    name = data.get(ATTR_DESTINATION)
     if entry_id is None and name is not None and len(_loaded_entries(hass)) > 1:
         # The account is the one that has a destination of that name.
         entry, _ = find_account_destination(hass, name)
@@ -151,15 +185,15 @@ async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         entry,
         context=call.context,
         destination=name,
-        call_id=call.data.get(ATTR_CALL_ID),
+        call_id=data.get(ATTR_CALL_ID),
     ):
-        if not call.data.keys() & {ATTR_DESTINATION, ATTR_TO, *XML_URL_FIELDS}:
+        if not data.keys() & {ATTR_DESTINATION, ATTR_TO, *XML_URL_FIELDS}:
             raise validation_error(
                 "where_required",
                 destinations=listed([dest.name for dest in account_destinations(entry)])
                 or "—",
             )
-        destination, fields = resolve_destination(entry, call.data)
+        destination, fields = resolve_destination(entry, data)
         request = await async_plan_transfer(hass, entry, fields)
         outcome = await async_transfer(
             hass, entry, request, destination=destination, context=call.context

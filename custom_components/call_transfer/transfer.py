@@ -43,7 +43,12 @@ from .const import (
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .coordinator import LiveCallsCoordinator
-from .data import TRANSFERS_IN_PROGRESS, CallTransferConfigEntry, CallTransferData
+from .data import (
+    TRANSFERS_IN_PROGRESS,
+    CallTransferConfigEntry,
+    CallTransferData,
+    recent_transfers,
+)
 from .destinations import Destination, validation_error
 from .dial import async_send_transfer
 from .event import transfers_entity_id
@@ -366,7 +371,7 @@ def _async_report(
         result=ended if isinstance(ended, TransferResult) else None,
         error=ended if isinstance(ended, CallTransferError) else None,
     )
-    runtime.recent_transfers.append(outcome)
+    recent_transfers(hass, entry.entry_id).append(outcome)
     hass.bus.async_fire(outcome.event_type, outcome.event_data(), context=context)
     if (
         runtime.coordinator is not None

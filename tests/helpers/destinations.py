@@ -37,9 +37,14 @@ async def submit_destination(
     """Fill in and submit the destination form; return what Home Assistant answers."""
     form = await start_destination_flow(hass, entry, subentry_id)
     assert form["type"] is FlowResultType.FORM, form
-    if "transfer_url" in map(str, form["data_schema"].schema):
+    fields = set(map(str, form["data_schema"].schema))
+    if "transfer_url" in fields:
         # The UI always sends the section, opened or not.
         user_input = {"transfer_url": {}} | user_input
+    if "number_or_sip_uri" in fields and "number" in user_input:
+        # Where the provider takes SIP URIs too, the field says so: typed into it.
+        user_input = dict(user_input)
+        user_input["number_or_sip_uri"] = user_input.pop("number")
     result = await hass.config_entries.subentries.async_configure(
         form["flow_id"], user_input
     )

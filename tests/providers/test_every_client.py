@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 
 from custom_components.call_transfer.providers import (
+    PROVIDERS,
     RateLimitedError,
+    TransferPlanError,
     TransferProvider,
     TransferRequest,
     UnexpectedResponseError,
@@ -117,3 +119,30 @@ async def test_unreadable_success_leaves_the_outcome_unknown(
     assert isinstance(error, UnexpectedResponseError)
     assert error.outcome_unknown
     assert len(sandbox.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "refusal"),
+    [
+        ("bland", "to_required"),
+        ("telnyx", "to_required"),
+        ("twilio", "to_or_url_required"),
+    ],
+)
+async def test_a_plan_with_nowhere_to_go_is_refused(
+    provider: str, refusal: str
+) -> None:
+    """A call id alone: the library says what is missing, by what the provider takes.
+
+    (Home Assistant's action refuses this earlier, naming Destination and To.)
+    """
+
+    async def unused_parser(number: str) -> str:
+        raise AssertionError(number)
+
+    with pytest.raises(TransferPlanError) as refused:
+        await PROVIDERS[provider].capabilities.plan(
+            {"call_id": "CA" + "1" * 32}, provider=provider, parse_number=unused_parser
+        )
+
+    assert refused.value.refusal.value == refusal

@@ -39,9 +39,15 @@ BY_VOICE = "call_transfer/voice_transfer.yaml"
 
 def destination_device(hass: HomeAssistant, subentry_id: str) -> str:
     """Return the device id of a destination, as the blueprint's device picker gives it."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, subentry_id)})
-    assert device is not None
-    return device.id
+    [device_id] = [
+        device.id
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if (DOMAIN, subentry_id) in device.identifiers
+    ]
+    return device_id
 
 
 @pytest.fixture

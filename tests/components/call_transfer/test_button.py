@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.recorder import Recorder
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     EVENT_CALL_SERVICE,
@@ -13,17 +14,26 @@ from homeassistant.const import (
 )
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.call_transfer.const import DOMAIN, EVENT_TRANSFER_SUCCEEDED
+from custom_components.call_transfer.event import transfers_entity_id
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_VOBIZ_CALL_ID,
+    SANDBOX_VOBIZ_SECOND_CALL_ID,
     Fault,
     FaultKind,
     Sandbox,
@@ -227,3 +237,73 @@ async def test_entities(
     """One button per destination (a number, a URL): states and registry entries."""
     entry = add_snapshot_account(hass, sandbox)
     await assert_platform_matches_snapshot(hass, entry, Platform.BUTTON, snapshot)
+
+
+async def test_a_press_shows_how_it_ended(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+) -> None:
+    """A press's outcome is on screen when the press returns, and in the logbook.
+
+    Succeeded: the account's Transfers entity shows it as part of the press (its
+    context), and the logbook reads "transferred call … to Reception", triggered by
+    the press. Refused: the press raises a translated validation error (the frontend's
+    toast), Transfers shows ``refused``, and the logbook reads why.
+    """
+    assert await async_setup_component(hass, "logbook", {})
+    await setup_entry(hass, vobiz_entry)
+    subentry_id = await add_destination(
+        hass,
+        vobiz_entry,
+        "Reception",
+        transfer_url={"url": "https://xml.example.com/reception.xml"},
+    )
+    entity_id = button_entity_id(hass, vobiz_entry, subentry_id)
+    transfers = transfers_entity_id(hass, vobiz_entry.entry_id)
+    assert entity_id is not None
+    assert transfers is not None
+    sandbox.end_call(SANDBOX_VOBIZ_SECOND_CALL_ID)
+    start = dt_util.utcnow()
+    pressed, refused_press = Context(), Context()
+
+    await press(hass, entity_id, pressed)
+
+    shown = hass.states.get(transfers)
+    assert shown is not None
+    assert shown.attributes["event_type"] == "succeeded"
+    assert shown.context.id == pressed.id
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    with pytest.raises(ServiceValidationError) as raised:
+        await press(hass, entity_id, refused_press)
+    assert raised.value.translation_domain == DOMAIN
+    shown = hass.states.get(transfers)
+    assert shown is not None
+    assert shown.attributes["event_type"] == "refused"
+    assert shown.context.id == refused_press.id
+
+    await async_wait_recording_done(hass)
+    client = await hass_ws_client()
+    await client.send_json_auto_id(
+        {
+            "type": "logbook/get_events",
+            "start_time": start.isoformat(),
+            "entity_ids": [transfers],
+        }
+    )
+    result = (await client.receive_json())["result"]
+    lines = [line for line in result if line.get("domain") == DOMAIN]
+    assert [line["icon"] for line in lines] == ["mdi:phone-check", "mdi:phone-cancel"]
+    succeeded, refused = lines
+    assert succeeded["message"] == (
+        f"transferred call {SANDBOX_VOBIZ_CALL_ID} to Reception by redirecting the "
+        "caller's leg"
+    )
+    assert refused["message"] == str(raised.value).rstrip(".")
+    # Each line, and each of the entity's changes listed, says the press triggered it.
+    assert {
+        (line["context_event_type"], line["context_domain"], line["context_service"])
+        for line in result
+    } == {("call_service", BUTTON_DOMAIN, SERVICE_PRESS)}

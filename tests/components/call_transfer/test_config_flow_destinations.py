@@ -9,13 +9,18 @@ from unittest.mock import patch
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from custom_components.call_transfer.providers import NumberTransfer, VobizClient
+from custom_components.call_transfer.providers import (
+    PROVIDERS,
+    NumberTransfer,
+    VobizClient,
+)
 from sandbox import Sandbox
 from tests.helpers.destinations import (
     add_destination,
@@ -24,6 +29,7 @@ from tests.helpers.destinations import (
     submit_destination,
 )
 from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.provider_cases import ProviderCase
 
 QUEUE_URL = "https://xml.example.com/vobiz/queue.xml"
 
@@ -109,29 +115,30 @@ async def test_add_a_destination_and_its_button_appears(
 
 
 @pytest.mark.parametrize(
-    ("provider", "number_field", "url_fields"),
+    ("provider", "number_key", "number_field", "url_fields"),
     [
-        ("vobiz", "optional", ["url", "method", "legs"]),
-        ("twilio", "optional", ["url", "method"]),
-        ("bland", "required", None),
-        ("telnyx", "required", None),
+        ("vobiz", "number", "optional", ["url", "method", "legs"]),
+        ("twilio", "number", "optional", ["url", "method"]),
+        ("bland", "number", "required", None),
+        ("telnyx", "number_or_sip_uri", "required", None),
     ],
 )
 async def test_the_form_asks_for_what_the_provider_transfers_to(
     hass: HomeAssistant,
     entry: MockConfigEntry,
+    number_key: str,
     number_field: str,
     url_fields: list[str] | None,
 ) -> None:
-    """A number everywhere; a URL (in a collapsed section) where legs can point at one."""
+    """A number everywhere (or a SIP URI, where taken); a URL (in a collapsed section) where legs can point at one."""
     form = await start_destination_flow(hass, entry)
 
     assert form["step_id"] == "user"
     assert form["description_placeholders"]["title"] == entry.title
     fields = form_fields(form)
-    assert list(fields)[:2] == ["name", "number"]
+    assert list(fields)[:2] == ["name", number_key]
     markers = {str(marker): marker for marker in form["data_schema"].schema}
-    assert type(markers["number"]).__name__.lower() == number_field
+    assert type(markers[number_key]).__name__.lower() == number_field
     if url_fields is None:
         assert "transfer_url" not in fields
         return
@@ -156,7 +163,7 @@ async def test_the_form_asks_for_what_the_provider_transfers_to(
         (
             "telnyx",
             {"name": "PBX", "number": "sip:desk@"},
-            {"number": "invalid_sip_uri"},
+            {"number_or_sip_uri": "invalid_sip_uri"},
         ),
         ("bland", {"name": "   ", "number": "+14155550100"}, {"name": "name_required"}),
         (
@@ -418,3 +425,30 @@ async def test_a_provider_without_number_transfers_asks_for_a_url(
         "method": "POST",
         "legs": "aleg",
     }
+
+
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
+async def test_sip_uris_are_offered_only_where_the_provider_takes_them(
+    hass: HomeAssistant, sandbox: Sandbox, case: ProviderCase, step: str
+) -> None:
+    """The number field's label and help speak of SIP URIs on such an account only.
+
+    By the provider's capabilities (Telnyx's today), as the form's field shows them.
+    """
+    entry = add_entry(hass, sandbox, case.provider)
+    await setup_entry(hass, entry)
+    subentry_id = None
+    if step == "reconfigure":
+        subentry_id = await add_destination(hass, entry, "Desk", number="+14155550100")
+    form = await start_destination_flow(hass, entry, subentry_id)
+    texts = await async_get_translations(hass, "en", "config_subentries", [DOMAIN])
+    prefix = f"component.{DOMAIN}.config_subentries.destination.step.{step}"
+
+    [number_field] = {"number", "number_or_sip_uri"} & set(form_fields(form))
+    label = texts[f"{prefix}.data.{number_field}"]
+    help_text = texts[f"{prefix}.data_description.{number_field}"]
+
+    takes_sip = PROVIDERS[case.provider].capabilities.sip_destinations
+    assert ("SIP" in label) is takes_sip
+    assert ("sip:" in help_text) is takes_sip
+    assert "Telnyx" not in help_text

@@ -6,6 +6,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -270,3 +271,52 @@ async def test_telnyx_connection_id_is_checked_with_telnyx(
     assert er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{entry.entry_id}_active_calls"
     )
+
+
+@pytest.mark.parametrize(
+    ("provider", "ring_timeouts"),
+    [("vobiz", (5, 120)), ("twilio", (5, 600)), ("telnyx", (5, 600))],
+)
+async def test_seconds_out_of_range_name_the_range(
+    hass: HomeAssistant, sandbox: Sandbox, provider: str, ring_timeouts: tuple[int, int]
+) -> None:
+    """A ring timeout or poll interval out of range: the error gives the range.
+
+    As the form shows it, in the account's provider's range (not "Value 200.0 is too
+    large", which the number selector's own check said); the field's help gives it too.
+    """
+    entry = add_entry(hass, sandbox, provider)
+    await setup_entry(hass, entry)
+    low, high = ring_timeouts
+    flow_id = await open_options(hass, entry)
+
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"ring_timeout": high + 1.0, "scan_interval": 4}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        "ring_timeout": "ring_timeout_out_of_range",
+        "scan_interval": "scan_interval_out_of_range",
+    }
+    texts = await async_get_translations(hass, "en", "options", [DOMAIN])
+    shown = {
+        field: texts[f"component.{DOMAIN}.options.error.{error}"].format(
+            **result["description_placeholders"]
+        )
+        for field, error in result["errors"].items()
+    }
+    assert shown == {
+        "ring_timeout": f"The ring timeout must be from {low} to {high} seconds.",
+        "scan_interval": "The polling interval must be from 5 to 300 seconds.",
+    }
+    help_text = texts[
+        f"component.{DOMAIN}.options.step.init.data_description.ring_timeout"
+    ].format(**result["description_placeholders"])
+    assert f"from {low} to {high} seconds" in help_text
+
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"ring_timeout": float(high), "scan_interval": 5}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {"ring_timeout": high, "scan_interval": 5}

@@ -7,6 +7,8 @@ from typing import Any
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -250,3 +252,79 @@ async def test_logbook_names_the_destination(
         f"transferred call {SANDBOX_BLAND_CALL_ID} to Reception (+1 415-555-0100)",
         f"transferred call {SANDBOX_VOBIZ_CALL_ID} to Queue by redirecting the caller's leg",
     ]
+
+
+async def test_the_action_form_picks_a_destination_from_a_list(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+    bland_entry: MockConfigEntry,
+    events: dict[str, list[Any]],
+) -> None:
+    """Destination lists every account's destinations (their devices), and only them.
+
+    As the action form does: services.yaml's device filter, applied to the device
+    registry, leaves the destinations; the one picked (its device id) is transferred
+    to, on its own account. A name, as YAML writes it, still works.
+    """
+    await setup_entry(hass, vobiz_entry)
+    await add_destination(hass, bland_entry, "Reception", number="+14155550100")
+    await add_destination(hass, vobiz_entry, "Queue", transfer_url={"url": QUEUE_URL})
+    descriptions = await async_get_all_descriptions(hass)
+    selector = descriptions[DOMAIN]["transfer"]["fields"]["destination"]["selector"]
+    [device_filter] = selector["device"]["filter"]
+
+    registry = dr.async_get(hass)
+    # The devices of the filter's integration (its config entries), of its model.
+    listed = {
+        device.name: device.id
+        for entry in hass.config_entries.async_entries(device_filter["integration"])
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if device.model == device_filter["model"]
+    }
+    assert set(listed) == {"Reception", "Queue"}
+
+    response = await transfer(
+        hass, call_id=SANDBOX_BLAND_CALL_ID, destination=listed["Reception"]
+    )
+    assert response["destination"] == "Reception"
+    assert response["to"] == "+14155550100"
+    [sent] = sandbox.requests_to("/v1/calls/active/transfer")
+    assert sent.json["transfer_number"] == "+14155550100"
+
+    # An account given beside it must be the destination's.
+    with pytest.raises(ServiceValidationError) as refused:
+        await transfer(
+            hass,
+            config_entry_id=vobiz_entry.entry_id,
+            call_id=SANDBOX_VOBIZ_CALL_ID,
+            destination=listed["Reception"],
+        )
+    assert str(refused.value).startswith("Reception is a destination of Bland AI")
+    # An account's own device is no destination: read as a name, not found.
+    [account_device] = [
+        device
+        for device in dr.async_entries_for_config_entry(registry, vobiz_entry.entry_id)
+        if (DOMAIN, vobiz_entry.entry_id) in device.identifiers
+    ]
+    with pytest.raises(ServiceValidationError, match="Queue"):
+        await transfer(
+            hass,
+            config_entry_id=vobiz_entry.entry_id,
+            call_id=SANDBOX_VOBIZ_CALL_ID,
+            destination=account_device.id,
+        )
+    # Nor is another integration's device.
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    lamp = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "lamp")}
+    )
+    with pytest.raises(ServiceValidationError, match="Queue"):
+        await transfer(
+            hass,
+            config_entry_id=vobiz_entry.entry_id,
+            call_id=SANDBOX_VOBIZ_CALL_ID,
+            destination=lamp.id,
+        )
+    assert [e.data["destination"] for e in events["succeeded"]] == ["Reception"]

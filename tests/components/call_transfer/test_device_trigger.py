@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_BLAND_ORG_ID, Sandbox
+from tests.helpers.destinations import add_destination, submit_destination
 from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
@@ -206,3 +207,55 @@ async def test_a_deleted_account_leaves_its_automation_off(
     )
 
     assert f"Unknown device {device_id}" in caplog.text
+
+
+async def test_a_destinations_device_offers_its_own_transfers(
+    hass: HomeAssistant, sandbox: Sandbox, bland_entry: MockConfigEntry
+) -> None:
+    """Reception's device: "Call transferred" and "Transfer failed", to Reception only.
+
+    The automation editor lists every device; a destination's offers its transfers
+    (no calls: they are the account's), and follows a renamed destination.
+    """
+    await setup_entry(hass, bland_entry)
+    reception = await add_destination(
+        hass, bland_entry, "Reception", number="+14155550100"
+    )
+    await add_destination(hass, bland_entry, "Sales", number="+14155550111")
+    [device] = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), bland_entry.entry_id
+        )
+        if (DOMAIN, reception) in device.identifiers
+    ]
+    assert await listed_triggers(hass, device.id) == [
+        "transfer_succeeded",
+        "transfer_failed",
+    ]
+    ran = await set_up_device_automations(
+        hass, device.id, "transfer_succeeded", "transfer_failed"
+    )
+
+    await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, destination="Sales")
+    await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, destination="Reception")
+    await hass.async_block_till_done()
+    result = await submit_destination(
+        hass, bland_entry, {"name": "Front desk", "number": "+14155550100"}, reception
+    )
+    assert result["reason"] == "reconfigure_successful"
+    sandbox.end_call(SANDBOX_BLAND_CALL_ID)
+    with pytest.raises(HomeAssistantError):
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, destination="Front desk")
+    await hass.async_block_till_done()
+    # Removed, it runs no more (its automation lingers until it is edited).
+    assert hass.config_entries.async_remove_subentry(bland_entry, reception)
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError):
+        await transfer(hass, call_id=SANDBOX_BLAND_CALL_ID, to="+14155550100")
+    await hass.async_block_till_done()
+
+    assert [(event.data["type"], event.data["error"]) for event in ran] == [
+        ("transfer_succeeded", ""),
+        ("transfer_failed", "call_not_found"),
+    ]

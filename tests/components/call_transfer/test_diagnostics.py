@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.call_transfer.const import DOMAIN, RECENT_TRANSFERS_KEPT
 from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
@@ -29,7 +30,7 @@ from sandbox import (
     Sandbox,
 )
 from tests.helpers.destinations import add_destination
-from tests.helpers.entries import setup_entry
+from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.provider_cases import ProviderCase
 
@@ -168,3 +169,75 @@ async def test_diagnostics_redact_every_secret_credential(
         assert diagnostics["entry"]["data"][cred.key] == "**REDACTED**"
         assert entry.data[cred.key] not in text
     assert diagnostics["recent_transfers"][0]["call_id"] == case.call_id
+
+
+async def test_diagnostics_keep_the_transfers_across_a_reload(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+    vobiz_entry: MockConfigEntry,
+) -> None:
+    """Reloaded, or its options saved, the account's last transfers are still shown.
+
+    The last ``RECENT_TRANSFERS_KEPT`` of them; a removed account's go with it.
+    """
+    await setup_entry(hass, vobiz_entry)
+    url = {"call_id": SANDBOX_VOBIZ_CALL_ID, "aleg_url": "https://xml.example.com/a"}
+    for _ in range(RECENT_TRANSFERS_KEPT + 2):
+        await transfer(hass, **url)
+
+    await hass.config_entries.async_reload(vobiz_entry.entry_id)
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(vobiz_entry, options={"ring_timeout": 45})
+    await hass.async_block_till_done()
+    await transfer(hass, **url)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, vobiz_entry)
+    kept = diagnostics["recent_transfers"]
+    assert len(kept) == RECENT_TRANSFERS_KEPT
+    assert {t["call_id"] for t in kept} == {SANDBOX_VOBIZ_CALL_ID}
+    assert kept == sorted(kept, key=lambda t: t["time"])
+
+    await hass.config_entries.async_remove(vobiz_entry.entry_id)
+    again = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=vobiz_entry.entry_id,
+        data=vobiz_entry.data,
+        unique_id=vobiz_entry.unique_id,
+    )
+    again.add_to_hass(hass)
+    await setup_entry(hass, again)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, again)
+    assert diagnostics["recent_transfers"] == []
+
+
+async def test_diagnostics_show_the_options(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sandbox: Sandbox,
+) -> None:
+    """The options as saved: a caller id masked, an account's id at the provider redacted."""
+    vobiz = add_entry(
+        hass,
+        sandbox,
+        "vobiz",
+        options={
+            "caller_id": "+14155550123",
+            "announcement": "Please hold.",
+            "ring_timeout": 30,
+            "scan_interval": 15,
+        },
+    )
+    bland = add_entry(hass, sandbox, "bland", options={"org_id": SANDBOX_BLAND_ORG_ID})
+    await setup_entry(hass, vobiz)  # and with the integration, every account
+
+    shown = await get_diagnostics_for_config_entry(hass, hass_client, vobiz)
+    assert shown["entry"]["options"] == {
+        "caller_id": "••••••••0123",
+        "announcement": "Please hold.",
+        "ring_timeout": 30,
+        "scan_interval": 15,
+    }
+    shown = await get_diagnostics_for_config_entry(hass, hass_client, bland)
+    assert shown["entry"]["options"] == {"org_id": "**REDACTED**"}
+    assert SANDBOX_BLAND_ORG_ID not in json.dumps(shown)

@@ -19,10 +19,10 @@ from homeassistant.components import cloud, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util.aiohttp import MockRequest, serialize_response
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -224,8 +224,16 @@ async def test_provider_that_cannot_dial_refuses_to(
 
 
 @pytest.mark.parametrize(
-    "external_url",
-    [None, "http://homeassistant.example.com:8123", "http://192.168.1.10:8123"],
+    ("external_url", "reason", "found"),
+    [
+        (None, ISSUE, None),
+        (
+            "http://homeassistant.example.com:8123",
+            "dial_url_not_https",
+            "http://homeassistant.example.com:8123",
+        ),
+        ("http://192.168.1.10:8123/", "dial_url_not_https", "http://192.168.1.10:8123"),
+    ],
 )
 async def test_no_public_url(
     hass: HomeAssistant,
@@ -234,22 +242,33 @@ async def test_no_public_url(
     issue_registry: ir.IssueRegistry,
     events: dict[str, list[Any]],
     external_url: str | None,
+    reason: str,
+    found: str | None,
 ) -> None:
-    """Without a URL Vobiz could reach: a translated error, a repair issue, nothing sent."""
+    """Without a URL Vobiz could reach: a translated error, a repair issue, nothing sent.
+
+    An http external URL is named, as found, in both: it must be https (or Cloud).
+    """
     await hass.config.async_update(external_url=external_url)
+    placeholders = {"provider": "Vobiz"} | ({"found": found} if found else {})
 
     with pytest.raises(ServiceValidationError) as raised:
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)
 
     assert raised.value.translation_domain == DOMAIN
-    assert raised.value.translation_key == ISSUE
-    assert raised.value.translation_placeholders == {"provider": "Vobiz"}
+    assert raised.value.translation_key == reason
+    assert raised.value.translation_placeholders == placeholders
+    if found:
+        assert f"must be https: Home Assistant's external URL is {found}." in str(
+            raised.value
+        )
+        assert "no URL" not in str(raised.value)
     assert not transfers_sent(sandbox)
     assert events == {"succeeded": [], "failed": []}
     issue = issue_registry.async_get_issue(DOMAIN, ISSUE)
     assert issue is not None
-    assert issue.translation_key == ISSUE
-    assert issue.translation_placeholders == {"provider": "Vobiz"}
+    assert issue.translation_key == reason
+    assert issue.translation_placeholders == placeholders
     assert issue.severity is ir.IssueSeverity.ERROR
     assert not issue.is_fixable
     assert issue.learn_more_url is not None
@@ -257,6 +276,32 @@ async def test_no_public_url(
     await transfer(
         hass, call_id=SANDBOX_VOBIZ_CALL_ID, aleg_url="https://xml.example.com/a"
     )
+
+
+async def test_repair_issue_of_an_http_url_reads_what_was_found(
+    hass: HomeAssistant,
+    dial_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The repair's text says https and shows the URL found, never the webhook."""
+    await hass.config.async_update(external_url="http://ha.example.com:8123")
+    with pytest.raises(ServiceValidationError):
+        await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)
+
+    issue = issue_registry.async_get_issue(DOMAIN, ISSUE)
+    assert issue is not None
+    assert issue.translation_key is not None
+    texts = await async_get_translations(hass, "en", "issues", [DOMAIN])
+    key = f"component.{DOMAIN}.issues.{issue.translation_key}"
+    description = texts[f"{key}.description"].format(
+        **(issue.translation_placeholders or {})
+    )
+    assert (
+        "must be https, and Home Assistant's external URL is http://ha.example.com:8123,"
+        in description
+    )
+    assert "/api/webhook" not in description
+    assert texts[f"{key}.title"] == "{provider} needs an https URL of Home Assistant"
 
 
 async def test_repair_issue_goes_when_a_number_transfer_works_again(
@@ -717,10 +762,12 @@ async def test_plivo_dials_through_home_assistant_with_its_options(
     entry = add_entry(hass, sandbox, "plivo")
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    with pytest.raises(InvalidData):  # Plivo rings a number for 120 s at most here
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {"ring_timeout": 121, "scan_interval": 10}
-        )
+    refused = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"ring_timeout": 121, "scan_interval": 10}
+    )
+    # Plivo rings a number for 120 s at most here.
+    assert refused["errors"] == {"ring_timeout": "ring_timeout_out_of_range"}
+    assert refused["description_placeholders"]["ring_timeout_max"] == "120"
     await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

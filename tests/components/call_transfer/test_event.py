@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from syrupy.assertion import SnapshotAssertion
 
-from sandbox import SANDBOX_BLAND_CALL_ID, Sandbox
+from custom_components.call_transfer.const import DOMAIN
+from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
 from tests.helpers.entities import transfers_entity_id
 from tests.helpers.entries import setup_entry
 from tests.helpers.hass import transfer
+from tests.helpers.live_calls import LiveAccount
 from tests.helpers.snapshots import (
     add_snapshot_account,
     assert_platform_matches_snapshot,
 )
+
+from .test_init_account_changes import AUTOMATION_RAN, set_up_automations
 
 
 async def test_entities(
@@ -73,3 +80,48 @@ async def test_event_entity_follows_its_own_account(
     state = hass.states.get(bland_entity)
     assert state.attributes["event_type"] == "failed"
     assert state.attributes["error"] == "call_not_found"
+
+
+@pytest.mark.parametrize("provider", ["twilio"])
+async def test_an_outage_and_its_end_replay_no_call_event(live: LiveAccount) -> None:
+    """The provider fails to answer polls, then answers again: Calls shows no new event.
+
+    Its last event stays its state throughout (it is still the last call that started
+    or ended); the outage shows on Active calls and on the buttons. So no state
+    trigger, device trigger, history or logbook line takes the outage for a call.
+    """
+    hass = live.hass
+    await live.set_up()
+    await live.start_call()
+    await live.poll()
+    calls = live.entity_id("calls")
+    before = live.state("calls")
+    assert before.attributes["event_type"] == "started"
+    [device] = dr.async_entries_for_config_entry(
+        dr.async_get(hass), live.entry.entry_id
+    )
+    await set_up_automations(
+        hass,
+        {
+            "calls state": {"platform": "state", "entity_id": calls},
+            "calls device trigger": {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": device.id,
+                "type": "call_started",
+            },
+        },
+    )
+    ran = async_capture_events(hass, AUTOMATION_RAN)
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+
+    live.sandbox.add_fault(Fault(kind=FaultKind.STATUS, status=503))
+    await live.poll()
+    assert live.state("active_calls").state == STATE_UNAVAILABLE
+    live.sandbox.clear_faults()
+    await live.poll()
+    assert live.state("active_calls").state != STATE_UNAVAILABLE
+
+    assert ran == []
+    assert [c for c in changes if c.data["entity_id"] == calls] == []
+    assert live.state("calls") == before
