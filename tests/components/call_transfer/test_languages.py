@@ -1,0 +1,237 @@
+"""Every language English has: the same texts, the same voice sentences, Assist answering in it.
+
+The texts (translations/<language>.json) have exactly English's keys, placeholders and
+markup (scripts/translations.py lists what a language lacks). The custom sentences
+(config/custom_sentences/<language>/call_transfer.yaml) parse as Home Assistant parses
+them (hassil), with English's intents, slots and lists, and understand what people say in
+that language; Assist, set up with them, transfers and answers in that language.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import shutil
+import sys
+from typing import Any
+
+from hassil import Intents, recognize
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+import yaml
+
+from tests.helpers.destinations import add_destination, fields_of
+from tests.helpers.live_calls import LiveAccount
+
+from .test_translations import strings_and_paths
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import translations  # noqa: E402
+
+LANGUAGES = ["de"]
+
+
+def test_the_languages_are_english_and_the_translated_ones() -> None:
+    """A translations file and a sentences file for each language, and no other."""
+    assert translations.languages() == ["en", *LANGUAGES]
+    assert sorted(translations.sentence_files()) == sorted(["en", *LANGUAGES])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_is_translated_with_its_placeholders(language: str) -> None:
+    """Exactly English's keys (none missing, none extra), same placeholders and markup."""
+    assert translations.report(language) == []
+    for where, text in strings_and_paths(translations.load(language)):
+        assert text == text.strip(), where  # hassfest's rule, as for English
+
+
+def test_what_a_language_lacks_is_listed() -> None:
+    """The helper catches a missing, an extra, a changed placeholder and lost markup."""
+    english = {
+        "a": {"b": "Transfer {call_id} to {to}", "c": "Use `sip:x@y`"},
+        "d": "**Transfer call**",
+        "e": "Done",
+    }
+    translated = {
+        "a": {"b": "Weiterleiten {call_id} an {ziel}", "c": "Verwende sip:x@y"},
+        "d": "**Anruf weiterleiten**",
+        "e": "",
+        "f": "Extra",
+    }
+    missing = dict(english, g={"h": "Not yet"})
+
+    gaps = translations.text_gaps(missing, translated)
+
+    assert gaps.missing == {"g.h": "Not yet"}
+    assert gaps.extra == ["f"]
+    assert gaps.placeholders == ["a.b"]
+    assert gaps.markup == ["a.c"]
+    assert gaps.not_text == ["e"]
+    assert translations.nested(gaps.missing) == {"g": {"h": "Not yet"}}
+    assert not translations.text_gaps(english, english)
+
+
+def load_sentences(language: str) -> dict[str, Any]:
+    """Read a language's custom sentences file."""
+    path = translations.sentence_files()[language]
+    sentences: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return sentences
+
+
+def unique_placeholders(text: str) -> list[str]:
+    """Return a text's placeholders, each once."""
+    return sorted(set(translations.placeholders(text)))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_the_english_sentence_sets(language: str) -> None:
+    """The same intents, each sentence group with the same slots, the same lists."""
+    sentences = load_sentences(language)
+    assert sentences["language"] == language
+
+    def groups(sentences: dict[str, Any]) -> dict[str, list[Any]]:
+        return {
+            name: sorted(
+                (
+                    sorted(
+                        {tuple(unique_placeholders(text)) for text in data["sentences"]}
+                    ),
+                    sorted(data.get("slots", {}).items()),
+                )
+                for data in intent["data"]
+            )
+            for name, intent in sentences["intents"].items()
+        }
+
+    assert groups(sentences) == groups(load_sentences("en"))
+    assert sentences["lists"] == load_sentences("en")["lists"]
+    assert Intents.from_dict(sentences).slot_lists.keys() == {
+        "destination",
+        "account",
+        "caller",
+    }
+
+
+# What a native speaker says; the slots Home Assistant's parser takes from it.
+TRANSFER = "CallTransferTransfer"
+LIVE_CALLS = "CallTransferLiveCalls"
+SAID = [
+    ("en", "Transfer the call to reception", TRANSFER, {"destination": "reception"}),
+    (
+        "de",
+        "Verbinde den Anruf mit der Rezeption",
+        TRANSFER,
+        {"destination": "der Rezeption"},
+    ),
+    (
+        "de",
+        "Stell den Anruf zur Rezeption durch",
+        TRANSFER,
+        {"destination": "Rezeption"},
+    ),
+    (
+        "de",
+        "Leite den Anruf an die Zentrale weiter",
+        TRANSFER,
+        {"destination": "die Zentrale"},
+    ),
+    ("de", "Anruf an Rezeption weiterleiten", TRANSFER, {"destination": "Rezeption"}),
+    (
+        "de",
+        "Leite den Anruf von 0142 an die Rezeption weiter",
+        TRANSFER,
+        {"caller": "0142", "destination": "die Rezeption"},
+    ),
+    (
+        "de",
+        "Verbinde den neuesten Anruf mit dem Empfang",
+        TRANSFER,
+        {"destination": "dem Empfang", "newest": True},
+    ),
+    (
+        "de",
+        "Verbinde den Anruf auf Vobiz mit der Rezeption",
+        TRANSFER,
+        {"account": "Vobiz", "destination": "der Rezeption"},
+    ),
+    ("de", "Wie viele Anrufe laufen gerade?", LIVE_CALLS, {}),
+    ("de", "Zeig mir die aktiven Anrufe", LIVE_CALLS, {}),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "intent", "slots"), SAID)
+def test_what_people_say_is_understood(
+    language: str, text: str, intent: str, slots: dict[str, Any]
+) -> None:
+    """Home Assistant's sentence parser matches the intent with the right slots."""
+    result = recognize(text, Intents.from_dict(load_sentences(language)))
+
+    assert result is not None, text
+    assert result.intent.name == intent
+    assert {name: entity.value for name, entity in result.entities.items()} == slots
+
+
+def test_every_language_has_examples_here() -> None:
+    """Each language's sentences are tried above, both intents."""
+    tried = {(language, intent) for language, _, intent, _ in SAID}
+    assert {
+        (language, intent)
+        for language in LANGUAGES
+        for intent in (TRANSFER, LIVE_CALLS)
+    } <= tried
+
+
+# Said to Assist in each language: the destination's name, what is said, the answer when
+# the call is transferred, and when it is refused (no call is live).
+ASSIST = {
+    "de": (
+        "Rezeption",
+        "Verbinde den Anruf mit der Rezeption",
+        "Der Anruf wurde an Rezeption weitergeleitet.",
+        "Auf {title} läuft kein Anruf, daher wurde nichts weitergeleitet.",
+    ),
+}
+
+
+@pytest.fixture
+async def assist(live: LiveAccount, tmp_path: Path) -> LiveAccount:
+    """Assist with every language's custom sentences, and the account set up."""
+    hass = live.hass
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    assert await async_setup_component(hass, "intent", {})
+    for language, path in translations.sentence_files().items():
+        installed = tmp_path / "custom_sentences" / language / path.name
+        installed.parent.mkdir(parents=True)
+        shutil.copy(path, installed)
+    hass.config.config_dir = str(tmp_path)
+    await live.set_up()
+    return live
+
+
+async def converse(hass: HomeAssistant, text: str, language: str) -> str:
+    """Say something to Assist in a language; return its answer."""
+    result = await conversation.async_converse(
+        hass, text, None, Context(), language=language
+    )
+    return str(result.response.speech["plain"]["speech"])
+
+
+@pytest.mark.parametrize("provider", ["twilio"])
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_assist_transfers_and_answers_in_the_language(
+    assist: LiveAccount, language: str
+) -> None:
+    """A transfer said in the language is made and told in it; so is a refusal."""
+    name, said, transferred, refused = ASSIST[language]
+    await add_destination(assist.hass, assist.entry, name, **fields_of(assist.case))
+    [only] = assist.leave_live(1)
+
+    assert await converse(assist.hass, said, language) == transferred
+    assert assist.sandbox.calls[only].transferred_to is not None
+
+    assist.leave_live(0)
+    assert await converse(assist.hass, said, language) == refused.format(
+        title=assist.entry.title
+    )
