@@ -29,7 +29,7 @@ from .test_translations import strings_and_paths
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import translations  # noqa: E402
 
-LANGUAGES = ["de"]
+LANGUAGES = ["de", "fr"]
 
 
 def test_the_languages_are_english_and_the_translated_ones() -> None:
@@ -157,6 +157,29 @@ SAID = [
     ),
     ("de", "Wie viele Anrufe laufen gerade?", LIVE_CALLS, {}),
     ("de", "Zeig mir die aktiven Anrufe", LIVE_CALLS, {}),
+    ("fr", "Transfère l'appel à l'accueil", TRANSFER, {"destination": "l'accueil"}),
+    ("fr", "Passe l'appel au standard", TRANSFER, {"destination": "standard"}),
+    ("fr", "Transférer l'appel vers Marie", TRANSFER, {"destination": "Marie"}),
+    (
+        "fr",
+        "Transfère l'appel de 0142 à l'accueil",
+        TRANSFER,
+        {"caller": "0142", "destination": "l'accueil"},
+    ),
+    (
+        "fr",
+        "Transfère le dernier appel à l'accueil",
+        TRANSFER,
+        {"destination": "l'accueil", "newest": True},
+    ),
+    (
+        "fr",
+        "Transfère l'appel sur Vobiz à l'accueil",
+        TRANSFER,
+        {"account": "Vobiz", "destination": "l'accueil"},
+    ),
+    ("fr", "Combien d'appels sont en cours ?", LIVE_CALLS, {}),
+    ("fr", "Quels sont les appels en cours", LIVE_CALLS, {}),
 ]
 
 
@@ -190,6 +213,12 @@ ASSIST = {
         "Verbinde den Anruf mit der Rezeption",
         "Der Anruf wurde an Rezeption weitergeleitet.",
         "Auf {title} läuft kein Anruf, daher wurde nichts weitergeleitet.",
+    ),
+    "fr": (
+        "Accueil",
+        "Transfère l'appel à l'accueil",
+        "L'appel a été transféré vers Accueil.",
+        "Aucun appel n'est en cours sur {title}, rien n'a donc été transféré.",
     ),
 }
 
