@@ -29,7 +29,7 @@ from .test_translations import strings_and_paths
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import translations  # noqa: E402
 
-LANGUAGES = ["de", "fr"]
+LANGUAGES = ["de", "es", "fr"]
 
 
 def test_the_languages_are_english_and_the_translated_ones() -> None:
@@ -180,6 +180,28 @@ SAID = [
     ),
     ("fr", "Combien d'appels sont en cours ?", LIVE_CALLS, {}),
     ("fr", "Quels sont les appels en cours", LIVE_CALLS, {}),
+    ("es", "Transfiere la llamada a recepción", TRANSFER, {"destination": "recepción"}),
+    ("es", "Pasa la llamada a la recepción", TRANSFER, {"destination": "la recepción"}),
+    (
+        "es",
+        "Transfiere la llamada del 0142 a recepción",
+        TRANSFER,
+        {"caller": "0142", "destination": "recepción"},
+    ),
+    (
+        "es",
+        "Transfiere la última llamada a recepción",
+        TRANSFER,
+        {"destination": "recepción", "newest": True},
+    ),
+    (
+        "es",
+        "Transfiere la llamada en Vobiz a recepción",
+        TRANSFER,
+        {"account": "Vobiz", "destination": "recepción"},
+    ),
+    ("es", "¿Cuántas llamadas hay en curso?", LIVE_CALLS, {}),
+    ("es", "Dime las llamadas activas", LIVE_CALLS, {}),
 ]
 
 
@@ -219,6 +241,12 @@ ASSIST = {
         "Transfère l'appel à l'accueil",
         "L'appel a été transféré vers Accueil.",
         "Aucun appel n'est en cours sur {title}, rien n'a donc été transféré.",
+    ),
+    "es": (
+        "Recepción",
+        "Transfiere la llamada a recepción",
+        "La llamada se ha transferido a Recepción.",
+        "No hay ninguna llamada en curso en {title}, así que no se ha transferido nada.",
     ),
 }
 
