@@ -29,7 +29,7 @@ from .test_translations import strings_and_paths
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import translations  # noqa: E402
 
-LANGUAGES = ["de", "es", "fr"]
+LANGUAGES = ["de", "es", "fr", "nl"]
 
 
 def test_the_languages_are_english_and_the_translated_ones() -> None:
@@ -202,6 +202,44 @@ SAID = [
     ),
     ("es", "¿Cuántas llamadas hay en curso?", LIVE_CALLS, {}),
     ("es", "Dime las llamadas activas", LIVE_CALLS, {}),
+    (
+        "nl",
+        "Verbind het gesprek door met de receptie",
+        TRANSFER,
+        {"destination": "de receptie"},
+    ),
+    (
+        "nl",
+        "Zet het gesprek door naar de receptie",
+        TRANSFER,
+        {"destination": "de receptie"},
+    ),
+    (
+        "nl",
+        "Gesprek naar receptie doorverbinden",
+        TRANSFER,
+        {"destination": "receptie"},
+    ),
+    (
+        "nl",
+        "Verbind het gesprek van 0142 door met de receptie",
+        TRANSFER,
+        {"caller": "0142", "destination": "de receptie"},
+    ),
+    (
+        "nl",
+        "Verbind het nieuwste gesprek door met de receptie",
+        TRANSFER,
+        {"destination": "de receptie", "newest": True},
+    ),
+    (
+        "nl",
+        "Verbind het gesprek op Vobiz door met de receptie",
+        TRANSFER,
+        {"account": "Vobiz", "destination": "de receptie"},
+    ),
+    ("nl", "Hoeveel gesprekken zijn er actief?", LIVE_CALLS, {}),
+    ("nl", "Noem de actieve gesprekken", LIVE_CALLS, {}),
 ]
 
 
@@ -247,6 +285,12 @@ ASSIST = {
         "Transfiere la llamada a recepción",
         "La llamada se ha transferido a Recepción.",
         "No hay ninguna llamada en curso en {title}, así que no se ha transferido nada.",
+    ),
+    "nl": (
+        "Receptie",
+        "Verbind het gesprek door met de receptie",
+        "Het gesprek is doorverbonden met Receptie.",
+        "Er is geen gesprek actief op {title}, dus er is niets doorverbonden.",
     ),
 }
 
