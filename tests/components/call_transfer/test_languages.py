@@ -17,6 +17,7 @@ from typing import Any
 from hassil import Intents, recognize
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 import pytest
 import yaml
@@ -336,3 +337,32 @@ async def test_assist_transfers_and_answers_in_the_language(
     assert await converse(assist.hass, said, language) == refused.format(
         title=assist.entry.title
     )
+
+
+@pytest.mark.parametrize("provider", ["twilio"])
+@pytest.mark.parametrize(
+    ("variant", "answer"),
+    [
+        ("de-CH", "Der Anruf wurde an Rezeption weitergeleitet."),
+        ("nl-BE", "Het gesprek is doorverbonden met Rezeption."),
+        ("es-419", "La llamada se ha transferido a Rezeption."),
+    ],
+)
+async def test_a_regional_variant_hears_its_language(
+    assist: LiveAccount, variant: str, answer: str
+) -> None:
+    """Home Assistant has no texts of de-CH: they are German's, not English's."""
+    await add_destination(
+        assist.hass, assist.entry, "Rezeption", **fields_of(assist.case)
+    )
+    assist.leave_live(1)
+
+    response = await intent.async_handle(
+        assist.hass,
+        "conversation",
+        TRANSFER,
+        {"destination": {"value": "Rezeption"}},
+        language=variant,
+    )
+
+    assert response.speech["plain"]["speech"] == answer
