@@ -65,6 +65,7 @@ from .providers import (
     TransferRequest,
     TransferResult,
 )
+from .texts import async_text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,7 +332,11 @@ async def async_refusals_recorded(
                     ATTR_CALL_ID: call_id,
                     ATTR_DESTINATION: destination,
                     ATTR_ERROR: err.translation_key,
-                    ATTR_ERROR_MESSAGE: str(err),
+                    ATTR_ERROR_MESSAGE: async_text(
+                        hass,
+                        str(err.translation_key),
+                        err.translation_placeholders or {},
+                    ),
                 },
                 context=context,
             )

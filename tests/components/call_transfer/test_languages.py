@@ -17,18 +17,24 @@ from typing import Any
 from hassil import Intents, recognize
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import intent
+from homeassistant.helpers import intent, translation
 from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import load_yaml
 import pytest
 import yaml
 
+from custom_components.call_transfer.const import DOMAIN
 from tests.helpers.destinations import add_destination, fields_of
 from tests.helpers.live_calls import LiveAccount
 
+from .test_blueprint import use_blueprint
 from .test_translations import strings_and_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import dev_instance  # noqa: E402
 import translations  # noqa: E402
+
+VOICE_BLUEPRINT = "call_transfer/voice_transfer.yaml"
 
 LANGUAGES = ["de", "es", "fr", "nl"]
 
@@ -366,3 +372,76 @@ async def test_a_regional_variant_hears_its_language(
     )
 
     assert response.speech["plain"]["speech"] == answer
+
+
+# The voice blueprint with sentences of one's own, in each language: what is said, its
+# answer when the call is transferred, and when none is live (the reason is in Home
+# Assistant's language, the same).
+BLUEPRINT_SAID = {
+    "de": (
+        "stell [den] Anruf (zu|zur|zum) {destination} durch",
+        "Stell den Anruf zur Rezeption durch",
+        "Der Anruf wurde an Rezeption weitergeleitet.",
+        (
+            "Ich konnte den Anruf nicht an Rezeption weiterleiten: "
+            "Auf {title} läuft kein Anruf, daher wurde nichts weitergeleitet."
+        ),
+    ),
+    "fr": (
+        "passe [l'appel] à {destination}",
+        "Passe l'appel à l'accueil",
+        "L'appel a été transféré vers Accueil.",
+        (
+            "Je n'ai pas pu transférer l'appel vers l'accueil : "
+            "Aucun appel n'est en cours sur {title}, rien n'a donc été transféré."
+        ),
+    ),
+    "es": (
+        "pasa [la llamada] a {destination}",
+        "Pasa la llamada a recepción",
+        "La llamada se ha transferido a Recepción.",
+        (
+            "No he podido transferir la llamada a recepción: "
+            "No hay ninguna llamada en curso en {title}, así que no se ha transferido nada."
+        ),
+    ),
+    "nl": (
+        "zet [het gesprek] door naar {destination}",
+        "Zet het gesprek door naar de receptie",
+        "Het gesprek is doorverbonden met Receptie.",
+        (
+            "Ik kon het gesprek niet doorverbinden met de receptie: "
+            "Er is geen gesprek actief op {title}, dus er is niets doorverbonden."
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("provider", ["twilio"])
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_the_voice_blueprint_answers_in_the_language(
+    assist: LiveAccount, tmp_path: Path, language: str
+) -> None:
+    """The blueprint's example sentence of the language; its answers in it too."""
+    sentence, said, transferred, refused = BLUEPRINT_SAID[language]
+    hass = assist.hass
+    blueprint = dev_instance.REPO_ROOT / "blueprints" / "automation" / VOICE_BLUEPRINT
+    read = await hass.async_add_executor_job(load_yaml, blueprint)
+    description = read["blueprint"]["input"]["sentences"]["description"]
+    assert f'"{sentence}"' in description
+    # Home Assistant's language is the same; it loads the texts when it changes.
+    await hass.config.async_update(language=language)
+    await translation.async_load_integrations(hass, {DOMAIN})
+    dev_instance.prepare(tmp_path)
+    name = ASSIST[language][0]
+    await add_destination(hass, assist.entry, name, **fields_of(assist.case))
+    await use_blueprint(hass, VOICE_BLUEPRINT, {"sentences": [sentence]})
+    [only] = assist.leave_live(1)
+
+    assert await converse(hass, said, language) == transferred
+    assert assist.sandbox.calls[only].transferred_to is not None
+
+    assist.leave_live(0)
+    assert await converse(hass, said, language) == refused.format(
+        title=assist.entry.title
+    )
