@@ -10,6 +10,7 @@ that language; Assist, set up with them, transfers and answers in that language.
 from __future__ import annotations
 
 from pathlib import Path
+import re
 import shutil
 import sys
 from typing import Any
@@ -445,3 +446,16 @@ async def test_the_voice_blueprint_answers_in_the_language(
     assert await converse(hass, said, language) == refused.format(
         title=assist.entry.title
     )
+
+
+def test_the_documented_sentences_are_understood() -> None:
+    """What docs/voice.md shows people saying in each language is understood."""
+    page = (dev_instance.REPO_ROOT / "docs" / "voice.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| \w+ \| \[`config/custom_sentences/(\w+)/.*\| (.+) \|$", page, re.MULTILINE
+    )
+    assert sorted(language for language, _ in rows) == LANGUAGES
+    for language, said in rows:
+        intents = Intents.from_dict(load_sentences(language))
+        for text in re.findall(r'"([^"]+)"', said):
+            assert recognize(text, intents) is not None, text
