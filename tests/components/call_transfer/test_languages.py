@@ -29,7 +29,7 @@ from tests.helpers.destinations import add_destination, fields_of
 from tests.helpers.live_calls import LiveAccount
 
 from .test_blueprint import use_blueprint
-from .test_translations import strings_and_paths
+from .test_translations import MENU_TITLE_MAX_LENGTH, texts_breaking_hassfest_rules
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import dev_instance  # noqa: E402
@@ -50,8 +50,15 @@ def test_the_languages_are_english_and_the_translated_ones() -> None:
 def test_every_text_is_translated_with_its_placeholders(language: str) -> None:
     """Exactly English's keys (none missing, none extra), same placeholders and markup."""
     assert translations.report(language) == []
-    for where, text in strings_and_paths(translations.load(language)):
-        assert text == text.strip(), where  # hassfest's rule, as for English
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_follow_the_rules_english_follows(language: str) -> None:
+    """The rules hassfest has for texts, and the menu title beside the help icon."""
+    strings = translations.load(language)
+    assert texts_breaking_hassfest_rules(strings) == []
+    title = strings["config"]["step"]["user"]["title"]
+    assert len(title) <= MENU_TITLE_MAX_LENGTH
 
 
 def test_what_a_language_lacks_is_listed() -> None:
