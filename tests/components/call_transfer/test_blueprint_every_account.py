@@ -39,8 +39,20 @@ BY_VOICE = "call_transfer/voice_transfer.yaml"
 
 def destination_device(hass: HomeAssistant, subentry_id: str) -> str:
     """Return the device id of a destination, as the blueprint's device picker gives it."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, subentry_id)})
-    assert device is not None
+    # Not async_get_device: Home Assistant 2026.10 refuses it (identifiers are no longer
+    # unique across entries), and 2025.4 has none of the calls that replace it.
+    [entry] = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if subentry_id in entry.subentries
+    ]
+    [device] = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if (DOMAIN, subentry_id) in device.identifiers
+    ]
     return device.id
 
 
