@@ -61,6 +61,15 @@ def test_texts_follow_the_rules_english_follows(language: str) -> None:
     assert len(title) <= MENU_TITLE_MAX_LENGTH
 
 
+def test_the_dev_instance_installs_every_language(tmp_path: Path) -> None:
+    """scripts/develop's Home Assistant has the sentences of each language."""
+    dev_instance.prepare(tmp_path)
+
+    for language, path in translations.sentence_files().items():
+        installed = tmp_path / "custom_sentences" / language / path.name
+        assert installed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
 def test_what_a_language_lacks_is_listed() -> None:
     """The helper catches a missing, an extra, a changed placeholder and lost markup."""
     english = {
