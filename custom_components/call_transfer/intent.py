@@ -7,6 +7,7 @@ few written for speech), so nothing here is English.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -27,6 +28,10 @@ SLOT_CALLER = "caller"
 SLOT_NEWEST = "newest"
 # Errors whose text is written for a screen; the voice answer has its own.
 _SPOKEN_INSTEAD = {"several_live_calls_for_destination": "intent_several_live_calls"}
+# The languages the answers are written in (translations/<language>.json).
+_WRITTEN = frozenset(
+    path.stem for path in (Path(__file__).parent / "translations").glob("*.json")
+)
 
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
@@ -198,7 +203,14 @@ async def _async_spoken(
 async def _async_translate(
     hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str]
 ) -> str:
-    """Return one of the integration's messages in ``language`` (English as fallback)."""
+    """Return one of the integration's messages in ``language`` (English as fallback).
+
+    A regional variant without texts of its own (de-CH, nl-BE, es-419) hears its
+    language's: Home Assistant would fall back to English.
+    """
+    base = language.partition("-")[0]
+    if language not in _WRITTEN and base in _WRITTEN:
+        language = base
     translations = await async_get_translations(hass, language, "exceptions", {DOMAIN})
     message = translations[f"component.{DOMAIN}.exceptions.{key}.message"]
     return message.format(**placeholders)

@@ -13,7 +13,6 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import (
     ATTR_CALL_ID,
@@ -31,6 +30,7 @@ from .const import (
 from .phone import format_for_display
 from .providers import TransferLegs
 from .providers.validation import is_sip_uri
+from .texts import async_text
 
 
 @callback
@@ -60,17 +60,10 @@ def async_describe_events(
             LOGBOOK_ENTRY_ICON: icon,
         }
 
-    def text(key: str, placeholders: Mapping[str, Any]) -> str:
-        messages = async_get_cached_translations(
-            hass, hass.config.language, "exceptions", DOMAIN
-        )
-        message = messages[f"component.{DOMAIN}.exceptions.{key}.message"]
-        return message.format(**placeholders).rstrip(".")
-
     @callback
     def async_describe_succeeded(event: Event) -> dict[str, Any]:
         key, placeholders = _transferred(event.data)
-        return line(event, text(key, placeholders), "mdi:phone-check")
+        return line(event, async_text(hass, key, placeholders), "mdi:phone-check")
 
     @callback
     def async_describe_failed(event: Event) -> dict[str, Any]:
@@ -80,14 +73,14 @@ def async_describe_events(
             "error": data.get(ATTR_ERROR_MESSAGE),
         }
         try:
-            message = text(f"transfer_{data.get(ATTR_ERROR)}", placeholders)
+            message = async_text(hass, f"transfer_{data.get(ATTR_ERROR)}", placeholders)
         except KeyError:  # an error code this version does not know
-            message = text("logbook_failed", placeholders)
+            message = async_text(hass, "logbook_failed", placeholders)
         return line(event, message, "mdi:phone-alert")
 
     @callback
     def async_describe_refused(event: Event) -> dict[str, Any]:
-        # The refusal as it was raised (in Home Assistant's language then).
+        # The refusal as it was recorded, in Home Assistant's language then.
         message = str(event.data.get(ATTR_ERROR_MESSAGE) or "").rstrip(".")
         return line(event, message, "mdi:phone-cancel")
 

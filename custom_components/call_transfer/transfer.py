@@ -70,6 +70,7 @@ from .providers import (
     TransferRequest,
     TransferResult,
 )
+from .texts import async_text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -336,7 +337,11 @@ async def async_refusals_recorded(
                     ATTR_CALL_ID: call_id,
                     ATTR_DESTINATION: destination,
                     ATTR_ERROR: err.translation_key,
-                    ATTR_ERROR_MESSAGE: str(err),
+                    ATTR_ERROR_MESSAGE: async_text(
+                        hass,
+                        str(err.translation_key),
+                        err.translation_placeholders or {},
+                    ),
                 },
                 context=context,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from playwright.async_api import Page, expect
+import pytest
 
 from custom_components.call_transfer.phone import mask
 from sandbox import (
@@ -22,6 +23,8 @@ from sandbox import (
 from tests.e2e.conftest import StartHomeAssistant
 
 from .test_new_user import Steps, log_in
+
+pytestmark = pytest.mark.browser
 
 # A new call is seen by the next poll, every 10 s (the dev instance's interval).
 POLLED_WITHIN = 40.0

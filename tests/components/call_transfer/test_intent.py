@@ -152,10 +152,10 @@ async def test_a_provider_error_is_said(reception: LiveAccount) -> None:
 
 @pytest.mark.parametrize("provider", ["vobiz"])
 async def test_another_language_falls_back_to_english(reception: LiveAccount) -> None:
-    """Only English is translated so far: a German conversation hears English."""
+    """A language without translations (Italian, so far) hears English."""
     reception.leave_live(1)
 
-    response = await say_intent(reception.hass, language="de", destination="Reception")
+    response = await say_intent(reception.hass, language="it", destination="Reception")
 
     assert speech(response) == "The call was transferred to Reception."
 

@@ -159,13 +159,22 @@ def strings_and_paths(value: Any, path: str = "") -> list[tuple[str, str]]:
     return [(path, value)]
 
 
+def texts_breaking_hassfest_rules(strings: dict[str, Any]) -> list[str]:
+    """Where a text is no text, has HTML, a placeholder in single quotes or spaces around."""
+    return [
+        where
+        for where, text in strings_and_paths(strings)
+        if not isinstance(text, str)
+        or text != text.strip()
+        or re.search(r"<[a-z/][^>]*>", text)
+        or re.search(r"'\{\w+\}'", text)
+    ]
+
+
 def test_texts_follow_hassfest_value_rules() -> None:
     """No HTML, no placeholder in single quotes, no surrounding spaces (hassfest)."""
-    for where, text in strings_and_paths(load_json(ENGLISH)):
-        assert isinstance(text, str), where
-        assert text == text.strip(), where
-        assert not re.search(r"<[a-z/][^>]*>", text), where
-        assert not re.search(r"'\{\w+\}'", text), where
+    assert strings_and_paths(load_json(ENGLISH))  # the walk found the texts
+    assert texts_breaking_hassfest_rules(load_json(ENGLISH)) == []
 
 
 def test_data_descriptions_describe_form_fields() -> None:
