@@ -31,6 +31,7 @@ from .faults import Fault, FaultKind, FaultRule
 from .server import Sandbox, require_loopback
 from .state import (
     DEFAULT_BLOCKED_PREFIXES,
+    SANDBOX_ANSWER_URL,
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
@@ -75,6 +76,7 @@ from .state import (
 )
 
 __all__ = [
+    "SANDBOX_ANSWER_URL",
     "DEFAULT_BLOCKED_PREFIXES",
     "SANDBOX_BLAND_API_KEY",
     "SANDBOX_BLAND_CALL_ID",

@@ -18,6 +18,7 @@ from .providers import DEFAULT_TIMEOUT, PROVIDERS, AccountInfo, TransferProvider
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
     from .dial import DialWebhook
+    from .push import PushRuntime
     from .transfer import TransferOutcome
 
 # (entry id, call id) of every transfer under way, so a second transfer of the same call
@@ -45,6 +46,8 @@ class CallTransferData:
     )
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
     dial_webhook: DialWebhook | None = None
+    # Receives the provider's signed callbacks, while the account's push is on.
+    push: PushRuntime | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

@@ -1,8 +1,9 @@
 """Device triggers of an account: a call started or ended, a transfer succeeded or failed.
 
-Each is the account's bus event (``call_transfer_call_started`` …), so the automation
-gets its data as ``trigger.event.data``. Calls are offered only on an account whose
-live calls are listed.
+And, where the provider reports it (push), whether the number a call was transferred to
+answered. Each is the account's bus event (``call_transfer_call_started`` …), so the
+automation gets its data as ``trigger.event.data``. Calls are offered only on an
+account whose live calls are listed, answers only where the provider reports them.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ import voluptuous as vol
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
+    CONF_PROVIDER,
     DOMAIN,
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
+    EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
+    EVENT_TRANSFER_UNANSWERED,
 )
 from .data import CallTransferConfigEntry
+from .providers import PROVIDERS
 
 CALL_TRIGGERS: Final = {
     "call_started": EVENT_CALL_STARTED,
@@ -46,7 +51,11 @@ TRANSFER_TRIGGERS: Final = {
     "transfer_succeeded": EVENT_TRANSFER_SUCCEEDED,
     "transfer_failed": EVENT_TRANSFER_FAILED,
 }
-_EVENTS: Final = CALL_TRIGGERS | TRANSFER_TRIGGERS
+OUTCOME_TRIGGERS: Final = {
+    "transfer_answered": EVENT_TRANSFER_ANSWERED,
+    "transfer_unanswered": EVENT_TRANSFER_UNANSWERED,
+}
+_EVENTS: Final = CALL_TRIGGERS | TRANSFER_TRIGGERS | OUTCOME_TRIGGERS
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {vol.Required(CONF_TYPE): vol.In(_EVENTS)}
@@ -56,7 +65,10 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 async def async_get_triggers(
     hass: HomeAssistant, device_id: str
 ) -> list[dict[str, str]]:
-    """List the account's triggers: its calls' where they are listed, its transfers'."""
+    """List the account's triggers: its calls' where they are listed, its transfers'.
+
+    And its transfers' outcomes where the provider reports them.
+    """
     entry: CallTransferConfigEntry = hass.config_entries.async_get_known_entry(
         _entry_id(hass, device_id)
     )
@@ -64,6 +76,10 @@ async def async_get_triggers(
         entry.state is ConfigEntryState.LOADED
         and entry.runtime_data.coordinator is not None
     )
+    push = PROVIDERS[entry.data[CONF_PROVIDER]].push
+    offered = (CALL_TRIGGERS if lists_calls else {}) | TRANSFER_TRIGGERS
+    if push is not None and push.reports_transfer_outcomes:
+        offered |= OUTCOME_TRIGGERS
     return [
         {
             CONF_PLATFORM: "device",
@@ -71,7 +87,7 @@ async def async_get_triggers(
             CONF_DEVICE_ID: device_id,
             CONF_TYPE: trigger_type,
         }
-        for trigger_type in (_EVENTS if lists_calls else TRANSFER_TRIGGERS)
+        for trigger_type in offered
     ]
 
 

@@ -567,3 +567,17 @@ def test_callback_request_reads_headers_without_case() -> None:
     assert request.header("Content-Type") == "Application/JSON; charset=utf-8"
     assert request.header("X-Missing") is None
     assert request.query == {"a": ["1", "2"]}
+
+
+async def test_vobiz_json_without_an_event_ends_on_a_final_status(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A JSON body with no event and a final status is an end, as a form's would be."""
+    request = signed(
+        "vobiz",
+        {},
+        body=b'{"call_id": "c1", "status": "completed", "extra": {"a": 1}}',
+        content_type="application/json",
+    )
+    [event] = client(session, "vobiz").verify_callback(request, ReplayGuard()).events
+    assert event.kind is CallbackKind.CALL_ENDED
