@@ -1,6 +1,6 @@
 """Check the GitHub workflows without GitHub: they parse, pin their actions, and run what they must.
 
-Usage: scripts/check_workflows   (tests/test_workflows.py runs it in scripts/test)
+Usage: scripts/check_workflows   (tests/project/test_workflows.py runs it in scripts/test)
 
 No network: it reads .github/workflows/*.yml and README.md and checks that
 - every file parses as YAML into a workflow (name, triggers, jobs with steps or a called workflow);

@@ -280,24 +280,19 @@ class HomeAssistantApi:
         if result.get("type") != "create_entry":
             raise SystemExit(f"Adding the destination {name} failed: {result}")
 
-    def save_dashboard(self) -> bool:
-        """Make the Overview show the accounts' calls and destination buttons.
+    def forget_generated_dashboard(self) -> bool:
+        """Let Home Assistant generate the Overview: remove one an older version saved.
 
-        Only on an instance whose Overview was never saved (a second start keeps what
-        the UI changed). Return whether it was saved now.
+        The generated Overview names each entity as Home Assistant does, so a renamed
+        destination, or one added in the UI, shows there as it is. An Overview this
+        script saved (before) fixed each button's label; one saved in the UI is kept.
+        Return whether one was removed.
         """
         with WebSocket(self.url, self.token or "") as websocket:
-            if websocket.call("lovelace/config", url_path=None, allow_error=True):
+            saved = websocket.call("lovelace/config", url_path=None, allow_error=True)
+            if not saved or saved.get("title") != GENERATED_DASHBOARD_TITLE:
                 return False
-            entities = websocket.call("config/entity_registry/list")
-            devices = {
-                device["id"]: device["name"]
-                for device in websocket.call("config/device_registry/list")
-            }
-            entries = {entry["entry_id"]: entry["title"] for entry in self._entries()}
-            websocket.call(
-                "lovelace/config/save", config=dashboard(entries, entities, devices)
-            )
+            websocket.call("lovelace/config/delete", url_path=None)
         return True
 
 
@@ -321,70 +316,8 @@ def sandbox_destinations(title: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-# The account's entities the dashboard lists, by translation key, with short names
-# (Home Assistant 2025.4 would repeat the account's name in front of each).
-ACCOUNT_ROWS = {
-    "active_calls": "Active calls",
-    "calls": "Calls",
-    "transfers": "Transfers",
-}
-
-
-def dashboard(
-    entries: dict[str, str], entities: list[dict[str, Any]], devices: dict[str, str]
-) -> dict[str, Any]:
-    """Return the Overview: per account its live calls, then a button per destination.
-
-    A destination's button is on the destination's device, named after it.
-    """
-    cards: list[dict[str, Any]] = []
-    for entry_id, title in entries.items():
-        own = [
-            entity
-            for entity in entities
-            if entity["config_entry_id"] == entry_id
-            and entity["platform"] == "call_transfer"
-        ]
-        rows = [
-            {"entity": entity["entity_id"], "name": name}
-            for key, name in ACCOUNT_ROWS.items()
-            for entity in own
-            if entity["translation_key"] == key
-        ]
-        buttons = [
-            destination_button_card(
-                entity["entity_id"], f"Transfer to {devices[entity['device_id']]}"
-            )
-            for entity in own
-            if entity["translation_key"] == "transfer"
-        ]
-        stack: list[dict[str, Any]] = [
-            {"type": "entities", "title": title, "entities": rows}
-        ]
-        if buttons:
-            stack.append(
-                {"type": "grid", "columns": 2, "square": False, "cards": buttons}
-            )
-        cards.append({"type": "vertical-stack", "cards": stack})
-    return {"title": "Call Transfer dev", "views": [{"title": "Calls", "cards": cards}]}
-
-
-def destination_button_card(entity_id: str, name: str) -> dict[str, Any]:
-    """Return a button card that presses a destination button, after a confirmation."""
-    return {
-        "type": "button",
-        "entity": entity_id,
-        "name": name,
-        "show_state": False,
-        "tap_action": {
-            "action": "perform-action",
-            "perform_action": "button.press",
-            "target": {"entity_id": entity_id},
-            "confirmation": {
-                "text": f"{name}? The call live on this account goes there."
-            },
-        },
-    }
+# The title of the Overview older versions of this script saved.
+GENERATED_DASHBOARD_TITLE = "Call Transfer dev"
 
 
 class WebSocket:
@@ -483,13 +416,15 @@ def destinations_help(sandbox_url: str, destinations: dict[str, list[str]]) -> s
     )
     return f"""
 Destinations (each account's page: add, edit, remove) and their buttons, on the Overview
-dashboard next to each account's Active calls:
+(Home Assistant's own: each entity by its name, so renamed and new destinations show):
 {listed}
-A button is available while a call is live on its account; pressing it transfers that
-call (with two live, it says so and sends nothing: end one first, for example
-  {sandbox_command("call", "end", "--port", port, "CALL_ID")}
-after "call list"). The action takes a name too: destination: Reception.
-Assist (the speech bubble, top right of the Overview): "transfer the call to reception".
+Each account's "Call to transfer" lists its live calls by caller (the last four digits);
+a destination's button transfers the call chosen there, or the only live call (with two
+live and none chosen, it says so and sends nothing). Calls to try it with:
+  {sandbox_command("call", "start", "--port", port, "--provider", "vobiz", "--from", "+14155550142")}
+The action takes a name too: destination: Reception.
+Assist (the speech bubble, top right of the Overview): "transfer the call to reception",
+"transfer the call from 0142 to reception", "how many calls are live".
 """
 
 
@@ -511,8 +446,8 @@ Take a provider down (its API answers 503; --drop aborts connections instead), a
   {sandbox_command("outage", "start", "--port", port, "--provider", "bland")}
   {sandbox_command("outage", "end", "--port", port)}
 
-With exactly one call live on an account, transfer it without a call id (the sandbox
-starts with two per account: end one first; "call_transfer.list_calls" lists them):
+Transfer the call chosen under an account's "Call to transfer" (or its only live call)
+without a call id; "call_transfer.list_calls" lists every account's calls:
 
   action: call_transfer.transfer
   data:
@@ -620,7 +555,7 @@ def main() -> None:
         if title in entry_ids:
             api.set_option(entry_ids[title], key, value)
     api.add_sandbox_destinations()
-    api.save_dashboard()
+    api.forget_generated_dashboard()
     print(
         f"""
 Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})

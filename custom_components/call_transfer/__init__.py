@@ -21,8 +21,8 @@ from .dial import async_remove_dial_webhook, async_setup_dial_webhook
 from .entity import live_calls_signal
 from .phone import async_load_home_metadata
 from .providers import (
-    CallTransferError,
     PROVIDERS,
+    CallTransferError,
     InvalidAuthError,
     OptionKind,
     TransferProvider,
@@ -30,7 +30,7 @@ from .providers import (
 from .push import async_follow_public_url, async_remove_push, async_setup_push
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SELECT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

@@ -1,4 +1,4 @@
-"""Buttons: one per destination, transferring the account's one live call there."""
+"""Buttons: one per destination, transferring the account's chosen (or only) live call there."""
 
 from __future__ import annotations
 
@@ -68,9 +68,10 @@ def _unique_id(entry: CallTransferConfigEntry, subentry_id: str) -> str:
 
 
 class DestinationButton(CallTransferEntity, ButtonEntity):
-    """Transfers the account's one live call to a destination.
+    """Transfers the account's chosen (else its only) live call to a destination.
 
-    Available while the account's live calls are listed and at least one is live.
+    The call is the one chosen under the account's Call to transfer select. Available while the account's live calls are listed. With no call live, or several
+    and none chosen, a press is refused, and the refusal recorded: it says why.
     """
 
     def __init__(
@@ -121,16 +122,12 @@ class DestinationButton(CallTransferEntity, ButtonEntity):
 
     @property
     def available(self) -> bool:
-        """Whether the last poll of the live calls worked and listed a call."""
+        """Whether the account's live calls are listed, and the last poll worked."""
         coordinator = self._coordinator
-        return (
-            coordinator is not None
-            and coordinator.last_update_success
-            and bool(coordinator.data)
-        )
+        return coordinator is not None and coordinator.last_update_success
 
     async def async_press(self) -> None:
-        """Transfer the one live call (from a fresh poll) to the destination."""
+        """Transfer the chosen, or only, live call (from a fresh poll) to the destination."""
         destination = Destination.from_subentry(
             self._entry.subentries[self.subentry_id]
         )

@@ -54,7 +54,6 @@ from .const import (
 from .data import CallTransferConfigEntry, create_client
 from .destinations import Destination, account_destinations, same_name
 from .phone import async_to_e164
-from .push import async_callback_url
 from .providers import (
     PROVIDERS,
     AccountInfo,
@@ -74,6 +73,7 @@ from .providers import (
     normalize_base_url,
 )
 from .providers.validation import is_sip_uri, require_http_url
+from .push import async_callback_url
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -301,6 +301,10 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "invalid_auth"}
         except CallTransferError as err:
             LOGGER.debug("Cannot connect to %s: %s", data[CONF_PROVIDER], err.message)
+            # The base URL is named only where one is used (a form without the field,
+            # Advanced mode off, must not send the user looking for it).
+            if CONF_BASE_URL in data:
+                return None, {"base": "cannot_connect_base_url"}
             return None, {"base": "cannot_connect"}
         except Exception:  # noqa: BLE001 - any bug must still end in a form error
             LOGGER.exception(
@@ -370,7 +374,7 @@ class CallTransferOptionsFlow(OptionsFlow):
 
 
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
-    """The provider's options, the polling interval, then push and its registration."""
+    """Return the options schema: the provider's, the polling interval, then push."""
     registration = provider.push.registration_option if provider.push else None
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(field.key): _option_selector(field)

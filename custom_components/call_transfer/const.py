@@ -36,6 +36,8 @@ ATTR_DESTINATION: Final = "destination"
 # Events (a public contract).
 EVENT_TRANSFER_SUCCEEDED: Final = "call_transfer_succeeded"
 EVENT_TRANSFER_FAILED: Final = "call_transfer_failed"
+# A transfer refused before anything was sent (no live call, several, an unknown name…).
+EVENT_TRANSFER_REFUSED: Final = "call_transfer_refused"
 ATTR_PROVIDER: Final = "provider"
 ATTR_MESSAGE: Final = "message"
 ATTR_REQUEST_ID: Final = "request_id"
@@ -46,6 +48,8 @@ ATTR_STATUS: Final = "status"
 EVENT_CALL_STARTED: Final = "call_transfer_call_started"
 EVENT_CALL_ENDED: Final = "call_transfer_call_ended"
 ATTR_CALLS: Final = "calls"
+# list_calls of every account: each call's account, by its title.
+ATTR_ACCOUNT: Final = "account"
 ATTR_FROM: Final = "from"
 ATTR_DIRECTION: Final = "direction"
 ATTR_STARTED: Final = "started"
@@ -64,5 +68,7 @@ CONF_METHOD: Final = "method"
 CONF_LEGS: Final = "legs"
 # Assist and LLM agents: "transfer the call to reception".
 INTENT_TRANSFER: Final = "CallTransferTransfer"
+# "How many calls are live?"
+INTENT_LIVE_CALLS: Final = "CallTransferLiveCalls"
 
 RECENT_TRANSFERS_KEPT: Final = 20

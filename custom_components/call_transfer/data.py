@@ -48,6 +48,9 @@ class CallTransferData:
     dial_webhook: DialWebhook | None = None
     # Receives the provider's signed callbacks, while the account's push is on.
     push: PushRuntime | None = None
+    # The live call the account's buttons and voice commands transfer, as chosen under
+    # its Call to transfer select; None: the only live call.
+    chosen_call_id: str | None = None
 
 
 type CallTransferConfigEntry = ConfigEntry[CallTransferData]

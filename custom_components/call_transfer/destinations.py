@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import re
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from .const import (
@@ -34,6 +36,7 @@ from .providers import LEG_FIELDS, XML_URL_FIELDS, TransferLegs, XmlUrlMethod
 # names an answer lists: an answer stays short, whatever was said or set up.
 MAX_ECHOED_LENGTH: Final = 60
 MAX_NAMES_LISTED: Final = 10
+_WORD: Final = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,12 +103,43 @@ def same_name(first: str, second: str) -> bool:
     return first.strip().casefold() == second.strip().casefold()
 
 
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+def _said_in(name: str, said: list[str]) -> int:
+    """Return how many words ``name`` has if they are all in ``said`` in a row; else 0."""
+    wanted = _words(name)
+    size = len(wanted)
+    if size and any(said[i : i + size] == wanted for i in range(len(said) - size + 1)):
+        return size
+    return 0
+
+
+def matching_destinations(
+    entries: Sequence[CallTransferConfigEntry], name: str
+) -> list[tuple[CallTransferConfigEntry, Destination]]:
+    """Return the destinations of these accounts that ``name`` names.
+
+    Those called exactly that (case and spaces aside); else those whose whole name is
+    said in it, the longest such names only: "the front desk" and "reception please"
+    name Front desk and Reception.
+    """
+    every = [(entry, dest) for entry in entries for dest in account_destinations(entry)]
+    if exact := [(e, dest) for e, dest in every if same_name(dest.name, name)]:
+        return exact
+    said = _words(name)
+    lengths = [_said_in(dest.name, said) for _, dest in every]
+    longest = max(lengths, default=0)
+    return [
+        pair for pair, size in zip(every, lengths, strict=True) if size == longest > 0
+    ]
+
+
 def find_destination(entry: CallTransferConfigEntry, name: str) -> Destination | None:
-    """Return the account's destination called ``name`` (not case-sensitive), if any."""
-    return next(
-        (dest for dest in account_destinations(entry) if same_name(dest.name, name)),
-        None,
-    )
+    """Return the account's one destination ``name`` names (``matching_destinations``)."""
+    found = matching_destinations([entry], name)
+    return found[0][1] if len(found) == 1 else None
 
 
 def require_destination(entry: CallTransferConfigEntry, name: str) -> Destination:
@@ -122,6 +156,74 @@ def require_destination(entry: CallTransferConfigEntry, name: str) -> Destinatio
     raise validation_error(
         "no_destinations", title=entry.title, destination=echoed(name)
     )
+
+
+def find_account_destination(
+    hass: HomeAssistant, name: str, account: str | None = None
+) -> tuple[CallTransferConfigEntry, Destination]:
+    """Return the loaded account and its destination ``name`` names, or refuse.
+
+    Without ``account`` (an account's title, or its beginning), the one account that
+    has such a destination.
+    """
+    entries: list[CallTransferConfigEntry] = hass.config_entries.async_loaded_entries(
+        DOMAIN
+    )
+    if not entries:
+        raise validation_error("no_loaded_entry")
+    if account is not None:
+        matches = [entry for entry in entries if same_name(entry.title, account)] or [
+            entry
+            for entry in entries
+            if entry.title.casefold().startswith(account.strip().casefold())
+        ]
+        if len(matches) != 1:
+            raise validation_error(
+                "intent_account_not_found",
+                account=echoed(account),
+                accounts=listed([entry.title for entry in entries]),
+            )
+        return matches[0], require_destination(matches[0], name)
+    if len(entries) == 1:
+        # Its own refusal names the account and its destinations.
+        return entries[0], require_destination(entries[0], name)
+    found = matching_destinations(entries, name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise validation_error(
+            "intent_destination_ambiguous",
+            destination=echoed(name),
+            accounts=listed(list(dict.fromkeys(entry.title for entry, _ in found))),
+        )
+    if any(account_destinations(entry) for entry in entries):
+        raise validation_error(
+            "intent_destination_not_found",
+            destination=echoed(name),
+            destinations=destinations_by_account(entries),
+        )
+    raise validation_error("intent_no_destinations", destination=echoed(name))
+
+
+def destinations_by_account(entries: Sequence[CallTransferConfigEntry]) -> str:
+    """Return every account's destinations for an answer, each after its account.
+
+    "Vobiz: Reception, Sales; Bland AI: On-call", at most ``MAX_NAMES_LISTED`` names.
+    """
+    groups: list[str] = []
+    room = MAX_NAMES_LISTED
+    for entry in entries:
+        names = [dest.name for dest in account_destinations(entry)]
+        if not names:
+            continue
+        if room <= 0:
+            groups.append("…")
+            break
+        shown = [echoed(dest) for dest in names[:room]]
+        more = ["…"] * (len(names) > room)
+        groups.append(f"{echoed(entry.title)}: {', '.join(shown + more)}")
+        room -= len(shown)
+    return "; ".join(groups)
 
 
 def resolve_destination(

@@ -319,9 +319,7 @@ async def async_setup_dial_webhook(
         NumberTransfer.DIAL_URL
     ):
         return
-    webhook_id = await webhook_ids(hass).async_get(
-        entry.entry_id, WebhookPurpose.DIAL
-    )
+    webhook_id = await webhook_ids(hass).async_get(entry.entry_id, WebhookPurpose.DIAL)
     dial = DialWebhook(hass, entry, webhook_id)
     dial.async_register()
     entry.runtime_data.dial_webhook = dial

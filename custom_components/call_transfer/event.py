@@ -22,6 +22,7 @@ from .const import (
     DOMAIN,
     EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
     EVENT_TRANSFER_UNANSWERED,
 )
@@ -36,6 +37,8 @@ CALLS = "calls"
 _EVENT_TYPES = {
     EVENT_TRANSFER_SUCCEEDED: "succeeded",
     EVENT_TRANSFER_FAILED: "failed",
+    # Refused before anything was sent: no live call, several, an unknown name…
+    EVENT_TRANSFER_REFUSED: "refused",
     EVENT_TRANSFER_ANSWERED: "answered",
     EVENT_TRANSFER_UNANSWERED: "unanswered",
 }
@@ -73,8 +76,9 @@ async def async_setup_entry(
 class TransfersEventEntity(CallTransferEntity, EventEntity):
     """Fires ``succeeded`` or ``failed`` for every transfer made with the account.
 
-    And, where the provider reports it (push), ``answered`` or ``unanswered`` when the
-    number a call was transferred to answered or not.
+    And ``refused`` for every transfer refused before anything was sent; where the
+    provider reports it (push), ``answered`` or ``unanswered`` when the number a call
+    was transferred to answered or not.
     """
 
     _unrecorded_attributes = _PER_TRANSFER

@@ -7,7 +7,6 @@ few written for speech), so nothing here is English.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -16,22 +15,16 @@ from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .const import DOMAIN, INTENT_TRANSFER
+from .call_choice import CallChoice, by_start, other_party
+from .const import DOMAIN, INTENT_LIVE_CALLS, INTENT_TRANSFER
 from .data import CallTransferConfigEntry
-from .destinations import (
-    Destination,
-    account_destinations,
-    echoed,
-    find_destination,
-    listed,
-    require_destination,
-    same_name,
-    validation_error,
-)
+from .destinations import echoed, find_account_destination, validation_error
 from .transfer import async_transfer_live_call
 
 SLOT_DESTINATION = "destination"
 SLOT_ACCOUNT = "account"
+SLOT_CALLER = "caller"
+SLOT_NEWEST = "newest"
 # Errors whose text is written for a screen; the voice answer has its own.
 _SPOKEN_INSTEAD = {"several_live_calls_for_destination": "intent_several_live_calls"}
 
@@ -39,10 +32,14 @@ _SPOKEN_INSTEAD = {"several_live_calls_for_destination": "intent_several_live_ca
 async def async_setup_intents(hass: HomeAssistant) -> None:
     """Register the transfer intent (the intent integration calls this)."""
     intent.async_register(hass, TransferIntentHandler())
+    intent.async_register(hass, LiveCallsIntentHandler())
 
 
 class TransferIntentHandler(intent.IntentHandler):
-    """Transfer the one live call of an account to one of its destinations, by name.
+    """Transfer a live call of an account to one of its destinations, by name.
+
+    The call: the one from the caller said (a number or its last digits), or the
+    newest, or the one chosen under the account's Call to transfer, or the only one.
 
     ``platforms`` stays None: the intent acts on no entity, so Home Assistant's Assist
     LLM API offers it whatever entities are exposed.
@@ -50,9 +47,10 @@ class TransferIntentHandler(intent.IntentHandler):
 
     intent_type = INTENT_TRANSFER
     description = (
-        "Transfers the phone call that is live right now to one of the named "
-        "destinations set up in Call Transfer (such as Reception). If the name is not "
-        "one of them, the answer lists the destinations there are."
+        "Transfers a phone call that is live right now to one of the named "
+        "destinations set up in Call Transfer (such as Reception): the call from the "
+        "caller given, or the newest call, or else the only live call. If the name is "
+        "not one of them, the answer lists the destinations there are."
     )
 
     @property
@@ -70,6 +68,17 @@ class TransferIntentHandler(intent.IntentHandler):
                     "accounts have a destination with that name"
                 ),
             ): cv.string,
+            vol.Optional(
+                SLOT_CALLER,
+                description=(
+                    "The caller's phone number, or its last digits, to pick one of "
+                    "several live calls"
+                ),
+            ): cv.string,
+            vol.Optional(
+                SLOT_NEWEST,
+                description="True to transfer the call that started last",
+            ): cv.boolean,
         }
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
@@ -78,10 +87,16 @@ class TransferIntentHandler(intent.IntentHandler):
         slots = self.async_validate_slots(intent_obj.slots)
         name: str = slots[SLOT_DESTINATION]["value"]
         account: str | None = slots.get(SLOT_ACCOUNT, {}).get("value")
+        said = CallChoice(
+            caller=slots.get(SLOT_CALLER, {}).get("value"),
+            newest=bool(slots.get(SLOT_NEWEST, {}).get("value")),
+        )
         response = intent_obj.create_response()
         try:
-            entry, destination = _find_destination(hass, name, account)
-            await async_transfer_live_call(hass, entry, destination, intent_obj.context)
+            entry, destination = find_account_destination(hass, name, account)
+            await async_transfer_live_call(
+                hass, entry, destination, intent_obj.context, said
+            )
         except HomeAssistantError as err:
             response.async_set_error(
                 intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
@@ -108,65 +123,64 @@ class TransferIntentHandler(intent.IntentHandler):
         return response
 
 
-def _find_destination(
-    hass: HomeAssistant, name: str, account: str | None
-) -> tuple[CallTransferConfigEntry, Destination]:
-    """Return the loaded account and its destination called ``name``.
+class LiveCallsIntentHandler(intent.IntentHandler):
+    """Say how many calls are live on each account that lists them, and their callers."""
 
-    Without ``account``, the one account that has such a destination.
-    """
-    entries: list[CallTransferConfigEntry] = hass.config_entries.async_loaded_entries(
-        DOMAIN
+    intent_type = INTENT_LIVE_CALLS
+    description = (
+        "Tells how many phone calls are live right now on each Call Transfer account, "
+        "and the last four digits of each caller's number."
     )
-    if not entries:
-        raise validation_error("no_loaded_entry")
-    if account is not None:
-        matches = [entry for entry in entries if same_name(entry.title, account)] or [
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Answer with each listing account's live calls, or why they cannot be told."""
+        hass, language = intent_obj.hass, intent_obj.language
+        response = intent_obj.create_response()
+        entries: list[CallTransferConfigEntry] = [
             entry
-            for entry in entries
-            if entry.title.casefold().startswith(account.strip().casefold())
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+            if entry.runtime_data.coordinator is not None
         ]
-        if len(matches) != 1:
-            raise validation_error(
-                "intent_account_not_found",
-                account=echoed(account),
-                accounts=listed([entry.title for entry in entries]),
+        try:
+            if not entries:
+                raise validation_error("intent_live_calls_not_listed")
+            told = [await _async_live_calls_said(hass, language, e) for e in entries]
+        except HomeAssistantError as err:
+            response.async_set_error(
+                intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                await _async_spoken(hass, language, err),
             )
-        return matches[0], require_destination(matches[0], name)
-    found = [
-        (entry, destination)
-        for entry in entries
-        if (destination := find_destination(entry, name)) is not None
+            return response
+        response.async_set_speech(" ".join(told))
+        return response
+
+
+async def _async_live_calls_said(
+    hass: HomeAssistant, language: str, entry: CallTransferConfigEntry
+) -> str:
+    """Say how many calls are live on the account (from a fresh poll), and from whom."""
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator is not None
+    calls = await coordinator.async_fresh_calls()
+    callers = [
+        f"…{number[-4:]}"
+        if (number := other_party(call))
+        else await _async_translate(hass, language, "intent_hidden_caller", {})
+        for call in by_start(calls)
     ]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise validation_error(
-            "intent_destination_ambiguous",
-            destination=echoed(name),
-            accounts=listed([entry.title for entry, _ in found]),
-        )
-    if len(entries) == 1:
-        # Its own refusal names the account and its destinations.
-        return entries[0], require_destination(entries[0], name)
-    if names := [
-        (dest.name, entry.title)
-        for entry in entries
-        for dest in account_destinations(entry)
-    ]:
-        # A name several accounts have is said with its account.
-        counts = Counter(dest.strip().casefold() for dest, _ in names)
-        raise validation_error(
-            "intent_destination_not_found",
-            destination=echoed(name),
-            destinations=listed(
-                [
-                    f"{dest} ({title})" if counts[dest.strip().casefold()] > 1 else dest
-                    for dest, title in names
-                ]
-            ),
-        )
-    raise validation_error("intent_no_destinations", destination=echoed(name))
+    key = {0: "intent_no_live_calls", 1: "intent_one_live_call"}.get(
+        len(calls), "intent_live_calls"
+    )
+    return await _async_translate(
+        hass,
+        language,
+        key,
+        {
+            "title": echoed(entry.title),
+            "count": str(len(calls)),
+            "callers": ", ".join(callers),
+        },
+    )
 
 
 async def _async_spoken(

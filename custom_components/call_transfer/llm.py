@@ -12,24 +12,29 @@ from homeassistant.components.llm import LLMTools  # type: ignore[import-not-fou
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import intent, llm
 
-from .const import DOMAIN, INTENT_TRANSFER
+from .const import DOMAIN, INTENT_LIVE_CALLS, INTENT_TRANSFER
+
+_TITLES = {
+    INTENT_TRANSFER: "Transfer a live call to a destination",
+    INTENT_LIVE_CALLS: "Tell the live calls",
+}
 
 
 @callback
 def async_get_tools(
     hass: HomeAssistant, llm_context: llm.LLMContext, api_id: str
 ) -> LLMTools | None:
-    """Offer "transfer the live call to a destination" to the Assist API."""
+    """Offer "transfer a live call to a destination" and "the live calls" to the Assist API."""
     if api_id != llm.LLM_API_ASSIST:
         return None
     tools: list[llm.Tool] = [
         llm.IntentTool(  # type: ignore[call-arg,unused-ignore]
             f"{DOMAIN}__{handler.intent_type}",
             handler,
-            title="Transfer the live call to a destination",
+            title=_TITLES[handler.intent_type],
             integration=DOMAIN,
         )
         for handler in intent.async_get(hass)
-        if handler.intent_type == INTENT_TRANSFER
+        if handler.intent_type in _TITLES
     ]
     return LLMTools(tools=tools)

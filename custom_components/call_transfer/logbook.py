@@ -27,6 +27,7 @@ from .const import (
     DOMAIN,
     EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
     EVENT_TRANSFER_UNANSWERED,
 )
@@ -44,7 +45,8 @@ def async_describe_events(
 
     The line reads "<account> transferred call …" and carries the account's Transfers
     entity, so it has that entity's link and shows in its own logbook too (the event
-    data names the entity for that). A failure reads as the error the transfer raised.
+    data names the entity for that). A failure reads as the error the transfer raised,
+    a refusal as the refusal raised.
     The texts are the integration's translations (``exceptions``), in Home Assistant's
     language: Home Assistant loads them when it sets the integration up, and logbook
     lines are described synchronously.
@@ -87,6 +89,12 @@ def async_describe_events(
         return line(event, message, "mdi:phone-alert")
 
     @callback
+    def async_describe_refused(event: Event) -> dict[str, Any]:
+        # The refusal as it was raised (in Home Assistant's language then).
+        message = str(event.data.get(ATTR_ERROR_MESSAGE) or "").rstrip(".")
+        return line(event, message, "mdi:phone-cancel")
+
+    @callback
     def async_describe_answered(event: Event) -> dict[str, Any]:
         return line(
             event,
@@ -108,6 +116,7 @@ def async_describe_events(
 
     async_describe_event(DOMAIN, EVENT_TRANSFER_SUCCEEDED, async_describe_succeeded)
     async_describe_event(DOMAIN, EVENT_TRANSFER_FAILED, async_describe_failed)
+    async_describe_event(DOMAIN, EVENT_TRANSFER_REFUSED, async_describe_refused)
     async_describe_event(DOMAIN, EVENT_TRANSFER_ANSWERED, async_describe_answered)
     async_describe_event(DOMAIN, EVENT_TRANSFER_UNANSWERED, async_describe_unanswered)
 

@@ -168,7 +168,7 @@ class PushRuntime:
         return self.account.healthy
 
     def missed_start(self) -> None:
-        """A poll found a call starting that no callback told of (``PushFeed``)."""
+        """Note that a poll found a call starting that no callback told of."""
         self.account.missed_start_at = dt_util.utcnow()
 
     @callback
@@ -410,9 +410,7 @@ def push_enabled(entry: CallTransferConfigEntry) -> bool:
     return bool(entry.options.get(CONF_PUSH))
 
 
-async def async_setup_push(
-    hass: HomeAssistant, entry: CallTransferConfigEntry
-) -> None:
+async def async_setup_push(hass: HomeAssistant, entry: CallTransferConfigEntry) -> None:
     """Receive the account's callbacks if its push is on; set or undo their URL's registration.
 
     For a provider whose client declares ``push``; called at setup and again whenever

@@ -92,7 +92,9 @@ async def async_reconcile(
             return None
         registered = await client.async_register_callback_url(url)
     except CallTransferError as err:
-        LOGGER.warning("Could not set the callback URL at the provider: %s", err.message)
+        LOGGER.warning(
+            "Could not set the callback URL at the provider: %s", err.message
+        )
         return err.message
     if current is not None:
         registered = RegisteredCallback(
@@ -117,4 +119,3 @@ async def async_undo(
             "Could not put back the callback URL at the provider: %s", err.message
         )
     await store.async_set(entry_id, None)
-

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.sensor import (
-    DOMAIN as SENSOR_DOMAIN,
-    SensorEntity,
-    SensorStateClass,
-)
+from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN, SensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -36,7 +32,9 @@ async def async_setup_entry(
 class ActiveCallsSensor(LiveCallsEntity, SensorEntity):
     """The number of live calls; the calls themselves as the ``calls`` attribute."""
 
-    _attr_state_class = SensorStateClass.MEASUREMENT
+    # No state class: a count of calls, which Home Assistant's history then draws as
+    # whole numbers over time. As a measurement it would keep long-term statistics, the
+    # 5-minute and hourly means of the count (fractions of a call), and draw those.
     # The call list changes with every call: keep it out of the recorder's database.
     _unrecorded_attributes = frozenset({ATTR_CALLS})
 

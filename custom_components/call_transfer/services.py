@@ -16,10 +16,11 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.translation import async_get_cached_translations
-from homeassistant.util.json import JsonValueType
+from homeassistant.util.json import JsonObjectType, JsonValueType
 import voluptuous as vol
 
 from .const import (
+    ATTR_ACCOUNT,
     ATTR_CALL_ID,
     ATTR_CALLS,
     ATTR_CONFIG_ENTRY_ID,
@@ -31,9 +32,20 @@ from .const import (
 )
 from .coordinator import describe_call
 from .data import CallTransferConfigEntry
-from .destinations import resolve_destination, validation_error
+from .destinations import (
+    account_destinations,
+    find_account_destination,
+    listed,
+    resolve_destination,
+    validation_error,
+)
 from .providers import XML_URL_FIELDS
-from .transfer import async_plan_transfer, async_transfer, live_calls_coordinator
+from .transfer import (
+    async_plan_transfer,
+    async_refusals_recorded,
+    async_transfer,
+    live_calls_coordinator,
+)
 
 # The transfer action's fields. All optional: without a call id, the one live call on the
 # account is taken; a destination stands for to and the fields of a transfer to XML URLs.
@@ -89,7 +101,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
     async def async_handle_list_calls(call: ServiceCall) -> ServiceResponse:
-        entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+        if entry_id is None and len(_loaded_entries(hass)) > 1:
+            return {ATTR_CALLS: await _async_every_accounts_calls(hass)}
+        entry = _resolve_entry(hass, entry_id)
         coordinator = live_calls_coordinator(entry, "live_calls_not_supported")
         calls: list[JsonValueType] = [
             describe_call(live_call)
@@ -106,14 +121,57 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
 
+async def _async_every_accounts_calls(hass: HomeAssistant) -> list[JsonValueType]:
+    """List the live calls of every loaded account that lists them, each with its account."""
+    calls: list[JsonValueType] = []
+    for entry in _loaded_entries(hass):
+        if (coordinator := entry.runtime_data.coordinator) is None:
+            continue
+        account: JsonObjectType = {
+            ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+            ATTR_ACCOUNT: entry.title,
+        }
+        calls += [
+            account | describe_call(live_call)
+            for live_call in await coordinator.async_fresh_calls()
+        ]
+    return calls
+
+
 async def _async_transfer(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    entry = _resolve_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-    destination, fields = resolve_destination(entry, call.data)
-    request = await async_plan_transfer(hass, entry, fields)
-    outcome = await async_transfer(
-        hass, entry, request, destination=destination, context=call.context
-    )
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    name = call.data.get(ATTR_DESTINATION)
+    if entry_id is None and name is not None and len(_loaded_entries(hass)) > 1:
+        # The account is the one that has a destination of that name.
+        entry, _ = find_account_destination(hass, name)
+    else:
+        entry = _resolve_entry(hass, entry_id)
+    async with async_refusals_recorded(
+        hass,
+        entry,
+        context=call.context,
+        destination=name,
+        call_id=call.data.get(ATTR_CALL_ID),
+    ):
+        if not call.data.keys() & {ATTR_DESTINATION, ATTR_TO, *XML_URL_FIELDS}:
+            raise validation_error(
+                "where_required",
+                destinations=listed([dest.name for dest in account_destinations(entry)])
+                or "—",
+            )
+        destination, fields = resolve_destination(entry, call.data)
+        request = await async_plan_transfer(hass, entry, fields)
+        outcome = await async_transfer(
+            hass, entry, request, destination=destination, context=call.context
+        )
     return outcome.response() if call.return_response else None
+
+
+def _loaded_entries(hass: HomeAssistant) -> list[CallTransferConfigEntry]:
+    entries: list[CallTransferConfigEntry] = hass.config_entries.async_loaded_entries(
+        DOMAIN
+    )
+    return entries
 
 
 def _resolve_entry(
@@ -121,9 +179,7 @@ def _resolve_entry(
 ) -> CallTransferConfigEntry:
     """Return the entry the action is for: the one given, or the only loaded one."""
     if entry_id is None:
-        loaded: list[CallTransferConfigEntry] = (
-            hass.config_entries.async_loaded_entries(DOMAIN)
-        )
+        loaded = _loaded_entries(hass)
         if len(loaded) == 1:
             return loaded[0]
         if not loaded:

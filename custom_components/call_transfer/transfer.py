@@ -10,7 +10,8 @@ same way whichever way it was asked for.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -21,7 +22,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from .call_choice import CallChoice, choose_call
 from .const import (
     ATTR_CALL_ID,
     ATTR_CONFIG_ENTRY_ID,
@@ -36,6 +39,7 @@ from .const import (
     ATTR_TO,
     DOMAIN,
     EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
 )
 from .coordinator import LiveCallsCoordinator
@@ -179,7 +183,9 @@ async def async_transfer(
 ) -> TransferOutcome:
     """Send a transfer and report how it ended, once; return the provider's acceptance.
 
-    Without a call id, the one live call on the account is taken (from a fresh poll).
+    Without a call id, the call chosen under the account's Call to transfer select, or
+    else the one live call on the account, is taken (from a fresh poll). A transferred
+    call is chosen no more.
     A second transfer of a call that is being transferred is refused. A failure is
     reported, then raised as a translated error; a request the provider client refused
     before sending is a validation error and reports nothing, as no transfer happened.
@@ -196,7 +202,7 @@ async def async_transfer(
 
     if not request.call_id:
         try:
-            call_id = await async_only_live_call(entry)
+            call_id = await async_chosen_or_only_call(entry)
         except asyncio.CancelledError:
             report(request, _cancelled(sent=False))
             raise
@@ -229,7 +235,7 @@ async def async_transfer(
         # caller's to fix: raised as a validation error, Home Assistant logs it in one line
         # instead of as an unexpected exception with a traceback.
         error_class = (
-            ServiceValidationError
+            _ReportedFailureError
             if isinstance(err, CallNotFoundError | InvalidRequestError)
             else HomeAssistantError
         )
@@ -245,6 +251,10 @@ async def async_transfer(
         raise
     finally:
         in_progress.discard(guard)
+    if runtime.chosen_call_id == request.call_id:
+        # Transferred: the next press or command starts from the only live call again.
+        runtime.chosen_call_id = None
+        async_dispatcher_send(hass, call_chosen_signal(entry))
     return report(request, result)
 
 
@@ -253,24 +263,79 @@ async def async_transfer_live_call(
     entry: CallTransferConfigEntry,
     destination: Destination,
     context: Context | None,
+    said: CallChoice | None = None,
 ) -> TransferOutcome:
-    """Transfer the account's one live call to a destination (a button, a voice command).
+    """Transfer a live call of the account to a destination (a button, a voice command).
 
-    The call is picked from a fresh poll; the transfer is then checked, sent and
-    reported as the action's.
+    The call is the one ``said`` names, else the one chosen under the account's Call
+    to transfer select, else the only live call, from a fresh poll; the transfer is
+    then checked, sent and reported as the action's. A refusal is recorded.
     """
-    call_id = await async_only_live_call(
-        entry,
-        unlisted="live_calls_not_supported",
-        several="several_live_calls_for_destination",
-        destination=destination.name,
-    )
-    request = await async_plan_transfer(
-        hass, entry, {ATTR_CALL_ID: call_id} | destination.action_fields()
-    )
-    return await async_transfer(
-        hass, entry, request, destination=destination.name, context=context
-    )
+    async with async_refusals_recorded(
+        hass, entry, context=context, destination=destination.name
+    ):
+        # As chosen when the transfer was asked for: the poll may show it ended.
+        chosen_id = entry.runtime_data.chosen_call_id
+        coordinator = live_calls_coordinator(entry, "live_calls_not_supported")
+        call = choose_call(
+            entry,
+            await coordinator.async_fresh_calls(),
+            chosen_id=chosen_id,
+            said=said,
+            destination=destination.name,
+        )
+        request = await async_plan_transfer(
+            hass, entry, {ATTR_CALL_ID: call.call_id} | destination.action_fields()
+        )
+        return await async_transfer(
+            hass, entry, request, destination=destination.name, context=context
+        )
+
+
+def call_chosen_signal(entry: CallTransferConfigEntry) -> str:
+    """Name the signal telling that the account's chosen call changed."""
+    return f"{DOMAIN}_{entry.entry_id}_call_chosen"
+
+
+class _ReportedFailureError(ServiceValidationError):
+    """A transfer the provider refused: reported as failed already, not a refusal."""
+
+
+@asynccontextmanager
+async def async_refusals_recorded(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    *,
+    context: Context | None,
+    destination: str | None = None,
+    call_id: str | None = None,
+) -> AsyncIterator[None]:
+    """Record each refusal of a transfer on the account (nothing was sent), then raise it.
+
+    One ``call_transfer_refused`` event: the account's Transfers entity shows it as
+    ``refused``, the logbook as one line. A transfer that was sent and failed is
+    reported as failed instead.
+    """
+    try:
+        yield
+    except ServiceValidationError as err:
+        if err.translation_domain == DOMAIN and not isinstance(
+            err, _ReportedFailureError
+        ):
+            hass.bus.async_fire(
+                EVENT_TRANSFER_REFUSED,
+                {
+                    ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+                    ATTR_ENTITY_ID: transfers_entity_id(hass, entry.entry_id),
+                    ATTR_PROVIDER: entry.runtime_data.client.provider_id,
+                    ATTR_CALL_ID: call_id,
+                    ATTR_DESTINATION: destination,
+                    ATTR_ERROR: err.translation_key,
+                    ATTR_ERROR_MESSAGE: str(err),
+                },
+                context=context,
+            )
+        raise
 
 
 @callback
@@ -338,34 +403,25 @@ def live_calls_coordinator(
     return coordinator
 
 
-async def async_only_live_call(
-    entry: CallTransferConfigEntry,
-    *,
-    unlisted: str = "call_id_required",
-    several: str = "several_live_calls",
-    **placeholders: str,
-) -> str:
-    """Return the id of the one live call on the account, from a fresh poll; never guess.
+async def async_chosen_or_only_call(entry: CallTransferConfigEntry) -> str:
+    """Return the id of the call chosen under the account's select, or of its only call.
 
-    ``unlisted`` and ``several`` are the refusals for an account that lists no calls
-    and for several live calls, with ``placeholders`` for the latter.
+    From a fresh poll; never a guess: several calls and none chosen are refused.
     """
-    coordinator = live_calls_coordinator(entry, unlisted)
+    # As chosen when the transfer was asked for: the poll may show it ended.
+    chosen_id = entry.runtime_data.chosen_call_id
+    coordinator = live_calls_coordinator(entry, "call_id_required")
     calls = await coordinator.async_fresh_calls()
-    if len(calls) == 1:
-        return calls[0].call_id
-    if not calls:
-        raise validation_error("no_live_call", title=entry.title)
-    listed = ", ".join(
-        f"{call.call_id} (from {call.from_number})"
-        if call.from_number
-        else call.call_id
-        for call in calls
-    )
-    raise validation_error(
-        several,
-        title=entry.title,
-        count=str(len(calls)),
-        calls=listed,
-        **placeholders,
-    )
+    if chosen_id is None and len(calls) > 1:
+        listed = ", ".join(
+            f"{call.call_id} (from {call.from_number})"
+            if call.from_number
+            else call.call_id
+            for call in calls
+        )
+        raise validation_error(
+            "several_live_calls", title=entry.title, count=str(len(calls)), calls=listed
+        )
+    return choose_call(
+        entry, calls, chosen_id=chosen_id, said=None, destination=""
+    ).call_id

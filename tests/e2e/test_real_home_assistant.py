@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
+import pytest
 
 from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
 
 from .conftest import RunningHomeAssistant, log_errors
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_transfer_via_rest_api_and_event_over_websocket(
@@ -53,10 +55,17 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                 {"type": "auth", "access_token": home_assistant.token}
             )
             assert (await websocket.receive_json())["type"] == "auth_ok"
-            # The Overview dashboard shows every destination button.
+            # The Overview is Home Assistant's own (none saved): it shows every
+            # destination button, and each account's Call to transfer, by their names.
             await websocket.send_json({"id": 1, "type": "lovelace/config"})
-            overview = json.dumps((await websocket.receive_json())["result"])
-            assert all(state["entity_id"] in overview for state in buttons)
+            overview = await websocket.receive_json()
+            assert overview["error"]["code"] == "config_not_found"
+            chosen = [
+                state["state"]
+                for state in states
+                if state["entity_id"].endswith("_call_to_transfer")
+            ]
+            assert chosen == ["only_live_call"] * len(entries)
             await websocket.send_json(
                 {
                     "id": 2,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import gzip
 from pathlib import Path
 import re
+import shutil
 import subprocess
 import sys
 import zlib
@@ -137,14 +138,19 @@ def test_retry_after_is_capped(value: str, seconds: float | None) -> None:
     assert parse_retry_after(value, now=now) == seconds
 
 
-def test_providers_package_never_imports_home_assistant() -> None:
-    """The clients are a standalone library: importing them loads no Home Assistant."""
+def test_providers_package_never_imports_home_assistant(tmp_path: Path) -> None:
+    """The clients are a standalone library: importing them loads no Home Assistant.
+
+    Imported from a copy, as the published package ships it: with the integration's own
+    folder on sys.path, its select.py would shadow the standard library's select.
+    """
+    shutil.copytree(INTEGRATION / "providers", tmp_path / "providers")
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import providers; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'homeassistant'))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(INTEGRATION)],
+        [sys.executable, "-c", code, str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,

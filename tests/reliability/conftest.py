@@ -15,13 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.call_transfer.const import DOMAIN
 from sandbox import Sandbox
-from tests.conftest import (
-    PROVIDER_CASES,
-    ProviderCase,
-    setup_entry,
-    transfer,
-    transfers_sent,
-)
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase, transfers_sent
 
 MAY_HAVE_HAPPENED = "the transfer may have happened"
 

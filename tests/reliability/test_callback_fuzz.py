@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 import pytest
 
 from custom_components.call_transfer.providers.callbacks import CallbackRefusal
-
-from tests.push import FORM, PushAccount
+from tests.helpers.push import FORM, PushAccount
 
 CALLBACKS_PER_PROVIDER: Final = 600
 SEED: Final = 18

@@ -14,11 +14,15 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.exceptions import HomeAssistantError
+import pytest
 
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import PROVIDER_CASES
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
+
+# The reliability suite: over 200 faults per provider.
+pytestmark = pytest.mark.slow
 
 # Every status class, the documented ones and some a proxy or a broken API may send.
 STATUSES = (
@@ -222,22 +226,33 @@ def cases(sandbox: Sandbox, provider: str) -> list[Case]:
 async def test_every_fault_ends_in_one_event_with_its_code(
     accounts: Accounts, provider: str
 ) -> None:
-    """The matrix, case after case on one account; mismatches are reported together."""
-    with (
-        patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.3),
-        patch("custom_components.call_transfer.providers.http.DEFAULT_RETRY_AFTER", 0),
-    ):
-        await accounts.hass.config_entries.async_reload(
-            accounts.entry(provider).entry_id
-        )  # with the short timeout
+    """The matrix, case after case on one account; mismatches are reported together.
+
+    Only the hang runs with a short timeout (it ends when the client gives up): with
+    it, any answer slower than the timeout on a busy machine failed its case.
+    """
+    with patch("custom_components.call_transfer.providers.http.DEFAULT_RETRY_AFTER", 0):
         matrix = cases(accounts.sandbox, provider)
-        mismatches = [
-            f"{case.name}: {problem}"
-            for case in matrix
-            if (problem := await run_case(accounts, provider, case))
-        ]
+        hangs = [case for case in matrix if case.fault.kind is FaultKind.HANG]
+        mismatches = await run_cases(
+            accounts, provider, [case for case in matrix if case not in hangs]
+        )
+        with patch("custom_components.call_transfer.data.DEFAULT_TIMEOUT", 0.3):
+            await accounts.hass.config_entries.async_reload(
+                accounts.entry(provider).entry_id
+            )  # with the short timeout
+            mismatches += await run_cases(accounts, provider, hangs)
     assert mismatches == []
     assert len(matrix) > 200
+
+
+async def run_cases(accounts: Accounts, provider: str, matrix: list[Case]) -> list[str]:
+    """Run the cases one after the other; return what went wrong in each."""
+    return [
+        f"{case.name}: {problem}"
+        for case in matrix
+        if (problem := await run_case(accounts, provider, case))
+    ]
 
 
 async def run_case(accounts: Accounts, provider: str, case: Case) -> str | None:

@@ -2,7 +2,7 @@
 
 Each failed before its fix; those about what providers send run on every provider.
 Elsewhere, where they fit: #3 (leg URLs) and #12 (extensions, impossible numbers) in
-tests/test_services.py's validation table, #4 (config flow) in tests/test_config_flow.py,
+tests/components/call_transfer/test_services.py's validation table, #4 (config flow) in its test_config_flow.py,
 #7 (waiting for a connection) in tests/providers/test_http.py.
 """
 
@@ -38,15 +38,14 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import Fault, FaultKind, Sandbox
-from tests.conftest import (
-    PROVIDER_CASES,
-    ProviderCase,
-    setup_entry,
-    transfer,
-    transfers_sent,
-)
+from tests.helpers.entries import setup_entry
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase, transfers_sent
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, sent_per_call
+
+# The reliability suite.
+pytestmark = pytest.mark.slow
 
 NOTHING_SENT = "nothing was sent"
 

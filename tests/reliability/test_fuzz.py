@@ -14,10 +14,15 @@ from typing import Any
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import HealthCheck, example, given, settings, strategies as st
+import pytest
 
-from tests.conftest import PROVIDER_CASES, transfer, transfers_sent
+from tests.helpers.hass import transfer
+from tests.helpers.provider_cases import PROVIDER_CASES, transfers_sent
 
 from .conftest import Accounts
+
+# The reliability suite: 2,000 fuzzed action calls.
+pytestmark = pytest.mark.slow
 
 EXAMPLES = 2000
 # Stands for a call of the chosen account that has ended (made per provider, in its form).

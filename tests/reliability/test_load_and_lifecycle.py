@@ -15,9 +15,12 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 
 from sandbox import Fault, FaultKind
-from tests.conftest import PROVIDER_CASES
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 from .conftest import MAY_HAVE_HAPPENED, Accounts, events_per_call, sent_per_call
+
+# The reliability suite: thousands of transfers.
+pytestmark = pytest.mark.slow
 
 CONCURRENT = 1000
 IN_FLIGHT = 200

@@ -33,6 +33,9 @@ from sandbox import (
 )
 from sandbox.__main__ import control, parse_args
 
+# Runs the sandbox as a process.
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -1,0 +1,1 @@
+"""Home Assistant-level tests, laid out as Home Assistant core lays out its own."""

@@ -1,0 +1,65 @@
+"""Home Assistant in tests: custom integrations enabled, the action as scripts call it, served HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.call_transfer.const import (
+    DOMAIN,
+    EVENT_TRANSFER_FAILED,
+    EVENT_TRANSFER_SUCCEEDED,
+)
+
+
+def set_up_hass(request: pytest.FixtureRequest) -> None:
+    """Set up the test's Home Assistant, after the recorder when the test uses one."""
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("hass")
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load custom integrations in every test."""
+    set_up_hass(request)
+    request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> dict[str, list[Any]]:
+    """Capture both transfer events."""
+    return {
+        "succeeded": async_capture_events(hass, EVENT_TRANSFER_SUCCEEDED),
+        "failed": async_capture_events(hass, EVENT_TRANSFER_FAILED),
+    }
+
+
+async def transfer(
+    hass: HomeAssistant, context: Context | None = None, **data: Any
+) -> Any:
+    """Call the action the way a script or the UI does, asking for the response."""
+    return await hass.services.async_call(
+        DOMAIN, "transfer", data, blocking=True, return_response=True, context=context
+    )
+
+
+@pytest.fixture
+async def hass_url(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> str:
+    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the external URL.
+
+    The webhook integration (with the HTTP one) is set up first: a served app takes
+    no new routes.
+    """
+    assert await async_setup_component(hass, "webhook", {})
+    client = await hass_client_no_auth()
+    url = f"http://{client.host}:{client.port}"
+    await hass.config.async_update(external_url=url)
+    return url
