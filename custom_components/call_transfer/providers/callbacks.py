@@ -152,14 +152,13 @@ class PushCapabilities:
     back to reconciliation while they arrive. ``registration_option``: the option
     naming what the provider's API sets the callback URL on (an application, a number),
     when the client implements ``async_register_callback_url``; None when the URL is
-    pasted by hand. ``manual_setup``: the key of the text saying where to paste it.
+    pasted by hand.
     ``answer_content_type``/``answer_body``: the answer to an accepted callback.
     """
 
     reports_call_starts: bool = False
     reports_transfer_outcomes: bool = False
     registration_option: str | None = None
-    manual_setup: str
     answer_content_type: str = "text/plain"
     answer_body: str = ""
 

@@ -101,7 +101,6 @@ class PlivoStyleClient(TransferProvider):
     push = PushCapabilities(
         reports_transfer_outcomes=True,
         registration_option=APPLICATION_ID,
-        manual_setup="application_hangup_url",
         answer_content_type="application/xml",
         answer_body=f"{XML_DECLARATION}<Response></Response>",
     )
