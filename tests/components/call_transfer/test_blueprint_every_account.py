@@ -39,9 +39,14 @@ BY_VOICE = "call_transfer/voice_transfer.yaml"
 
 def destination_device(hass: HomeAssistant, subentry_id: str) -> str:
     """Return the device id of a destination, as the blueprint's device picker gives it."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, subentry_id)})
-    assert device is not None
-    return device.id
+    # Not async_get_device: newer Home Assistant releases deprecate it (identifiers are
+    # no longer unique across config entries) and fail a test that calls it.
+    [device_id] = [
+        device.id
+        for device in dr.async_get(hass).devices.values()
+        if (DOMAIN, subentry_id) in device.identifiers
+    ]
+    return device_id
 
 
 @pytest.fixture

@@ -245,7 +245,10 @@ async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     await hass.config.async_update(external_url=None)
 
     async def create(hass: HomeAssistant, webhook_id: str) -> str:
-        if hass.data["webhook"][webhook_id]["name"].endswith("callbacks"):
+        # A dict on older Home Assistant releases, a WebhookData on newer ones.
+        registered = hass.data["webhook"][webhook_id]
+        name = registered["name"] if isinstance(registered, dict) else registered.name
+        if name.endswith("callbacks"):
             raise cloud.CloudNotConnected
         url: str = await relayer["create"](hass, webhook_id)
         return url
