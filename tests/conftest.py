@@ -12,6 +12,10 @@
 # (which ships its own custom_components package) can shadow it.
 import custom_components.call_transfer  # noqa: F401  isort:skip
 
+from pathlib import Path
+
+import pytest
+
 pytest_plugins = [
     "sandbox.pytest_plugin",
     "tests.helpers.hass",
@@ -21,3 +25,17 @@ pytest_plugins = [
     "tests.helpers.live_calls",
     "tests.helpers.push",
 ]
+
+
+_MARKED_FOLDERS = {"browser": "browser", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/browser and tests/e2e, so no new file escapes the marker."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        if tests_dir not in item.path.parents:
+            continue
+        folder = item.path.relative_to(tests_dir).parts[0]
+        if marker := _MARKED_FOLDERS.get(folder):
+            item.add_marker(marker)

@@ -14,14 +14,11 @@ from __future__ import annotations
 import re
 
 from playwright.async_api import Page, expect
-import pytest
 
 from sandbox import SANDBOX_VOBIZ_CALL_ID, SANDBOX_VOBIZ_SECOND_CALL_ID, Sandbox
 from tests.e2e.conftest import StartHomeAssistant, log_errors, run_dev_instance
 
 from .test_new_user import Steps, log_in
-
-pytestmark = pytest.mark.browser
 
 
 async def test_buttons_add_dialog_and_assist(

@@ -16,14 +16,11 @@ import re
 import shutil
 
 from playwright.async_api import Page, expect
-import pytest
 
 from sandbox import SANDBOX_BLAND_API_KEY, SANDBOX_BLAND_CALL_ID, Sandbox
 from tests.e2e.conftest import StartHomeAssistant, log_errors
 
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 USERNAME = "dev"
 PASSWORD = "dev"  # noqa: S105 - the dev instance's documented login

@@ -8,10 +8,6 @@ from pathlib import Path
 import re
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 
 from sandbox import (
     SANDBOX_BLAND_CALL_ID,
@@ -19,8 +18,6 @@ from sandbox import (
 )
 
 from .conftest import RunningHomeAssistant, log_errors
-
-pytestmark = pytest.mark.e2e
 
 
 async def test_transfer_via_rest_api_and_event_over_websocket(
