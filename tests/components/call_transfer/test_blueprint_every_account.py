@@ -39,11 +39,16 @@ BY_VOICE = "call_transfer/voice_transfer.yaml"
 
 def destination_device(hass: HomeAssistant, subentry_id: str) -> str:
     """Return the device id of a destination, as the blueprint's device picker gives it."""
-    # Not async_get_device: newer Home Assistant releases deprecate it (identifiers are
-    # no longer unique across config entries) and fail a test that calls it.
+    # Not async_get_device nor the registry's devices as a mapping: newer Home Assistant
+    # releases deprecate both (identifiers are no longer unique across config entries)
+    # and fail a test that uses them. The account's devices are looked up instead.
     [device_id] = [
         device.id
-        for device in dr.async_get(hass).devices.values()
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if subentry_id in entry.subentries
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
         if (DOMAIN, subentry_id) in device.identifiers
     ]
     return device_id
