@@ -24,7 +24,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-import ipaddress
 import logging
 from typing import Final
 import uuid
@@ -32,6 +31,7 @@ import uuid
 import aiohttp
 from yarl import URL
 
+from .legfetch import is_loopback_ip
 from .signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
 from .state import (
     CallbackFault,
@@ -255,7 +255,7 @@ class CallbackSender:
 
     def _send(self, call: SandboxCall, url: str, params: dict[str, str]) -> None:
         """Sign and queue one callback, unless its URL is not a loopback IP address."""
-        if not _is_loopback_ip(URL(url).host):
+        if not is_loopback_ip(URL(url).host):
             return  # the sandbox sends nothing beyond this machine (an empty URL neither)
         account = self.state.accounts[call.provider][call.account]
         assert isinstance(account, VobizAccount | PlivoAccount)
@@ -359,13 +359,6 @@ def _signed(
     if fault is CallbackFault.TAMPERED:
         params = params | {"CallUUID": str(uuid.uuid4())}
     return headers, params
-
-
-def _is_loopback_ip(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _origin(url: str) -> str:

@@ -173,7 +173,7 @@ class LegFetcher:
         def dropped(reason: str, status: int | None = None) -> LegOutcome:
             return replace(fetched, status=status, reason=reason)
 
-        if not _is_loopback_ip(url.host):
+        if not is_loopback_ip(url.host):
             return dropped("unreachable (not a loopback address)")
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -241,8 +241,11 @@ def _call_parameters(call: SandboxCall, leg: str) -> dict[str, str]:
     return params
 
 
-def _is_loopback_ip(host: str | None) -> bool:
-    """Only an IP literal can be checked without a name lookup."""
+def is_loopback_ip(host: str | None) -> bool:
+    """Whether a URL's host is a loopback IP address (the sandbox reaches nothing else).
+
+    Only an IP literal can be checked without a name lookup.
+    """
     try:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
