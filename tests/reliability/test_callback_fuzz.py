@@ -21,9 +21,6 @@ import pytest
 from custom_components.call_transfer.providers.callbacks import CallbackRefusal
 from tests.helpers.push import FORM, PushAccount
 
-# 1,200 requests through Home Assistant's HTTP server.
-pytestmark = pytest.mark.slow
-
 CALLBACKS_PER_PROVIDER: Final = 600
 SEED: Final = 18
 REFUSED: Final = {400, 401, 405}

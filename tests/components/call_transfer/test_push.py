@@ -167,6 +167,7 @@ async def test_each_forgery_is_refused_with_nothing_changed(
     assert push.ended[0].data["source"] == "push"
 
 
+@pytest.mark.parametrize("push_provider", ["vobiz"])
 async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
     """Vobiz's documented signature leaves the body open: what holds instead.
 
@@ -175,8 +176,6 @@ async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
     naming no known call reports a call that started and ended (the next polls never
     list it). Plivo's covers the body: see the test above.
     """
-    if push.provider != "vobiz":
-        pytest.skip("Plivo signs the body")
     await push.set_up()
     live_call = await push.start_call()
     await push.poll()
@@ -195,12 +194,11 @@ async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
     assert live_call.live
 
 
+@pytest.mark.parametrize("push_provider", ["vobiz"])
 async def test_vobiz_sdk_form_signature_ends_calls_at_once(
     push: PushAccount, hass_client: ClientSessionGenerator
 ) -> None:
     """V3 signed as Vobiz's Go SDK does covers the body: the end is applied, no lookup."""
-    if push.provider != "vobiz":
-        pytest.skip("Vobiz's two signature forms")
     await push.set_up()
     push.account.callback_fault = CallbackFault.SDK_FORM
     call = await push.start_call()
@@ -333,12 +331,11 @@ async def test_the_webhook_answers_as_the_provider_expects(push: PushAccount) ->
         assert response.status == 405
 
 
+@pytest.mark.parametrize("push_provider", ["vobiz"])
 async def test_an_unconfirmed_vobiz_end_waits_for_the_poll(
     push: PushAccount,
 ) -> None:
     """Vobiz: a hangup whose end the provider cannot confirm now is left to the polls."""
-    if push.provider != "vobiz":
-        pytest.skip("Plivo's signature covers the body: no confirmation")
     await push.set_up()
     call = await push.start_call()
     await push.poll()
