@@ -7,8 +7,11 @@ seeded with documented test credentials and live calls, records every request
 (credentials masked), counts TCP connections, and injects faults on demand. After a
 Vobiz or Plivo transfer it fetches each transferred leg's URL as the provider does
 (loopback addresses only) and records on the call what the leg did with the XML
-(``sandbox.legfetch``). Run it with ``python -m sandbox``; in tests use the ``sandbox``
-fixture from ``sandbox.pytest_plugin``.
+(``sandbox.legfetch``). Vobiz and Plivo accounts have applications whose URLs get the
+providers' signed callbacks when a call starts and ends, and a Dial that asks for it
+hears what the dialled number did (``sandbox.callbacks``; loopback only, with faults on
+demand: forged, unsigned, tampered, replayed, held). Run it with ``python -m sandbox``;
+in tests use the ``sandbox`` fixture from ``sandbox.pytest_plugin``.
 
 It is strict on purpose, so client bugs show. Where the docs are silent it chooses:
 - Vobiz and Plivo errors use the ``{"api_id", "error"}`` envelope (a STATUS fault
@@ -28,10 +31,12 @@ from .faults import Fault, FaultKind, FaultRule
 from .server import Sandbox, require_loopback
 from .state import (
     DEFAULT_BLOCKED_PREFIXES,
+    SANDBOX_ANSWER_URL,
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
     SANDBOX_BLAND_SECOND_CALL_ID,
+    SANDBOX_PLIVO_APP_ID,
     SANDBOX_PLIVO_AUTH_ID,
     SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_PLIVO_CALL_ID,
@@ -46,31 +51,38 @@ from .state import (
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
     SANDBOX_TWILIO_SECOND_CALL_SID,
+    SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_SECRET,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
     SANDBOX_VOBIZ_SECOND_CALL_ID,
     BlandAccount,
+    CallbackFault,
     CallStatus,
+    DialBehaviour,
     LegOutcome,
     LegResult,
     Outage,
     PlivoAccount,
     ProviderName,
     RecordedRequest,
+    SandboxApplication,
     SandboxCall,
+    SentCallback,
     TelnyxAccount,
     TwilioAccount,
     VobizAccount,
 )
 
 __all__ = [
+    "SANDBOX_ANSWER_URL",
     "DEFAULT_BLOCKED_PREFIXES",
     "SANDBOX_BLAND_API_KEY",
     "SANDBOX_BLAND_CALL_ID",
     "SANDBOX_BLAND_ORG_ID",
     "SANDBOX_BLAND_SECOND_CALL_ID",
+    "SANDBOX_PLIVO_APP_ID",
     "SANDBOX_PLIVO_AUTH_ID",
     "SANDBOX_PLIVO_AUTH_TOKEN",
     "SANDBOX_PLIVO_CALL_ID",
@@ -85,6 +97,7 @@ __all__ = [
     "SANDBOX_TWILIO_AUTH_TOKEN",
     "SANDBOX_TWILIO_CALL_SID",
     "SANDBOX_TWILIO_SECOND_CALL_SID",
+    "SANDBOX_VOBIZ_APP_ID",
     "SANDBOX_VOBIZ_AUTH_ID",
     "SANDBOX_VOBIZ_AUTH_SECRET",
     "SANDBOX_VOBIZ_AUTH_TOKEN",
@@ -92,6 +105,8 @@ __all__ = [
     "SANDBOX_VOBIZ_SECOND_CALL_ID",
     "BlandAccount",
     "CallStatus",
+    "CallbackFault",
+    "DialBehaviour",
     "Fault",
     "FaultKind",
     "FaultRule",
@@ -102,7 +117,9 @@ __all__ = [
     "ProviderName",
     "RecordedRequest",
     "Sandbox",
+    "SandboxApplication",
     "SandboxCall",
+    "SentCallback",
     "TelnyxAccount",
     "TwilioAccount",
     "VobizAccount",

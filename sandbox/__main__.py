@@ -8,6 +8,9 @@ Usage, from the repository root (the Python of .venv has aiohttp; the system's m
   .venv/bin/python -m sandbox outage start --port 8765 --provider vobiz [--account KEY] [--status 503 | --drop]
   .venv/bin/python -m sandbox outage end --port 8765 [--provider vobiz]
   .venv/bin/python -m sandbox outage list --port 8765
+  .venv/bin/python -m sandbox callbacks fault --port 8765 --provider vobiz forged|unsigned|tampered|replayed|sdk-form|none
+  .venv/bin/python -m sandbox callbacks number --port 8765 +14155550100 answer|busy|no-answer|fail
+  .venv/bin/python -m sandbox callbacks hold|release|list --port 8765
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from typing import Any
 import urllib.error
 import urllib.request
 
-from .control import CALLS_PATH, DIRECTIONS, OUTAGES_PATH, PROVIDERS
+from .control import (
+    CALLBACK_FAULTS_PATH,
+    CALLBACKS_PATH,
+    CALLS_PATH,
+    DIRECTIONS,
+    NUMBERS_PATH,
+    OUTAGES_PATH,
+    PROVIDERS,
+)
 from .server import Sandbox, require_loopback
 from .state import (
     SANDBOX_BLAND_API_KEY,
@@ -39,6 +50,8 @@ from .state import (
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
+    CallbackFault,
+    DialBehaviour,
 )
 
 DEFAULT_PORT = 8765
@@ -85,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[address],
     )
-    commands = parser.add_subparsers(dest="command", metavar="{call,outage}")
+    commands = parser.add_subparsers(dest="command", metavar="{call,outage,callbacks}")
     call = commands.add_parser(
         "call",
         help="start, end or list calls on the running sandbox",
@@ -128,6 +141,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     up = outages.add_parser("end", parents=[address], help="end outages")
     up.add_argument("--provider", choices=PROVIDERS, help="only this provider's")
     outages.add_parser("list", parents=[address], help="list the outages")
+    callbacks = commands.add_parser(
+        "callbacks",
+        help="forge, hold or release the Vobiz and Plivo callbacks; what a number does",
+        description=(
+            "Make a Vobiz or Plivo account's signed callbacks go wrong on purpose, "
+            "hold them (they arrive late, once released), or set what a dialled number does."
+        ),
+    )
+    callback_actions = callbacks.add_subparsers(dest="action", required=True)
+    fault = callback_actions.add_parser(
+        "fault", parents=[address], help="forge an account's callbacks, or stop"
+    )
+    fault.add_argument("--provider", required=True, choices=("vobiz", "plivo"))
+    fault.add_argument(
+        "--account", help="only this account (its auth_id; default the first)"
+    )
+    fault.add_argument("fault", choices=[*CallbackFault, "none"])
+    number = callback_actions.add_parser(
+        "number", parents=[address], help="what a number does when a Dial calls it"
+    )
+    number.add_argument("number", help="the number (E.164)")
+    number.add_argument("does", choices=list(DialBehaviour))
+    for name, text in (
+        ("hold", "hold the callbacks until released"),
+        ("release", "send the held callbacks, and the next ones at once"),
+        ("list", "list the callbacks sent"),
+    ):
+        callback_actions.add_parser(name, parents=[address], help=text)
     args = parser.parse_args(argv)
     args.host = getattr(args, "host", "127.0.0.1")
     args.port = getattr(args, "port", DEFAULT_PORT)
@@ -209,11 +250,16 @@ async def serve(host: str, port: int) -> None:
 
 
 def control(args: argparse.Namespace) -> int:
-    """Run one ``call`` or ``outage`` command against the running sandbox; return the exit status."""
+    """Run one ``call``, ``outage`` or ``callbacks`` command against the running sandbox.
+
+    Return the exit status.
+    """
     base_url = f"http://{args.host}:{args.port}"
     try:
         if args.command == "outage":
             _outage(args, f"{base_url}{OUTAGES_PATH}")
+        elif args.command == "callbacks":
+            _callbacks(args, base_url)
         else:
             _call(args, f"{base_url}{CALLS_PATH}")
     except urllib.error.HTTPError as err:
@@ -247,6 +293,37 @@ def _outage(args: argparse.Namespace, outages_url: str) -> None:
         case _:
             outages = _send("GET", outages_url)["outages"]
             _print_each([_outage_line(o) for o in outages], "No outage.")
+
+
+def _callbacks(args: argparse.Namespace, base_url: str) -> None:
+    match args.action:
+        case "fault":
+            body: dict[str, Any] = {
+                "provider": args.provider,
+                "fault": None if args.fault == "none" else args.fault,
+            }
+            if args.account:
+                body["account"] = args.account
+            answer = _send("POST", f"{base_url}{CALLBACK_FAULTS_PATH}", body)
+            print(f"{answer['provider']} callbacks: {answer['fault'] or 'sound'}")
+        case "number":
+            body = {"number": args.number, "does": args.does}
+            answer = _send("POST", f"{base_url}{NUMBERS_PATH}", body)
+            print(f"{answer['number']} does: {answer['does']}")
+        case "hold" | "release":
+            held = args.action == "hold"
+            _send("POST", f"{base_url}{CALLBACKS_PATH}", {"held": held})
+            print("Callbacks held." if held else "Callbacks released.")
+        case _:
+            sent = _send("GET", f"{base_url}{CALLBACKS_PATH}")["callbacks"]
+            _print_each([_callback_line(c) for c in sent], "No callbacks.")
+
+
+def _callback_line(sent: dict[str, Any]) -> str:
+    fault = f" ({sent['fault']})" if sent["fault"] else ""
+    event = sent["params"].get("Event") or sent["params"].get("DialStatus") or "?"
+    answered = sent["status"] if sent["status"] is not None else sent["error"]
+    return f"{sent['provider']} {event}{fault} to {sent['to']}: {answered}"
 
 
 def _outage_line(outage: dict[str, Any]) -> str:

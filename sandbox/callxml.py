@@ -24,7 +24,15 @@ CHOICES: Final[Mapping[str, frozenset[str]]] = {
     "method": frozenset({"GET", "POST"}),
     "hangupOnStar": frozenset({"true", "false"}),
     "sendOnPreanswer": frozenset({"true", "false"}),
+    "callbackMethod": frozenset({"GET", "POST"}),
+    "redirect": frozenset({"true", "false"}),
 }
+# The Dial attributes that ask for its outcome (docs.vobiz.ai/xml/dial/dial-status-reporting,
+# plivo.com/docs/voice/xml/dial): kept on the plan, so the sandbox can report it.
+REPORT_ATTRIBUTES: Final = frozenset(
+    {"action", "method", "callbackUrl", "callbackMethod", "redirect"}
+)
+_URL_ATTRIBUTES: Final = frozenset({"action", "callbackUrl"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,9 @@ VOBIZ_ELEMENTS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
                 "confirmSound",
                 "confirmKey",
                 "dialMusic",
+                "redirect",
+                "callbackUrl",
+                "callbackMethod",
             }
         ),
         frozenset({"Number", "User"}),
@@ -103,6 +114,7 @@ class CallPlan:
     numbers: tuple[str, ...]
     caller_id: str | None
     ring_timeout: int | None
+    report: dict[str, str] = field(default_factory=dict)
 
 
 def parse_call_xml(body: bytes, dialect: XmlDialect = VOBIZ_XML) -> CallPlan:
@@ -121,6 +133,7 @@ def parse_call_xml(body: bytes, dialect: XmlDialect = VOBIZ_XML) -> CallPlan:
             numbers=tuple(number.text.strip() for number in child.children),
             caller_id=child.attributes.get("callerId"),
             ring_timeout=_int_or_none(child.attributes.get("timeout")),
+            report=_report(child.attributes),
         )
     return CallPlan(
         announcement=" ".join(spoken) or None,
@@ -203,6 +216,17 @@ def _check_attribute(
         raise CallXmlError(f'loop="{value}" on <{tag}> is not a whole number')
     if name == "callerId" and not E164.fullmatch(value):
         raise CallXmlError(f'callerId="{value}" is not an E.164 number')
+    if name in _URL_ATTRIBUTES and not re.fullmatch(r"https?://\S+", value):
+        raise CallXmlError(
+            f'{name}="{value}" on <{tag}> is not an absolute http(s) URL'
+        )
+
+
+def _report(attributes: Mapping[str, str]) -> dict[str, str]:
+    """Return the Dial's attributes asking for its outcome, if it asks (action, callbackUrl)."""
+    if not _URL_ATTRIBUTES & set(attributes):
+        return {}
+    return {name: attributes[name] for name in REPORT_ATTRIBUTES & set(attributes)}
 
 
 def _int_or_none(value: str | None) -> int | None:

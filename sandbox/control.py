@@ -19,6 +19,16 @@ faulted and is not recorded in ``Sandbox.requests``.
   ``"drop": true`` aborts every connection (201, the outage).
 - ``DELETE /_sandbox/outages[/{provider}]``: end every outage, or a provider's (200,
   ``{"outages": [...]}``, the ended ones).
+- ``GET /_sandbox/callbacks``: the callbacks sent so far (where to: origin only) and
+  whether they are held, ``{"held", "callbacks": [...]}``.
+- ``POST /_sandbox/callbacks`` with ``{"held": true|false}``: hold the callbacks (they
+  arrive late, once released) or release them (200, as GET).
+- ``POST /_sandbox/callback_faults`` with ``{"provider", "account"?, "fault"}``: make a
+  Vobiz or Plivo account's callbacks ``forged``, ``unsigned``, ``tampered``,
+  ``replayed`` or (Vobiz) ``sdk-form``, or sound again (``null``) (200).
+- ``POST /_sandbox/numbers`` with ``{"number", "does"}``: what a number does when a
+  Dial calls it: ``answer`` (every number by default), ``busy``, ``no-answer``,
+  ``fail`` (200).
 """
 
 from __future__ import annotations
@@ -28,13 +38,27 @@ from http import HTTPStatus
 from typing import Any, Final, cast, get_args
 
 from aiohttp import web
+from yarl import URL
 
 from .api import decode_json
-from .state import Outage, ProviderName, SandboxCall, SandboxState, TelnyxAccount
+from .state import (
+    CallbackFault,
+    DialBehaviour,
+    Outage,
+    PlivoAccount,
+    ProviderName,
+    SandboxCall,
+    SandboxState,
+    TelnyxAccount,
+    VobizAccount,
+)
 
 CONTROL_PREFIX: Final = "/_sandbox"
 CALLS_PATH: Final = f"{CONTROL_PREFIX}/calls"
 OUTAGES_PATH: Final = f"{CONTROL_PREFIX}/outages"
+CALLBACKS_PATH: Final = f"{CONTROL_PREFIX}/callbacks"
+CALLBACK_FAULTS_PATH: Final = f"{CONTROL_PREFIX}/callback_faults"
+NUMBERS_PATH: Final = f"{CONTROL_PREFIX}/numbers"
 DIRECTIONS: Final = ("inbound", "outbound")
 PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
 _START_FIELDS: Final = frozenset(
@@ -94,6 +118,8 @@ def respond(state: SandboxState, method: str, path: str, body: bytes) -> web.Res
 def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Response:
     if path == OUTAGES_PATH or path.startswith(f"{OUTAGES_PATH}/"):
         return _route_outages(state, method, path, body)
+    if path in (CALLBACKS_PATH, CALLBACK_FAULTS_PATH, NUMBERS_PATH):
+        return _route_callbacks(state, method, path, body)
     if path == CALLS_PATH:
         if method == "GET":
             calls = sorted(state.calls.values(), key=lambda call: call.started)
@@ -134,6 +160,77 @@ def _route_outages(
     if provider is not None and not ended:
         raise ControlError(HTTPStatus.NOT_FOUND, f"{provider} has no outage")
     return web.json_response({"outages": [outage_json(o) for o in ended]})
+
+
+def _route_callbacks(
+    state: SandboxState, method: str, path: str, body: bytes
+) -> web.Response:
+    if path == CALLBACKS_PATH and method == "GET":
+        return web.json_response(_callbacks_json(state))
+    if method != "POST":
+        raise _not_allowed()
+    data = _object(body)
+    if path == CALLBACKS_PATH:
+        if set(data) != {"held"} or not isinstance(data["held"], bool):
+            raise ControlError(HTTPStatus.BAD_REQUEST, "give held: true or false")
+        if data["held"]:
+            state.callbacks_released.clear()
+        else:
+            state.callbacks_released.set()
+        return web.json_response(_callbacks_json(state))
+    if path == NUMBERS_PATH:
+        number, does = data.get("number"), data.get("does")
+        if (
+            set(data) != {"number", "does"}
+            or not isinstance(number, str)
+            or not isinstance(does, str)
+        ):
+            raise ControlError(HTTPStatus.BAD_REQUEST, "give number and does")
+        try:
+            state.dial_behaviours[number] = DialBehaviour(does)
+        except ValueError:
+            choices = ", ".join(DialBehaviour)
+            raise ControlError(
+                HTTPStatus.BAD_REQUEST, f"does must be one of {choices}"
+            ) from None
+        return web.json_response({"number": number, "does": does})
+    if unknown := sorted(set(data) - {"provider", "account", "fault"}):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"unknown field(s): {', '.join(unknown)}"
+        )
+    provider = _provider(data)
+    accounts = state.accounts[provider]
+    account = accounts.get(data.get("account") or next(iter(accounts), ""))
+    if not isinstance(account, VobizAccount | PlivoAccount):
+        raise ControlError(
+            HTTPStatus.NOT_FOUND, f"no such {provider} account sends callbacks"
+        )
+    fault = data.get("fault")
+    try:
+        account.callback_fault = None if fault is None else CallbackFault(fault)
+    except ValueError:
+        choices = ", ".join(CallbackFault)
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"fault must be null or one of {choices}"
+        ) from None
+    return web.json_response({"provider": provider, "fault": fault})
+
+
+def _callbacks_json(state: SandboxState) -> dict[str, Any]:
+    return {
+        "held": not state.callbacks_released.is_set(),
+        "callbacks": [
+            {
+                "provider": sent.provider,
+                "to": str(URL(sent.url).origin()),
+                "params": sent.params,
+                "fault": sent.fault,
+                "status": sent.status,
+                "error": sent.error,
+            }
+            for sent in state.callbacks_sent
+        ],
+    }
 
 
 def _outage(state: SandboxState, body: Mapping[str, Any]) -> Outage:

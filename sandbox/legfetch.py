@@ -18,7 +18,7 @@ and it never follows a redirect.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 import ipaddress
 import logging
@@ -37,6 +37,7 @@ FETCH_TIMEOUT: Final = 5.0
 # request docs).
 MAX_XML_BYTES: Final = 100 * 1024
 XML_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
+WEBHOOK_PATH: Final = "/api/webhook/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,17 @@ class LegFetcher:
     does.
     """
 
-    def __init__(self, state: SandboxState) -> None:
-        """Record outcomes on the calls and in the fetch log of ``state``."""
+    def __init__(
+        self,
+        state: SandboxState,
+        on_dial: Callable[[SandboxCall, LegOutcome], None] | None = None,
+    ) -> None:
+        """Record outcomes on the calls and in the fetch log of ``state``.
+
+        ``on_dial`` is told of each leg that goes on to dial a number.
+        """
         self.state = state
+        self.on_dial = on_dial
         self.timeout = FETCH_TIMEOUT
         self._planned: list[LegFetch] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -146,6 +155,8 @@ class LegFetcher:
             fetch.call.call_id,
             outcome,
         )
+        if self.on_dial is not None and outcome.result is LegResult.DIALING:
+            self.on_dial(fetch.call, outcome)
 
     async def _fetch(self, fetch: LegFetch) -> LegOutcome:
         params = fetch.params
@@ -162,7 +173,7 @@ class LegFetcher:
         def dropped(reason: str, status: int | None = None) -> LegOutcome:
             return replace(fetched, status=status, reason=reason)
 
-        if not _is_loopback_ip(url.host):
+        if not is_loopback_ip(url.host):
             return dropped("unreachable (not a loopback address)")
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -203,6 +214,7 @@ class LegFetcher:
             caller_id=plan.caller_id,
             announcement=plan.announcement,
             ring_timeout=plan.ring_timeout,
+            report=plan.report,
         )
 
 
@@ -229,8 +241,11 @@ def _call_parameters(call: SandboxCall, leg: str) -> dict[str, str]:
     return params
 
 
-def _is_loopback_ip(host: str | None) -> bool:
-    """Only an IP literal can be checked without a name lookup."""
+def is_loopback_ip(host: str | None) -> bool:
+    """Whether a URL's host is a loopback IP address (the sandbox reaches nothing else).
+
+    Only an IP literal can be checked without a name lookup.
+    """
     try:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -238,6 +253,11 @@ def _is_loopback_ip(host: str | None) -> bool:
 
 
 def _masked(url: str) -> str:
-    """Hide the query values of a URL (a transfer URL's token is a credential)."""
+    """Hide the query values of a URL (a transfer URL's token is a credential).
+
+    A Home Assistant webhook's id (``/api/webhook/<id>``, a credential too) is hidden.
+    """
     parsed = URL(url)
+    if parsed.path.startswith(WEBHOOK_PATH):
+        parsed = parsed.with_path(f"{WEBHOOK_PATH}***")
     return str(parsed.with_query(dict.fromkeys(parsed.query, "***")))

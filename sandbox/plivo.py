@@ -13,6 +13,7 @@ plivo.com/docs/voice/xml/speak and /xml/dial, ``Number`` and ``User``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 import re
 from typing import Final
 
@@ -50,6 +51,8 @@ class PlivoApi(PlivoStyleApi[PlivoAccount]):
     unauthorized_message = "Authentication failed"
     dialect = PLIVO_XML
     live_call_page_size = 20
+    # "Modify an application" answers 202.
+    application_update_status = HTTPStatus.ACCEPTED
     # With microseconds, as in Plivo's SDK fixture (liveCallGetResponse.json).
     session_start_format = "%Y-%m-%d %H:%M:%S.%f"
 

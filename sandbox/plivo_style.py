@@ -33,7 +33,7 @@ from .api import (
 )
 from .callxml import XmlDialect
 from .legfetch import LegFetcher
-from .state import SandboxState
+from .state import SandboxApplication, SandboxState
 
 if TYPE_CHECKING:
     from .api import ApiRequest
@@ -48,6 +48,19 @@ TRANSFER_FIELDS: Final = frozenset(
     {"legs", "aleg_url", "aleg_method", "bleg_url", "bleg_method"}
 )
 TRANSFER_METHODS: Final = ("GET", "POST")
+# The fields of an application its update takes (Plivo's "Modify an application", the
+# ones Vobiz documents too): a partial update, fields not given stay as they are.
+APPLICATION_FIELDS: Final = frozenset(
+    {
+        "app_name",
+        "answer_url",
+        "answer_method",
+        "hangup_url",
+        "hangup_method",
+        "fallback_answer_url",
+        "fallback_method",
+    }
+)
 ACCOUNT_IN_PATH: Final = re.compile(r"/Account/(?P<auth_id>[^/]+)/")
 _CALL_IN_PATH: Final = re.compile(r"/Call/(?P<call_uuid>[^/]+)/")
 
@@ -69,6 +82,9 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
     live_call_page_size: ClassVar[int | None] = None
     # How a live call's start (UTC, no zone) is written.
     session_start_format: ClassVar[str] = "%Y-%m-%d %H:%M:%S"
+    # The status an application update is answered with (Plivo documents 202; Vobiz
+    # shows no status, the sandbox answers 200).
+    application_update_status: ClassVar[int] = HTTPStatus.OK
 
     def __init__(self, state: SandboxState, leg_fetcher: LegFetcher) -> None:
         """Serve ``state``; after a transfer, ``leg_fetcher`` fetches the legs' URLs."""
@@ -92,6 +108,10 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
         return (
             *self.account_routes(),
             Route(re.compile(r"/Account/[^/]+/Call/"), {"GET": self._live_calls}),
+            Route(
+                re.compile(r"/Account/[^/]+/Application/(?P<app_id>[^/]+)/"),
+                {"GET": self._application, "POST": self._update_application},
+            ),
             Route(
                 re.compile(r"/Account/[^/]+/Call/(?P<call_uuid>[^/]+)/"),
                 {
@@ -192,6 +212,35 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
         self.state.end_call(call.call_id)
         return web.Response(status=HTTPStatus.NO_CONTENT)
 
+    def _application(
+        self, request: ApiRequest, account: AccountT, params: dict[str, str]
+    ) -> web.Response:
+        app = self.state.application(self.name, account.auth_id, params["app_id"])
+        if app is None:
+            return self.error(HTTPStatus.NOT_FOUND, "application not found")
+        return self.ok(with_api_id(application_json(app, account.auth_id)))
+
+    def _update_application(
+        self, request: ApiRequest, account: AccountT, params: dict[str, str]
+    ) -> web.Response:
+        body = require_object(request)
+        refuse_unknown_fields(body, APPLICATION_FIELDS)
+        for name, value in body.items():
+            if not isinstance(value, str):
+                raise BadRequestError(f"{name} must be a string")
+            if name.endswith("_method") and value not in TRANSFER_METHODS:
+                raise BadRequestError(f"{name} must be GET or POST")
+            if name.endswith("_url") and value and not is_http_url(value):
+                raise BadRequestError(f"{name} is not an absolute http(s) URL")
+        app = self.state.application(self.name, account.auth_id, params["app_id"])
+        if app is None:
+            return self.error(HTTPStatus.NOT_FOUND, "application not found")
+        for name, value in body.items():
+            setattr(app, name, value)
+        return self.ok(
+            with_api_id({"message": "changed"}), self.application_update_status
+        )
+
     def _call_not_found(self) -> web.Response:
         return self.error(HTTPStatus.NOT_FOUND, "call not found or not in progress")
 
@@ -240,6 +289,21 @@ def _whole(request: ApiRequest, name: str, default: int) -> int:
 def _require_live_filter(request: ApiRequest) -> None:
     if request.query.get("status") != "live":
         raise BadRequestError("add status=live: the sandbox serves live calls only")
+
+
+def application_json(app: SandboxApplication, auth_id: str) -> dict[str, Any]:
+    """Describe an application as Plivo's Application object does (its call URLs)."""
+    return {
+        "app_id": app.app_id,
+        "app_name": app.app_name,
+        "answer_url": app.answer_url,
+        "answer_method": app.answer_method,
+        "hangup_url": app.hangup_url,
+        "hangup_method": app.hangup_method,
+        "fallback_answer_url": app.fallback_answer_url,
+        "fallback_method": app.fallback_method,
+        "resource_uri": f"/v1/Account/{auth_id}/Application/{app.app_id}/",
+    }
 
 
 def with_api_id(body: dict[str, Any]) -> dict[str, Any]:

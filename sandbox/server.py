@@ -12,11 +12,18 @@ from yarl import URL
 
 from .api import FORM, ApiRequest, ProviderApi, decode_form, decode_json
 from .bland import BlandApi
+from .callbacks import CallbackSender
 from .control import CONTROL_PREFIX, is_control_path, respond as control_respond
 from .faults import Fault, FaultKind, canned_response
 from .legfetch import LegFetcher
 from .plivo import PlivoApi
-from .state import ProviderName, RecordedRequest, SandboxState, mask_headers
+from .state import (
+    ProviderName,
+    RecordedRequest,
+    SandboxCall,
+    SandboxState,
+    mask_headers,
+)
 from .telnyx import TelnyxApi
 from .twilio import TwilioApi
 from .vobiz import VobizApi
@@ -42,9 +49,10 @@ class Sandbox(SandboxState):
 
     def __init__(self, *, seed: bool = True) -> None:
         """Prepare the state (seeded with the documented test data unless told not to)."""
+        self.callback_sender = CallbackSender(self)
         super().__init__(seed=seed)
         self.connections = 0  # TCP connections accepted so far
-        self.leg_fetcher = LegFetcher(self)
+        self.leg_fetcher = LegFetcher(self, on_dial=self.callback_sender.dialled)
         self._apis: tuple[ProviderApi[Any], ...] = (
             VobizApi(self, self.leg_fetcher),
             BlandApi(self),
@@ -56,6 +64,21 @@ class Sandbox(SandboxState):
         self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
         self._url: URL | None = None
+
+    def add_call(self, *args: Any, **kwargs: Any) -> SandboxCall:
+        """Add a call; its application (Vobiz, Plivo) is told it started."""
+        call = super().add_call(*args, **kwargs)
+        self.callback_sender.call_started(call)
+        return call
+
+    def end_call(self, call_id: str) -> None:
+        """Hang up a call; its application (Vobiz, Plivo) is told, with its Dials."""
+        super().end_call(call_id)
+        self.callback_sender.call_ended(self.calls[call_id])
+
+    async def callbacks_settled(self, timeout: float = 10.0) -> None:
+        """Wait until every callback so far was sent and answered (or failed)."""
+        await self.callback_sender.settled(timeout)
 
     @property
     def port(self) -> int:
@@ -135,6 +158,7 @@ class Sandbox(SandboxState):
             return
         self._stopping.set()
         await self.leg_fetcher.close()
+        await self.callback_sender.close()
         self._listener.close()
         await self._runner.cleanup()
         await self._listener.wait_closed()

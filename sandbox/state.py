@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,11 @@ SANDBOX_PLIVO_AUTH_ID: Final = "MAPLIVOSANDBOX000001"
 SANDBOX_PLIVO_AUTH_TOKEN: Final = "sandbox-plivo-auth-token-0001"  # noqa: S105
 SANDBOX_PLIVO_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000001"
 SANDBOX_PLIVO_SECOND_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000002"
+# The application each Vobiz and Plivo account's numbers (and so its calls) belong to.
+SANDBOX_VOBIZ_APP_ID: Final = "20372631212782780"
+SANDBOX_PLIVO_APP_ID: Final = "20372631212782781"
+# Where the seeded applications answer calls: the user's own server, never fetched.
+SANDBOX_ANSWER_URL: Final = "https://app.example.com/answer"
 
 # Destinations Bland refuses by default: international satellite networks.
 DEFAULT_BLOCKED_PREFIXES: Final = frozenset({"+881", "+882"})
@@ -48,6 +54,49 @@ _NEW_CALL_ID: Final[Mapping[ProviderName, Callable[[], str]]] = {
     "twilio": lambda: f"CA{uuid.uuid4().hex}",
     "telnyx": lambda: f"v3:{secrets.token_urlsafe(24)}",
 }
+
+
+class CallbackFault(StrEnum):
+    """How the callbacks of an account go wrong on purpose (``callback_fault``)."""
+
+    FORGED = "forged"  # signed with another key
+    UNSIGNED = (
+        "unsigned"  # no signature headers at all (Vobiz, for a URL without credentials)
+    )
+    TAMPERED = "tampered"  # a field changed after signing
+    REPLAYED = "replayed"  # sent twice, the second a byte-for-byte copy (same nonce)
+    SDK_FORM = "sdk-form"  # Vobiz only: V3 alone, computed as Vobiz's Go SDK does
+
+
+class DialBehaviour(StrEnum):
+    """What a number does when a Dial calls it (``dial_behaviours``)."""
+
+    ANSWER = "answer"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAIL = "fail"
+
+
+@dataclass(slots=True)
+class SandboxApplication:
+    """A Vobiz or Plivo application: where its numbers' calls are answered and end.
+
+    An empty ``hangup_url`` sends the hangup to ``answer_url``, as both document.
+    """
+
+    app_id: str
+    app_name: str
+    answer_url: str = SANDBOX_ANSWER_URL
+    answer_method: str = "POST"
+    hangup_url: str = ""
+    hangup_method: str = "POST"
+    fallback_answer_url: str = ""
+    fallback_method: str = "POST"
+
+    @property
+    def effective_hangup_url(self) -> str:
+        """Where a call's hangup is sent."""
+        return self.hangup_url or self.answer_url
 
 
 class CallStatus(StrEnum):
@@ -70,6 +119,8 @@ class VobizAccount:
     enabled: bool = True
     concurrent_calls_limit: int = 10
     cps_limit: int = 2
+    applications: dict[str, SandboxApplication] = field(default_factory=dict)
+    callback_fault: CallbackFault | None = None
 
 
 def _default_billing() -> dict[str, Any]:
@@ -119,6 +170,9 @@ class LegOutcome:
     announcement: str | None = None
     ring_timeout: int | None = None
     reason: str | None = None
+    # The Dial's attributes that ask for its outcome (action, callbackUrl, their
+    # methods, redirect), where the XML has them.
+    report: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         """Describe it as a person would: ``dialing +1… (caller id +1…) after "…"``."""
@@ -143,6 +197,8 @@ class PlivoAccount:
     auto_recharge: bool = False
     cash_credits: str = "25.00000"
     timezone: str = "America/New_York"
+    applications: dict[str, SandboxApplication] = field(default_factory=dict)
+    callback_fault: CallbackFault | None = None
 
 
 @dataclass(slots=True)
@@ -230,11 +286,32 @@ class SandboxCall:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[LegOutcome] = field(default_factory=list)
     connection: str | None = None  # the Telnyx connection the call runs on
+    app_id: str | None = None  # the Vobiz or Plivo application the call runs on
+    ended: datetime | None = None  # when it was hung up
+    # Dials of the call answered and still connected: each Dial's report attributes,
+    # with its A and B legs, reported again when the call ends.
+    connected_dials: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
         """Whether the call is in progress, so it can be transferred."""
         return self.status is CallStatus.IN_PROGRESS
+
+
+@dataclass(frozen=True, slots=True)
+class SentCallback:
+    """One callback the sandbox sent (``params`` as sent, after any tampering).
+
+    ``status`` is the HTTP status answered, None when there was no answer (``error``).
+    """
+
+    provider: str
+    url: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    fault: CallbackFault | None
+    status: int | None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +362,13 @@ class SandboxState:
         # before it is answered, so a test can make something happen between two
         # requests (a call ending mid-poll, a fault for the next request).
         self.request_hooks: list[Callable[[RecordedRequest], None]] = []
+        # What a dialled number does (answers when not listed), by E.164 number.
+        self.dial_behaviours: dict[str, DialBehaviour] = {}
+        # The callbacks sent to Home Assistant (or anyone on loopback), in order, and
+        # whether they go (cleared: held until set, so they arrive late).
+        self.callbacks_sent: list[SentCallback] = []
+        self.callbacks_released = asyncio.Event()
+        self.callbacks_released.set()
         # Each provider's accounts by the key its requests authenticate with.
         self.accounts: dict[ProviderName, Mapping[str, object]] = {
             "vobiz": self.vobiz_accounts,
@@ -363,10 +447,18 @@ class SandboxState:
         started: datetime | None = None,
         status: CallStatus = CallStatus.IN_PROGRESS,
         connection: str | None = None,
+        app_id: str | None = None,
     ) -> SandboxCall:
-        """Add a call (by default in progress) to an existing account."""
-        if account not in self.accounts[provider]:
+        """Add a call (by default in progress) to an existing account.
+
+        A Vobiz or Plivo call runs on ``app_id``, by default the account's first
+        application.
+        """
+        owner = self.accounts[provider].get(account)
+        if owner is None:
             raise ValueError(f"Unknown {provider} account")
+        if app_id is None and isinstance(owner, VobizAccount | PlivoAccount):
+            app_id = next(iter(owner.applications), None)
         call_id = call_id or _NEW_CALL_ID.get(provider, lambda: str(uuid.uuid4()))()
         if call_id in self.calls:
             raise ValueError(f"A call {call_id} already exists")
@@ -381,6 +473,7 @@ class SandboxState:
             started=started or datetime.now(UTC).replace(microsecond=0),
             status=status,
             connection=connection,
+            app_id=app_id,
         )
         self.calls[call_id] = call
         if provider == "bland":
@@ -389,7 +482,9 @@ class SandboxState:
 
     def end_call(self, call_id: str) -> None:
         """Hang up a call: it is no longer live, transfers of it answer 404."""
-        self.calls[call_id].status = CallStatus.COMPLETED
+        call = self.calls[call_id]
+        call.status = CallStatus.COMPLETED
+        call.ended = datetime.now(UTC)
 
     def omit_from_listings(self, call_id: str, times: int = 1) -> None:
         """Leave a call out of the next ``times`` listing requests (each page is one)."""
@@ -505,12 +600,24 @@ class SandboxState:
         """Return the recorded requests whose path contains the given text."""
         return [request for request in self.requests if path_contains in request.path]
 
+    def application(
+        self, provider: ProviderName, account: str, app_id: str
+    ) -> SandboxApplication | None:
+        """Return a Vobiz or Plivo account's application, if it has this one."""
+        owner = self.accounts[provider].get(account)
+        if not isinstance(owner, VobizAccount | PlivoAccount):
+            return None
+        return owner.applications.get(app_id)
+
     def _seed(self) -> None:
         vobiz = self.add_vobiz_account(
             SANDBOX_VOBIZ_AUTH_ID,
             SANDBOX_VOBIZ_AUTH_TOKEN,
             auth_secret=SANDBOX_VOBIZ_AUTH_SECRET,
             name="Sandbox Vobiz account",
+        )
+        vobiz.applications[SANDBOX_VOBIZ_APP_ID] = SandboxApplication(
+            SANDBOX_VOBIZ_APP_ID, "Sandbox Vobiz application"
         )
         bland = self.add_bland_account(
             SANDBOX_BLAND_API_KEY, org_id=SANDBOX_BLAND_ORG_ID
@@ -591,6 +698,9 @@ class SandboxState:
             SANDBOX_PLIVO_AUTH_ID,
             SANDBOX_PLIVO_AUTH_TOKEN,
             name="Sandbox Plivo account",
+        )
+        plivo.applications[SANDBOX_PLIVO_APP_ID] = SandboxApplication(
+            SANDBOX_PLIVO_APP_ID, "Sandbox Plivo application"
         )
         self._seed_calls(
             "plivo",

@@ -33,6 +33,7 @@ from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_PLIVO_APP_ID,
     SANDBOX_PLIVO_AUTH_ID,
     SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_PLIVO_CALL_ID,
@@ -42,6 +43,7 @@ from sandbox import (  # noqa: E402
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
@@ -224,11 +226,12 @@ class HomeAssistantApi:
                     f"Connecting the sandbox {step} account failed: {result}"
                 )
 
-    def set_option(self, entry_id: str, key: str, value: str) -> None:
-        """Set one option of an account through the real options flow.
+    def set_options(self, entry_id: str, wanted: dict[str, Any]) -> None:
+        """Set options of an account through the real options flow.
 
         The sandbox's Bland AI org id and Telnyx connection id let those accounts list
-        their live calls. Options already set are kept.
+        their live calls; Vobiz and Plivo get instant call events, with Home Assistant
+        setting their sandbox application's hangup URL. Options already set are kept.
         """
         base = "/api/config/config_entries/options/flow"
         flow = self.call("POST", base, {"handler": entry_id})
@@ -236,13 +239,15 @@ class HomeAssistantApi:
             field["name"]: (field.get("description") or {}).get("suggested_value")
             for field in flow["data_schema"]
         }
-        if current.get(key) == value:
+        if all(current.get(key) == value for key, value in wanted.items()):
             self.call("DELETE", f"{base}/{flow['flow_id']}")
             return
         options = {name: given for name, given in current.items() if given is not None}
-        result = self.call("POST", f"{base}/{flow['flow_id']}", options | {key: value})
+        result = self.call("POST", f"{base}/{flow['flow_id']}", options | wanted)
         if result.get("type") != "create_entry":
-            raise SystemExit(f"Setting the option {key} failed: {result}")
+            raise SystemExit(
+                f"Setting the options {', '.join(wanted)} failed: {result}"
+            )
 
     def add_sandbox_destinations(self) -> None:
         """Give each account without destinations two, through the real subentry flow.
@@ -459,6 +464,27 @@ without a call id; "call_transfer.list_calls" lists every account's calls:
 """
 
 
+def push_options(application_id: str) -> dict[str, Any]:
+    """Return the options of instant call events, set up by Home Assistant on the application."""
+    return {"push": True, "application_id": application_id, "push_register": True}
+
+
+def push_help(sandbox_url: str) -> str:
+    """Say what instant call events do in the sandbox, and how to forge callbacks."""
+    port = str(urllib.parse.urlsplit(sandbox_url).port)
+    return f"""
+Instant call events: the Vobiz and Plivo accounts receive the sandbox's signed callbacks
+(Home Assistant set each sandbox application's hangup URL). A call ending fires
+call_transfer_call_ended with source: push at once; a transfer to a number fires
+call_transfer_transfer_answered (or _unanswered). Make a number busy, or every Vobiz
+callback forged (refused: the account's diagnostics count them; 5 raise a repair issue):
+
+  {sandbox_command("callbacks", "number", "--port", port, "+14155550100", "busy")}
+  {sandbox_command("callbacks", "fault", "--port", port, "--provider", "vobiz", "forged")}
+  {sandbox_command("callbacks", "fault", "--port", port, "--provider", "vobiz", "none")}
+"""
+
+
 def free_port() -> int:
     """Return a free TCP port on loopback, for an instance of its own."""
     with socket.socket() as sock:
@@ -551,12 +577,14 @@ def main() -> None:
         print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
         return
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
-    for title, key, value in (
-        ("Bland AI", "org_id", SANDBOX_BLAND_ORG_ID),
-        ("Telnyx", "connection_id", SANDBOX_TELNYX_CONNECTION_ID),
+    for title, options in (
+        ("Bland AI", {"org_id": SANDBOX_BLAND_ORG_ID}),
+        ("Telnyx", {"connection_id": SANDBOX_TELNYX_CONNECTION_ID}),
+        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
+        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
     ):
         if title in entry_ids:
-            api.set_option(entry_ids[title], key, value)
+            api.set_options(entry_ids[title], options)
     api.add_sandbox_destinations()
     api.forget_generated_dashboard()
     print(
@@ -604,6 +632,7 @@ Configure (options). To point a leg at XML of your own, use aleg_url instead of 
 Watch the result under Developer tools -> Events (listen to call_transfer_succeeded),
 or on the account's "Transfers" entity.
 {live_calls_help(args.sandbox, entry_ids.get("Bland AI", "<the Bland AI account>"))}
+{push_help(args.sandbox)}
 {destinations_help(args.sandbox, api.destinations())}""",
         flush=True,
     )

@@ -5,7 +5,8 @@
 - ``tests.helpers.guards``: every test fails on blocking I/O in the event loop or a leaked secret;
 - ``tests.helpers.provider_cases``: each provider's sandbox account as a case (``provider``, ``case``);
 - ``tests.helpers.entries``: config entries of those accounts (``entry``, ``vobiz_entry``...);
-- ``tests.helpers.live_calls``: an account that lists its calls, and the frozen clock (``live``).
+- ``tests.helpers.live_calls``: an account that lists its calls, and the frozen clock (``live``);
+- ``tests.helpers.push``: a Vobiz or Plivo account receiving its signed callbacks (``push``).
 """
 
 # Import this repository's integration before Home Assistant's test config directory
@@ -23,6 +24,7 @@ pytest_plugins = [
     "tests.helpers.provider_cases",
     "tests.helpers.entries",
     "tests.helpers.live_calls",
+    "tests.helpers.push",
 ]
 
 

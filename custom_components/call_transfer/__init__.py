@@ -9,7 +9,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import LiveCallsCoordinator
 from .data import (
     TRANSFERS_IN_PROGRESS,
@@ -21,7 +21,14 @@ from .data import (
 from .dial import async_remove_dial_webhook, async_setup_dial_webhook
 from .entity import live_calls_signal
 from .phone import async_load_home_metadata
-from .providers import CallTransferError, InvalidAuthError, OptionKind
+from .providers import (
+    PROVIDERS,
+    CallTransferError,
+    InvalidAuthError,
+    OptionKind,
+    TransferProvider,
+)
+from .push import async_follow_public_url, async_remove_push, async_setup_push
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BUTTON, Platform.EVENT, Platform.SELECT, Platform.SENSOR]
@@ -66,6 +73,9 @@ async def async_setup_entry(
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await async_setup_dial_webhook(hass, entry)
+    if client.push is not None:
+        async_follow_public_url(hass, entry)
+        await async_setup_push(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -101,6 +111,19 @@ async def _async_entry_updated(
         dict(entry.data),
         dict(entry.options),
     )
+    await _async_follow_live_calls(hass, entry, client, same_calls)
+    if client.push is not None:
+        await async_setup_push(hass, entry)
+
+
+async def _async_follow_live_calls(
+    hass: HomeAssistant,
+    entry: CallTransferConfigEntry,
+    client: TransferProvider,
+    same_calls: bool,
+) -> None:
+    """Poll the live calls with a new client: the same coordinator, a new one or none."""
+    runtime = entry.runtime_data
     coordinator = runtime.coordinator
     if coordinator is not None and client.supports_live_calls:
         await coordinator.async_use_client(client, same_calls=same_calls)
@@ -128,7 +151,10 @@ async def async_remove_entry(
 ) -> None:
     """Delete what a removed account leaves outside its entry.
 
-    Its Dial XML webhook id, and its transfers kept for diagnostics.
+    Its webhook ids and its transfers kept for diagnostics; and put back the callback URL
+    its push registration replaced at the provider.
     """
     forget_recent_transfers(hass, entry.entry_id)
     await async_remove_dial_webhook(hass, entry.entry_id)
+    if PROVIDERS[entry.data[CONF_PROVIDER]].push is not None:
+        await async_remove_push(hass, entry)

@@ -20,6 +20,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -39,6 +40,8 @@ from .const import (
     CONF_METHOD,
     CONF_NUMBER,
     CONF_PROVIDER,
+    CONF_PUSH,
+    CONF_PUSH_REGISTER,
     CONF_SCAN_INTERVAL,
     CONF_URL,
     DEFAULT_SCAN_INTERVAL,
@@ -70,6 +73,7 @@ from .providers import (
     normalize_base_url,
 )
 from .providers.validation import is_sip_uri, require_http_url
+from .push import async_callback_url
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -317,10 +321,16 @@ class CallTransferOptionsFlow(OptionsFlow):
         entry: CallTransferConfigEntry = self.config_entry
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
+        placeholders = {"provider": provider.display_name}
+        if provider.push is not None:
+            callback_url = await async_callback_url(self.hass, entry)
+            placeholders["callback_url"] = callback_url or "—"
         if user_input is not None:
             options, errors = await _async_normalize_options(
                 self.hass, provider, user_input
             )
+            if options.get(CONF_PUSH) and placeholders.get("callback_url") == "—":
+                errors[CONF_PUSH] = "no_public_url"
             if not errors:
                 errors = await self._async_check_with_provider(provider, options)
             if not errors:
@@ -330,8 +340,7 @@ class CallTransferOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(
                 _options_schema(provider), user_input or entry.options
             ),
-            description_placeholders={"provider": provider.display_name}
-            | _seconds_ranges(provider),
+            description_placeholders=placeholders | _seconds_ranges(provider),
             errors=errors,
         )
 
@@ -378,11 +387,20 @@ _SECONDS = NumberSelector(
 
 
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
+    """Return the options schema: the provider's, the polling interval, then push."""
+    registration = provider.push.registration_option if provider.push else None
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(field.key): _option_selector(field)
         for field in provider.option_fields
+        if field.key != registration
     }
     schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
+    if provider.push is not None:
+        schema[vol.Optional(CONF_PUSH, default=False)] = BooleanSelector()
+    for field in provider.option_fields:
+        if field.key == registration:
+            schema[vol.Optional(field.key)] = _option_selector(field)
+            schema[vol.Optional(CONF_PUSH_REGISTER, default=False)] = BooleanSelector()
     return vol.Schema(schema)
 
 
@@ -417,9 +435,16 @@ def _seconds_ranges(provider: type[TransferProvider]) -> dict[str, str]:
 async def _async_normalize_options(
     hass: HomeAssistant, provider: type[TransferProvider], user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Return the options as stored (numbers in E.164, whole seconds) and form errors."""
+    """Return the options as stored (numbers in E.164, whole seconds) and form errors.
+
+    Push and its registration are stored only when on. Registration needs what the
+    provider sets the URL on (an application).
+    """
     options: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    for flag in (CONF_PUSH, CONF_PUSH_REGISTER):
+        if user_input.get(flag):
+            options[flag] = True
     for field in (*provider.option_fields, _SCAN_INTERVAL_FIELD):
         value = user_input.get(field.key)
         if isinstance(value, str):
@@ -441,6 +466,9 @@ async def _async_normalize_options(
             ):
                 errors[field.key] = "too_long"
         options[field.key] = value
+    registration = provider.push.registration_option if provider.push else None
+    if options.get(CONF_PUSH_REGISTER) and registration not in options:
+        errors[str(registration)] = "registration_target_required"
     return options, errors
 
 

@@ -18,6 +18,9 @@ CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_SCAN_INTERVAL: Final = 10
 MIN_SCAN_INTERVAL: Final = 5
 MAX_SCAN_INTERVAL: Final = 300
+# Push: receive the provider's signed callbacks; set their URL at the provider.
+CONF_PUSH: Final = "push"
+CONF_PUSH_REGISTER: Final = "push_register"
 
 SERVICE_TRANSFER: Final = "transfer"
 SERVICE_LIST_CALLS: Final = "list_calls"
@@ -50,6 +53,12 @@ ATTR_ACCOUNT: Final = "account"
 ATTR_FROM: Final = "from"
 ATTR_DIRECTION: Final = "direction"
 ATTR_STARTED: Final = "started"
+# What told of a call starting or ending: a provider's callback ("push") or a poll.
+ATTR_SOURCE: Final = "source"
+# Whether the number a call was transferred to answered (push, number transfers).
+EVENT_TRANSFER_ANSWERED: Final = "call_transfer_transfer_answered"
+EVENT_TRANSFER_UNANSWERED: Final = "call_transfer_transfer_unanswered"
+ATTR_REASON: Final = "reason"
 
 # Destinations: config subentries of an account, one button each.
 SUBENTRY_DESTINATION: Final = "destination"

@@ -1,9 +1,11 @@
 """Live calls of an account: listed by polling, each call reported started and ended once.
 
-Whatever tells of the account's calls (a poll's listing; later, a provider's callback)
-is a ``CallReport``, applied by ``LiveCallsCoordinator.async_apply`` to the account's one
+Whatever tells of the account's calls (a poll's listing, a provider's callback) is a
+``CallReport``, applied by ``LiveCallsCoordinator.async_apply`` to the account's one
 record of live calls: each call fires ``started`` when it is first seen and ``ended``
-when it is seen or confirmed gone, once each, whichever report told first.
+when it is seen or confirmed gone, once each, whichever report told first; each change
+says which (``source``: push or poll). While the account's callbacks arrive and report
+calls starting, polling only reconciles (every ``RECONCILIATION_INTERVAL``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import asyncio
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from math import ceil
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -31,6 +34,7 @@ from .const import (
     ATTR_DIRECTION,
     ATTR_FROM,
     ATTR_PROVIDER,
+    ATTR_SOURCE,
     ATTR_STARTED,
     ATTR_STATUS,
     ATTR_TO,
@@ -66,6 +70,26 @@ POLL_TIMEOUT: Final = 3 * DEFAULT_TIMEOUT
 MAX_LOOKUPS_PER_POLL: Final = 20
 # Ended calls remembered, so that no later report (a listing that lags) starts them again.
 ENDED_CALLS_KEPT: Final = 1000
+# How often polling reconciles while the account's callbacks report calls starting.
+RECONCILIATION_INTERVAL: Final = timedelta(minutes=5)
+
+
+class ReportSource(StrEnum):
+    """What told of a call: a provider's callback, or a poll."""
+
+    PUSH = "push"
+    POLL = "poll"
+
+
+class PushFeed(Protocol):
+    """The account's callbacks, as polling sees them."""
+
+    @property
+    def healthy(self) -> bool:
+        """Whether callbacks arrive and verify (none refused since the last accepted)."""
+
+    def missed_start(self) -> None:
+        """Note that a poll found a call starting that no callback reported."""
 
 
 def describe_call(call: LiveCall) -> JsonObjectType:
@@ -85,10 +109,11 @@ def describe_call(call: LiveCall) -> JsonObjectType:
 
 @dataclass(frozen=True, slots=True)
 class CallChange:
-    """A call seen to start (``started``) or end (``ended``)."""
+    """A call seen to start (``started``) or end (``ended``), and what told of it."""
 
     kind: ChangeKind
     call: LiveCall
+    source: ReportSource = ReportSource.POLL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +122,17 @@ class CallReport:
 
     ``complete``: ``live`` is every call live (a poll's listing), so a known call it
     leaves out may have ended, unless the provider confirmed it still live when asked
-    (``confirmed``). A provider's callback about one call is not complete.
+    (``confirmed``). A provider's callback about one call is not complete: it may tell
+    what it knows of a call that ended (``ended_calls``), so a call never seen live
+    (shorter than a poll interval) still starts and ends.
     """
 
     live: Mapping[str, LiveCall] = field(default_factory=dict)
     ended: frozenset[str] = frozenset()
+    ended_calls: Mapping[str, LiveCall] = field(default_factory=dict)
     confirmed: frozenset[str] = frozenset()
     complete: bool = False
+    source: ReportSource = ReportSource.POLL
 
 
 class LiveCallRecord:
@@ -133,7 +162,17 @@ class LiveCallRecord:
         return [i for i in self.calls if i not in listed and i not in self._missed]
 
     def apply(self, report: CallReport) -> list[CallChange]:
-        """Take a report in; return the calls it ended, then those it started."""
+        """Take a report in; return the calls it ended, then those it started.
+
+        Then each call it tells ended that was never seen: started, then ended.
+        """
+        unseen = [
+            call
+            for call_id, call in report.ended_calls.items()
+            if call_id in report.ended
+            and call_id not in self.calls
+            and call_id not in self._ended
+        ]
         ended = self._end_all(report.ended)
         # A callback about a call that ended is late; a listing tells what is live.
         live = {
@@ -160,9 +199,15 @@ class LiveCallRecord:
         else:
             self._missed -= live.keys()
             self.calls |= live
+        source = report.source
         return [
-            *(CallChange("ended", call) for call in ended),
-            *(CallChange("started", call) for call in started),
+            *(CallChange("ended", call, source) for call in ended),
+            *(CallChange("started", call, source) for call in started),
+            *(
+                CallChange(kind, call, source)
+                for call in unseen
+                for kind in ("started", "ended")
+            ),
         ]
 
     def _end_all(self, call_ids: Collection[str]) -> list[LiveCall]:
@@ -221,6 +266,10 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
         self._poll_lock = asyncio.Lock()
         # No poll before this (the provider's Retry-After).
         self._quiet_until: datetime | None = None
+        # The account's callbacks, while they are on.
+        self.push: PushFeed | None = None
+        # Whether the last poll was scheduled as a reconciliation.
+        self.reconciling = False
 
     async def async_setup_first_refresh(self) -> None:
         """List the calls once before the entities are added.
@@ -278,8 +327,11 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
         return lambda: self._change_listeners.remove(listener)
 
     @callback
-    def async_apply(self, report: CallReport) -> None:
-        """Apply a report: each change reaches its listeners and the bus once, then the entities."""
+    def async_apply(self, report: CallReport) -> list[CallChange]:
+        """Apply a report: each change reaches its listeners and the bus once, then the entities.
+
+        Returns the changes.
+        """
         changes = self.record.apply(report)
         self.data = dict(self.record.calls)
         for change in changes:
@@ -287,6 +339,28 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
                 listener(change)
             self.hass.bus.async_fire(_EVENTS[change.kind], self.event_data(change))
         self._async_update_listeners_if_stale()
+        return changes
+
+    @property
+    def should_reconcile(self) -> bool:
+        """Whether polling only reconciles: no call live, and callbacks report starts.
+
+        That is while the account's callbacks are healthy and its client's report calls
+        starting; a call live, a refused callback or a start only a poll found brings
+        polling back to the scan interval.
+        """
+        return (
+            self.push is not None
+            and self.push.healthy
+            and self.client.push_reports_call_starts
+            and not self.record.calls
+        )
+
+    @callback
+    def async_push_changed(self) -> None:
+        """Poll now (and from then on every scan interval) if polling should stop reconciling."""
+        if self.reconciling and not self.should_reconcile:
+            self.config_entry.async_create_task(self.hass, self.async_request_refresh())
 
     @callback
     def async_update_listeners(self) -> None:
@@ -314,12 +388,23 @@ class LiveCallsCoordinator(DataUpdateCoordinator[LiveCalls]):
             ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,
             ATTR_PROVIDER: self.client.provider_id,
             **details,
+            ATTR_SOURCE: change.source.value,
         }
 
     async def _async_update_data(self) -> LiveCalls:
         async with self._poll_lock:
+            reconciled, self.reconciling = self.reconciling, False
             for report in await self._async_poll():
-                self.async_apply(report)
+                changes = self.async_apply(report)
+                if (
+                    reconciled
+                    and self.push is not None
+                    and any(change.kind == "started" for change in changes)
+                ):
+                    self.push.missed_start()
+            self.reconciling = self.should_reconcile
+            if self.reconciling:
+                self.update_interval = RECONCILIATION_INTERVAL
             return self.data
 
     async def _async_poll(self) -> list[CallReport]:

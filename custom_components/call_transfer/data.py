@@ -18,6 +18,7 @@ from .providers import DEFAULT_TIMEOUT, PROVIDERS, AccountInfo, TransferProvider
 if TYPE_CHECKING:
     from .coordinator import LiveCallsCoordinator
     from .dial import DialWebhook
+    from .push import PushRuntime
     from .transfer import TransferOutcome
 
 # (entry id, call id) of every transfer under way, so a second transfer of the same call
@@ -63,6 +64,8 @@ class CallTransferData:
     coordinator: LiveCallsCoordinator | None = None
     # Serves the Dial XML of transfers to a number (NumberTransfer.DIAL_URL providers).
     dial_webhook: DialWebhook | None = None
+    # Receives the provider's signed callbacks, while the account's push is on.
+    push: PushRuntime | None = None
     # The live call the account's buttons and voice commands transfer, as chosen under
     # its Call to transfer select; None: the only live call.
     chosen_call_id: str | None = None

@@ -2,8 +2,9 @@
 
 Each is the account's bus event (``call_transfer_call_started`` …), so the automation
 gets its data as ``trigger.event.data``. Calls are offered only on an account whose
-live calls are listed. A destination's device offers its own transfers: succeeded or
-failed, to that destination (by its current name: a renamed one is followed).
+live calls are listed; whether the number a call was transferred to answered, only where
+the provider reports it (push). A destination's device offers its own transfers, to that
+destination (by its current name: a renamed one is followed).
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ import voluptuous as vol
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DESTINATION,
+    CONF_PROVIDER,
     DOMAIN,
     EVENT_CALL_ENDED,
     EVENT_CALL_STARTED,
+    EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_SUCCEEDED,
+    EVENT_TRANSFER_UNANSWERED,
 )
 from .data import CallTransferConfigEntry
 from .destinations import Destination
+from .providers import PROVIDERS
 
 CALL_TRIGGERS: Final = {
     "call_started": EVENT_CALL_STARTED,
@@ -49,7 +54,11 @@ TRANSFER_TRIGGERS: Final = {
     "transfer_succeeded": EVENT_TRANSFER_SUCCEEDED,
     "transfer_failed": EVENT_TRANSFER_FAILED,
 }
-_EVENTS: Final = CALL_TRIGGERS | TRANSFER_TRIGGERS
+OUTCOME_TRIGGERS: Final = {
+    "transfer_answered": EVENT_TRANSFER_ANSWERED,
+    "transfer_unanswered": EVENT_TRANSFER_UNANSWERED,
+}
+_EVENTS: Final = CALL_TRIGGERS | TRANSFER_TRIGGERS | OUTCOME_TRIGGERS
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {vol.Required(CONF_TYPE): vol.In(_EVENTS)}
@@ -59,7 +68,10 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 async def async_get_triggers(
     hass: HomeAssistant, device_id: str
 ) -> list[dict[str, str]]:
-    """List the account's triggers: its calls' where they are listed, its transfers'."""
+    """List the account's triggers: its calls' where they are listed, its transfers'.
+
+    And its transfers' outcomes where the provider reports them.
+    """
     entry_id, subentry_id = _device_target(hass, device_id)
     entry: CallTransferConfigEntry = hass.config_entries.async_get_known_entry(entry_id)
     lists_calls = (
@@ -67,6 +79,10 @@ async def async_get_triggers(
         and entry.state is ConfigEntryState.LOADED
         and entry.runtime_data.coordinator is not None
     )
+    push = PROVIDERS[entry.data[CONF_PROVIDER]].push
+    offered = (CALL_TRIGGERS if lists_calls else {}) | TRANSFER_TRIGGERS
+    if push is not None and push.reports_transfer_outcomes:
+        offered |= OUTCOME_TRIGGERS
     return [
         {
             CONF_PLATFORM: "device",
@@ -74,7 +90,7 @@ async def async_get_triggers(
             CONF_DEVICE_ID: device_id,
             CONF_TYPE: trigger_type,
         }
-        for trigger_type in (_EVENTS if lists_calls else TRANSFER_TRIGGERS)
+        for trigger_type in offered
     ]
 
 

@@ -1,4 +1,4 @@
-"""Diagnostics: entry and options, account, destinations, live calls and recent transfers, redacted."""
+"""Diagnostics: entry and options, account, destinations, live calls, push and recent transfers, redacted."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .data import CallTransferConfigEntry, recent_transfers
 from .destinations import Destination, account_destinations
 from .phone import mask, mask_numbers_in
 from .providers import PROVIDERS, OptionKind
+from .push import push_diagnostics
 
 # Every credential a provider declares secret, and secret-looking keys providers send.
 TO_REDACT = {
@@ -50,6 +51,7 @@ async def async_get_config_entry_diagnostics(
                 _destination(dest) for dest in account_destinations(entry)
             ],
             "live_calls": _live_calls(runtime.coordinator),
+            "push": push_diagnostics(hass, entry),
             "recent_transfers": [
                 outcome.masked() for outcome in recent_transfers(hass, entry.entry_id)
             ],

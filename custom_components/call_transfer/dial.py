@@ -11,36 +11,29 @@ else. The webhook is unregistered once the account is unloaded and none of its t
 is pending, when the account is removed, and when Home Assistant stops; Home Assistant
 then answers its URL with an empty 200, as for every unknown webhook.
 
-The public URL is a Home Assistant Cloud cloudhook when Cloud is connected, else the
-external URL: ``https``, or ``http`` on a loopback address (which only the local
-sandbox can reach). The webhook id is kept per account (``.storage``) so its cloudhook
-is created once and deleted with the account, instead of once per restart.
+The public URL and the webhook's id are the account's webhook machinery
+(``webhooks.py``). With the account's push on, the Dial asks the provider to report
+the dialled number's outcome to the account's callback webhook (``push.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from http import HTTPStatus
-import ipaddress
 import secrets
 from typing import Any, Final
 
-import aiohttp
 from aiohttp.hdrs import METH_GET, METH_POST
 from aiohttp.web import Request, Response
 from homeassistant.components import webhook
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.network import NoURLAvailableError, get_url
-from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 from yarl import URL
 
@@ -55,6 +48,16 @@ from .providers import (
     TransferResult,
 )
 from .providers.errors import AfterSendingError
+from .webhooks import (
+    WebhookPurpose,
+    async_on_public_url_change,
+    async_public_url,
+    async_remove_webhook_id,
+    cloud_connected,
+    configured_external_url,
+    external_base_url,
+    webhook_ids,
+)
 
 # How long a transfer's Dial XML URL answers: the provider fetches it right after it
 # accepts the transfer; this leaves room for its retries and a slow network.
@@ -64,8 +67,6 @@ ISSUE_NO_PUBLIC_URL: Final = "dial_url_unavailable"
 # The repair issue's (and the refusal's) text when the external URL is plain http.
 REASON_NOT_HTTPS: Final = "dial_url_not_https"
 LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer#transfers-to-a-phone-number-on-vobiz-and-plivo"
-_STORAGE_VERSION: Final = 1
-_DATA_WEBHOOK_IDS: HassKey[WebhookIds] = HassKey(f"{DOMAIN}_dial_webhook_ids")
 _DATA_DIAL_ORDERS: HassKey[DialOrders] = HassKey(f"{DOMAIN}_dial_orders")
 _NOT_FOUND: Final = HTTPStatus.NOT_FOUND
 
@@ -232,29 +233,37 @@ class DialWebhook:
         """Stop answering once the account's pending transfers are over (it unloads)."""
         self._orders.async_close(self.webhook_id)
 
-    async def async_transfer(self, request: TransferRequest) -> TransferResult:
+    async def async_transfer(
+        self, request: TransferRequest, destination: str | None
+    ) -> TransferResult:
         """Serve the Dial XML of ``request.to`` and transfer a leg to it.
 
         Raises ``ServiceValidationError`` (and opens a repair issue) when the provider
         cannot be given a URL it can reach; nothing is sent then. When the provider
         refuses the transfer, the URL goes at once; when the transfer may have happened
         (``outcome_unknown``), it stays for its lifetime, as the provider may fetch it.
+        With push on, the number's outcome is awaited meanwhile (``destination`` names
+        it in the events).
         """
-        token, sent = await self._async_serve(request)
+        token, sent, forget_outcome = await self._async_serve(request, destination)
         try:
             return await self.client.async_transfer(sent)
         except CallTransferError as err:
             if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
                 self._orders.async_forget(token)
+                forget_outcome()
             raise
 
     async def _async_serve(
-        self, request: TransferRequest
-    ) -> tuple[str, TransferRequest]:
-        """Register the XML under a new token; return it and the request pointing at it."""
+        self, request: TransferRequest, destination: str | None
+    ) -> tuple[str, TransferRequest, Callable[[], None]]:
+        """Register the XML under a new token; return it, the request pointing at it.
+
+        And what forgets the outcome awaited, if one is.
+        """
         assert request.to is not None
-        base_url = await self._async_public_url()
-        if base_url is None:
+        public = await async_public_url(self.hass, self.webhook_id)
+        if public is None:
             reason, placeholders = self._why_no_public_url()
             ir.async_create_issue(
                 self.hass,
@@ -272,13 +281,24 @@ class DialWebhook:
                 translation_placeholders=placeholders,
             )
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
+        report_url, forget_outcome = None, _nothing
+        if (push := self._entry.runtime_data.push) is not None:
+            report_url, forget_outcome = await push.async_await_outcome(
+                request, destination
+            )
         order = _ServedDialXml(
-            request.call_id, request.legs, self.client.dial_xml(request.to)
+            request.call_id,
+            request.legs,
+            self.client.dial_xml(request.to, report_url=report_url),
         )
         token = self._orders.async_add(self.webhook_id, order)
-        url = str(URL(base_url).update_query(token=token))
+        url = str(URL(public[0]).update_query(token=token))
         # A number moves one leg (never both): that leg fetches the URL.
-        return token, replace(request, to=None).with_leg_url(request.legs, url)
+        return (
+            token,
+            replace(request, to=None).with_leg_url(request.legs, url),
+            forget_outcome,
+        )
 
     def _why_no_public_url(self) -> tuple[str, dict[str, str]]:
         """Return the translation key and placeholders saying why no URL can be used.
@@ -287,133 +307,23 @@ class DialWebhook:
         host and port (it has no path; the webhook's would never be shown).
         """
         placeholders = {"provider": self.client.display_name}
-        if (found := _configured_external_url(self.hass)) is None:
+        if (found := configured_external_url(self.hass)) is None:
             return ISSUE_NO_PUBLIC_URL, placeholders
         return REASON_NOT_HTTPS, placeholders | {"found": str(URL(found).origin())}
-
-    async def _async_public_url(self) -> str | None:
-        """Return the webhook's URL as the provider can reach it, or None."""
-        if _cloud_connected(self.hass):
-            from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
-
-            try:
-                return await cloud.async_get_or_create_cloudhook(
-                    self.hass, self.webhook_id
-                )
-            except (
-                cloud.CloudNotAvailable,
-                ValueError,
-                aiohttp.ClientError,
-                TimeoutError,
-            ) as err:
-                LOGGER.warning(
-                    "Could not get a Home Assistant Cloud webhook, using the external URL: %s",
-                    err,
-                )
-        if (base_url := external_base_url(self.hass)) is None:
-            return None
-        return base_url + webhook.async_generate_path(self.webhook_id)
 
 
 def _cancel_nothing() -> None:
     """Stand in for the timer of a token that is gone."""
 
 
-def external_base_url(hass: HomeAssistant) -> str | None:
-    """Return the external URL if a provider can use it: https, or http on loopback."""
-    if (base_url := _configured_external_url(hass)) is None:
-        return None
-    parsed = URL(base_url)
-    if parsed.scheme == "https" or (
-        parsed.scheme == "http" and _is_loopback_ip(parsed.host)
-    ):
-        return base_url
-    return None
-
-
-def _configured_external_url(hass: HomeAssistant) -> str | None:
-    """Return Home Assistant's external URL, whatever its scheme, or None."""
-    try:
-        return get_url(
-            hass,
-            allow_internal=False,
-            allow_cloud=False,
-            allow_ip=True,
-            prefer_external=True,
-        )
-    except NoURLAvailableError:
-        return None
-
-
-def _cloud_loaded(hass: HomeAssistant) -> bool:
-    """Whether Home Assistant Cloud is set up (so its module is in memory already).
-
-    Cloud's module is imported only then: importing it (hass_nabucasa, Alexa, Google
-    Assistant) takes about a second that an installation without Cloud never pays.
-    """
-    return "cloud" in hass.config.components
-
-
-def _cloud_connected(hass: HomeAssistant) -> bool:
-    """Whether Home Assistant Cloud can relay a cloudhook right now."""
-    if not _cloud_loaded(hass):
-        return False
-    from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
-
-    return cloud.async_active_subscription(hass) and cloud.async_is_connected(hass)
-
-
-def _is_loopback_ip(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class WebhookIds:
-    """The webhook id of each account, kept so its cloudhook can be reused and deleted."""
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Read and write ``.storage/call_transfer.dial_webhooks``."""
-        self._store: Store[dict[str, str]] = Store(
-            hass, _STORAGE_VERSION, f"{DOMAIN}.dial_webhooks"
-        )
-        self._ids: dict[str, str] | None = None
-        self._lock = asyncio.Lock()
-
-    async def async_get(self, entry_id: str) -> str:
-        """Return the account's webhook id, created (≥ 128 random bits) on first use."""
-        async with self._lock:
-            ids = await self._async_load()
-            if entry_id not in ids:
-                ids[entry_id] = webhook.async_generate_id()
-                await self._store.async_save(ids)
-            return ids[entry_id]
-
-    async def async_pop(self, entry_id: str) -> str | None:
-        """Forget the account's webhook id and return it."""
-        async with self._lock:
-            ids = await self._async_load()
-            if (webhook_id := ids.pop(entry_id, None)) is not None:
-                await self._store.async_save(ids)
-            return webhook_id
-
-    async def _async_load(self) -> dict[str, str]:
-        if self._ids is None:
-            self._ids = await self._store.async_load() or {}
-        return self._ids
+def _nothing() -> None:
+    """Stand in for forgetting an outcome that is not awaited."""
 
 
 def _dial_orders(hass: HomeAssistant) -> DialOrders:
     if (orders := hass.data.get(_DATA_DIAL_ORDERS)) is None:
         orders = hass.data[_DATA_DIAL_ORDERS] = DialOrders(hass)
     return orders
-
-
-def _webhook_ids(hass: HomeAssistant) -> WebhookIds:
-    if (ids := hass.data.get(_DATA_WEBHOOK_IDS)) is None:
-        ids = hass.data[_DATA_WEBHOOK_IDS] = WebhookIds(hass)
-    return ids
 
 
 async def async_setup_dial_webhook(
@@ -424,35 +334,30 @@ async def async_setup_dial_webhook(
         NumberTransfer.DIAL_URL
     ):
         return
-    dial = DialWebhook(hass, entry, await _webhook_ids(hass).async_get(entry.entry_id))
+    webhook_id = await webhook_ids(hass).async_get(entry.entry_id, WebhookPurpose.DIAL)
+    dial = DialWebhook(hass, entry, webhook_id)
     dial.async_register()
     entry.runtime_data.dial_webhook = dial
     entry.async_on_unload(dial.async_unregister)
 
     @callback
-    def _async_public_url_may_be_back(_: Any) -> None:
-        if external_base_url(hass) is not None or _cloud_connected(hass):
+    def _async_public_url_may_be_back() -> None:
+        if external_base_url(hass) is not None or cloud_connected(hass):
             ir.async_delete_issue(hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
 
-    entry.async_on_unload(
-        hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _async_public_url_may_be_back)
-    )
-    if _cloud_loaded(hass):
-        from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
-
-        entry.async_on_unload(
-            cloud.async_listen_connection_change(hass, _async_public_url_may_be_back)
-        )
+    async_on_public_url_change(hass, entry, _async_public_url_may_be_back)
 
 
 async def async_send_transfer(
-    entry: CallTransferConfigEntry, request: TransferRequest
+    entry: CallTransferConfigEntry,
+    request: TransferRequest,
+    destination: str | None = None,
 ) -> TransferResult:
     """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook."""
     runtime = entry.runtime_data
     if request.to is None or runtime.dial_webhook is None:
         return await runtime.client.async_transfer(request)
-    return await runtime.dial_webhook.async_transfer(request)
+    return await runtime.dial_webhook.async_transfer(request, destination)
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:
@@ -465,12 +370,6 @@ async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:
     )
     if not any(entry.runtime_data.dial_webhook for entry in loaded):
         ir.async_delete_issue(hass, DOMAIN, ISSUE_NO_PUBLIC_URL)
-    if (webhook_id := await _webhook_ids(hass).async_pop(entry_id)) is None:
-        return
-    _dial_orders(hass).async_end(webhook_id)
-    if not _cloud_loaded(hass):
-        return
-    from homeassistant.components import cloud  # noqa: PLC0415 - see _cloud_loaded
-
-    with suppress(cloud.CloudNotAvailable, ValueError):
-        await cloud.async_delete_cloudhook(hass, webhook_id)
+    webhook_id = await async_remove_webhook_id(hass, entry_id, WebhookPurpose.DIAL)
+    if webhook_id is not None:
+        _dial_orders(hass).async_end(webhook_id)

@@ -20,9 +20,11 @@ from .const import (
     ATTR_REQUEST_ID,
     ATTR_TO,
     DOMAIN,
+    EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
+    EVENT_TRANSFER_UNANSWERED,
 )
 from .coordinator import CallChange, LiveCallsCoordinator
 from .data import CallTransferConfigEntry
@@ -31,12 +33,16 @@ from .entity import CallTransferEntity, LiveCallsEntity, async_add_live_calls_en
 PARALLEL_UPDATES = 0
 CALLS = "calls"
 
+# A transfer succeeded or failed; then (push) whether the number answered.
 _EVENT_TYPES = {
     EVENT_TRANSFER_SUCCEEDED: "succeeded",
     EVENT_TRANSFER_FAILED: "failed",
     # Refused before anything was sent: no live call, several, an unknown name…
     EVENT_TRANSFER_REFUSED: "refused",
+    EVENT_TRANSFER_ANSWERED: "answered",
+    EVENT_TRANSFER_UNANSWERED: "unanswered",
 }
+_OUTCOMES = frozenset({EVENT_TRANSFER_ANSWERED, EVENT_TRANSFER_UNANSWERED})
 # Identity fields of the bus event that the entity's own attributes do not repeat.
 _NOT_ATTRIBUTES = (ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER, ATTR_ENTITY_ID)
 # Attributes new with every transfer stay on the entity but out of its recorded history:
@@ -70,20 +76,29 @@ async def async_setup_entry(
 class TransfersEventEntity(CallTransferEntity, EventEntity):
     """Fires ``succeeded`` or ``failed`` for every transfer made with the account.
 
-    And ``refused`` for every transfer refused before anything was sent.
+    And ``refused`` for every transfer refused before anything was sent; where the
+    provider reports it (push), ``answered`` or ``unanswered`` when the number a call
+    was transferred to answered or not.
     """
 
-    _attr_event_types = list(_EVENT_TYPES.values())
     _unrecorded_attributes = _PER_TRANSFER
 
     def __init__(self, entry: CallTransferConfigEntry) -> None:
-        """Follow the transfers of one account."""
+        """Follow the transfers of one account (and their outcomes, where reported)."""
         super().__init__(entry, "transfers")
         self._entry_id = entry.entry_id
+        push = entry.runtime_data.client.push
+        self._events = {
+            event_type: kind
+            for event_type, kind in _EVENT_TYPES.items()
+            if event_type not in _OUTCOMES
+            or (push is not None and push.reports_transfer_outcomes)
+        }
+        self._attr_event_types = list(self._events.values())
 
     async def async_added_to_hass(self) -> None:
         """Follow this account's transfer events on the bus."""
-        for event_type in _EVENT_TYPES:
+        for event_type in self._events:
             self.async_on_remove(
                 self.hass.bus.async_listen(
                     event_type, self._async_handle_transfer, event_filter=self._is_ours
@@ -101,7 +116,7 @@ class TransfersEventEntity(CallTransferEntity, EventEntity):
             for key, value in event.data.items()
             if key not in _NOT_ATTRIBUTES
         }
-        self._trigger_event(_EVENT_TYPES[str(event.event_type)], attributes)
+        self._trigger_event(self._events[str(event.event_type)], attributes)
         # The state change is part of what asked for the transfer (a button press, an
         # action, a voice command): the logbook and history say "triggered by" it.
         self.async_set_context(event.context)

@@ -21,11 +21,14 @@ from .const import (
     ATTR_ERROR,
     ATTR_ERROR_MESSAGE,
     ATTR_LEGS,
+    ATTR_REASON,
     ATTR_TO,
     DOMAIN,
+    EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_FAILED,
     EVENT_TRANSFER_REFUSED,
     EVENT_TRANSFER_SUCCEEDED,
+    EVENT_TRANSFER_UNANSWERED,
 )
 from .phone import format_for_display
 from .providers import TransferLegs
@@ -84,9 +87,43 @@ def async_describe_events(
         message = str(event.data.get(ATTR_ERROR_MESSAGE) or "").rstrip(".")
         return line(event, message, "mdi:phone-cancel")
 
+    @callback
+    def async_describe_answered(event: Event) -> dict[str, Any]:
+        return line(
+            event,
+            async_text(hass, "logbook_transfer_answered", _outcome(event.data)),
+            "mdi:phone-in-talk",
+        )
+
+    @callback
+    def async_describe_unanswered(event: Event) -> dict[str, Any]:
+        placeholders = _outcome(event.data)
+        try:
+            message = async_text(
+                hass,
+                f"logbook_transfer_unanswered_{event.data.get(ATTR_REASON)}",
+                placeholders,
+            )
+        except KeyError:  # a reason this version does not know
+            message = async_text(hass, "logbook_transfer_unanswered", placeholders)
+        return line(event, message, "mdi:phone-missed")
+
     async_describe_event(DOMAIN, EVENT_TRANSFER_SUCCEEDED, async_describe_succeeded)
     async_describe_event(DOMAIN, EVENT_TRANSFER_FAILED, async_describe_failed)
     async_describe_event(DOMAIN, EVENT_TRANSFER_REFUSED, async_describe_refused)
+    async_describe_event(DOMAIN, EVENT_TRANSFER_ANSWERED, async_describe_answered)
+    async_describe_event(DOMAIN, EVENT_TRANSFER_UNANSWERED, async_describe_unanswered)
+
+
+def _outcome(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the placeholders of a transfer outcome's line: the call, and who was dialled."""
+    to = str(data.get(ATTR_TO) or "")
+    shown = to if is_sip_uri(to) else format_for_display(to)
+    destination = data.get(ATTR_DESTINATION)
+    return {
+        "call_id": data.get(ATTR_CALL_ID),
+        "to": f"{destination} ({shown})" if destination else shown,
+    }
 
 
 def _transferred(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

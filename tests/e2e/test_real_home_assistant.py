@@ -6,7 +6,16 @@ import asyncio
 
 import aiohttp
 
-from sandbox import SANDBOX_BLAND_CALL_ID, SANDBOX_VOBIZ_CALL_ID, LegResult, Sandbox
+from sandbox import (
+    SANDBOX_BLAND_CALL_ID,
+    SANDBOX_PLIVO_APP_ID,
+    SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_VOBIZ_APP_ID,
+    SANDBOX_VOBIZ_AUTH_ID,
+    SANDBOX_VOBIZ_CALL_ID,
+    LegResult,
+    Sandbox,
+)
 
 from .conftest import RunningHomeAssistant, log_errors
 
@@ -71,6 +80,16 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                 }
             )
             assert (await websocket.receive_json())["success"]
+            # dev_instance.py turned Vobiz's instant call events on: the sandbox tells
+            # whether the number a call was transferred to answered.
+            await websocket.send_json(
+                {
+                    "id": 3,
+                    "type": "subscribe_events",
+                    "event_type": "call_transfer_transfer_answered",
+                }
+            )
+            assert (await websocket.receive_json())["success"]
 
             async with session.post(
                 "/api/services/call_transfer/transfer?return_response",
@@ -96,7 +115,12 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
             ) as resp:
                 assert resp.status == 200, await resp.text()
                 vobiz_response = (await resp.json())["service_response"]
-            vobiz_event = await asyncio.wait_for(websocket.receive_json(), 10)
+            vobiz_events = {}
+            async with asyncio.timeout(10):
+                while len(vobiz_events) < 2:
+                    message = await websocket.receive_json()
+                    vobiz_events[message["id"]] = message
+            vobiz_event = vobiz_events[2]
 
         # What the automation editor does when a user saves an automation made from
         # the project's blueprint: it must load (the dev configuration !includes it).
@@ -129,6 +153,21 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
     await sandbox.fetches_settled()
 
     assert vobiz_response["to"] == "+14155550100"
+    answered = vobiz_events[3]["event"]["data"]
+    assert (answered["call_id"], answered["to"]) == (
+        SANDBOX_VOBIZ_CALL_ID,
+        "+14155550100",
+    )
+    # Home Assistant set each sandbox application's hangup URL to its callback URL.
+    for application in (
+        sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID].applications[
+            SANDBOX_VOBIZ_APP_ID
+        ],
+        sandbox.plivo_accounts[SANDBOX_PLIVO_AUTH_ID].applications[
+            SANDBOX_PLIVO_APP_ID
+        ],
+    ):
+        assert application.hangup_url.startswith(f"{home_assistant.url}/api/webhook/")
     assert vobiz_event["event"]["data"]["to"] == "+14155550100"
     assert vobiz_event["event"]["data"]["legs"] == "aleg"
     [leg] = sandbox.calls[SANDBOX_VOBIZ_CALL_ID].outcomes

@@ -9,6 +9,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant import block_async_io
+from homeassistant.components import webhook
 from homeassistant.const import MATCH_ALL
 from homeassistant.core import Event, HomeAssistant, ServiceRegistry, callback
 import pytest
@@ -53,6 +54,8 @@ SANDBOX_SECRETS = (
 )
 # Shorter "secrets" (a test's throwaway key such as "k") would match innocent text.
 SHORTEST_SECRET = 8
+# The loggers of this project, where a webhook id (a credential) must never show.
+OWN_LOGGERS = ("custom_components.call_transfer", "sandbox")
 
 
 def blocking_io_reports(records: list[logging.LogRecord]) -> list[str]:
@@ -121,16 +124,50 @@ def no_secret_leaks(
         original_error_init(self, message, **kwargs)
         seen.append(("provider error", f"{message} {self.request_id}"))
 
-    with patch.object(CallTransferError, "__init__", error_init):
+    webhook_ids: set[str] = set()
+    register_webhook = webhook.async_register
+
+    def recording_register(
+        hass: HomeAssistant,
+        domain: str,
+        name: str,
+        webhook_id: str,
+        *args: Any,
+        **kw: Any,
+    ) -> None:
+        if domain == DOMAIN:
+            webhook_ids.add(webhook_id)
+        register_webhook(hass, domain, name, webhook_id, *args, **kw)
+
+    with (
+        patch.object(CallTransferError, "__init__", error_init),
+        patch.object(webhook, "async_register", recording_register),
+    ):
         hass = _watch_home_assistant(request, seen)
         yield
     secrets = set(SANDBOX_SECRETS) | (_entry_secrets(hass) if hass else set())
     secrets = {secret for secret in secrets if len(secret) >= SHORTEST_SECRET}
-    seen += [("log", _log_text(record)) for record in records_of_the_test(caplog)]
+    records = records_of_the_test(caplog)
+    seen += [("log", _log_text(record)) for record in records]
+    # Home Assistant logs the paths it serves and the ids of webhooks it does not know,
+    # the test harness what it stores: a webhook id must be in no log of this project.
+    seen_ids = [
+        ("log", _log_text(record))
+        for record in records
+        if record.name.startswith(OWN_LOGGERS)
+    ]
     if leaks := [
         f"{where}: {text[:300]}"
         for where, text in seen
         if any(secret in text for secret in secrets)
+    ] + [
+        f"{where}: {text[:300]} (a webhook id)"
+        for where, text in [
+            *seen_ids,
+            # What an action was called with is the caller's (a test may pass a URL).
+            *(item for item in seen if item[0] not in ("log", "event call_service")),
+        ]
+        if any(webhook_id in text for webhook_id in webhook_ids)
     ]:
         pytest.fail("A secret leaked:\n" + "\n".join(leaks))
 

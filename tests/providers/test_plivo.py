@@ -81,7 +81,11 @@ def test_registered_with_its_capabilities() -> None:
         "caller_id",
         "announcement",
         "ring_timeout",
+        "application_id",
     ]
+    assert PlivoClient.push is not None
+    assert PlivoClient.push.reports_transfer_outcomes
+    assert PlivoClient.push.registration_option == "application_id"
 
 
 async def test_validate(session: aiohttp.ClientSession, sandbox: Sandbox) -> None:

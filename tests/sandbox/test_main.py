@@ -26,9 +26,12 @@ from sandbox import (
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
+    CallbackFault,
+    DialBehaviour,
     Sandbox,
 )
 from sandbox.__main__ import control, parse_args
@@ -299,3 +302,68 @@ def test_port_and_host_go_before_or_after_the_command() -> None:
     assert parse_args(["call", "list", "--port", "9002"]).port == 9002
     served = parse_args([])
     assert (served.host, served.port, served.command) == ("127.0.0.1", 8765, None)
+
+
+async def test_callback_commands(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Forge an account's callbacks and stop; a busy number; hold, release, list."""
+    vobiz = sandbox.vobiz_accounts[SANDBOX_VOBIZ_AUTH_ID]
+    commands = [
+        ("fault", "--provider", "vobiz", "forged"),
+        ("number", "+14155550100", "busy"),
+        ("hold",),
+        ("list",),
+        ("release",),
+    ]
+    for command in commands:
+        assert await run_control(sandbox, "callbacks", *command) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "vobiz callbacks: forged",
+        "+14155550100 does: busy",
+        "Callbacks held.",
+        "No callbacks.",
+        "Callbacks released.",
+    ]
+    assert vobiz.callback_fault is CallbackFault.FORGED
+    assert sandbox.dial_behaviours["+14155550100"] is DialBehaviour.BUSY
+
+    # A hangup to a loopback port where nothing listens: sent forged, not answered.
+    vobiz.applications[
+        SANDBOX_VOBIZ_APP_ID
+    ].hangup_url = f"http://127.0.0.1:{free_port()}/hangup"
+    sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
+    await sandbox.callbacks_settled()
+    assert await run_control(sandbox, "callbacks", "list") == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("vobiz Hangup (forged) to http://127.0.0.1:")
+
+    assert (
+        await run_control(
+            sandbox,
+            "callbacks",
+            "fault",
+            "--provider",
+            "vobiz",
+            "--account",
+            SANDBOX_VOBIZ_AUTH_ID,
+            "none",
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == "vobiz callbacks: sound\n"
+    assert vobiz.callback_fault is None
+    assert (
+        await run_control(
+            sandbox,
+            "callbacks",
+            "fault",
+            "--provider",
+            "plivo",
+            "--account",
+            "x",
+            "none",
+        )
+        == 1
+    )
+    assert capsys.readouterr().err == "error: no such plivo account sends callbacks\n"

@@ -9,6 +9,13 @@ from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from .callbacks import (
+    CallbackRequest,
+    PushCapabilities,
+    RegisteredCallback,
+    ReplayGuard,
+    VerifiedCallback,
+)
 from .capabilities import TransferCapabilities
 from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
@@ -70,6 +77,9 @@ class TransferProvider(ABC):
     # (paging, a listing that lags) is then confirmed ended or live at once; otherwise
     # the next listing confirms it.
     looks_up_calls: ClassVar[bool] = False
+    # What its signed callbacks tell and how their URL is set up; None: it sends none
+    # that the client can verify.
+    push: ClassVar[PushCapabilities | None] = None
 
     @abstractmethod
     def __init__(
@@ -145,9 +155,39 @@ class TransferProvider(ABC):
         """
         raise NotImplementedError
 
-    def dial_xml(self, number: str) -> str:
+    def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
         """Return the call XML that dials ``number`` (providers that dial by ``DIAL_URL``).
 
         Built with this client's dial options (caller id, announcement, ring timeout).
+        With ``report_url`` (a provider whose ``push`` reports transfer outcomes), the
+        provider is asked to report there whether the number answered.
         """
+        raise NotImplementedError
+
+    @property
+    def push_reports_call_starts(self) -> bool:
+        """Whether this client's callbacks, with its settings, report calls starting."""
+        return self.push is not None and self.push.reports_call_starts
+
+    def verify_callback(
+        self, request: CallbackRequest, replay_guard: ReplayGuard
+    ) -> VerifiedCallback:
+        """Verify a callback (``push``), then read what it tells.
+
+        Raises ``CallbackRefusedError`` for a missing, wrong or replayed signature (the
+        nonce or event id is remembered in ``replay_guard`` only once it verified), and
+        for a body that cannot be read. Nothing but the signature's inputs is read from
+        the request before the signature verified.
+        """
+        raise NotImplementedError
+
+    async def async_register_callback_url(self, url: str) -> RegisteredCallback:
+        """Set ``url`` as the callback URL where ``push.registration_option`` says.
+
+        Returns what was there before, for ``async_restore_callback_url``.
+        """
+        raise NotImplementedError
+
+    async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
+        """Put back what ``async_register_callback_url`` replaced."""
         raise NotImplementedError

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import re
 from typing import Final
 
+from .callbacks import (
+    CallbackRefusal,
+    CallbackRefusedError,
+    CallbackRequest,
+    hmac_sha256_base64,
+    signature_matches,
+)
 from .http import basic_auth
-from .plivo_style import PlivoStyleClient
+from .plivo_callbacks import plivo_v3_signed_string
+from .plivo_style import PlivoStyleClient, SignatureCheck
 
 PLIVO_API_URL: Final = "https://api.plivo.com/v1"
 # An Auth ID: MA (main account) or SA (subaccount) and 18 more, as Plivo's SDK checks it.
@@ -40,3 +49,28 @@ class PlivoClient(PlivoStyleClient):
     def account_check_path(self) -> str:
         """``GET /Account/{auth_id}/`` describes the account."""
         return f"{self._account_path}/"
+
+    def check_signature(
+        self, request: CallbackRequest, params: Mapping[str, list[str]]
+    ) -> SignatureCheck:
+        """Verify ``X-Plivo-Signature-V3`` with its ``-Nonce``, as Plivo's SDKs do.
+
+        base64(HMAC-SHA256(auth token, URL + sorted parameters + "." + nonce)), where
+        the header may list several signatures, comma separated (any may match). The
+        main account's (``-Ma-V3``) is not read; V2 is deprecated for voice.
+        """
+        nonce = request.header("X-Plivo-Signature-V3-Nonce")
+        signatures = request.header("X-Plivo-Signature-V3")
+        if not nonce or not signatures:
+            raise CallbackRefusedError(
+                CallbackRefusal.MISSING_SIGNATURE,
+                "The callback carries no Plivo V3 signature with its nonce",
+            )
+        signed = plivo_v3_signed_string(request.method, request.url, params)
+        if not signature_matches(
+            signatures, hmac_sha256_base64(self._auth_token, f"{signed}.{nonce}")
+        ):
+            raise CallbackRefusedError(
+                CallbackRefusal.BAD_SIGNATURE, "The callback's Plivo signature is wrong"
+            )
+        return SignatureCheck(name="V3", nonces=(nonce,), body_signed=True)

@@ -14,22 +14,32 @@ from __future__ import annotations
 from abc import abstractmethod
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Unpack
 
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer
-from .callxml import DialOptions, dial_option_fields, dial_xml
+from .callbacks import (
+    CallbackRequest,
+    PushCapabilities,
+    RegisteredCallback,
+    ReplayGuard,
+    VerifiedCallback,
+)
+from .callxml import XML_DECLARATION, DialOptions, dial_option_fields, dial_xml
 from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
     forbidden_is_invalid_auth,
+    refusal_names_option,
 )
 from .http import DEFAULT_TIMEOUT, ApiResponse, HttpClient, error_for_response
 from .models import (
@@ -39,14 +49,35 @@ from .models import (
     CredentialField,
     LiveCall,
     NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
 )
+from .plivo_callbacks import read_events, signed_params
 from .validation import path_segment, require_http_url, text_or_none
 
 if TYPE_CHECKING:
     from .errors import CallTransferError
+
+# The option naming the application whose hangup URL push registration sets.
+APPLICATION_ID: Final = "application_id"
+# The application fields a push registration sets, and writes back when undone.
+_HANGUP_FIELDS: Final = ("hangup_url", "hangup_method")
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """The signature of a callback that verified: its name, the nonces it was made with.
+
+    ``body_signed``: whether it covers the body (Plivo V3 does, Vobiz's documented
+    V2/V3 do not).
+    """
+
+    name: str
+    nonces: tuple[str, ...]
+    body_signed: bool
 
 
 class PlivoStyleClient(TransferProvider):
@@ -56,11 +87,23 @@ class PlivoStyleClient(TransferProvider):
         CredentialField(key="auth_id", secret=False),
         CredentialField(key="auth_token", secret=True),
     )
-    option_fields = dial_option_fields(max_ring_timeout=120)
+    option_fields = (
+        *dial_option_fields(max_ring_timeout=120),
+        OptionField(key=APPLICATION_ID, kind=OptionKind.IDENTIFIER),
+    )
     capabilities = TransferCapabilities(
         number_transfer=NumberTransfer.DIAL_URL, xml_url_legs=frozenset(TransferLegs)
     )
     looks_up_calls = True
+    # Calls end at an application's hangup URL; a Dial reports the dialled leg's outcome
+    # to its callbackUrl and action. Accepted callbacks are answered with empty XML (a
+    # Dial's action may be answered with XML to run).
+    push = PushCapabilities(
+        reports_transfer_outcomes=True,
+        registration_option=APPLICATION_ID,
+        answer_content_type="application/xml",
+        answer_body=f"{XML_DECLARATION}<Response></Response>",
+    )
     # Non-secret fields of the credential check's answer worth showing (never all of it).
     account_details: ClassVar[tuple[str, ...]] = ()
     # Secret fields of that answer: never shown, and masked like the credentials
@@ -84,9 +127,13 @@ class PlivoStyleClient(TransferProvider):
         auth_token: str,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        application_id: str | None = None,
         **dial_options: Unpack[DialOptions],
     ) -> None:
-        """Create a client for one account; ``dial_options`` shape its Dial XML."""
+        """Create a client for one account; ``dial_options`` shape its Dial XML.
+
+        ``application_id`` names the application whose hangup URL push registration sets.
+        """
         if self.auth_id_format and not self.auth_id_format[0].fullmatch(auth_id):
             raise InvalidAuthError(
                 f"A {self.display_name} Auth ID is {self.auth_id_format[1]}"
@@ -96,6 +143,8 @@ class PlivoStyleClient(TransferProvider):
         except InvalidRequestError as err:
             raise InvalidAuthError(err.message) from err
         self.auth_id = auth_id
+        self.application_id = application_id
+        self._auth_token = auth_token
         self._dial_xml = partial(dial_xml, **dial_options)
         # Details read of listed calls, kept when the poll that read them fails, so the
         # next one asks only for those it still lacks.
@@ -120,6 +169,83 @@ class PlivoStyleClient(TransferProvider):
     @abstractmethod
     def account_check_path(self) -> str:
         """The path whose GET checks the credentials and describes the account."""
+
+    @abstractmethod
+    def check_signature(
+        self, request: CallbackRequest, params: Mapping[str, list[str]]
+    ) -> SignatureCheck:
+        """Verify a callback's signature with the auth token (``params``: its form fields).
+
+        Raises ``CallbackRefusedError`` when it is missing or does not match.
+        """
+
+    async def async_validate_options(self) -> None:
+        """Check that the application named for push registration exists."""
+        if self.application_id is None:
+            return
+        with refusal_names_option(
+            APPLICATION_ID, CallNotFoundError, InvalidRequestError
+        ):
+            await self._request_object("GET", self._application_path())
+
+    def verify_callback(
+        self, request: CallbackRequest, replay_guard: ReplayGuard
+    ) -> VerifiedCallback:
+        """Verify the signature, then its nonces against replays; read what it tells."""
+        params = signed_params(request)
+        check = self.check_signature(request, params)
+        for nonce in dict.fromkeys(check.nonces):  # V2 and V3 may share one
+            replay_guard.check_and_remember(nonce, request.received_at)
+        return VerifiedCallback(
+            events=read_events(request, params),
+            signature=check.name,
+            body_signed=check.body_signed,
+        )
+
+    async def async_register_callback_url(self, url: str) -> RegisteredCallback:
+        """Set the application's hangup URL (POST) to ``url``; return its old one."""
+        with refusal_names_option(
+            APPLICATION_ID, CallNotFoundError, InvalidRequestError
+        ):
+            path = self._application_path()
+            application = await self._request_object("GET", path)
+        previous = {
+            name: text_or_none(application.get(name)) or "" for name in _HANGUP_FIELDS
+        }
+        await self._request_object(
+            "POST", path, json_body={"hangup_url": url, "hangup_method": "POST"}
+        )
+        return RegisteredCallback(
+            target=self._application_id(), url=url, previous=previous
+        )
+
+    async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
+        """Write the application's hangup URL and method back as they were.
+
+        An empty URL is written back empty (whether that brings back "hangups go to the
+        answer URL" is not documented).
+        """
+        body = {name: registered.previous.get(name, "") for name in _HANGUP_FIELDS}
+        body["hangup_method"] = body["hangup_method"] or "POST"
+        await self._request_object(
+            "POST",
+            self._application_path(registered.target),
+            json_body=body,
+        )
+
+    def _application_id(self) -> str:
+        if self.application_id is None:
+            raise InvalidOptionError(
+                f"Name the {self.display_name} application whose hangup URL to set",
+                option=APPLICATION_ID,
+            )
+        return self.application_id
+
+    def _application_path(self, application_id: str | None = None) -> str:
+        app_id = path_segment(
+            application_id or self._application_id(), "application ID"
+        )
+        return f"{self._account_path}/Application/{app_id}/"
 
     async def async_validate(self) -> AccountInfo:
         """Check the credentials; a refusal (401 or 403) means they cannot be used."""
@@ -182,9 +308,25 @@ class PlivoStyleClient(TransferProvider):
         """Read the call's details: 404 once it is no longer live."""
         return await self._live_call(call_id) is not None
 
-    def dial_xml(self, number: str) -> str:
-        """Return call XML that dials ``number`` with this account's dial options."""
-        return self._dial_xml(number)
+    def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
+        """Return call XML that dials ``number`` with this account's dial options.
+
+        With ``report_url``, the Dial reports the dialled leg's events there
+        (``callbackUrl``) and its final status (``action``, with ``redirect="false"`` so
+        the provider goes on with the call XML as it is).
+        """
+        report = (
+            {
+                "action": report_url,
+                "method": "POST",
+                "redirect": "false",
+                "callbackUrl": report_url,
+                "callbackMethod": "POST",
+            }
+            if report_url
+            else None
+        )
+        return self._dial_xml(number, report=report)
 
     async def _live_call_ids(self) -> list[str]:
         """Read the listing, page by page where the API pages it."""

@@ -194,8 +194,11 @@ class TwilioClient(TransferProvider):
             return False
         return call.get("status") == "in-progress"
 
-    def dial_xml(self, number: str) -> str:
-        """Return TwiML that dials ``number`` with this account's dial options."""
+    def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
+        """Return TwiML that dials ``number`` with this account's dial options.
+
+        Twilio declares no ``push`` yet, so no ``report_url`` is ever given.
+        """
         return self._twiml(number)
 
     def _call_path(self, call_id: str) -> str:

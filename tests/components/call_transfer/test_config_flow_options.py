@@ -48,6 +48,9 @@ async def test_vobiz_options_are_normalized_and_applied(
         "announcement",
         "ring_timeout",
         "scan_interval",
+        "push",
+        "application_id",
+        "push_register",
     ]
     client_before = vobiz_entry.runtime_data.client
 

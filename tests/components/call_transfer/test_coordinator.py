@@ -93,6 +93,7 @@ async def test_calls_starting_and_ending_show_on_the_sensor_and_as_events(
             "config_entry_id": live.entry.entry_id,
             "provider": live.provider,
             **seen,
+            "source": "poll",
         }
         calls_state = live.state("calls")
         assert calls_state.attributes["event_type"] == "started"

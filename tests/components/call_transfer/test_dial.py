@@ -317,7 +317,8 @@ async def test_repair_issue_goes_when_a_number_transfer_works_again(
 
     # Fixed outside Home Assistant's settings (a proxy, say): the next transfer clears it.
     with patch(
-        "custom_components.call_transfer.dial.external_base_url", return_value=hass_url
+        "custom_components.call_transfer.webhooks.external_base_url",
+        return_value=hass_url,
     ):
         await transfer(hass, call_id=SANDBOX_VOBIZ_CALL_ID, to=TO)
 

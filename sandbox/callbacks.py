@@ -1,0 +1,366 @@
+"""The callbacks Vobiz and Plivo send about calls, sent by the sandbox the same way.
+
+- A call starting: ``Event=StartApp`` to its application's ``answer_url``.
+- A call ending: ``Event=Hangup`` to the application's ``hangup_url`` (its
+  ``answer_url`` when that is empty), with the call's start, end and duration.
+- A ``<Dial>`` of a transferred leg's XML that carries ``callbackUrl``/``action``: the
+  dialled number does what ``dial_behaviours`` says (answers by default). Answered:
+  ``DialAction=answer`` to ``callbackUrl`` (and, when the call ends, ``DialAction=hangup``
+  and ``DialStatus=completed`` to ``action``). Busy, no answer, failed: ``DialAction=
+  hangup`` (not when it failed) then ``DialStatus`` busy, no-answer or failed to
+  ``action``; a transferred A leg then has nothing left to do and hangs up.
+
+Each is form-encoded POST, signed as the provider signs (``signing``: Vobiz's V2 and V3
+as documented, Plivo's V3) with the account's auth token, and sent in order, to loopback
+IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
+tampered, replayed or (Vobiz) signed the SDK's way; ``hold()`` keeps them until
+``release()``, so they arrive late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import logging
+from typing import Final
+import uuid
+
+import aiohttp
+from yarl import URL
+
+from .legfetch import is_loopback_ip
+from .signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
+from .state import (
+    CallbackFault,
+    DialBehaviour,
+    LegOutcome,
+    PlivoAccount,
+    SandboxApplication,
+    SandboxCall,
+    SandboxState,
+    SentCallback,
+    VobizAccount,
+)
+
+LOGGER = logging.getLogger(__package__)
+SEND_TIMEOUT: Final = 5.0
+# Why each unanswered Dial ended, as the dialled leg's hangup reports it.
+_HANGUP_CAUSES: Final[Mapping[DialBehaviour, tuple[str, str, str]]] = {
+    DialBehaviour.BUSY: ("USER_BUSY", "3010", "Busy Line"),
+    DialBehaviour.NO_ANSWER: ("NO_ANSWER", "6010", "Ring Timeout Reached"),
+}
+_DIAL_STATUS: Final[Mapping[DialBehaviour, str]] = {
+    DialBehaviour.BUSY: "busy",
+    DialBehaviour.NO_ANSWER: "no-answer",
+    DialBehaviour.FAIL: "failed",
+}
+# The hangup cause an ``action`` request gives with each DialStatus.
+_DIAL_HANGUP_CAUSES: Final[Mapping[str, str]] = {
+    "completed": "NORMAL_CLEARING",
+    "busy": "USER_BUSY",
+    "no-answer": "NO_ANSWER",
+    "failed": "",
+}
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """A signed callback waiting its turn, or something to do after the ones before it."""
+
+    provider: str
+    url: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    fault: CallbackFault | None = None
+    then: Callable[[], None] | None = None
+
+
+class CallbackSender:
+    """Sends the providers' callbacks, one at a time, in the order they happen."""
+
+    def __init__(self, state: SandboxState) -> None:
+        """Send for the accounts and calls of ``state``; record there what was sent.
+
+        ``state.callbacks_released`` cleared holds them until it is set again.
+        """
+        self.state = state
+        self._queue: deque[_Delivery] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait until every callback so far was sent and answered (or failed)."""
+        async with asyncio.timeout(timeout):
+            while self._worker is not None:
+                await asyncio.shield(self._worker)
+
+    async def close(self) -> None:
+        """Drop what is waiting, stop sending and close the HTTP session."""
+        self._queue.clear()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def call_started(self, call: SandboxCall) -> None:
+        """Tell the call's application that it started (``StartApp`` to its answer URL)."""
+        if (app := self._application(call)) is None:
+            return
+        self._send(
+            call,
+            app.answer_url,
+            {"Event": "StartApp", **self._call_params(call)},
+        )
+
+    def call_ended(self, call: SandboxCall) -> None:
+        """Report the call's connected Dials ending, then its own hangup."""
+        for dial in call.connected_dials:
+            self._send(
+                call,
+                dial["callbackUrl"],
+                self._dial_params(call, dial, "DialHangup", "hangup")
+                | {"DialBLegHangupCause": "NORMAL_CLEARING"},
+            )
+            self._send(
+                call, dial["action"], self._action_params(call, dial, "completed")
+            )
+        call.connected_dials.clear()
+        if (app := self._application(call)) is None:
+            return
+        ended = call.ended or datetime.now(UTC)
+        duration = str(max(0, int((ended - call.started).total_seconds())))
+        params = {
+            "Event": "Hangup",
+            **self._call_params(call),
+            "CallStatus": "completed",
+            "Duration": duration,
+            "BillDuration": duration,
+            "HangupCause": "NORMAL_CLEARING",
+            "HangupCauseName": "Normal Hangup",
+            "HangupCauseCode": "4000",
+            "HangupSource": "Caller",
+        }
+        if call.provider == "vobiz":
+            params |= {"EndTime": ended.isoformat()}
+        self._send(call, app.effective_hangup_url, params)
+
+    def dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
+        """Report what a dialled number did, where the Dial of a leg's XML asks for it."""
+        report = outcome.report
+        if call.provider not in ("vobiz", "plivo") or not outcome.numbers:
+            return
+        if "callbackUrl" not in report and "action" not in report:
+            return
+        behaviour = self.state.dial_behaviours.get(
+            outcome.numbers[0], DialBehaviour.ANSWER
+        )
+        dial = {
+            "callbackUrl": report.get("callbackUrl", ""),
+            "action": report.get("action", ""),
+            "a_leg": outcome.params.get("CallUUID", call.call_id),
+            "b_leg": str(uuid.uuid4()) if behaviour is DialBehaviour.ANSWER else "",
+            "from": outcome.caller_id or call.to_number,
+            "to": outcome.numbers[0],
+        }
+        if behaviour is DialBehaviour.ANSWER:
+            self._send(
+                call,
+                dial["callbackUrl"],
+                self._dial_params(call, dial, "DialAnswer", "answer"),
+            )
+            call.connected_dials.append(dial)
+            return
+        if behaviour in _HANGUP_CAUSES:
+            cause, code, name = _HANGUP_CAUSES[behaviour]
+            self._send(
+                call,
+                dial["callbackUrl"],
+                self._dial_params(call, dial, "DialHangup", "hangup")
+                | {
+                    "DialBLegHangupCause": cause,
+                    "DialBLegHangupCauseCode": code,
+                    "DialBLegHangupCauseName": name,
+                    "DialBLegHangupSource": call.provider.capitalize(),
+                },
+            )
+        self._send(
+            call,
+            dial["action"],
+            self._action_params(call, dial, _DIAL_STATUS[behaviour]),
+        )
+        if outcome.leg == "aleg":
+            # Nothing follows the Dial in the XML: the call hangs up.
+            self._enqueue(
+                _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
+            )
+
+    def _application(self, call: SandboxCall) -> SandboxApplication | None:
+        if call.app_id is None:
+            return None
+        return self.state.application(call.provider, call.account, call.app_id)
+
+    def _call_params(self, call: SandboxCall) -> dict[str, str]:
+        params = {
+            "CallUUID": call.call_id,
+            "From": call.from_number,
+            "To": call.to_number,
+            "Direction": call.direction,
+            "CallStatus": call.status.value,
+            "RequestUUID": call.request_uuid,
+        }
+        if call.provider == "vobiz":
+            return params | {
+                "StartTime": call.started.isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(),
+                "auth_id": call.account,
+            }
+        return params | {
+            "SessionStart": call.started.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "ParentAuthID": call.account,
+        }
+
+    def _dial_params(
+        self, call: SandboxCall, dial: Mapping[str, str], event: str, action: str
+    ) -> dict[str, str]:
+        params = {
+            "DialAction": action,
+            "CallUUID": dial["a_leg"],
+            "DialALegUUID": dial["a_leg"],
+            "DialBLegUUID": dial["b_leg"],
+            "DialBLegStatus": action,
+            "DialBLegFrom": dial["from"],
+            "DialBLegTo": dial["to"],
+            "DialBLegPosition": "1",
+        }
+        return {"Event": event, **params} if call.provider == "vobiz" else params
+
+    def _action_params(
+        self, call: SandboxCall, dial: Mapping[str, str], status: str
+    ) -> dict[str, str]:
+        params = {
+            "DialStatus": status,
+            "DialRingStatus": "false" if status in ("busy", "failed") else "true",
+            "DialHangupCause": _DIAL_HANGUP_CAUSES[status],
+            "CallUUID": dial["a_leg"],
+            "DialALegUUID": dial["a_leg"],
+            "DialBLegUUID": dial["b_leg"],
+        }
+        return {"Event": "DialAction", **params} if call.provider == "vobiz" else params
+
+    def _send(self, call: SandboxCall, url: str, params: dict[str, str]) -> None:
+        """Sign and queue one callback, unless its URL is not a loopback IP address."""
+        if not is_loopback_ip(URL(url).host):
+            return  # the sandbox sends nothing beyond this machine (an empty URL neither)
+        account = self.state.accounts[call.provider][call.account]
+        assert isinstance(account, VobizAccount | PlivoAccount)
+        fault = account.callback_fault
+        headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
+        delivery = _Delivery(call.provider, url, sent, headers, fault)
+        self._enqueue(delivery)
+        if fault is CallbackFault.REPLAYED:
+            self._enqueue(delivery)
+
+    def _enqueue(self, delivery: _Delivery) -> None:
+        self._queue.append(delivery)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        try:
+            while self._queue:
+                await self.state.callbacks_released.wait()
+                delivery = self._queue.popleft()
+                if delivery.then is not None:
+                    delivery.then()
+                else:
+                    self.state.callbacks_sent.append(await self._deliver(delivery))
+        finally:
+            self._worker = None
+
+    async def _deliver(self, delivery: _Delivery) -> SentCallback:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with (
+                asyncio.timeout(SEND_TIMEOUT),
+                self._session.post(
+                    delivery.url,
+                    data=delivery.params,
+                    headers=delivery.headers,
+                    allow_redirects=False,
+                ) as response,
+            ):
+                await response.read()
+                status = response.status
+        except TimeoutError:
+            error = f"timeout (no answer within {SEND_TIMEOUT:g} s)"
+        except aiohttp.ClientError as err:
+            error = f"unreachable ({type(err).__name__})"
+        LOGGER.info(
+            "%s callback %s to %s: %s",
+            delivery.provider,
+            delivery.params.get("Event")
+            or delivery.params.get("DialStatus")
+            or delivery.params.get("DialAction"),
+            _origin(delivery.url),
+            error or f"HTTP {status}",
+        )
+        return SentCallback(
+            provider=delivery.provider,
+            url=delivery.url,
+            params=delivery.params,
+            headers=delivery.headers,
+            fault=delivery.fault,
+            status=status,
+            error=error,
+        )
+
+
+def _signed(
+    provider: str,
+    auth_token: str,
+    url: str,
+    params: dict[str, str],
+    fault: CallbackFault | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the signature headers of a callback and the params sent, with the fault."""
+    if fault is CallbackFault.UNSIGNED:
+        return {}, params
+    key = f"not-{auth_token}" if fault is CallbackFault.FORGED else auth_token
+    listed = {name: [value] for name, value in params.items()}
+    if provider == "plivo":
+        nonce = new_nonce()
+        headers = {
+            "X-Plivo-Signature-V3": plivo_v3(key, "POST", url, listed, nonce),
+            "X-Plivo-Signature-V3-Nonce": nonce,
+        }
+    elif fault is CallbackFault.SDK_FORM:
+        nonce = new_nonce()
+        headers = {
+            "X-Vobiz-Signature-V3": plivo_v3(key, "POST", url, listed, nonce),
+            "X-Vobiz-Signature-V3-Nonce": nonce,
+        }
+    else:
+        v2_nonce, v3_nonce = new_nonce(), new_nonce()
+        headers = {
+            "X-Vobiz-Signature-V2": vobiz_v2(key, url, v2_nonce),
+            "X-Vobiz-Signature-V2-Nonce": v2_nonce,
+            "X-Vobiz-Signature-V3": vobiz_v3(key, url, v3_nonce),
+            "X-Vobiz-Signature-V3-Nonce": v3_nonce,
+        }
+    if fault is CallbackFault.TAMPERED:
+        params = params | {"CallUUID": str(uuid.uuid4())}
+    return headers, params
+
+
+def _origin(url: str) -> str:
+    """Show where a URL points, not its path or query (a webhook id is a credential)."""
+    return str(URL(url).origin())

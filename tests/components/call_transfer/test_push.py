@@ -1,0 +1,399 @@
+"""Instant call events on Vobiz and Plivo: signed callbacks, as Home Assistant users see them.
+
+The sandbox sends the providers' callbacks, signed with each one's scheme, to the URL
+Home Assistant set at the sandbox's application; anything else is a request anyone
+could send to that URL. What Home Assistant does of them shows in events, entity
+states, the webhook's answers and diagnostics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.call_transfer.const import DOMAIN
+from custom_components.call_transfer.providers import PROVIDERS
+from sandbox import CallbackFault, Fault, FaultKind
+from tests.helpers.push import FORM, PushAccount
+
+
+def ids(events: list[Any]) -> list[str]:
+    """Return the call ids of captured events, in order."""
+    return [event.data["call_id"] for event in events]
+
+
+async def test_a_call_shorter_than_a_poll_starts_and_ends_once(
+    push: PushAccount,
+) -> None:
+    """A call of 2 s between two polls: its hangup reports it started, then ended, once."""
+    await push.set_up()
+    call = await push.start_call(**{"from": "+14155550142"})
+    push.freezer.tick(2)
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+
+    [started], [ended] = push.started, push.ended
+    assert started.data["call_id"] == ended.data["call_id"] == call.call_id
+    assert started.data["source"] == ended.data["source"] == "push"
+    assert started.data["from"] == "+14155550142"
+    assert started.data["started"] == call.started.isoformat()
+    calls_entity = er.async_get(push.hass).async_get_entity_id(
+        "event", DOMAIN, f"{push.entry.entry_id}_calls"
+    )
+    assert calls_entity is not None
+    state = push.hass.states.get(calls_entity)
+    assert state is not None
+    assert (state.attributes["event_type"], state.attributes["source"]) == (
+        "ended",
+        "push",
+    )
+    # Polls that follow (the call never listed) add nothing.
+    await push.poll()
+    await push.poll()
+    assert (len(push.started), len(push.ended)) == (1, 1)
+
+
+async def test_push_and_poll_see_a_call_once(push: PushAccount) -> None:
+    """A poll sees the call start, its hangup ends it: one event each, each its source."""
+    await push.set_up()
+    call = await push.start_call()
+    await push.poll()
+    assert [e.data["source"] for e in push.started] == ["poll"]
+
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    await push.poll()
+    await push.poll()
+
+    assert ids(push.started) == ids(push.ended) == [call.call_id]
+    assert push.ended[0].data["source"] == "push"
+
+
+async def test_a_late_hangup_after_the_poll_changes_nothing(push: PushAccount) -> None:
+    """Polls confirm the end first; the hangup that arrives late adds no second event."""
+    await push.set_up()
+    call = await push.start_call()
+    await push.poll()
+    push.sandbox.callbacks_released.clear()  # held: the hangup arrives late
+    push.sandbox.end_call(call.call_id)
+    await push.poll()
+    await push.poll()
+    assert [e.data["source"] for e in push.ended] == ["poll"]
+
+    push.sandbox.callbacks_released.set()
+    await push.settle()
+
+    assert [sent.status for sent in push.sandbox.callbacks_sent] == [200]
+    assert ids(push.ended) == [call.call_id]
+
+
+@pytest.mark.parametrize(
+    "fault", [CallbackFault.FORGED, CallbackFault.UNSIGNED, CallbackFault.REPLAYED]
+)
+async def test_forged_callbacks_change_nothing(
+    push: PushAccount,
+    hass_client: ClientSessionGenerator,
+    fault: CallbackFault,
+) -> None:
+    """Another key, no signature, or a replay: answered 401, no event, counted."""
+    await push.set_up()
+    push.account.callback_fault = fault
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+
+    statuses = [sent.status for sent in push.sandbox.callbacks_sent]
+    # A replay's first copy is the provider's own request: accepted, once.
+    assert statuses == ([200, 401] if fault is CallbackFault.REPLAYED else [401])
+    assert len(push.ended) == (1 if fault is CallbackFault.REPLAYED else 0)
+    diagnostics = await get_diagnostics_for_config_entry(
+        push.hass, hass_client, push.entry
+    )
+    reason = {
+        CallbackFault.FORGED: "bad_signature",
+        CallbackFault.UNSIGNED: "missing_signature",
+        CallbackFault.REPLAYED: "replayed",
+    }[fault]
+    assert diagnostics["push"]["refused"] == {reason: 1}
+    assert diagnostics["push"]["verified"] == statuses.count(200)
+
+
+async def test_each_forgery_is_refused_with_nothing_changed(
+    push: PushAccount,
+) -> None:
+    """Wrong key, URL altered, missing headers, a replayed nonce, a body altered (Plivo)."""
+    await push.set_up()
+    call = await push.start_call()
+    await push.poll()
+    # The call ends; the provider's own hangup is held back while the test sends.
+    push.sandbox.callbacks_released.clear()
+    push.sandbox.end_call(call.call_id)
+    form = push.hangup(call)
+    other_url = push.callback_url.replace("127.0.0.1", "localhost")
+
+    forged = {
+        "wrong key": (push.signed(form, token="guessed-token"), form),
+        "URL altered": (push.signed(form, url=other_url), form),
+        "missing headers": (FORM, form),
+        "nonce without signature": (
+            {k: v for k, v in push.signed(form).items() if "Signature" not in k}
+            | {k: v for k, v in push.signed(form).items() if k.endswith("Nonce")},
+            form,
+        ),
+    }
+    for name, (headers, body) in forged.items():
+        assert (await push.post(headers, body))[0] == 401, name
+    genuine = push.signed(form)
+    assert (await push.post(genuine, form))[0] == 200
+    assert (await push.post(genuine, form))[0] == 401  # replayed nonce
+    if push.provider == "plivo":
+        # Plivo signs the body: another call's id does not verify.
+        fresh = push.signed(form)
+        assert (await push.post(fresh, form | {"CallUUID": "other"}))[0] == 401
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+    push.sandbox.callbacks_released.set()
+    await push.settle()
+
+    # Only the genuine hangups counted, once (on Vobiz once the provider confirmed it).
+    assert ids(push.ended) == [call.call_id]
+    assert push.ended[0].data["source"] == "push"
+
+
+@pytest.mark.parametrize("push_provider", ["vobiz"])
+async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
+    """Vobiz's documented signature leaves the body open: what holds instead.
+
+    A hangup naming a call still live at the provider is confirmed before it ends it
+    (and is not), a spent signature cannot serve the genuine body again, and a body
+    naming no known call reports a call that started and ended (the next polls never
+    list it). Plivo's covers the body: see the test above.
+    """
+    await push.set_up()
+    live_call = await push.start_call()
+    await push.poll()
+    form = push.hangup(live_call)
+    headers = push.signed(form)
+
+    assert (await push.post(headers, form | {"Duration": "99"}))[0] == 200
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+    assert push.ended == []  # Vobiz says the call is live: nothing ended
+    assert (await push.post(headers, form))[0] == 401  # the nonce is spent
+
+    fake = form | {"CallUUID": "4f9a0d7e-0000-4000-8000-00000000dead"}
+    assert (await push.post(push.signed(fake), fake))[0] == 200
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+    assert ids(push.ended) == [fake["CallUUID"]]
+    assert live_call.live
+
+
+@pytest.mark.parametrize("push_provider", ["vobiz"])
+async def test_vobiz_sdk_form_signature_ends_calls_at_once(
+    push: PushAccount, hass_client: ClientSessionGenerator
+) -> None:
+    """V3 signed as Vobiz's Go SDK does covers the body: the end is applied, no lookup."""
+    await push.set_up()
+    push.account.callback_fault = CallbackFault.SDK_FORM
+    call = await push.start_call()
+    await push.poll()
+    push.sandbox.requests.clear()
+
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+
+    assert ids(push.ended) == [call.call_id]
+    assert push.sandbox.requests == []  # not confirmed with a lookup
+    diagnostics = await get_diagnostics_for_config_entry(
+        push.hass, hass_client, push.entry
+    )
+    assert diagnostics["push"]["signatures"] == {"V3 (SDK form)": 1}
+
+
+async def test_repair_issue_after_repeated_refusals_goes_with_an_accepted_one(
+    push: PushAccount, issue_registry: ir.IssueRegistry
+) -> None:
+    """Five refusals within 10 minutes raise an issue naming the cause; one accepted clears it."""
+    await push.set_up()
+    issue_id = f"push_refused_{push.entry.entry_id}"
+    form = push.hangup(await push.start_call())
+    for count in range(5):
+        assert issue_registry.async_get_issue(DOMAIN, issue_id) is None, count
+        await push.post(push.signed(form, token="wrong"), form)
+
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "push_refused_bad_signature"
+    assert issue.translation_placeholders == {
+        "title": push.entry.title,
+        "provider": push.case.title.split(" ")[0],
+    }
+    assert issue.severity is ir.IssueSeverity.WARNING
+
+    assert (await push.post(push.signed(form), form))[0] == 200
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_refusals_spread_over_time_raise_no_issue(
+    push: PushAccount, issue_registry: ir.IssueRegistry
+) -> None:
+    """Refusals further apart than 10 minutes, or with an accepted one between: no issue."""
+    await push.set_up()
+    form = push.hangup(await push.start_call())
+    for _ in range(4):
+        await push.post(FORM, form)
+    push.freezer.tick(601)
+    await push.post(FORM, form)
+    assert (await push.post(push.signed(form), form))[0] == 200
+    for _ in range(4):
+        await push.post(FORM, form)
+    assert not [
+        issue
+        for (domain, _), issue in issue_registry.issues.items()
+        if domain == DOMAIN
+    ]
+
+
+async def test_registration_sets_and_restores_the_hangup_url(
+    push: PushAccount, hass: HomeAssistant
+) -> None:
+    """Opted in, the application's hangup URL is Home Assistant's; opted out, it is back."""
+    push.app.hangup_url, push.app.hangup_method = "https://mine.example.com/h", "GET"
+    await push.set_up()
+    assert push.app.hangup_url.startswith("http://127.0.0.1:")
+    assert "/api/webhook/" in push.app.hangup_url
+    assert push.app.hangup_method == "POST"
+    assert push.app.answer_url == "https://app.example.com/answer"
+
+    hass.config_entries.async_update_entry(
+        push.entry, options=push.entry.options | {"push_register": False}
+    )
+    await hass.async_block_till_done()
+    assert (push.app.hangup_url, push.app.hangup_method) == (
+        "https://mine.example.com/h",
+        "GET",
+    )
+
+    hass.config_entries.async_update_entry(
+        push.entry, options=push.entry.options | {"push_register": True}
+    )
+    await hass.async_block_till_done()
+    assert push.app.hangup_url.startswith("http://127.0.0.1:")
+    # Removing the account puts the user's URL back too.
+    await hass.config_entries.async_remove(push.entry.entry_id)
+    await hass.async_block_till_done()
+    assert (push.app.hangup_url, push.app.hangup_method) == (
+        "https://mine.example.com/h",
+        "GET",
+    )
+
+
+async def test_turning_push_off_restores_and_stops_answering(
+    push: PushAccount, hass: HomeAssistant
+) -> None:
+    """Push off: the URL is the user's again, and callbacks get the unknown webhook's 200."""
+    await push.set_up()
+    url = push.callback_url
+    call = await push.start_call()
+    form = push.hangup(call)
+
+    hass.config_entries.async_update_entry(push.entry, options={"scan_interval": 10})
+    await hass.async_block_till_done()
+
+    assert push.app.hangup_url == ""
+    assert await push.post(push.signed(form, url=url), form, url=url) == (200, "")
+    assert push.ended == []
+
+
+async def test_the_webhook_answers_as_the_provider_expects(push: PushAccount) -> None:
+    """Accepted: 200 with empty call XML; refused: 401 (400 for an unreadable body)."""
+    await push.set_up()
+    form = push.hangup(await push.start_call())
+    async with push.http.post(
+        push.callback_url, data=form, headers=push.signed(form)
+    ) as response:
+        assert response.status == 200
+        assert response.content_type == "application/xml"
+        assert (await response.text()).endswith("<Response></Response>")
+    for headers, body, status in (
+        (FORM, form, 401),
+        (push.signed({}), b"\xff\xfe", 400),
+        (push.signed(form), b"x" * 70_000, 400),
+    ):
+        assert (await push.post(headers, body))[0] == status
+    async with push.http.get(push.callback_url) as response:
+        assert response.status == 405
+
+
+@pytest.mark.parametrize("push_provider", ["vobiz"])
+async def test_an_unconfirmed_vobiz_end_waits_for_the_poll(
+    push: PushAccount,
+) -> None:
+    """Vobiz: a hangup whose end the provider cannot confirm now is left to the polls."""
+    await push.set_up()
+    call = await push.start_call()
+    await push.poll()
+    push.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=503), call_id=call.call_id, times=1
+    )
+
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert push.ended == []
+
+    await push.poll()
+    await push.poll()
+    assert [e.data["source"] for e in push.ended] == ["poll"]
+
+
+async def test_an_account_whose_calls_are_not_followed(push: PushAccount) -> None:
+    """No live calls listed: callbacks still verify, their calls change nothing."""
+    provider = PROVIDERS[push.provider]
+    with patch.object(provider, "supports_live_calls", property(lambda _: False)):
+        await push.set_up()
+        assert push.entry.runtime_data.coordinator is None
+        call = await push.start_call()
+        push.sandbox.end_call(call.call_id)
+        await push.settle()
+        form = push.hangup(call)
+        assert (await push.post(FORM, form))[0] == 401
+    assert [sent.status for sent in push.sandbox.callbacks_sent] == [200]
+    assert push.started == push.ended == []
+
+
+async def test_without_a_public_url_nothing_verifies(
+    push: PushAccount, hass: HomeAssistant, hass_url: str
+) -> None:
+    """Push on, but no URL was ever given to the provider: nothing is set, all refused."""
+    await hass.config.async_update(external_url=None)
+    await push.set_up()
+    assert push.app.hangup_url == ""
+    runtime = push.entry.runtime_data.push
+    assert runtime is not None
+    url = f"{hass_url}/api/webhook/{runtime.account.webhook_id}"
+    form = {"Event": "Hangup", "CallUUID": "c1"}
+
+    assert (await push.post(push.signed(form, url=url), form, url=url))[0] == 401
+
+
+async def test_a_url_that_cannot_be_put_back_is_forgotten_with_the_account(
+    push: PushAccount, hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider refusing the restore on removal: logged; the account goes anyway."""
+    await push.set_up()
+    url = push.callback_url
+    push.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Application/"
+    )
+
+    await hass.config_entries.async_remove(push.entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert push.app.hangup_url == url
+    assert "Could not put back the callback URL at the provider" in caplog.text

@@ -1,0 +1,262 @@
+"""Turning push on in an account's options: the URL shown, what is checked, Cloud's URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.components import cloud
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+
+from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
+from tests.helpers.hass import transfer
+from tests.helpers.push import APPS, PushAccount
+
+from .test_dial import relayer  # noqa: F401 - the stand-in for Cloud's relayer
+
+HOOK_PATH = "/api/webhook/"
+
+
+async def open_options(push: PushAccount) -> dict[str, Any]:
+    """Open the account's options form."""
+    result = await push.hass.config_entries.options.async_init(push.entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    return dict(result)
+
+
+async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]:
+    """Open the options form and submit it with ``fields``."""
+    form = await open_options(account)
+    result = await account.hass.config_entries.options.async_configure(
+        form["flow_id"], {"scan_interval": 10} | fields
+    )
+    await account.hass.async_block_till_done()
+    return dict(result)
+
+
+async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
+    """The form shows the callback URL to paste; saving sets it at the application."""
+    await push.set_up(push=False, push_register=False, application_id=None)
+    form = await open_options(push)
+    url = form["description_placeholders"]["callback_url"]
+    assert url.startswith("http://127.0.0.1:")
+    assert HOOK_PATH in url
+    assert [str(key) for key in form["data_schema"].schema][-3:] == [
+        "push",
+        "application_id",
+        "push_register",
+    ]
+
+    result = await submit(
+        push,
+        {"push": True, "push_register": True, "application_id": APPS[push.provider]},
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert push.entry.options == {
+        "scan_interval": 10,
+        "push": True,
+        "push_register": True,
+        "application_id": APPS[push.provider],
+    }
+    assert push.app.hangup_url == url
+    assert (await open_options(push))["description_placeholders"] == {
+        "provider": push.case.title.split(" ")[0],
+        "callback_url": url,
+    }
+    # The URL shown is the one callbacks verify against.
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [e.data["source"] for e in push.ended] == ["push"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        (
+            {"push": True, "push_register": True},
+            {"application_id": "registration_target_required"},
+        ),
+        (
+            {"push": True, "push_register": True, "application_id": "404404"},
+            {"application_id": "invalid_application_id"},
+        ),
+    ],
+)
+async def test_registration_needs_an_application_the_provider_knows(
+    push: PushAccount, fields: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Setting the URL needs an application, checked with the provider; nothing is saved."""
+    await push.set_up(push=False, push_register=False, application_id=None)
+    result = await submit(push, fields)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert not push.entry.options.get("push")
+    assert push.app.hangup_url == ""
+
+
+async def test_push_needs_a_url_the_provider_can_reach(
+    push: PushAccount, hass: HomeAssistant
+) -> None:
+    """Without a public URL the form says so (the URL shown is "—") and saves nothing."""
+    await push.set_up(push=False, push_register=False)
+    await hass.config.async_update(external_url=None)
+
+    result = await submit(push, {"push": True})
+
+    assert result["description_placeholders"]["callback_url"] == "—"
+    assert result["errors"] == {"push": "no_public_url"}
+    assert not push.entry.options.get("push")
+
+
+async def test_a_failed_registration_is_told_and_tried_again(
+    push: PushAccount, hass: HomeAssistant
+) -> None:
+    """The provider refusing the update: logged, shown in diagnostics, set at the next setup."""
+    with patch.object(
+        PROVIDERS[push.provider],
+        "async_register_callback_url",
+        side_effect=CallTransferError("Provider error: HTTP 503"),
+    ):
+        await push.set_up()
+    runtime = push.entry.runtime_data.push
+    assert runtime is not None
+    assert runtime.account.registration_error == "Provider error: HTTP 503"
+    assert push.app.hangup_url == ""
+
+    assert await hass.config_entries.async_reload(push.entry.entry_id)
+    await hass.async_block_till_done()
+    assert HOOK_PATH in push.app.hangup_url
+    runtime = push.entry.runtime_data.push
+    assert runtime is not None
+    assert runtime.account.registration_error is None
+
+
+async def test_a_new_url_is_registered_keeping_the_users_one(
+    push: PushAccount, hass: HomeAssistant, hass_url: str
+) -> None:
+    """Home Assistant's URL changes: the application gets the new one; removal puts the user's back.
+
+    Callbacks verify against the last four URLs given out; one lost (no URL at all)
+    leaves the last one set.
+    """
+    push.app.hangup_url = "https://mine.example.com/h"
+    await push.set_up()
+    first = push.app.hangup_url
+    form = {"Event": "Hangup", "CallUUID": "c1", "Duration": "1"}
+
+    for index, host in enumerate(("[::1]", "127.0.0.2", "127.0.0.3", "127.0.0.4")):
+        await hass.config.async_update(external_url=hass_url.replace("127.0.0.1", host))
+        await push.settle()
+        assert push.app.hangup_url == first.replace("127.0.0.1", host)
+        # Signed for the first URL: verifies while it is among the last four.
+        status, _ = await push.post(push.signed(form, url=first), form, url=first)
+        assert status == (200 if index < 3 else 401), host
+    await hass.config.async_update(external_url=None)
+    await push.settle()
+    assert push.app.hangup_url == first.replace("127.0.0.1", "127.0.0.4")
+    await hass.config_entries.async_remove(push.entry.entry_id)
+    await hass.async_block_till_done()
+    assert push.app.hangup_url == "https://mine.example.com/h"
+
+
+async def test_another_application_gets_the_url_the_first_its_own_back(
+    push: PushAccount, hass: HomeAssistant
+) -> None:
+    """Naming another application: the first gets its old URL back, the second the callback URL."""
+    await push.set_up()
+    other = type(push.app)("999000", "Second application")
+    push.account.applications[other.app_id] = other
+    url = push.callback_url
+
+    hass.config_entries.async_update_entry(
+        push.entry, options=push.entry.options | {"application_id": other.app_id}
+    )
+    await hass.async_block_till_done()
+
+    assert push.app.hangup_url == ""
+    assert other.hangup_url == url
+
+
+async def test_callbacks_through_home_assistant_cloud(
+    push: PushAccount,
+    hass: HomeAssistant,
+    relayer: dict[str, Any],  # noqa: F811
+) -> None:
+    """With Cloud connected the cloudhook is registered, and callbacks through it verify.
+
+    The relayer passes on the body, headers and query only (the request's own URL is
+    empty): the signature is checked against the cloudhook URL given to the provider.
+    """
+    hass.config.components.add("cloud")
+    with cloud_connected(relayer) as delete:
+        await push.set_up()
+        assert HOOK_PATH not in push.app.hangup_url  # the cloudhook
+        call = await push.start_call()
+        push.sandbox.end_call(call.call_id)
+        await push.settle()
+        assert [sent.status for sent in push.sandbox.callbacks_sent] == [200]
+        assert [e.data["source"] for e in push.ended] == ["push"]
+
+        await hass.config_entries.async_remove(push.entry.entry_id)
+        await hass.async_block_till_done()
+    # Both of the account's webhooks had a cloudhook: both are deleted.
+    assert delete.await_count == 2
+
+
+@contextmanager
+def cloud_connected(
+    relayer: dict[str, Any],  # noqa: F811
+    create: Any = None,
+) -> Iterator[AsyncMock]:
+    """Home Assistant Cloud connected, its cloudhooks made by the relayer (or ``create``).
+
+    Yields the deletion of cloudhooks.
+    """
+    with (
+        patch.object(cloud, "async_active_subscription", return_value=True),
+        patch.object(cloud, "async_is_connected", return_value=True),
+        patch.object(
+            cloud,
+            "async_get_or_create_cloudhook",
+            side_effect=create or relayer["create"],
+        ),
+        patch.object(cloud, "async_delete_cloudhook") as delete,
+        patch.object(cloud, "async_listen_connection_change"),
+    ):
+        yield delete
+
+
+async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
+    push: PushAccount,
+    hass: HomeAssistant,
+    relayer: dict[str, Any],  # noqa: F811
+) -> None:
+    """Cloud makes the Dial XML's cloudhook but not the callbacks': the transfer goes on.
+
+    Without an external URL the callbacks have no URL: no outcome is asked for.
+    """
+    hass.config.components.add("cloud")
+    await hass.config.async_update(external_url=None)
+
+    async def create(hass: HomeAssistant, webhook_id: str) -> str:
+        # A dict on older Home Assistant releases, a WebhookData on newer ones.
+        registered = hass.data["webhook"][webhook_id]
+        name = registered["name"] if isinstance(registered, dict) else registered.name
+        if name.endswith("callbacks"):
+            raise cloud.CloudNotConnected
+        url: str = await relayer["create"](hass, webhook_id)
+        return url
+
+    with cloud_connected(relayer, create):
+        await push.set_up()
+        await transfer(push.hass, call_id=push.case.call_id, to="+14155550100")
+        await push.settle()
+    [fetched] = push.sandbox.leg_fetches
+    assert fetched.numbers == ("+14155550100",)
+    assert fetched.report == {}

@@ -1,0 +1,219 @@
+"""Fixtures for push tests: a Vobiz or Plivo account whose callbacks reach Home Assistant.
+
+Home Assistant's HTTP app is served on a loopback port and made the external URL (the
+harness's test server), so the sandbox sends its signed callbacks over real HTTP, as
+the provider would; the account's options turn push on and let Home Assistant set the
+sandbox application's hangup URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+from urllib.parse import urlencode
+
+# Diagnostics imports it on its first request; its models are built when imported,
+# which fails under the frozen clock (mashumaro looks datetime's class up by name).
+import aiohasupervisor  # noqa: F401
+import aiohttp
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.call_transfer.const import (
+    EVENT_CALL_ENDED,
+    EVENT_CALL_STARTED,
+    EVENT_TRANSFER_ANSWERED,
+    EVENT_TRANSFER_UNANSWERED,
+)
+from sandbox import (
+    SANDBOX_PLIVO_APP_ID,
+    SANDBOX_VOBIZ_APP_ID,
+    PlivoAccount,
+    Sandbox,
+    SandboxApplication,
+    SandboxCall,
+    VobizAccount,
+)
+from sandbox.signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
+from tests.helpers.entries import add_entry
+from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase
+
+PUSH_PROVIDERS: Final = ("vobiz", "plivo")
+APPS: Final = {"vobiz": SANDBOX_VOBIZ_APP_ID, "plivo": SANDBOX_PLIVO_APP_ID}
+SCAN_INTERVAL: Final = timedelta(seconds=10)
+FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass
+class PushAccount:
+    """A Vobiz or Plivo account in the test's Home Assistant, receiving its callbacks."""
+
+    hass: HomeAssistant
+    sandbox: Sandbox
+    freezer: FrozenDateTimeFactory
+    case: ProviderCase
+    entry: MockConfigEntry
+    http: aiohttp.ClientSession
+    started: list[Event]
+    ended: list[Event]
+    answered: list[Event]
+    unanswered: list[Event]
+
+    @property
+    def provider(self) -> str:
+        """The account's provider id."""
+        return self.case.provider
+
+    @property
+    def account(self) -> PlivoAccount | VobizAccount:
+        """The sandbox account."""
+        account = self.sandbox.accounts[self.case.provider][self.case.account]
+        assert isinstance(account, PlivoAccount | VobizAccount)
+        return account
+
+    @property
+    def app(self) -> SandboxApplication:
+        """The sandbox account's application (its numbers' calls run on it)."""
+        return self.account.applications[APPS[self.provider]]
+
+    @property
+    def callback_url(self) -> str:
+        """The callback URL Home Assistant set as the application's hangup URL."""
+        assert self.app.hangup_url.startswith("http://127.0.0.1:")
+        return self.app.hangup_url
+
+    async def set_up(self, **options: Any) -> None:
+        """Set the account up with push on and its hangup URL set (unless ``options`` say).
+
+        An option given as None is left out.
+        """
+        given = {
+            "scan_interval": 10,
+            "push": True,
+            "push_register": True,
+            "application_id": APPS[self.provider],
+        } | options
+        self.hass.config_entries.async_update_entry(
+            self.entry,
+            options={key: value for key, value in given.items() if value is not None},
+        )
+        await self.hass.config_entries.async_setup(self.entry.entry_id)
+        await self.hass.async_block_till_done()
+
+    async def start_call(self, **fields: str) -> SandboxCall:
+        """Start a call on the account over the sandbox's control plane."""
+        async with self.http.post(
+            f"{self.sandbox.control_url}/calls",
+            json={"provider": self.provider, **fields},
+        ) as response:
+            assert response.status == 201
+            return self.sandbox.calls[(await response.json())["call_id"]]
+
+    async def settle(self) -> None:
+        """Wait for the sandbox's fetches and callbacks, and what Home Assistant does of them."""
+        await self.sandbox.fetches_settled()
+        await self.sandbox.callbacks_settled()
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def poll(self, after: timedelta = SCAN_INTERVAL) -> None:
+        """Let ``after`` pass, so the polls due by then run, and wait for them."""
+        self.freezer.tick(after)
+        async_fire_time_changed(self.hass)
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    def signed(
+        self,
+        params: dict[str, str],
+        *,
+        url: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, str]:
+        """Return the signature headers the provider sends with ``params`` to ``url``."""
+        url = url or self.callback_url
+        token = token or self.account.auth_token
+        nonce = new_nonce()
+        if self.provider == "plivo":
+            listed = {name: [value] for name, value in params.items()}
+            return FORM | {
+                "X-Plivo-Signature-V3": plivo_v3(token, "POST", url, listed, nonce),
+                "X-Plivo-Signature-V3-Nonce": nonce,
+            }
+        return FORM | {
+            "X-Vobiz-Signature-V3": vobiz_v3(token, url, nonce),
+            "X-Vobiz-Signature-V3-Nonce": nonce,
+            "X-Vobiz-Signature-V2": vobiz_v2(token, url, f"{nonce[:-1]}9"),
+            "X-Vobiz-Signature-V2-Nonce": f"{nonce[:-1]}9",
+        }
+
+    async def post(
+        self,
+        headers: dict[str, str],
+        body: bytes | dict[str, str],
+        url: str | None = None,
+    ) -> tuple[int, str]:
+        """Send a request to the callback URL as anyone could; return the status and body."""
+        data = urlencode(body).encode() if isinstance(body, dict) else body
+        async with self.http.post(
+            url or self.callback_url, data=data, headers=headers
+        ) as response:
+            return response.status, await response.text()
+
+    def hangup(self, call: SandboxCall) -> dict[str, str]:
+        """Return the form of a hangup callback of a sandbox call, as the provider sends it."""
+        return {
+            "Event": "Hangup",
+            "CallUUID": call.call_id,
+            "From": call.from_number,
+            "To": call.to_number,
+            "Direction": call.direction,
+            "CallStatus": "completed",
+            "Duration": "2",
+        }
+
+
+@pytest.fixture(params=PUSH_PROVIDERS)
+def push_provider(request: pytest.FixtureRequest) -> str:
+    """Run a test once per provider whose callbacks Home Assistant verifies."""
+    provider: str = request.param
+    return provider
+
+
+@pytest.fixture
+async def diagnostics_served(hass: HomeAssistant) -> None:
+    """Set diagnostics up before Home Assistant's HTTP app is served (it adds routes)."""
+    assert await async_setup_component(hass, "diagnostics", {})
+
+
+@pytest.fixture
+async def push(
+    hass: HomeAssistant,
+    diagnostics_served: None,
+    hass_url: str,
+    sandbox: Sandbox,
+    freezer: FrozenDateTimeFactory,
+    push_provider: str,
+) -> AsyncGenerator[PushAccount]:
+    """Return the provider's account with Home Assistant reachable, added but not set up."""
+    case = PROVIDER_CASES[push_provider]
+    async with aiohttp.ClientSession() as http:
+        yield PushAccount(
+            hass=hass,
+            sandbox=sandbox,
+            freezer=freezer,
+            case=case,
+            entry=add_entry(hass, sandbox, push_provider),
+            http=http,
+            started=async_capture_events(hass, EVENT_CALL_STARTED),
+            ended=async_capture_events(hass, EVENT_CALL_ENDED),
+            answered=async_capture_events(hass, EVENT_TRANSFER_ANSWERED),
+            unanswered=async_capture_events(hass, EVENT_TRANSFER_UNANSWERED),
+        )

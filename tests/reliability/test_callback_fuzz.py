@@ -1,0 +1,196 @@
+"""Forged and malformed callbacks, by the hundred, at each account's callback URL.
+
+The property: a callback is accepted only when it carries a signature made with the
+account's auth token for the URL Home Assistant gave out, with a nonce not seen before.
+Whatever else arrives (made without the token: random bytes, another key, another URL,
+altered signatures, nonces, headers and bodies, replays of a genuine callback) is
+answered 400, 401 or 405, changes nothing, logs no error and leaves the replay store as
+it was. Requests are drawn from a seeded generator, so a failure repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+from typing import Final
+from urllib.parse import urlencode
+
+import pytest
+
+from custom_components.call_transfer.providers.callbacks import CallbackRefusal
+from tests.helpers.push import FORM, PushAccount
+
+CALLBACKS_PER_PROVIDER: Final = 600
+SEED: Final = 18
+REFUSED: Final = {400, 401, 405}
+FIELDS: Final = (
+    "Event",
+    "CallUUID",
+    "From",
+    "To",
+    "CallStatus",
+    "Duration",
+    "DialStatus",
+    "DialAction",
+    "DialALegUUID",
+    "StartTime",
+    "EndTime",
+)
+VALUES: Final = (
+    "Hangup",
+    "StartApp",
+    "completed",
+    "busy",
+    "answer",
+    "+14155550100",
+    "2026-01-01T00:00:00Z",
+    "../../etc",
+    "%00",
+    "",
+    "x" * 600,
+    "é✓",
+)
+
+
+def junk(rng: random.Random, most: int) -> bytes:
+    """Return random bytes, up to ``most`` of them."""
+    return rng.randbytes(rng.randint(0, most))
+
+
+def random_form(rng: random.Random, push: PushAccount) -> dict[str, str]:
+    """Return a plausible callback form: a hangup of a live call, or random fields."""
+    call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
+    form = push.hangup(call)
+    for _ in range(rng.randint(0, 4)):
+        form[rng.choice(FIELDS)] = rng.choice(VALUES)
+    return form
+
+
+def forged(
+    rng: random.Random, push: PushAccount, spent: tuple[dict[str, str], dict[str, str]]
+) -> tuple[str, str, dict[str, str], bytes]:
+    """Draw one request made without the account's token: method, URL, headers, body."""
+    url = push.callback_url
+    form = random_form(rng, push)
+    body = urlencode(form).encode()
+    headers = push.signed(form, token=f"guess-{rng.randint(0, 10**6)}")
+    kind = rng.randrange(12)
+    if kind == 0:  # random bytes, random content type
+        headers, body = (
+            {"Content-Type": rng.choice(["", "text/xml", "a/b"])},
+            junk(rng, 3000),
+        )
+    elif kind == 1:  # the right token, another URL (not just another query: Vobiz
+        # signs none, so that is the genuine signature)
+        other = rng.choice(
+            [
+                url.replace("127.0.0.1", "localhost"),
+                url.replace("http:", "https:"),
+                url + "/",
+                url[:-1],
+            ]
+        )
+        headers = push.signed(form, url=other)
+    elif kind == 2:  # a replay of the spent genuine callback, as is or altered
+        headers, spent_form = spent
+        body = urlencode(
+            spent_form | ({"Duration": "7"} if rng.random() < 0.5 else {})
+        ).encode()
+    elif kind == 3:  # signatures altered: truncated, extended, junk, comma lists
+        genuine = push.signed(form)
+        for name in [n for n in genuine if "Signature" in n and "Nonce" not in n]:
+            signature = genuine[name]
+            genuine[name] = rng.choice(
+                [
+                    signature[:-1],
+                    signature + "A",
+                    base64.b64encode(junk(rng, 40)).decode(),
+                    f"{base64.b64encode(junk(rng, 32)).decode()}, ,",
+                    "",
+                    " " * 3,
+                ]
+            )
+        headers = genuine
+        if rng.random() < 0.5:  # and the body changed too
+            body = urlencode(random_form(rng, push)).encode()
+    elif kind == 4:  # a header missing
+        headers = dict(push.signed(form, token="nope"))
+        headers.pop(rng.choice([n for n in headers if n != "Content-Type"]))
+        if push.provider == "vobiz":  # both versions must go for "missing"
+            headers = {n: v for n, v in headers.items() if "V2" not in n}
+    elif kind == 5:  # no signature at all
+        headers = FORM
+    elif kind == 6:  # a nonce reused with a junk signature
+        headers = {
+            name: value if "Nonce" in name else "AAAA"
+            for name, value in spent[0].items()
+        }
+    elif kind == 7:  # huge headers or body
+        if rng.random() < 0.5:
+            body = b"a=" + b"b" * 70_000
+        else:
+            headers = headers | {"X-Filler": "z" * 6000}
+    elif kind == 8:  # malformed form encodings
+        body = rng.choice([b"\xff\xfe\x00=1", b"a=1&&&", b"=", b"%zz=%", b"a" * 300])
+    elif kind == 9:  # JSON and other bodies with a form's signature
+        headers = headers | {
+            "Content-Type": rng.choice(["application/json", "multipart/form-data"])
+        }
+        body = rng.choice([b"{}", b"[]", b'{"event": "call.completed"}', b"null"])
+    elif kind == 10:  # another provider's headers
+        headers = FORM | {
+            "X-Twilio-Signature": "AAAA",
+            "telnyx-signature-ed25519": "AAAA",
+            "telnyx-timestamp": "1",
+            "X-Webhook-Signature": "00",
+        }
+    method = "GET" if kind == 11 else "POST"
+    query = rng.choice(["", "", "?transfer=guessed", "?a=1&a=2", "?%zz"])
+    return method, url + query, headers, body
+
+
+@pytest.mark.parametrize("seed", [SEED])
+async def test_forged_and_malformed_callbacks_are_all_refused(
+    push: PushAccount, caplog: pytest.LogCaptureFixture, seed: int
+) -> None:
+    """600 per provider (1,200 in all): none accepted, none raising, nothing kept."""
+    rng = random.Random(f"{seed}-{push.provider}")
+    await push.set_up()
+    call = await push.start_call()
+    genuine_form = push.hangup(call)
+    genuine = push.signed(genuine_form)
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert (await push.post(genuine, genuine_form))[0] == 200  # the provider's own
+    runtime = push.entry.runtime_data.push
+    assert runtime is not None
+    account = runtime.account
+    verified, remembered = account.verified, len(account.replay_guard)
+    started, ended = len(push.started), len(push.ended)
+    caplog.clear()
+
+    statuses: dict[int, int] = {}
+    for _ in range(CALLBACKS_PER_PROVIDER):
+        method, url, headers, body = forged(rng, push, (genuine, genuine_form))
+        async with push.http.request(
+            method, url, headers=headers, data=body
+        ) as response:
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+
+    assert set(statuses) <= REFUSED, statuses
+    assert sum(statuses.values()) == CALLBACKS_PER_PROVIDER
+    assert account.verified == verified  # 0 accepted
+    assert (len(push.started), len(push.ended)) == (started, ended)
+    assert push.answered == push.unanswered == []
+    # Memory bounded: nothing forged is kept, the counts are per reason.
+    assert len(account.replay_guard) == remembered
+    assert len(account.outcomes) == 0
+    assert len(account.recent_refusals) <= 5
+    assert set(account.refused) <= set(CallbackRefusal)
+    assert sum(account.refused.values()) == CALLBACKS_PER_PROVIDER - statuses.get(
+        405, 0
+    )
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
