@@ -101,7 +101,11 @@ async def test_buttons_add_dialog_and_assist(
         await expect(page.get_by_role("option").first).to_be_visible()
         await device.press_sequentially("Vobiz")
         await page.get_by_role("option", name=re.compile("Vobiz")).first.click()
-        await page.locator("ha-device-trigger-picker").click()
+        trigger_picker = page.locator("ha-device-trigger-picker")
+        # Opened only once it has loaded the device's triggers (it then shows the first):
+        # clicked while loading, on a busy machine, it stayed closed.
+        await expect(trigger_picker).to_contain_text("Call started")
+        await trigger_picker.click()
         for offered in ("Call started", "Call ended", "Transfer failed"):
             await expect(page.get_by_role("option", name=offered)).to_be_visible()
         await page.get_by_role("option", name="Call transferred").click()
