@@ -353,11 +353,30 @@ async def async_send_transfer(
     request: TransferRequest,
     destination: str | None = None,
 ) -> TransferResult:
-    """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook."""
+    """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook.
+
+    One to a number that the provider takes in the request, with push on where the
+    provider reports transfer outcomes, names the URL to report the outcome to.
+    """
     runtime = entry.runtime_data
-    if request.to is None or runtime.dial_webhook is None:
+    if request.to is None:
         return await runtime.client.async_transfer(request)
-    return await runtime.dial_webhook.async_transfer(request, destination)
+    if runtime.dial_webhook is not None:
+        return await runtime.dial_webhook.async_transfer(request, destination)
+    push = runtime.client.push
+    if runtime.push is None or push is None or not push.reports_transfer_outcomes:
+        return await runtime.client.async_transfer(request)
+    report_url, forget_outcome = await runtime.push.async_await_outcome(
+        request, destination
+    )
+    try:
+        return await runtime.client.async_transfer(
+            replace(request, report_url=report_url)
+        )
+    except CallTransferError as err:
+        if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
+            forget_outcome()
+        raise
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:

@@ -63,6 +63,7 @@ class OptionKind(StrEnum):
     PHONE_NUMBER = "phone_number"  # an E.164 number, such as a caller id
     SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
     IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
+    PUBLIC_KEY = "public_key"  # a base64 Ed25519 public key (32 bytes); not secret
 
 
 class XmlUrlMethod(StrEnum):
@@ -131,6 +132,9 @@ class TransferRequest:
     aleg_method: XmlUrlMethod = XmlUrlMethod.POST
     bleg_url: str | None = None
     bleg_method: XmlUrlMethod = XmlUrlMethod.POST
+    # Where the provider reports whether ``to`` answered (a provider whose ``push``
+    # reports transfer outcomes and takes the number in the request).
+    report_url: str | None = None
 
     @property
     def names_xml_urls(self) -> bool:
