@@ -15,6 +15,9 @@ as documented, Plivo's V3) with the account's auth token, and sent in order, to 
 IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
 tampered, replayed or (Vobiz) signed the SDK's way; ``hold()`` keeps them until
 ``release()``, so they arrive late.
+
+Telnyx's Call Control webhooks (JSON, Ed25519) are built by ``telnyx_webhooks`` and
+sent the same way, in the same order as the others.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import logging
-from typing import Final
+from typing import Any, Final
 import uuid
 
 import aiohttp
 from yarl import URL
 
+from . import telnyx_webhooks
 from .legfetch import is_loopback_ip
 from .signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
 from .state import (
@@ -76,6 +80,7 @@ class _Delivery:
     headers: dict[str, str] = field(default_factory=dict)
     fault: CallbackFault | None = None
     then: Callable[[], None] | None = None
+    body: bytes | None = None  # a body sent as it is (JSON), instead of ``params``
 
 
 class CallbackSender:
@@ -110,6 +115,10 @@ class CallbackSender:
 
     def call_started(self, call: SandboxCall) -> None:
         """Tell the call's application that it started (``StartApp`` to its answer URL)."""
+        if call.provider == "telnyx":
+            self._telnyx_call_event(call, "call.initiated", "parked")
+            self._telnyx_call_event(call, "call.answered", "answered")
+            return
         if (app := self._application(call)) is None:
             return
         self._send(
@@ -120,6 +129,9 @@ class CallbackSender:
 
     def call_ended(self, call: SandboxCall) -> None:
         """Report the call's connected Dials ending, then its own hangup."""
+        if call.provider == "telnyx":
+            self._telnyx_send(call, "call.hangup", telnyx_webhooks.hangup_payload(call))
+            return
         for dial in call.connected_dials:
             self._send(
                 call,
@@ -199,6 +211,53 @@ class CallbackSender:
             self._enqueue(
                 _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
             )
+
+    def telnyx_transferred(self, call: SandboxCall, body: dict[str, Any]) -> None:
+        """Report a Telnyx transfer's new leg to its ``webhook_url``, as the number does."""
+        url = body.get("webhook_url")
+        if not isinstance(url, str):
+            return
+        does = self.state.dial_behaviours.get(body["to"], DialBehaviour.ANSWER)
+        for event_type, payload in telnyx_webhooks.new_leg_payloads(
+            call, body["to"], body.get("from"), does
+        ):
+            self._telnyx_send(call, event_type, payload, url)
+
+    def _telnyx_call_event(
+        self, call: SandboxCall, event_type: str, state: str
+    ) -> None:
+        self._telnyx_send(call, event_type, telnyx_webhooks.call_payload(call, state))
+
+    def _telnyx_send(
+        self,
+        call: SandboxCall,
+        event_type: str,
+        payload: dict[str, Any],
+        url: str | None = None,
+    ) -> None:
+        """Sign and queue one Telnyx webhook: to ``url``, else the call's application."""
+        account = self.state.telnyx_accounts[call.account]
+        if url is None:
+            app = account.applications.get(call.connection or "")
+            if app is None or app.webhook_api_version != "2":
+                return
+            url = app.webhook_event_url
+        if not is_loopback_ip(URL(url).host):
+            return
+        fault = account.callback_fault
+        body = telnyx_webhooks.webhook_body(event_type, payload, url)
+        headers, sent = telnyx_webhooks.signed(account, body, fault)
+        delivery = _Delivery(
+            call.provider,
+            url,
+            telnyx_webhooks.summary(sent),
+            headers,
+            fault,
+            body=sent,
+        )
+        self._enqueue(delivery)
+        if fault is CallbackFault.REPLAYED:
+            self._enqueue(delivery)
 
     def _application(self, call: SandboxCall) -> SandboxApplication | None:
         if call.app_id is None:
@@ -293,7 +352,7 @@ class CallbackSender:
                 asyncio.timeout(SEND_TIMEOUT),
                 self._session.post(
                     delivery.url,
-                    data=delivery.params,
+                    data=delivery.params if delivery.body is None else delivery.body,
                     headers=delivery.headers,
                     allow_redirects=False,
                 ) as response,
@@ -308,6 +367,7 @@ class CallbackSender:
             "%s callback %s to %s: %s",
             delivery.provider,
             delivery.params.get("Event")
+            or delivery.params.get("event_type")
             or delivery.params.get("DialStatus")
             or delivery.params.get("DialAction"),
             _origin(delivery.url),
@@ -321,6 +381,7 @@ class CallbackSender:
             fault=delivery.fault,
             status=status,
             error=error,
+            body=delivery.body,
         )
 
 

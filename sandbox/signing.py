@@ -4,7 +4,9 @@ Kept apart from the integration's verifiers on purpose (a mistake shared by both
 cancel out); both are checked against the same published vectors. Sources: Vobiz's
 docs (docs.vobiz.ai/concepts/validating-callbacks) and its Go SDK
 (``internal/utils/helpers.go``: V3 over Plivo's string), Plivo's SDK
-(plivo-python ``plivo/utils/signature_v3.py``).
+(plivo-python ``plivo/utils/signature_v3.py``), Telnyx's SDKs (telnyx-python
+``telnyx/webhook.py``: Ed25519 over ``timestamp|body``, keys in base64), signed here
+with ``cryptography`` (the integration verifies with its own Ed25519).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from collections.abc import Mapping, Sequence
 import hmac
 import secrets
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 def new_nonce() -> str:
@@ -82,3 +87,17 @@ def _query_text(params: Mapping[str, Sequence[str]]) -> str:
     for key in sorted(params):
         pairs.extend(f"{key}={value}" for value in sorted(params[key]))
     return "&".join(pairs)
+
+
+def ed25519_public_key(seed: bytes) -> str:
+    """Return the base64 public key of the Ed25519 key pair made from a 32-byte seed."""
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return base64.b64encode(
+        public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+
+
+def telnyx_ed25519(seed: bytes, timestamp: str, body: bytes) -> str:
+    """Telnyx: base64 of the Ed25519 signature of ``timestamp|body``."""
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    return base64.b64encode(private.sign(f"{timestamp}|".encode() + body)).decode()
