@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 import uuid
 
 from .faults import Fault, FaultKind, FaultRule
+from .signing import ed25519_public_key
 
 # Documented test credentials and call ids: stable, safe to print and to put in tests.
 SANDBOX_VOBIZ_AUTH_ID: Final = "MA_SANDBOX_0001"
