@@ -116,8 +116,15 @@ class CallbackSender:
     def call_started(self, call: SandboxCall) -> None:
         """Tell the call's application that it started (``StartApp`` to its answer URL)."""
         if call.provider == "telnyx":
-            self._telnyx_call_event(call, "call.initiated", "parked")
-            self._telnyx_call_event(call, "call.answered", "answered")
+            started = {"start_time": telnyx_webhooks.iso_time(call.started)}
+            self._telnyx_send(
+                call,
+                "call.initiated",
+                telnyx_webhooks.call_payload(call, "parked") | started,
+            )
+            self._telnyx_send(
+                call, "call.answered", telnyx_webhooks.call_payload(call, "answered")
+            )
             return
         if (app := self._application(call)) is None:
             return
@@ -222,11 +229,6 @@ class CallbackSender:
             call, body["to"], body.get("from"), does
         ):
             self._telnyx_send(call, event_type, payload, url)
-
-    def _telnyx_call_event(
-        self, call: SandboxCall, event_type: str, state: str
-    ) -> None:
-        self._telnyx_send(call, event_type, telnyx_webhooks.call_payload(call, state))
 
     def _telnyx_send(
         self,

@@ -61,8 +61,8 @@ def call_payload(call: SandboxCall, state: str) -> dict[str, Any]:
 def hangup_payload(call: SandboxCall) -> dict[str, Any]:
     """Return the payload of a call's ``call.hangup``: it hung up normally."""
     return call_payload(call, "hangup") | {
-        "start_time": _time(call.started),
-        "end_time": _time(call.ended or datetime.now(UTC)),
+        "start_time": iso_time(call.started),
+        "end_time": iso_time(call.ended or datetime.now(UTC)),
         "hangup_cause": "normal_clearing",
         "hangup_source": "caller",
         "sip_hangup_cause": "200",
@@ -115,7 +115,7 @@ def webhook_body(event_type: str, payload: Mapping[str, Any], url: str) -> bytes
                 "record_type": "event",
                 "event_type": event_type,
                 "id": str(uuid.uuid4()),
-                "occurred_at": _time(datetime.now(UTC)),
+                "occurred_at": iso_time(datetime.now(UTC)),
                 "payload": dict(payload),
             },
             "meta": {"attempt": 1, "delivered_to": url},
@@ -159,5 +159,6 @@ def summary(body: bytes) -> dict[str, str]:
     return shown
 
 
-def _time(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
+    """Write a time as Telnyx does (ISO 8601, UTC, ``Z``)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

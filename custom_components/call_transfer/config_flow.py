@@ -390,29 +390,26 @@ _SECONDS = NumberSelector(
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
     """Return the options schema: the provider's, the polling interval, then push.
 
-    What push registers the URL on (an application, which may also be what calls are
-    listed of) is the last of the provider's options, right above the polling
-    interval and push, which both use it; what verifies the callbacks (a public key)
-    follows the push switch, then the registration switch.
+    The provider's options keep the order it declares them in, the one push registers
+    the URL on among them (an application: Telnyx lists its calls too, so it comes
+    first; Vobiz's and Plivo's is the last, right above polling and push). What
+    verifies the callbacks (a public key) follows the push switch, then registration.
     """
     push = provider.push
-    registration = push.registration_option if push else None
     verification = push.verification_option if push else None
     fields = {field.key: field for field in provider.option_fields}
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(key): _option_selector(field)
         for key, field in fields.items()
-        if key not in (registration, verification)
+        if key != verification
     }
-    if registration is not None:
-        schema[vol.Optional(registration)] = _option_selector(fields[registration])
     schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
     if push is not None:
         schema[vol.Optional(CONF_PUSH, default=False)] = BooleanSelector()
-    if verification is not None:
-        schema[vol.Optional(verification)] = _option_selector(fields[verification])
-    if registration is not None:
-        schema[vol.Optional(CONF_PUSH_REGISTER, default=False)] = BooleanSelector()
+        if verification is not None:
+            schema[vol.Optional(verification)] = _option_selector(fields[verification])
+        if push.registration_option is not None:
+            schema[vol.Optional(CONF_PUSH_REGISTER, default=False)] = BooleanSelector()
     return vol.Schema(schema)
 
 
