@@ -3,7 +3,8 @@
 The providers package uses nothing but aiohttp and the standard library, which has no
 Ed25519; Telnyx signs its webhooks with it. This checks a signature the way libsodium
 and OpenSSL (``cryptography``) do: the public key and R must decode to points of the
-curve (y < p, x recoverable, no "negative zero"), S must be canonical (S < L), and
+curve (y < p, x recoverable, no "negative zero") that are not of small order (as
+libsodium refuses them), S must be canonical (S < L), and
 ``[S]B - [k]A`` must encode to exactly the bytes of R (the cofactorless equation; a
 non-canonical R never matches). Nothing here is secret (a public key, a signature and a
 message), so the arithmetic need not be constant time. Tested against RFC 8032 §7.1's
@@ -60,6 +61,14 @@ def _decode(encoded: bytes) -> _Point | None:
     return x, y, 1, x * y % _P
 
 
+def _small_order(point: _Point) -> bool:
+    """Whether a point's order divides the cofactor 8 (libsodium refuses such keys and Rs)."""
+    for _ in range(3):
+        point = _add(point, point)
+    x, y, z, _ = point
+    return x % _P == 0 and (y - z) % _P == 0
+
+
 def _encode(point: _Point) -> bytes:
     x, y, z, _ = point
     z_inv = pow(z, -1, _P)
@@ -97,7 +106,8 @@ def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     if s >= _L:
         return False
     a = _decode(public_key)
-    if a is None or _decode(r_bytes) is None:
+    r = _decode(r_bytes)
+    if a is None or r is None or _small_order(a) or _small_order(r):
         return False
     k = (
         int.from_bytes(
@@ -112,8 +122,11 @@ def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
 
 
 def is_public_key(public_key: bytes) -> bool:
-    """Whether 32 bytes encode a point of the curve (a key that can verify anything)."""
-    return len(public_key) == PUBLIC_KEY_BYTES and _decode(public_key) is not None
+    """Whether 32 bytes encode a point of the curve that is not of small order."""
+    if len(public_key) != PUBLIC_KEY_BYTES:
+        return False
+    point = _decode(public_key)
+    return point is not None and not _small_order(point)
 
 
 def decode_public_key(text: str | None) -> bytes | None:

@@ -13,8 +13,9 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
+from sandbox import SANDBOX_TELNYX_PUBLIC_KEY, TelnyxAccount, TelnyxApplication
 from tests.helpers.hass import transfer
-from tests.helpers.push import APPS, PushAccount
+from tests.helpers.push import APPS, REGISTRATION_OPTIONS, PushAccount
 
 from .test_dial import relayer  # noqa: F401 - the stand-in for Cloud's relayer
 
@@ -39,21 +40,34 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
 
 
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
-    """The form shows the callback URL to paste; saving sets it at the application."""
-    await push.set_up(push=False, push_register=False, application_id=None)
+    """The form shows the callback URL to paste; saving sets it at the application.
+
+    Push and what it needs come last: the switch, the public key that verifies the
+    callbacks (Telnyx), registration; the application it sets the URL on keeps its
+    place among the provider's options (first on Telnyx, whose calls it lists too).
+    """
+    option = REGISTRATION_OPTIONS[push.provider]
+    await push.set_up(push=False, push_register=False, **{option: None})
     form = await open_options(push)
     url = form["description_placeholders"]["callback_url"]
     assert url.startswith("http://127.0.0.1:")
     assert HOOK_PATH in url
-    assert [str(key) for key in form["data_schema"].schema][-3:] == [
-        "push",
-        "application_id",
-        "push_register",
-    ]
+    keys = [str(key) for key in form["data_schema"].schema]
+    if push.json:
+        assert keys == [
+            "connection_id",
+            "caller_id",
+            "ring_timeout",
+            "scan_interval",
+            "push",
+            "webhook_public_key",
+            "push_register",
+        ]
+    else:
+        assert keys[-4:] == ["application_id", "scan_interval", "push", "push_register"]
 
     result = await submit(
-        push,
-        {"push": True, "push_register": True, "application_id": APPS[push.provider]},
+        push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -61,9 +75,9 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
         "scan_interval": 10,
         "push": True,
         "push_register": True,
-        "application_id": APPS[push.provider],
-    }
-    assert push.app.hangup_url == url
+        option: APPS[push.provider],
+    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.json else {})
+    assert push.target[0] == url
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
     assert placeholders["callback_url"] == url
@@ -74,29 +88,54 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     assert [e.data["source"] for e in push.ended] == ["push"]
 
 
-@pytest.mark.parametrize(
-    ("fields", "errors"),
-    [
-        (
-            {"push": True, "push_register": True},
-            {"application_id": "registration_target_required"},
-        ),
-        (
-            {"push": True, "push_register": True, "application_id": "404404"},
-            {"application_id": "invalid_application_id"},
-        ),
-    ],
-)
+def push_fields(push: PushAccount) -> dict[str, Any]:
+    """Return the form fields that turn push on (Telnyx: with the public key)."""
+    if push.json:
+        return {"push": True, "webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY}
+    return {"push": True}
+
+
+@pytest.mark.parametrize("invalid", [False, True])
 async def test_registration_needs_an_application_the_provider_knows(
-    push: PushAccount, fields: dict[str, Any], errors: dict[str, str]
+    push: PushAccount, invalid: bool
 ) -> None:
     """Setting the URL needs an application, checked with the provider; nothing is saved."""
-    await push.set_up(push=False, push_register=False, application_id=None)
+    option = REGISTRATION_OPTIONS[push.provider]
+    before = push.target
+    await push.set_up(push=False, push_register=False, **{option: None})
+    fields = push_fields(push) | {"push_register": True}
+    if invalid:
+        fields[option] = "404404"
     result = await submit(push, fields)
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == errors
+    assert result["errors"] == {
+        option: f"invalid_{option}" if invalid else "registration_target_required"
+    }
     assert not push.entry.options.get("push")
-    assert push.app.hangup_url == ""
+    assert push.target == before
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        (None, "verification_key_required"),
+        ("not a key", "invalid_public_key"),
+        ("A" * 43 + "=", "invalid_public_key"),  # 32 bytes, but no point of the curve
+        (SANDBOX_TELNYX_PUBLIC_KEY[:-4] + "====", "invalid_public_key"),
+    ],
+)
+async def test_push_needs_the_public_key_that_verifies_callbacks(
+    push: PushAccount, key: str | None, error: str
+) -> None:
+    """Telnyx: push needs the account's public key, 32 bytes of base64 on the curve."""
+    await push.set_up(push=False, push_register=False, webhook_public_key=None)
+    fields: dict[str, Any] = {"push": True}
+    if key is not None:
+        fields["webhook_public_key"] = key
+    result = await submit(push, fields)
+    assert result["errors"] == {"webhook_public_key": error}
+    assert not push.entry.options.get("push")
 
 
 async def test_push_needs_a_url_the_provider_can_reach(
@@ -106,7 +145,7 @@ async def test_push_needs_a_url_the_provider_can_reach(
     await push.set_up(push=False, push_register=False)
     await hass.config.async_update(external_url=None)
 
-    result = await submit(push, {"push": True})
+    result = await submit(push, push_fields(push))
 
     assert result["description_placeholders"]["callback_url"] == "—"
     assert result["errors"] == {"push": "no_public_url"}
@@ -117,6 +156,7 @@ async def test_a_failed_registration_is_told_and_tried_again(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
     """The provider refusing the update: logged, shown in diagnostics, set at the next setup."""
+    before = push.target
     with patch.object(
         PROVIDERS[push.provider],
         "async_register_callback_url",
@@ -126,11 +166,11 @@ async def test_a_failed_registration_is_told_and_tried_again(
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error == "Provider error: HTTP 503"
-    assert push.app.hangup_url == ""
+    assert push.target == before
 
     assert await hass.config_entries.async_reload(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert HOOK_PATH in push.app.hangup_url
+    assert HOOK_PATH in push.target[0]
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error is None
@@ -141,45 +181,59 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
 ) -> None:
     """Home Assistant's URL changes: the application gets the new one; removal puts the user's back.
 
-    Callbacks verify against the last four URLs given out; one lost (no URL at all)
-    leaves the last one set.
+    Callbacks verify against the last four URLs given out (Telnyx's signature covers
+    no URL: against any); one lost (no URL at all) leaves the last one set.
     """
-    push.app.hangup_url = "https://mine.example.com/h"
+    push.set_target("https://mine.example.com/h", push.target[1])
     await push.set_up()
-    first = push.app.hangup_url
-    form = {"Event": "Hangup", "CallUUID": "c1", "Duration": "1"}
+    first = push.target[0]
+    call = next(iter(push.sandbox.calls.values()))
 
     for index, host in enumerate(("[::1]", "127.0.0.2", "127.0.0.3", "127.0.0.4")):
         await hass.config.async_update(external_url=hass_url.replace("127.0.0.1", host))
         await push.settle()
-        assert push.app.hangup_url == first.replace("127.0.0.1", host)
+        assert push.target[0] == first.replace("127.0.0.1", host)
         # Signed for the first URL: verifies while it is among the last four.
+        form = push.hangup(call, first)
+        if isinstance(form, dict):
+            form = {"Event": "Hangup", "CallUUID": "c1", "Duration": "1"}
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
-        assert status == (200 if index < 3 else 401), host
+        assert status == (200 if index < 3 or push.json else 401), host
     await hass.config.async_update(external_url=None)
     await push.settle()
-    assert push.app.hangup_url == first.replace("127.0.0.1", "127.0.0.4")
+    assert push.target[0] == first.replace("127.0.0.1", "127.0.0.4")
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert push.app.hangup_url == "https://mine.example.com/h"
+    assert push.target[0] == "https://mine.example.com/h"
 
 
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
     """Naming another application: the first gets its old URL back, the second the callback URL."""
+    before = push.target
     await push.set_up()
-    other = type(push.app)("999000", "Second application")
-    push.account.applications[other.app_id] = other
     url = push.callback_url
+    account = push.account
+    if isinstance(account, TelnyxAccount):
+        account.connections.add("999000")
+        account.applications["999000"] = TelnyxApplication("999000", "Second")
+    else:
+        account.applications["999000"] = type(push.app)("999000", "Second application")
 
     hass.config_entries.async_update_entry(
-        push.entry, options=push.entry.options | {"application_id": other.app_id}
+        push.entry,
+        options=push.entry.options | {REGISTRATION_OPTIONS[push.provider]: "999000"},
     )
     await hass.async_block_till_done()
 
-    assert push.app.hangup_url == ""
-    assert other.hangup_url == url
+    assert push.target == before
+    assert (
+        account.applications["999000"].__getattribute__(
+            "webhook_event_url" if push.json else "hangup_url"
+        )
+        == url
+    )
 
 
 async def test_callbacks_through_home_assistant_cloud(
@@ -195,17 +249,19 @@ async def test_callbacks_through_home_assistant_cloud(
     hass.config.components.add("cloud")
     with cloud_connected(relayer) as delete:
         await push.set_up()
-        assert HOOK_PATH not in push.app.hangup_url  # the cloudhook
+        assert HOOK_PATH not in push.target[0]  # the cloudhook
         call = await push.start_call()
         push.sandbox.end_call(call.call_id)
         await push.settle()
-        assert [sent.status for sent in push.sandbox.callbacks_sent] == [200]
+        statuses = [sent.status for sent in push.sandbox.callbacks_sent]
+        assert statuses == [200] * (3 if push.reports_call_starts else 1)
         assert [e.data["source"] for e in push.ended] == ["push"]
 
         await hass.config_entries.async_remove(push.entry.entry_id)
         await hass.async_block_till_done()
-    # Both of the account's webhooks had a cloudhook: both are deleted.
-    assert delete.await_count == 2
+    # Each of the account's webhooks had a cloudhook (Telnyx dials in the request:
+    # it has no Dial XML webhook): each is deleted.
+    assert delete.await_count == (1 if push.json else 2)
 
 
 @contextmanager
@@ -231,6 +287,7 @@ def cloud_connected(
         yield delete
 
 
+@pytest.mark.parametrize("push_provider", ["vobiz", "plivo"])
 async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     push: PushAccount,
     hass: HomeAssistant,

@@ -1,6 +1,7 @@
 """Polling as reconciliation while pushed call starts arrive, and back when push fails.
 
-Vobiz and Plivo report a call's start only to the URL that answers it (their
+Telnyx's webhooks report calls starting. Vobiz and Plivo report a call's start only to
+the URL that answers it (their
 application's answer URL), which this version leaves to the user's own server: their
 clients declare no pushed starts, so polling keeps its interval. These tests declare
 pushed starts (as the account would with Home Assistant answering calls first) and
@@ -19,6 +20,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -26,6 +28,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import SANDBOX_ANSWER_URL, CallbackFault
+from sandbox.state import SANDBOX_TELNYX_WEBHOOK_URL
 from tests.helpers.push import PushAccount
 
 RECONCILIATION = timedelta(minutes=5)
@@ -53,7 +56,8 @@ async def reconciling(push: PushAccount) -> None:
     for call in push.sandbox.account_calls(push.case.provider, push.case.account):
         push.sandbox.end_call(call.call_id)
     await push.set_up()
-    push.app.answer_url = push.callback_url  # Home Assistant answers calls first
+    if not push.json:
+        push.app.answer_url = push.callback_url  # Home Assistant answers calls first
     call = await push.start_call()
     await push.settle()
     push.sandbox.end_call(call.call_id)
@@ -109,7 +113,10 @@ async def test_no_callbacks_bring_polling_back(push: PushAccount) -> None:
     """Callbacks stop (the answer URL moved): the next reconciliation finds the call."""
     with pushed_starts(push.provider):
         await reconciling(push)
-        push.app.answer_url = SANDBOX_ANSWER_URL
+        if push.json:
+            push.telnyx_app.webhook_event_url = SANDBOX_TELNYX_WEBHOOK_URL
+        else:
+            push.app.answer_url = SANDBOX_ANSWER_URL
         call = await push.start_call()
         await push.settle()
         assert len(push.started) == 1
@@ -138,6 +145,7 @@ async def test_a_pushed_start_polls_at_the_interval_during_the_call(
         assert listings(push) == 3
 
 
+@pytest.mark.parametrize("push_provider", ["vobiz", "plivo"])
 async def test_without_pushed_starts_polling_keeps_its_interval(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
