@@ -58,6 +58,8 @@ from tests.helpers.entries import add_entry
 from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase
 
 PUSH_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# The providers whose number transfers dial through Dial XML Home Assistant serves.
+DIAL_XML_PROVIDERS: Final = ("vobiz", "plivo")
 # What push registration sets the URL on, by provider: the option and its value.
 APPS: Final = {
     "vobiz": SANDBOX_VOBIZ_APP_ID,

@@ -1,8 +1,9 @@
 """Whether the number a call was transferred to answered: events, the Transfers entity, the logbook.
 
 With push on, the Dial XML Home Assistant serves asks Vobiz or Plivo to report the
-dialled leg's outcome (``callbackUrl``, ``action``); the sandbox's numbers answer, are
-busy, do not answer or fail, as a test sets (``dial_behaviours``).
+dialled leg's outcome (``callbackUrl``, ``action``), and a Telnyx transfer names a
+``webhook_url`` for its new leg's webhooks; the sandbox's numbers answer, are busy, do
+not answer or fail, as a test sets (``dial_behaviours``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from custom_components.call_transfer.transfer_outcomes import (
 from sandbox import DialBehaviour, Fault, FaultKind
 from sandbox.state import LegResult
 from tests.helpers.hass import transfer
-from tests.helpers.push import PushAccount
+from tests.helpers.push import APPS, DIAL_XML_PROVIDERS, PushAccount
 
 from .test_device_trigger import (
     account_device,
@@ -100,9 +101,10 @@ async def test_a_number_that_does_not_answer(
     attributes = transfers_state(push)
     assert (attributes["event_type"], attributes["reason"]) == ("unanswered", reason)
     # Nothing follows the Dial in the XML: the call ends, and its hangup says so.
-    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == [
-        (push.case.call_id, "push")
-    ]
+    # Telnyx keeps the call up, as it documents.
+    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == (
+        [] if push.json else [(push.case.call_id, "push")]
+    )
 
 
 async def test_a_number_that_answers(push: PushAccount) -> None:
@@ -122,6 +124,7 @@ async def test_a_number_that_answers(push: PushAccount) -> None:
     assert [sent.status for sent in push.sandbox.callbacks_sent] == [200] * 4
 
 
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_a_b_leg_transfer_reports_its_outcome(push: PushAccount) -> None:
     """A number dialled from the callee's leg: the Dial's leg is not the call, the token is."""
     await push.set_up()
@@ -130,6 +133,7 @@ async def test_a_b_leg_transfer_reports_its_outcome(push: PushAccount) -> None:
     assert (event.data["call_id"], event.data["legs"]) == (push.case.call_id, "bleg")
 
 
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_outcomes_for_another_call_or_token_change_nothing(
     push: PushAccount,
 ) -> None:
@@ -154,6 +158,7 @@ async def test_outcomes_for_another_call_or_token_change_nothing(
     assert [e.data["reason"] for e in push.unanswered] == ["busy"]
 
 
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_without_push_the_dial_asks_for_nothing(push: PushAccount) -> None:
     """Push off: the Dial XML is as before, and no outcome is reported."""
     await push.set_up(push=False, push_register=False)
@@ -169,7 +174,9 @@ async def test_a_refused_transfer_awaits_no_outcome(push: PushAccount) -> None:
     """The provider refuses the transfer: its outcome is not awaited any more."""
     await push.set_up()
     push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=404), path_contains="/Call/", times=1
+        Fault(kind=FaultKind.STATUS, status=404),
+        path_contains="/actions/transfer" if push.json else "/Call/",
+        times=1,
     )
     with pytest.raises(Exception, match="not in progress"):
         await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
@@ -266,7 +273,9 @@ async def test_an_outcome_reported_too_late_is_ignored(push: PushAccount) -> Non
     push.sandbox.callbacks_released.set()
     await push.settle()
 
-    assert [sent.status for sent in push.sandbox.callbacks_sent][:2] == [200, 200]
+    # Telnyx's are refused as well: their timestamp is more than 5 minutes old.
+    statuses = [sent.status for sent in push.sandbox.callbacks_sent][:2]
+    assert statuses == ([401, 401] if push.json else [200, 200])
     assert push.unanswered == []
 
 
@@ -294,3 +303,50 @@ def test_awaited_outcomes_are_bounded() -> None:
     assert taken is not None
     assert taken.call_id == f"c{MAX_AWAITED + 9}"
     assert outcomes.take(newest, now) is None  # once
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+async def test_telnyx_transfers_name_the_report_url(push: PushAccount) -> None:
+    """Telnyx: the transfer names a webhook URL with its token; without push, none."""
+    await push.set_up()
+    await transfer_to_number(push, DialBehaviour.ANSWER)
+    sent = push.sandbox.calls[push.case.call_id].transfers[-1]
+    assert sent["webhook_url"].startswith(push.callback_url + "?transfer=")
+    assert sent["webhook_url_method"] == "POST"
+    # The new leg's events reached Home Assistant, signed; the leg is no call of its own.
+    assert [c.params["event_type"] for c in push.sandbox.callbacks_sent] == [
+        "call.initiated",
+        "call.answered",
+        "call.bridged",
+    ]
+    assert push.started == []
+
+    push.hass.config_entries.async_update_entry(
+        push.entry, options={"scan_interval": 10, "connection_id": APPS["telnyx"]}
+    )
+    await push.hass.async_block_till_done()
+    second = [c for c in push.sandbox.calls.values() if c.provider == "telnyx"][1]
+    await transfer(push.hass, call_id=second.call_id, to=NUMBER)
+    assert "webhook_url" not in second.transfers[-1]
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+async def test_telnyx_outcomes_of_a_guessed_token_change_nothing(
+    push: PushAccount,
+) -> None:
+    """A signed webhook to a URL whose token is not one awaited fires nothing."""
+    await push.set_up()
+    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
+    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
+    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    guessed = f"{push.callback_url}?transfer=guessed"
+    body = (
+        b'{"data": {"event_type": "call.hangup", "id": "e-guessed", '
+        b'"payload": {"call_control_id": "v3:x", "hangup_cause": "user_busy"}}}'
+    )
+    assert (await push.post(push.signed(body), body, url=guessed))[0] == 200
+    assert push.unanswered == []
+
+    push.sandbox.callbacks_released.set()
+    await push.settle()
+    assert [e.data["reason"] for e in push.unanswered] == ["busy"]
