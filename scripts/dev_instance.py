@@ -464,20 +464,43 @@ without a call id; "call_transfer.list_calls" lists every account's calls:
 """
 
 
-def push_options(application_id: str) -> dict[str, Any]:
-    """Return the options of instant call events, set up by Home Assistant on the application."""
-    return {"push": True, "application_id": application_id, "push_register": True}
+def push_options(
+    application_id: str, option: str = "application_id", **extra: str
+) -> dict[str, Any]:
+    """Return the options of instant call events, set up by Home Assistant on the application.
+
+    ``option`` names what the URL is set on; ``extra`` adds what verifies the callbacks.
+    """
+    return {"push": True, option: application_id, "push_register": True, **extra}
+
+
+def sandbox_public_key(sandbox_url: str, connection_id: str) -> str:
+    """Return the public key the sandbox's Telnyx account with ``connection_id`` signs with.
+
+    Asked of the running sandbox's control plane (``GET /_sandbox/public_keys``).
+    """
+    with urllib.request.urlopen(  # noqa: S310 - the URL is the local sandbox's
+        f"{sandbox_url}/_sandbox/public_keys", timeout=30
+    ) as response:
+        keys = json.load(response)["public_keys"]
+    return next(
+        str(key["public_key"])
+        for key in keys
+        if key["provider"] == "telnyx" and connection_id in key["connections"]
+    )
 
 
 def push_help(sandbox_url: str) -> str:
     """Say what instant call events do in the sandbox, and how to forge callbacks."""
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
-Instant call events: the Vobiz and Plivo accounts receive the sandbox's signed callbacks
-(Home Assistant set each sandbox application's hangup URL). A call ending fires
-call_transfer_call_ended with source: push at once; a transfer to a number fires
-call_transfer_transfer_answered (or _unanswered). Make a number busy, or every Vobiz
-callback forged (refused: the account's diagnostics count them; 5 raise a repair issue):
+Instant call events: the Vobiz, Plivo and Telnyx accounts receive the sandbox's signed
+callbacks (Home Assistant set each sandbox application's hangup URL, and the Telnyx
+application's webhook URL; the Telnyx account checks them with the sandbox's public
+key). A call ending fires call_transfer_call_ended with source: push at once (on Telnyx
+its start too); a transfer to a number fires call_transfer_transfer_answered (or
+_unanswered). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
+the account's diagnostics count them; 5 raise a repair issue):
 
   {sandbox_command("callbacks", "number", "--port", port, "+14155550100", "busy")}
   {sandbox_command("callbacks", "fault", "--port", port, "--provider", "vobiz", "forged")}
@@ -579,7 +602,16 @@ def main() -> None:
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     for title, options in (
         ("Bland AI", {"org_id": SANDBOX_BLAND_ORG_ID}),
-        ("Telnyx", {"connection_id": SANDBOX_TELNYX_CONNECTION_ID}),
+        (
+            "Telnyx",
+            push_options(
+                SANDBOX_TELNYX_CONNECTION_ID,
+                "connection_id",
+                webhook_public_key=sandbox_public_key(
+                    args.sandbox.rstrip("/"), SANDBOX_TELNYX_CONNECTION_ID
+                ),
+            ),
+        ),
         ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
         ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
     ):
