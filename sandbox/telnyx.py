@@ -105,7 +105,7 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
             Route(re.compile(r"/balance"), {"GET": self._balance}),
             Route(
                 re.compile(r"/call_control_applications/(?P<app_id>[^/]+)"),
-                {"GET": self._application, "PATCH": self._update_application},
+                {"GET": self._application, "PATCH": self._application},
             ),
             Route(
                 re.compile(r"/calls/(?P<call_control_id>[^/]+)/actions/transfer"),
@@ -183,19 +183,18 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
     def _application(
         self, request: ApiRequest, account: TelnyxAccount, params: dict[str, str]
     ) -> web.Response:
-        """One Call Control application of the account (404 10005 for another)."""
-        app = account.applications.get(params["app_id"])
-        if app is None:
-            return self._not_found()
-        return self.ok({"data": _application_json(app)})
+        """Read (GET) or change (PATCH) a Call Control application (404 10005 for another).
 
-    def _update_application(
-        self, request: ApiRequest, account: TelnyxAccount, params: dict[str, str]
-    ) -> web.Response:
-        """Change an application's webhook settings; the name and URL are required."""
+        A change needs the name and the URL; it sets the webhook settings.
+        """
         app = account.applications.get(params["app_id"])
         if app is None:
-            return self._not_found()
+            return self.error(
+                HTTPStatus.NOT_FOUND,
+                "The requested resource or URL could not be found.",
+            )
+        if request.method == "GET":
+            return self.ok({"data": _application_json(app)})
         body = require_object(request)
         refuse_unknown_fields(body, APPLICATION_FIELDS)
         for name in APPLICATION_REQUIRED:
@@ -218,11 +217,6 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
         if isinstance(failover := body.get("webhook_event_failover_url"), str):
             app.webhook_event_failover_url = failover
         return self.ok({"data": _application_json(app)})
-
-    def _not_found(self) -> web.Response:
-        return self.error(
-            HTTPStatus.NOT_FOUND, "The requested resource or URL could not be found."
-        )
 
     def _active_calls(
         self, request: ApiRequest, account: TelnyxAccount, params: dict[str, str]

@@ -105,12 +105,12 @@ def client(
     public_key: str | None = SANDBOX_TELNYX_PUBLIC_KEY,
     connection_id: str | None = SANDBOX_TELNYX_CONNECTION_ID,
 ) -> TelnyxClient:
-    """Return a Telnyx client with the sandbox's public key."""
-    return TelnyxClient(
+    """Return a Telnyx client with the sandbox's public key, built as Home Assistant does."""
+    options = {"connection_id": connection_id, "webhook_public_key": public_key}
+    return TelnyxClient.from_credentials(
         session,
-        api_key=SANDBOX_TELNYX_API_KEY,
-        connection_id=connection_id,
-        webhook_public_key=public_key,
+        {"api_key": SANDBOX_TELNYX_API_KEY},
+        options=options,
         base_url=sandbox.telnyx_base_url if sandbox else None,
     )
 

@@ -53,18 +53,13 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     assert url.startswith("http://127.0.0.1:")
     assert HOOK_PATH in url
     keys = [str(key) for key in form["data_schema"].schema]
-    if push.json:
-        assert keys == [
-            "connection_id",
-            "caller_id",
-            "ring_timeout",
-            "scan_interval",
-            "push",
-            "webhook_public_key",
-            "push_register",
-        ]
-    else:
-        assert keys[-4:] == ["application_id", "scan_interval", "push", "push_register"]
+    # The application keeps its place; Telnyx's public key comes with the switch.
+    assert keys[-3:] == (
+        ["push", "webhook_public_key", "push_register"]
+        if push.json
+        else ["scan_interval", "push", "push_register"]
+    )
+    assert keys.index(option) == (0 if push.json else len(keys) - 4)
 
     result = await submit(
         push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}

@@ -60,6 +60,14 @@ def transfers_state(push: PushAccount) -> dict[str, Any]:
     return dict(state.attributes)
 
 
+async def held_busy_transfer(push: PushAccount) -> None:
+    """Set the account up, then transfer to NUMBER (busy), its reports held back."""
+    await push.set_up()
+    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
+    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
+    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+
+
 async def transfer_to_number(
     push: PushAccount, does: DialBehaviour, **data: str
 ) -> None:
@@ -138,10 +146,7 @@ async def test_outcomes_for_another_call_or_token_change_nothing(
     push: PushAccount,
 ) -> None:
     """A signed report naming another call, or an unknown token, fires nothing."""
-    await push.set_up()
-    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
-    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
-    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    await held_busy_transfer(push)
     await push.sandbox.fetches_settled()
     [fetched] = push.sandbox.leg_fetches
     action = fetched.report["action"]
@@ -263,10 +268,7 @@ async def test_device_triggers_for_outcomes(push: PushAccount) -> None:
 
 async def test_an_outcome_reported_too_late_is_ignored(push: PushAccount) -> None:
     """An outcome is awaited 15 minutes; one that comes later changes nothing."""
-    await push.set_up()
-    push.sandbox.callbacks_released.clear()
-    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
-    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    await held_busy_transfer(push)
     await push.sandbox.fetches_settled()
     push.freezer.tick(timedelta(minutes=16))
 
@@ -335,10 +337,7 @@ async def test_telnyx_outcomes_of_a_guessed_token_change_nothing(
     push: PushAccount,
 ) -> None:
     """A signed webhook to a URL whose token is not one awaited fires nothing."""
-    await push.set_up()
-    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
-    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
-    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    await held_busy_transfer(push)
     guessed = f"{push.callback_url}?transfer=guessed"
     body = (
         b'{"data": {"event_type": "call.hangup", "id": "e-guessed", '
