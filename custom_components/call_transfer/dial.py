@@ -249,7 +249,7 @@ class DialWebhook:
         try:
             return await self.client.async_transfer(sent)
         except CallTransferError as err:
-            if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
+            if not may_have_happened(err):
                 self._orders.async_forget(token)
                 forget_outcome()
             raise
@@ -374,9 +374,14 @@ async def async_send_transfer(
             replace(request, report_url=report_url)
         )
     except CallTransferError as err:
-        if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
+        if not may_have_happened(err):
             forget_outcome()
         raise
+
+
+def may_have_happened(err: CallTransferError) -> bool:
+    """Whether a transfer that failed with ``err`` may have reached the provider all the same."""
+    return isinstance(err, AfterSendingError) and err.outcome_unknown
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -314,3 +315,20 @@ async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     [fetched] = push.sandbox.leg_fetches
     assert fetched.numbers == ("+14155550100",)
     assert fetched.report == {}
+
+
+@pytest.mark.parametrize("push_provider", ["plivo"])
+async def test_a_provider_whose_url_is_pasted_offers_no_registration(
+    push: PushAccount,
+) -> None:
+    """A client that cannot set its callback URL: the form has no registration switch."""
+    capabilities = PROVIDERS[push.provider].push
+    assert capabilities is not None
+    with patch.object(
+        PROVIDERS[push.provider],
+        "push",
+        replace(capabilities, registration_option=None),
+    ):
+        await push.set_up(push=False, push_register=False)
+        keys = [str(key) for key in (await open_options(push))["data_schema"].schema]
+    assert keys[-2:] == ["scan_interval", "push"]

@@ -175,19 +175,29 @@ async def test_without_push_the_dial_asks_for_nothing(push: PushAccount) -> None
     assert push.unanswered == []
 
 
-async def test_a_refused_transfer_awaits_no_outcome(push: PushAccount) -> None:
-    """The provider refuses the transfer: its outcome is not awaited any more."""
+@pytest.mark.parametrize(
+    ("status", "message", "awaited"),
+    [(404, "not in progress", 0), (500, "may have happened", 1)],
+)
+async def test_a_refused_transfer_awaits_no_outcome(
+    push: PushAccount, status: int, message: str, awaited: int
+) -> None:
+    """The provider refuses the transfer: its outcome is not awaited any more.
+
+    A transfer that may have happened (an error after it reached the provider) still
+    awaits it: the provider may report it.
+    """
     await push.set_up()
     push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=404),
+        Fault(kind=FaultKind.STATUS, status=status),
         path_contains="/actions/transfer" if push.json else "/Call/",
         times=1,
     )
-    with pytest.raises(Exception, match="not in progress"):
+    with pytest.raises(Exception, match=message):
         await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
     runtime = push.entry.runtime_data.push
     assert runtime is not None
-    assert len(runtime.account.outcomes) == 0
+    assert len(runtime.account.outcomes) == awaited
 
 
 @pytest.fixture
