@@ -182,26 +182,31 @@ class HomeAssistantApi:
                 {
                     "auth_id": SANDBOX_VOBIZ_AUTH_ID,
                     "auth_token": SANDBOX_VOBIZ_AUTH_TOKEN,
-                    "base_url": f"{sandbox_url}/vobiz/api/v1",
+                    "advanced_options": {"base_url": f"{sandbox_url}/vobiz/api/v1"},
                 },
             ),
             (
                 "bland",
-                {"api_key": SANDBOX_BLAND_API_KEY, "base_url": f"{sandbox_url}/bland"},
+                {
+                    "api_key": SANDBOX_BLAND_API_KEY,
+                    "advanced_options": {"base_url": f"{sandbox_url}/bland"},
+                },
             ),
             (
                 "twilio",
                 {
                     "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
                     "secret": SANDBOX_TWILIO_AUTH_TOKEN,
-                    "base_url": f"{sandbox_url}/twilio/2010-04-01",
+                    "advanced_options": {
+                        "base_url": f"{sandbox_url}/twilio/2010-04-01"
+                    },
                 },
             ),
             (
                 "telnyx",
                 {
                     "api_key": SANDBOX_TELNYX_API_KEY,
-                    "base_url": f"{sandbox_url}/telnyx/v2",
+                    "advanced_options": {"base_url": f"{sandbox_url}/telnyx/v2"},
                 },
             ),
             (
@@ -209,14 +214,14 @@ class HomeAssistantApi:
                 {
                     "auth_id": SANDBOX_PLIVO_AUTH_ID,
                     "auth_token": SANDBOX_PLIVO_AUTH_TOKEN,
-                    "base_url": f"{sandbox_url}/plivo/v1",
+                    "advanced_options": {"base_url": f"{sandbox_url}/plivo/v1"},
                 },
             ),
         ):
             flow = self.call(
                 "POST",
                 "/api/config/config_entries/flow",
-                {"handler": "call_transfer", "show_advanced_options": True},
+                {"handler": "call_transfer"},
             )
             path = f"/api/config/config_entries/flow/{flow['flow_id']}"
             self.call("POST", path, {"next_step_id": step})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import Enum
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -148,7 +149,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = PROVIDERS[provider_id]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_PROVIDER: provider.provider_id, **user_input}
+            data = {CONF_PROVIDER: provider.provider_id, **_flat(user_input)}
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 await self.async_set_unique_id(_unique_id(provider, account))
@@ -157,7 +158,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                     title=_title(provider, account), data=data
                 )
         schema = _credentials_schema(
-            provider.credential_fields, with_base_url=self.show_advanced_options
+            provider.credential_fields, base_url=_BaseUrlSection.COLLAPSED
         )
         return self.async_show_form(
             step_id=provider.provider_id,
@@ -197,7 +198,7 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
-                _credentials_schema(asked, with_base_url=False),
+                _credentials_schema(asked, base_url=_BaseUrlSection.NONE),
                 _typed_or_stored(provider, user_input, entry.data),
             ),
             description_placeholders={
@@ -222,18 +223,22 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                 for cred in provider.credential_fields
                 if cred.secret and not user_input.get(cred.key)
             }
-            data = {CONF_PROVIDER: provider.provider_id, **user_input, **kept}
+            data = {CONF_PROVIDER: provider.provider_id, **_flat(user_input), **kept}
             account, errors = await self._async_try_connect(data)
             if account is not None:
                 return await self._async_update_entry(entry, provider, account, data)
-        with_base_url = self.show_advanced_options or CONF_BASE_URL in entry.data
         schema = _credentials_schema(
-            provider.credential_fields, with_base_url=with_base_url, keep_secrets=True
+            provider.credential_fields,
+            base_url=_BaseUrlSection.OPEN
+            if CONF_BASE_URL in entry.data
+            else _BaseUrlSection.COLLAPSED,
+            keep_secrets=True,
         )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, _typed_or_stored(provider, user_input, entry.data)
+                schema,
+                _typed_or_stored(provider, user_input, _nested(entry.data)),
             ),
             description_placeholders={
                 "title": entry.title,
@@ -293,15 +298,15 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
                 data[CONF_BASE_URL] = normalize_base_url(base_url)
             return await create_client(self.hass, data).async_validate(), {}
         except InvalidBaseUrlError:
-            return None, {CONF_BASE_URL: "invalid_base_url"}
+            return None, {"base": "invalid_base_url"}
         except InvalidCredentialsError:
             return None, {"base": "invalid_credentials"}
         except InvalidAuthError:
             return None, {"base": "invalid_auth"}
         except CallTransferError as err:
             LOGGER.debug("Cannot connect to %s: %s", data[CONF_PROVIDER], err.message)
-            # The base URL is named only where one is used (a form without the field,
-            # Advanced mode off, must not send the user looking for it).
+            # The base URL is named only where one is used: with none, the provider's
+            # public API was not reachable, and the user has no URL to check.
             if CONF_BASE_URL in data:
                 return None, {"base": "cannot_connect_base_url"}
             return None, {"base": "cannot_connect"}
@@ -675,14 +680,42 @@ async def _async_read_destination(
     return {CONF_NUMBER: number}, errors
 
 
+# The section of the account forms with the API base URL, which few users need (a proxy,
+# a regional endpoint, the sandbox): collapsed unless the account has one.
+_ADVANCED_OPTIONS = "advanced_options"
+
+
+class _BaseUrlSection(Enum):
+    """Whether an account form asks for the API base URL, and how it shows the field."""
+
+    NONE = "none"
+    COLLAPSED = "collapsed"
+    OPEN = "open"
+
+
+def _flat(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a submitted account form's values with its section's fields at the top."""
+    values = dict(user_input)
+    advanced: dict[str, Any] = values.pop(_ADVANCED_OPTIONS, {})
+    return values | advanced
+
+
+def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return an account's stored values as the account form shows them."""
+    nested = dict(values)
+    if CONF_BASE_URL in nested:
+        nested[_ADVANCED_OPTIONS] = {CONF_BASE_URL: nested.pop(CONF_BASE_URL)}
+    return nested
+
+
 def _credentials_schema(
     fields: Iterable[CredentialField],
     *,
-    with_base_url: bool,
+    base_url: _BaseUrlSection,
     keep_secrets: bool = False,
 ) -> vol.Schema:
     """Ask for the credentials; with ``keep_secrets`` a secret may stay empty."""
-    schema: dict[vol.Marker, TextSelector] = {
+    schema: dict[vol.Marker, TextSelector | section] = {
         (
             vol.Optional
             if not cred.required or (keep_secrets and cred.secret)
@@ -690,8 +723,11 @@ def _credentials_schema(
         )(cred.key): (_SECRET if cred.secret else _TEXT)
         for cred in fields
     }
-    if with_base_url:
-        schema[vol.Optional(CONF_BASE_URL)] = _URL
+    if base_url is not _BaseUrlSection.NONE:
+        schema[vol.Optional(_ADVANCED_OPTIONS)] = section(
+            vol.Schema({vol.Optional(CONF_BASE_URL): _URL}),
+            {"collapsed": base_url is _BaseUrlSection.COLLAPSED},
+        )
     return vol.Schema(schema)
 
 

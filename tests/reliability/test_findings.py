@@ -101,7 +101,7 @@ async def test_transfer_in_progress_survives_entry_changes(
         if (cred.secret or not cred.required) and cred.key in data
     }
     reconfigure = {cred.key: data[cred.key] for cred in credentials if cred.key in data}
-    reconfigure["base_url"] = data["base_url"]
+    reconfigure["advanced_options"] = {"base_url": data["base_url"]}
     for sent, change in enumerate(("reload", "reconfigure", "reauth"), start=1):
         loaded = entry.runtime_data
         latency = Fault(kind=FaultKind.LATENCY, delay=0.5)

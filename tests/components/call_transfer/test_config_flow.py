@@ -8,7 +8,7 @@ from unittest.mock import patch
 from aiohttp.resolver import AsyncResolver
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowHandler, FlowResultType, UnknownStep
+from homeassistant.data_entry_flow import FlowResultType, UnknownStep, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
@@ -44,16 +44,31 @@ from tests.helpers.provider_cases import (
 
 
 def form_input(data: dict[str, Any]) -> dict[str, Any]:
-    """Return what a user types into the provider form for this entry data."""
-    return {key: value for key, value in data.items() if key != "provider"}
+    """Return what a user types into the provider form for this entry data.
+
+    The API base URL is typed into the form's Advanced options section.
+    """
+    typed = {key: value for key, value in data.items() if key != "provider"}
+    if "base_url" in typed:
+        typed["advanced_options"] = {"base_url": typed.pop("base_url")}
+    return typed
 
 
-async def start_flow(
-    hass: HomeAssistant, provider: str, *, advanced: bool = True
-) -> dict[str, Any]:
+def suggested_values(schema: vol.Schema) -> dict[str, Any]:
+    """Return the values a form shows filled in, section by section."""
+    values: dict[str, Any] = {}
+    for key, value in schema.schema.items():
+        if isinstance(value, section):
+            values[str(key)] = suggested_values(value.schema)
+        elif key.description and "suggested_value" in key.description:
+            values[str(key)] = key.description["suggested_value"]
+    return values
+
+
+async def start_flow(hass: HomeAssistant, provider: str) -> dict[str, Any]:
     """Open the add-account flow and pick a provider from the menu."""
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
+        DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == list(PROVIDERS)
@@ -69,7 +84,7 @@ async def start_flow(
 async def test_every_registered_provider_has_a_step(hass: HomeAssistant) -> None:
     """The menu offers each provider in the registry, and each opens its credentials form."""
     for provider_id, provider in PROVIDERS.items():
-        result = await start_flow(hass, provider_id, advanced=False)
+        result = await start_flow(hass, provider_id)
         assert [str(key) for key in result["data_schema"].schema][
             : len(provider.credential_fields)
         ] == [cred.key for cred in provider.credential_fields]
@@ -116,24 +131,32 @@ async def test_add_bland_account(hass: HomeAssistant, sandbox: Sandbox) -> None:
     assert sandbox.requests_to("/v1/me")[0].headers["authorization"] == "***"
 
 
-def advanced_mode_is_retired() -> bool:
-    """Return whether this Home Assistant shows advanced options to every user.
+async def test_base_url_waits_in_a_collapsed_section(
+    hass: HomeAssistant, bland_entry: MockConfigEntry, vobiz_entry: MockConfigEntry
+) -> None:
+    """The API base URL, which few need, is under Advanced options, collapsed.
 
-    Home Assistant 2026.x retired advanced mode: flows see it as always on.
+    Reconfiguring an account that uses one opens the section; reauthentication asks
+    only for the secret.
     """
-    handler = FlowHandler()
-    handler.context = {"source": SOURCE_USER, "show_advanced_options": False}
-    return handler.show_advanced_options
+    result = await start_flow(hass, "vobiz")
+    schema = result["data_schema"].schema
+    assert list(map(str, schema)) == ["auth_id", "auth_token", "advanced_options"]
+    advanced = schema["advanced_options"]
+    assert isinstance(advanced, section)
+    assert list(map(str, advanced.schema.schema)) == ["base_url"]
+    assert advanced.options["collapsed"] is True
 
-
-async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    """The base URL is an advanced option (everyone's, where advanced mode is retired)."""
-    result = await start_flow(hass, "vobiz", advanced=False)
-    basic = ["auth_id", "auth_token"]
-    expected = [*basic, "base_url"] if advanced_mode_is_retired() else basic
-    assert [str(key) for key in result["data_schema"].schema] == expected
-    result = await start_flow(hass, "bland", advanced=True)
-    assert [str(key) for key in result["data_schema"].schema] == ["api_key", "base_url"]
+    hass.config_entries.async_update_entry(
+        bland_entry,
+        data={key: v for key, v in bland_entry.data.items() if key != "base_url"},
+    )
+    result = await bland_entry.start_reconfigure_flow(hass)
+    assert result["data_schema"].schema["advanced_options"].options["collapsed"]
+    result = await vobiz_entry.start_reconfigure_flow(hass)
+    assert not result["data_schema"].schema["advanced_options"].options["collapsed"]
+    result = await vobiz_entry.start_reauth_flow(hass)
+    assert "advanced_options" not in map(str, result["data_schema"].schema)
 
 
 async def test_blank_base_url_means_public_api(
@@ -147,7 +170,8 @@ async def test_blank_base_url_means_public_api(
         sandbox.bland_base_url,
     ):
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"api_key": SANDBOX_BLAND_API_KEY, "base_url": "  "}
+            result["flow_id"],
+            {"api_key": SANDBOX_BLAND_API_KEY, "advanced_options": {"base_url": "  "}},
         )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {"provider": "bland", "api_key": SANDBOX_BLAND_API_KEY}
@@ -175,11 +199,16 @@ async def test_blank_base_url_means_public_api(
         ),
         (
             "vobiz",
-            {"base_url": "http://vobiz.example.com/api/v1"},
+            {"advanced_options": {"base_url": "http://vobiz.example.com/api/v1"}},
             None,
-            {"base_url": "invalid_base_url"},
+            {"base": "invalid_base_url"},
         ),
-        ("bland", {"base_url": "not a url"}, None, {"base_url": "invalid_base_url"}),
+        (
+            "bland",
+            {"advanced_options": {"base_url": "not a url"}},
+            None,
+            {"base": "invalid_base_url"},
+        ),
         ("twilio", {"secret": "wrong-token"}, None, {"base": "invalid_auth"}),
         ("twilio", {"account_sid": "AC-typo"}, None, {"base": "invalid_auth"}),
         ("twilio", {"api_key_sid": "SK-typo"}, None, {"base": "invalid_auth"}),
@@ -234,11 +263,7 @@ async def test_errors_can_be_corrected(
     assert result["errors"] == errors
     # What was typed comes back, secrets too (a password field shows them masked):
     # the user corrects one field instead of typing every key again.
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if key.description and "suggested_value" in key.description
-    }
+    suggested = suggested_values(result["data_schema"])
     assert suggested == good_input | bad_input
     assert any(
         c.secret for c in PROVIDERS[provider].credential_fields if c.key in suggested
@@ -254,13 +279,21 @@ async def test_errors_can_be_corrected(
 @pytest.mark.parametrize(
     ("provider", "bad_input", "errors"),
     [
-        ("vobiz", {"base_url": "http://[::1"}, {"base_url": "invalid_base_url"}),
+        (
+            "vobiz",
+            {"advanced_options": {"base_url": "http://[::1"}},
+            {"base": "invalid_base_url"},
+        ),
         (
             "bland",
-            {"base_url": "http://[::1]:99999/x"},
-            {"base_url": "invalid_base_url"},
+            {"advanced_options": {"base_url": "http://[::1]:99999/x"}},
+            {"base": "invalid_base_url"},
         ),
-        ("bland", {"base_url": "https://[zz]/"}, {"base_url": "invalid_base_url"}),
+        (
+            "bland",
+            {"advanced_options": {"base_url": "https://[zz]/"}},
+            {"base": "invalid_base_url"},
+        ),
         (
             "vobiz",
             {"auth_token": "token\r\nX-Injected: 1"},
@@ -417,14 +450,9 @@ async def test_reconfigure_vobiz(
     """Reconfigure shows the current non-secret values and validates the change."""
     result = await vobiz_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if key.description and "suggested_value" in key.description
-    }
-    assert suggested == {
+    assert suggested_values(result["data_schema"]) == {
         "auth_id": SANDBOX_VOBIZ_AUTH_ID,
-        "base_url": sandbox.vobiz_base_url,
+        "advanced_options": {"base_url": sandbox.vobiz_base_url},
     }
 
     result = await hass.config_entries.flow.async_configure(
@@ -489,7 +517,7 @@ async def test_add_twilio_account_with_its_auth_token(
         "account_sid",
         "secret",
         "api_key_sid",
-        "base_url",
+        "advanced_options",
     ]
     assert [type(key).__name__ for key in schema][:3] == [
         "Required",
@@ -688,7 +716,9 @@ async def test_host_name_in_base_url_resolves(
             result["flow_id"],
             {
                 "api_key": SANDBOX_BLAND_API_KEY,
-                "base_url": f"http://localhost:{sandbox.port}/bland",
+                "advanced_options": {
+                    "base_url": f"http://localhost:{sandbox.port}/bland"
+                },
             },
         )
 
@@ -706,7 +736,8 @@ async def test_reconfigure_keeps_the_secret_left_empty(
     assert not isinstance(schema["api_key"], vol.Required)  # may stay empty
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"base_url": f"{sandbox.bland_base_url}/"}
+        result["flow_id"],
+        {"advanced_options": {"base_url": f"{sandbox.bland_base_url}/"}},
     )
 
     assert result["reason"] == "reconfigure_successful"
@@ -724,7 +755,9 @@ async def test_reconfigure_checks_the_kept_secret(
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {"auth_id": SANDBOX_VOBIZ_AUTH_ID, "base_url": sandbox.vobiz_base_url},
+        form_input(
+            {"auth_id": SANDBOX_VOBIZ_AUTH_ID, "base_url": sandbox.vobiz_base_url}
+        ),
     )
 
     assert result["errors"] == {"base": "invalid_auth"}
