@@ -50,6 +50,8 @@ from .state import (
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_TWILIO_NUMBER,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_TWILIO_SECOND_CALL_SID,
     SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
@@ -72,6 +74,7 @@ from .state import (
     SentCallback,
     TelnyxAccount,
     TwilioAccount,
+    TwilioNumber,
     VobizAccount,
 )
 
@@ -96,6 +99,8 @@ __all__ = [
     "SANDBOX_TWILIO_API_KEY_SID",
     "SANDBOX_TWILIO_AUTH_TOKEN",
     "SANDBOX_TWILIO_CALL_SID",
+    "SANDBOX_TWILIO_NUMBER",
+    "SANDBOX_TWILIO_NUMBER_SID",
     "SANDBOX_TWILIO_SECOND_CALL_SID",
     "SANDBOX_VOBIZ_APP_ID",
     "SANDBOX_VOBIZ_AUTH_ID",
@@ -122,6 +127,7 @@ __all__ = [
     "SentCallback",
     "TelnyxAccount",
     "TwilioAccount",
+    "TwilioNumber",
     "VobizAccount",
     "require_loopback",
 ]

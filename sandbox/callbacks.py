@@ -10,9 +10,12 @@
   hangup`` (not when it failed) then ``DialStatus`` busy, no-answer or failed to
   ``action``; a transferred A leg then has nothing left to do and hangs up.
 
+Twilio's (``twilio_callbacks``): a call's end to its number's ``StatusCallback``, a
+``<Dial action>``'s outcome to ``action`` (answered: when the call ends).
+
 Each is form-encoded POST, signed as the provider signs (``signing``: Vobiz's V2 and V3
-as documented, Plivo's V3) with the account's auth token, and sent in order, to loopback
-IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
+as documented, Plivo's V3, Twilio's ``X-Twilio-Signature``) with the account's auth
+token, and sent in order, to loopback IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
 tampered, replayed or (Vobiz) signed the SDK's way; ``hold()`` keeps them until
 ``release()``, so they arrive late.
 """
@@ -31,8 +34,9 @@ import uuid
 import aiohttp
 from yarl import URL
 
+from . import twilio_callbacks
 from .legfetch import is_loopback_ip
-from .signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
+from .signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
 from .state import (
     CallbackFault,
     DialBehaviour,
@@ -42,6 +46,7 @@ from .state import (
     SandboxCall,
     SandboxState,
     SentCallback,
+    TwilioAccount,
     VobizAccount,
 )
 
@@ -120,6 +125,9 @@ class CallbackSender:
 
     def call_ended(self, call: SandboxCall) -> None:
         """Report the call's connected Dials ending, then its own hangup."""
+        if call.provider == "twilio":
+            self._twilio_call_ended(call)
+            return
         for dial in call.connected_dials:
             self._send(
                 call,
@@ -153,13 +161,14 @@ class CallbackSender:
     def dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
         """Report what a dialled number did, where the Dial of a leg's XML asks for it."""
         report = outcome.report
+        if call.provider == "twilio":
+            self._twilio_dialled(call, outcome)
+            return
         if call.provider not in ("vobiz", "plivo") or not outcome.numbers:
             return
         if "callbackUrl" not in report and "action" not in report:
             return
-        behaviour = self.state.dial_behaviours.get(
-            outcome.numbers[0], DialBehaviour.ANSWER
-        )
+        behaviour = self._behaviour(outcome)
         dial = {
             "callbackUrl": report.get("callbackUrl", ""),
             "action": report.get("action", ""),
@@ -195,10 +204,54 @@ class CallbackSender:
             self._action_params(call, dial, _DIAL_STATUS[behaviour]),
         )
         if outcome.leg == "aleg":
-            # Nothing follows the Dial in the XML: the call hangs up.
-            self._enqueue(
-                _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
+            self._hang_up_after(call)
+
+    def _behaviour(self, outcome: LegOutcome) -> DialBehaviour:
+        """Return what the (first) number a Dial calls does."""
+        return self.state.dial_behaviours.get(outcome.numbers[0], DialBehaviour.ANSWER)
+
+    def _hang_up_after(self, call: SandboxCall) -> None:
+        """Nothing follows the Dial: the call hangs up once the callbacks before went."""
+        self._enqueue(
+            _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
+        )
+
+    def _twilio_call_ended(self, call: SandboxCall) -> None:
+        """Report a Twilio call's answered Dials ending, then its number's StatusCallback."""
+        for dial in call.connected_dials:
+            self._send(
+                call,
+                dial["action"],
+                twilio_callbacks.action_params(call, dial, "completed"),
             )
+        call.connected_dials.clear()
+        number = self.state.twilio_accounts[call.account].number_called(call)
+        if number is not None and number.status_callback_method == "POST":
+            self._send(
+                call, number.status_callback, twilio_callbacks.ended_params(call)
+            )
+
+    def _twilio_dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
+        """Report a Dial's outcome to its ``action``; an answered one when the call ends."""
+        if "action" not in outcome.report or not outcome.numbers:
+            return
+        behaviour = self._behaviour(outcome)
+        dial = {
+            "action": outcome.report["action"],
+            "b_leg": f"CA{uuid.uuid4().hex}",
+            "answered": datetime.now(UTC).isoformat(),
+        }
+        if behaviour is DialBehaviour.ANSWER:
+            call.connected_dials.append(dial)
+            return
+        self._send(
+            call,
+            dial["action"],
+            twilio_callbacks.action_params(
+                call, dial, twilio_callbacks.DIAL_STATUS[behaviour]
+            ),
+        )
+        self._hang_up_after(call)
 
     def _application(self, call: SandboxCall) -> SandboxApplication | None:
         if call.app_id is None:
@@ -258,7 +311,7 @@ class CallbackSender:
         if not is_loopback_ip(URL(url).host):
             return  # the sandbox sends nothing beyond this machine (an empty URL neither)
         account = self.state.accounts[call.provider][call.account]
-        assert isinstance(account, VobizAccount | PlivoAccount)
+        assert isinstance(account, VobizAccount | PlivoAccount | TwilioAccount)
         fault = account.callback_fault
         headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
         delivery = _Delivery(call.provider, url, sent, headers, fault)
@@ -309,7 +362,9 @@ class CallbackSender:
             delivery.provider,
             delivery.params.get("Event")
             or delivery.params.get("DialStatus")
-            or delivery.params.get("DialAction"),
+            or delivery.params.get("DialAction")
+            or delivery.params.get("DialCallStatus")
+            or delivery.params.get("CallStatus"),
             _origin(delivery.url),
             error or f"HTTP {status}",
         )
@@ -336,7 +391,9 @@ def _signed(
         return {}, params
     key = f"not-{auth_token}" if fault is CallbackFault.FORGED else auth_token
     listed = {name: [value] for name, value in params.items()}
-    if provider == "plivo":
+    if provider == "twilio":
+        headers = {"X-Twilio-Signature": twilio(key, url, listed)}
+    elif provider == "plivo":
         nonce = new_nonce()
         headers = {
             "X-Plivo-Signature-V3": plivo_v3(key, "POST", url, listed, nonce),
@@ -357,7 +414,8 @@ def _signed(
             "X-Vobiz-Signature-V3-Nonce": v3_nonce,
         }
     if fault is CallbackFault.TAMPERED:
-        params = params | {"CallUUID": str(uuid.uuid4())}
+        field = "CallSid" if provider == "twilio" else "CallUUID"
+        params = params | {field: str(uuid.uuid4())}
     return headers, params
 
 

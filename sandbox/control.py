@@ -24,7 +24,7 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``POST /_sandbox/callbacks`` with ``{"held": true|false}``: hold the callbacks (they
   arrive late, once released) or release them (200, as GET).
 - ``POST /_sandbox/callback_faults`` with ``{"provider", "account"?, "fault"}``: make a
-  Vobiz or Plivo account's callbacks ``forged``, ``unsigned``, ``tampered``,
+  Vobiz, Plivo or Twilio account's callbacks ``forged``, ``unsigned``, ``tampered``,
   ``replayed`` or (Vobiz) ``sdk-form``, or sound again (``null``) (200).
 - ``POST /_sandbox/numbers`` with ``{"number", "does"}``: what a number does when a
   Dial calls it: ``answer`` (every number by default), ``busy``, ``no-answer``,
@@ -50,6 +50,7 @@ from .state import (
     SandboxCall,
     SandboxState,
     TelnyxAccount,
+    TwilioAccount,
     VobizAccount,
 )
 
@@ -201,7 +202,7 @@ def _route_callbacks(
     provider = _provider(data)
     accounts = state.accounts[provider]
     account = accounts.get(data.get("account") or next(iter(accounts), ""))
-    if not isinstance(account, VobizAccount | PlivoAccount):
+    if not isinstance(account, VobizAccount | PlivoAccount | TwilioAccount):
         raise ControlError(
             HTTPStatus.NOT_FOUND, f"no such {provider} account sends callbacks"
         )
