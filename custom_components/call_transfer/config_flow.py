@@ -214,12 +214,14 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            # A secret left empty keeps the stored one: changing only the base URL
-            # must not mean typing the key again.
+            # A secret left empty keeps the stored one (an optional one, if there is
+            # one): changing only the base URL must not mean typing the key again.
             kept = {
                 cred.key: entry.data[cred.key]
                 for cred in provider.credential_fields
-                if cred.secret and not user_input.get(cred.key)
+                if cred.secret
+                and not user_input.get(cred.key)
+                and cred.key in entry.data
             }
             data = {CONF_PROVIDER: provider.provider_id, **user_input, **kept}
             account, errors = await self._async_try_connect(data)

@@ -246,13 +246,12 @@ class DialWebhook:
         it in the events).
         """
         token, sent, forget_outcome = await self._async_serve(request, destination)
-        try:
-            return await self.client.async_transfer(sent)
-        except CallTransferError as err:
-            if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
-                self._orders.async_forget(token)
-                forget_outcome()
-            raise
+        return await _async_send(
+            self.client,
+            sent,
+            partial(self._orders.async_forget, token),
+            forget_outcome,
+        )
 
     async def _async_serve(
         self, request: TransferRequest, destination: str | None
@@ -353,11 +352,37 @@ async def async_send_transfer(
     request: TransferRequest,
     destination: str | None = None,
 ) -> TransferResult:
-    """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook."""
+    """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook.
+
+    One to a number dialled in the request itself asks, with push on, for the number's
+    outcome (``TransferRequest.report_url``).
+    """
     runtime = entry.runtime_data
-    if request.to is None or runtime.dial_webhook is None:
+    if request.to is None:
         return await runtime.client.async_transfer(request)
-    return await runtime.dial_webhook.async_transfer(request, destination)
+    if runtime.dial_webhook is not None:
+        return await runtime.dial_webhook.async_transfer(request, destination)
+    if runtime.push is None:
+        return await runtime.client.async_transfer(request)
+    report_url, forget_outcome = await runtime.push.async_await_outcome(
+        request, destination
+    )
+    return await _async_send(
+        runtime.client, replace(request, report_url=report_url), forget_outcome
+    )
+
+
+async def _async_send(
+    client: TransferProvider, request: TransferRequest, *forget: Callable[[], None]
+) -> TransferResult:
+    """Send a transfer; once it surely did not happen, ``forget`` what awaited it."""
+    try:
+        return await client.async_transfer(request)
+    except CallTransferError as err:
+        if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
+            for forget_it in forget:
+                forget_it()
+        raise
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:

@@ -334,7 +334,7 @@ class TwilioClient(TransferProvider):
         if request.to is not None:
             if request.aleg_url is not None:
                 raise InvalidRequestError("Give either to or aleg_url, not both")
-            return {"Twiml": self.dial_xml(request.to)}
+            return {"Twiml": self.dial_xml(request.to, report_url=request.report_url)}
         if request.aleg_url is None:
             raise InvalidRequestError(
                 "A Twilio transfer needs to (a number) or aleg_url (a URL answering TwiML)"
