@@ -232,16 +232,28 @@ class CallbackSender:
             )
 
     def _twilio_dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
-        """Report a Dial's outcome to its ``action``; an answered one when the call ends."""
-        if "action" not in outcome.report or not outcome.numbers:
+        """Report a Dial's outcome: answered to the Number's status callback at once.
+
+        And to the Dial's ``action`` when it ends (answered: when the call ends).
+        """
+        report = outcome.report
+        if not outcome.numbers or not {"action", "statusCallback"} & set(report):
             return
         behaviour = self._behaviour(outcome)
         dial = {
-            "action": outcome.report["action"],
+            "action": report.get("action", ""),
             "b_leg": f"CA{uuid.uuid4().hex}",
             "answered": datetime.now(UTC).isoformat(),
+            "from": outcome.caller_id or call.to_number,
+            "to": outcome.numbers[0],
         }
         if behaviour is DialBehaviour.ANSWER:
+            if "answered" in report.get("statusCallbackEvent", "").split():
+                self._send(
+                    call,
+                    report.get("statusCallback", ""),
+                    twilio_callbacks.answered_params(call, dial),
+                )
             call.connected_dials.append(dial)
             return
         self._send(

@@ -361,6 +361,12 @@ class TwilioApi(ProviderApi[TwilioLogin]):
             plan = parse_call_xml(twiml.encode(), TWIML)
         except CallXmlError:
             return  # TwiML the sandbox reads no further (a Sip, Client, or a voice)
+        number = _twiml(twiml).find("Dial/Number")
+        report = plan.report | {
+            name: value
+            for name, value in (number.attrib if number is not None else {}).items()
+            if name in _STATUS_CALLBACK
+        }
         if self.leg_fetcher.on_dial is not None:
             self.leg_fetcher.on_dial(
                 call,
@@ -373,7 +379,7 @@ class TwilioApi(ProviderApi[TwilioLogin]):
                     result=LegResult.DIALING,
                     numbers=plan.numbers,
                     caller_id=plan.caller_id,
-                    report=plan.report,
+                    report=report,
                 ),
             )
 

@@ -6,6 +6,9 @@
   twilio.com/docs/usage/webhooks/voice-webhooks#call-status-callbacks (``Timestamp``
   in RFC 2822, ``CallbackSource=call-progress-events``, ``SequenceNumber``,
   ``CallDuration``).
+- A ``<Number statusCallbackEvent="answered" statusCallback=…>`` of a call's
+  ``<Dial>``: when the number answers, the dialled (child) call's status callback,
+  ``CallStatus=in-progress`` with ``ParentCallSid`` (twilio.com/docs/voice/twiml/number).
 - A ``<Dial action>`` of a call's TwiML: when the dialled call ends, ``DialCallStatus``
   (completed, busy, no-answer, failed), ``DialCallSid``, ``DialCallDuration`` and the
   call's own parameters to ``action`` (twilio.com/docs/voice/twiml/dial#action).
@@ -55,7 +58,31 @@ def ended_params(call: SandboxCall) -> dict[str, str]:
         "CallDuration": str(duration),
         "Duration": str(math.ceil(duration / 60)),
         "SipResponseCode": "200",
-        "Timestamp": format_datetime(ended.astimezone(UTC)),
+        **_progress_event(ended),
+    }
+
+
+def answered_params(call: SandboxCall, dial: Mapping[str, str]) -> dict[str, str]:
+    """Return the dialled call's status callback telling that it was answered."""
+    return {
+        "AccountSid": call.account,
+        "ApiVersion": API_VERSION,
+        "CallSid": dial["b_leg"],
+        "ParentCallSid": call.call_id,
+        "CallStatus": "in-progress",
+        "Called": dial["to"],
+        "Caller": dial["from"],
+        "Direction": "outbound-dial",
+        "From": dial["from"],
+        "To": dial["to"],
+        **_progress_event(datetime.now(UTC)),
+    }
+
+
+def _progress_event(moment: datetime) -> dict[str, str]:
+    """Return the fields of a call progress event (status callback) sent at ``moment``."""
+    return {
+        "Timestamp": format_datetime(moment.astimezone(UTC)),
         "CallbackSource": "call-progress-events",
         "SequenceNumber": "0",
     }

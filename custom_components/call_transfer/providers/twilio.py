@@ -249,12 +249,22 @@ class TwilioClient(TransferProvider):
     def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
         """Return TwiML that dials ``number`` with this account's dial options.
 
-        With ``report_url``, the Dial's ``action`` asks Twilio to post its outcome
-        (``DialCallStatus``) there; the answer to that request ends the call, as the
-        Dial alone would.
+        With ``report_url``, the Number's status callback reports there when the
+        number answers (``answered``), and the Dial's ``action`` its final outcome
+        (``DialCallStatus``: the only report of one not answered); the answer to
+        that request ends the call, as the Dial alone would.
         """
-        report = {"action": report_url, "method": "POST"} if report_url else None
-        return self._twiml(number, report=report)
+        if not report_url:
+            return self._twiml(number)
+        return self._twiml(
+            number,
+            report={"action": report_url, "method": "POST"},
+            number_report={
+                "statusCallbackEvent": "answered",
+                "statusCallback": report_url,
+                "statusCallbackMethod": "POST",
+            },
+        )
 
     async def async_validate_options(self) -> None:
         """Check that the phone number named for push registration is the account's."""

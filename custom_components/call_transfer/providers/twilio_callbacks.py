@@ -19,6 +19,10 @@ sequence were seen before is a replay. A ``<Dial action>`` request has no
 its dialled call (``DialCallSid``), and is remembered by those; a replay after the
 replay window finds no transfer awaited.
 
+A transfer's dialled ``<Number>`` reports its ``answered`` event to its own
+``statusCallback`` (the child call's status callback, with ``ParentCallSid``): the
+transfer answered, at once, where the Dial's ``action`` comes only when it ends.
+
 A phone number's ``StatusCallback`` (the IncomingPhoneNumber resource has no
 ``StatusCallbackEvent``) is requested with Twilio's default event only: ``completed``
 (and the other final statuses) of the calls to the number, so polling stays the way
@@ -214,6 +218,20 @@ def _event(
             unanswered_reason=reason,
         )
     kind = _CALL_STATUSES.get(fields.get("CallStatus", ""))
+    if token is not None and (parent := fields.get("ParentCallSid")):
+        # The dialled number's own status callback: it answered the transfer.
+        if kind is not CallbackKind.CALL_ANSWERED:
+            return CallbackEvent(kind=CallbackKind.IGNORED)
+        return CallbackEvent(
+            kind=CallbackKind.TRANSFER_ANSWERED,
+            call=LiveCall(
+                call_id=_call_sid(parent),
+                from_number=None,
+                to_number=fields.get("To") or None,
+                started=None,
+            ),
+            transfer_token=token,
+        )
     if kind is None:
         return CallbackEvent(kind=CallbackKind.IGNORED)
     started = None

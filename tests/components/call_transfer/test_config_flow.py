@@ -489,11 +489,13 @@ async def test_add_twilio_account_with_its_auth_token(
         "account_sid",
         "secret",
         "api_key_sid",
+        "auth_token",
         "base_url",
     ]
-    assert [type(key).__name__ for key in schema][:3] == [
+    assert [type(key).__name__ for key in schema][:4] == [
         "Required",
         "Required",
+        "Optional",
         "Optional",
     ]
 
@@ -533,12 +535,16 @@ async def test_add_twilio_account_with_an_api_key(
 async def test_twilio_reauth_moves_to_an_api_key_and_back(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
-    """Reauth asks for the secret and the optional API key SID, and keeps the account."""
+    """Reauth asks for the secrets and the optional API key SID, and keeps the account.
+
+    With an API key, the auth token (for callbacks) may come along.
+    """
     entry = add_entry(hass, sandbox, "twilio")
     result = await entry.start_reauth_flow(hass)
     assert [str(key) for key in result["data_schema"].schema] == [
         "secret",
         "api_key_sid",
+        "auth_token",
     ]
     assert result["description_placeholders"]["provider"] == "Twilio"
 
@@ -547,6 +553,7 @@ async def test_twilio_reauth_moves_to_an_api_key_and_back(
         {
             "secret": SANDBOX_TWILIO_API_KEY_SECRET,
             "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "auth_token": SANDBOX_TWILIO_AUTH_TOKEN,
         },
     )
     assert result["reason"] == "reauth_successful"
@@ -554,6 +561,7 @@ async def test_twilio_reauth_moves_to_an_api_key_and_back(
         sandbox,
         secret=SANDBOX_TWILIO_API_KEY_SECRET,
         api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+        auth_token=SANDBOX_TWILIO_AUTH_TOKEN,
     )
 
     result = await entry.start_reauth_flow(hass)

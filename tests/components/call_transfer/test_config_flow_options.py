@@ -215,6 +215,9 @@ async def test_twilio_dial_options_shape_the_twiml(
         "announcement",
         "ring_timeout",
         "scan_interval",
+        "push",
+        "phone_number_sid",
+        "push_register",
     ]
 
     await hass.config_entries.options.async_configure(

@@ -1,7 +1,7 @@
-"""Instant call events on Vobiz and Plivo: signed callbacks, as Home Assistant users see them.
+"""Instant call events on Vobiz, Plivo and Twilio: signed callbacks, as users see them.
 
 The sandbox sends the providers' callbacks, signed with each one's scheme, to the URL
-Home Assistant set at the sandbox's application; anything else is a request anyone
+Home Assistant set at the sandbox's application or number; anything else is a request anyone
 could send to that URL. What Home Assistant does of them shows in events, entity
 states, the webhook's answers and diagnostics.
 """
@@ -129,7 +129,7 @@ async def test_forged_callbacks_change_nothing(
 async def test_each_forgery_is_refused_with_nothing_changed(
     push: PushAccount,
 ) -> None:
-    """Wrong key, URL altered, missing headers, a replayed nonce, a body altered (Plivo)."""
+    """Wrong key, URL altered, missing headers, a replay, a body altered (Plivo, Twilio)."""
     await push.set_up()
     call = await push.start_call()
     await push.poll()
@@ -154,10 +154,11 @@ async def test_each_forgery_is_refused_with_nothing_changed(
     genuine = push.signed(form)
     assert (await push.post(genuine, form))[0] == 200
     assert (await push.post(genuine, form))[0] == 401  # replayed nonce
-    if push.provider == "plivo":
-        # Plivo signs the body: another call's id does not verify.
+    if push.provider != "vobiz":
+        # Plivo and Twilio sign the body: another call's id, or a field more, does not verify.
         fresh = push.signed(form)
-        assert (await push.post(fresh, form | {"CallUUID": "other"}))[0] == 401
+        for altered in ({"CallUUID": "other"}, {"CallSid": "other"}, {"More": "x"}):
+            assert (await push.post(fresh, form | altered))[0] == 401
     await push.hass.async_block_till_done(wait_background_tasks=True)
     push.sandbox.callbacks_released.set()
     await push.settle()
@@ -245,10 +246,12 @@ async def test_refusals_spread_over_time_raise_no_issue(
 ) -> None:
     """Refusals further apart than 10 minutes, or with an accepted one between: no issue."""
     await push.set_up()
-    form = push.hangup(await push.start_call())
+    call = await push.start_call()
+    form = push.hangup(call)
     for _ in range(4):
         await push.post(FORM, form)
     push.freezer.tick(601)
+    form = push.hangup(call)  # Twilio's Timestamp: sent now
     await push.post(FORM, form)
     assert (await push.post(push.signed(form), form))[0] == 200
     for _ in range(4):
@@ -260,38 +263,36 @@ async def test_refusals_spread_over_time_raise_no_issue(
     ]
 
 
-async def test_registration_sets_and_restores_the_hangup_url(
+async def test_registration_sets_and_restores_the_callback_url(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Opted in, the application's hangup URL is Home Assistant's; opted out, it is back."""
-    push.app.hangup_url, push.app.hangup_method = "https://mine.example.com/h", "GET"
+    """Opted in, the provider's callback URL is Home Assistant's; opted out, it is back.
+
+    The application's hangup URL (Vobiz, Plivo), the number's status callback (Twilio).
+    """
+    push.registered = ("https://mine.example.com/h", "GET")
     await push.set_up()
-    assert push.app.hangup_url.startswith("http://127.0.0.1:")
-    assert "/api/webhook/" in push.app.hangup_url
-    assert push.app.hangup_method == "POST"
-    assert push.app.answer_url == "https://app.example.com/answer"
+    url, method = push.registered
+    assert url.startswith("http://127.0.0.1:")
+    assert "/api/webhook/" in url
+    assert method == "POST"
+    assert push.answer_url == "https://app.example.com/answer"
 
     hass.config_entries.async_update_entry(
         push.entry, options=push.entry.options | {"push_register": False}
     )
     await hass.async_block_till_done()
-    assert (push.app.hangup_url, push.app.hangup_method) == (
-        "https://mine.example.com/h",
-        "GET",
-    )
+    assert push.registered == ("https://mine.example.com/h", "GET")
 
     hass.config_entries.async_update_entry(
         push.entry, options=push.entry.options | {"push_register": True}
     )
     await hass.async_block_till_done()
-    assert push.app.hangup_url.startswith("http://127.0.0.1:")
+    assert push.registered_url.startswith("http://127.0.0.1:")
     # Removing the account puts the user's URL back too.
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert (push.app.hangup_url, push.app.hangup_method) == (
-        "https://mine.example.com/h",
-        "GET",
-    )
+    assert push.registered == ("https://mine.example.com/h", "GET")
 
 
 async def test_turning_push_off_restores_and_stops_answering(
@@ -306,7 +307,7 @@ async def test_turning_push_off_restores_and_stops_answering(
     hass.config_entries.async_update_entry(push.entry, options={"scan_interval": 10})
     await hass.async_block_till_done()
 
-    assert push.app.hangup_url == ""
+    assert push.registered_url == ""
     assert await push.post(push.signed(form, url=url), form, url=url) == (200, "")
     assert push.ended == []
 
@@ -373,7 +374,7 @@ async def test_without_a_public_url_nothing_verifies(
     """Push on, but no URL was ever given to the provider: nothing is set, all refused."""
     await hass.config.async_update(external_url=None)
     await push.set_up()
-    assert push.app.hangup_url == ""
+    assert push.registered_url == ""
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     url = f"{hass_url}/api/webhook/{runtime.account.webhook_id}"
@@ -389,11 +390,11 @@ async def test_a_url_that_cannot_be_put_back_is_forgotten_with_the_account(
     await push.set_up()
     url = push.callback_url
     push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Application/"
+        Fault(kind=FaultKind.STATUS, status=503), path_contains=push.target_path
     )
 
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
 
-    assert push.app.hangup_url == url
+    assert push.registered_url == url
     assert "Could not put back the callback URL at the provider" in caplog.text

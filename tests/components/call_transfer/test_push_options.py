@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
 from tests.helpers.hass import transfer
-from tests.helpers.push import APPS, PushAccount
+from tests.helpers.push import PLIVO_STYLE, PushAccount
 
 from .test_dial import relayer  # noqa: F401 - the stand-in for Cloud's relayer
 
@@ -39,21 +39,21 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
 
 
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
-    """The form shows the callback URL to paste; saving sets it at the application."""
-    await push.set_up(push=False, push_register=False, application_id=None)
+    """The form shows the callback URL to paste; saving sets it at the provider."""
+    await push.set_up(push=False, push_register=False, target=None)
     form = await open_options(push)
     url = form["description_placeholders"]["callback_url"]
     assert url.startswith("http://127.0.0.1:")
     assert HOOK_PATH in url
     assert [str(key) for key in form["data_schema"].schema][-3:] == [
         "push",
-        "application_id",
+        push.target_option,
         "push_register",
     ]
 
     result = await submit(
         push,
-        {"push": True, "push_register": True, "application_id": APPS[push.provider]},
+        {"push": True, "push_register": True, push.target_option: push.target},
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -61,9 +61,9 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
         "scan_interval": 10,
         "push": True,
         "push_register": True,
-        "application_id": APPS[push.provider],
+        push.target_option: push.target,
     }
-    assert push.app.hangup_url == url
+    assert push.registered == (url, "POST")
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
     assert placeholders["callback_url"] == url
@@ -75,28 +75,32 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
 
 
 @pytest.mark.parametrize(
-    ("fields", "errors"),
+    ("target", "error"),
     [
-        (
-            {"push": True, "push_register": True},
-            {"application_id": "registration_target_required"},
-        ),
-        (
-            {"push": True, "push_register": True, "application_id": "404404"},
-            {"application_id": "invalid_application_id"},
-        ),
+        (None, "registration_target_required"),
+        ("404404", "invalid"),
+        ("PN5a4db0c00000000000000000000000ff", "invalid"),
     ],
 )
-async def test_registration_needs_an_application_the_provider_knows(
-    push: PushAccount, fields: dict[str, Any], errors: dict[str, str]
+async def test_registration_needs_a_target_the_provider_knows(
+    push: PushAccount, target: str | None, error: str
 ) -> None:
-    """Setting the URL needs an application, checked with the provider; nothing is saved."""
-    await push.set_up(push=False, push_register=False, application_id=None)
-    result = await submit(push, fields)
+    """Setting the URL needs an application (a number), checked with the provider.
+
+    Nothing is saved.
+    """
+    await push.set_up(push=False, push_register=False, target=None)
+    fields = {"push": True, "push_register": True}
+    result = await submit(
+        push, fields | ({push.target_option: target} if target else {})
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == errors
+    option = push.target_option
+    assert result["errors"] == {
+        option: f"invalid_{option}" if error == "invalid" else error
+    }
     assert not push.entry.options.get("push")
-    assert push.app.hangup_url == ""
+    assert push.registered_url == ""
 
 
 async def test_push_needs_a_url_the_provider_can_reach(
@@ -126,11 +130,11 @@ async def test_a_failed_registration_is_told_and_tried_again(
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error == "Provider error: HTTP 503"
-    assert push.app.hangup_url == ""
+    assert push.registered_url == ""
 
     assert await hass.config_entries.async_reload(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert HOOK_PATH in push.app.hangup_url
+    assert HOOK_PATH in push.registered_url
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error is None
@@ -139,31 +143,37 @@ async def test_a_failed_registration_is_told_and_tried_again(
 async def test_a_new_url_is_registered_keeping_the_users_one(
     push: PushAccount, hass: HomeAssistant, hass_url: str
 ) -> None:
-    """Home Assistant's URL changes: the application gets the new one; removal puts the user's back.
+    """Home Assistant's URL changes: the provider gets the new one; removal puts the user's back.
 
     Callbacks verify against the last four URLs given out; one lost (no URL at all)
     leaves the last one set.
     """
-    push.app.hangup_url = "https://mine.example.com/h"
+    push.registered = ("https://mine.example.com/h", "POST")
     await push.set_up()
-    first = push.app.hangup_url
-    form = {"Event": "Hangup", "CallUUID": "c1", "Duration": "1"}
+    first = push.registered_url
+    call = await push.start_call()
 
     for index, host in enumerate(("[::1]", "127.0.0.2", "127.0.0.3", "127.0.0.4")):
         await hass.config.async_update(external_url=hass_url.replace("127.0.0.1", host))
         await push.settle()
-        assert push.app.hangup_url == first.replace("127.0.0.1", host)
+        assert push.registered_url == first.replace("127.0.0.1", host)
         # Signed for the first URL: verifies while it is among the last four.
+        # Each callback another (Twilio tells events apart by their SequenceNumber).
+        form = push.hangup(call) | {
+            "Duration": str(index),
+            "SequenceNumber": str(index),
+        }
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
         assert status == (200 if index < 3 else 401), host
     await hass.config.async_update(external_url=None)
     await push.settle()
-    assert push.app.hangup_url == first.replace("127.0.0.1", "127.0.0.4")
+    assert push.registered_url == first.replace("127.0.0.1", "127.0.0.4")
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert push.app.hangup_url == "https://mine.example.com/h"
+    assert push.registered_url == "https://mine.example.com/h"
 
 
+@pytest.mark.parametrize("push_provider", PLIVO_STYLE)
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
@@ -195,7 +205,7 @@ async def test_callbacks_through_home_assistant_cloud(
     hass.config.components.add("cloud")
     with cloud_connected(relayer) as delete:
         await push.set_up()
-        assert HOOK_PATH not in push.app.hangup_url  # the cloudhook
+        assert HOOK_PATH not in push.registered_url  # the cloudhook
         call = await push.start_call()
         push.sandbox.end_call(call.call_id)
         await push.settle()
@@ -204,8 +214,9 @@ async def test_callbacks_through_home_assistant_cloud(
 
         await hass.config_entries.async_remove(push.entry.entry_id)
         await hass.async_block_till_done()
-    # Both of the account's webhooks had a cloudhook: both are deleted.
-    assert delete.await_count == 2
+    # Each of the account's webhooks (callbacks, and Dial XML where the provider
+    # fetches it) had a cloudhook: each is deleted.
+    assert delete.await_count == (2 if push.provider in PLIVO_STYLE else 1)
 
 
 @contextmanager
@@ -231,6 +242,7 @@ def cloud_connected(
         yield delete
 
 
+@pytest.mark.parametrize("push_provider", PLIVO_STYLE)
 async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     push: PushAccount,
     hass: HomeAssistant,
