@@ -737,3 +737,65 @@ async def test_reconfigure_checks_the_kept_secret(
 
     assert result["errors"] == {"base": "invalid_auth"}
     assert vobiz_entry.data == vobiz_data(sandbox)
+
+
+async def test_twilio_api_key_with_its_auth_token_for_callbacks(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The account form takes the auth token beside an API key; it is never shown back.
+
+    Reconfigure keeps it when left empty (also when there is none), and takes a new one.
+    """
+    key = {
+        "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+        "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+    }
+    result = await start_flow(hass, "twilio")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(twilio_data(sandbox, **key, auth_token=SANDBOX_TWILIO_AUTH_TOKEN)),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].data["auth_token"] == SANDBOX_TWILIO_AUTH_TOKEN
+    await hass.config_entries.async_remove(result["result"].entry_id)
+
+    entry = add_entry(hass, sandbox, "twilio")
+    hass.config_entries.async_update_entry(
+        entry, data=entry.data | key | {"auth_token": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    result = await entry.start_reconfigure_flow(hass)
+    shown = result["data_schema"].schema
+    assert "auth_token" in [str(k) for k in shown]
+    suggested = {str(k): (k.description or {}).get("suggested_value") for k in shown}
+    assert suggested["auth_token"] is None
+    assert suggested["secret"] is None
+    assert SANDBOX_TWILIO_AUTH_TOKEN not in str(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "base_url": sandbox.twilio_base_url,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == twilio_data(
+        sandbox, **key, auth_token=SANDBOX_TWILIO_AUTH_TOKEN
+    )
+
+    # Without one stored, none is kept.
+    hass.config_entries.async_update_entry(
+        entry, data={k: v for k, v in entry.data.items() if k != "auth_token"}
+    )
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "auth_token": "",
+            "base_url": sandbox.twilio_base_url,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == twilio_data(sandbox, **key)

@@ -21,7 +21,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import PROVIDERS
-from sandbox import CallbackFault, Fault, FaultKind
+from sandbox import (
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    CallbackFault,
+    Fault,
+    FaultKind,
+)
 from tests.helpers.push import FORM, PushAccount
 
 
@@ -398,3 +405,35 @@ async def test_a_url_that_cannot_be_put_back_is_forgotten_with_the_account(
 
     assert push.registered_url == url
     assert "Could not put back the callback URL at the provider" in caplog.text
+
+
+@pytest.mark.parametrize("push_provider", ["twilio"])
+async def test_a_twilio_api_key_needs_the_auth_token_for_callbacks(
+    push: PushAccount, hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """An API key's secret signs nothing: refused (403) until the auth token is given."""
+    key = {
+        "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+        "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+    }
+    hass.config_entries.async_update_entry(push.entry, data=push.entry.data | key)
+    await push.set_up()
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [sent.status for sent in push.sandbox.callbacks_sent] == [403]
+    assert push.ended == []
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
+    assert diagnostics["push"]["refused"] == {"not_configured": 1}
+
+    hass.config_entries.async_update_entry(
+        push.entry, data=push.entry.data | {"auth_token": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    await hass.async_block_till_done()  # the loaded account takes it, no reload
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert push.sandbox.callbacks_sent[-1].status == 200
+    assert ids(push.ended) == [call.call_id]
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
+    assert SANDBOX_TWILIO_AUTH_TOKEN not in str(diagnostics)
