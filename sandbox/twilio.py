@@ -12,6 +12,13 @@ sandbox sends 403 with 20403), an update with a parameter Twilio does not docume
 or with neither ``Url``, ``Twiml`` nor ``Status``, answers 400, and so does TwiML
 that is not a ``<Response>`` document.
 
+A phone number (``IncomingPhoneNumbers/{Sid}.json``, twilio.com/docs/phone-numbers/api/
+incomingphonenumber-resource) is read with ``GET`` and updated with ``POST``: its
+``StatusCallback`` (an empty one clears it), ``StatusCallbackMethod``, ``VoiceUrl``,
+``VoiceMethod`` and ``FriendlyName``; the other documented fields are refused (400) on
+purpose. Inline TwiML whose ``<Dial>`` asks for its outcome (``action``, the Number's
+``statusCallback``) is reported by the callback sender (``twilio_callbacks``).
+
 After an update that redirects the call to a ``Url``, the sandbox fetches it as Twilio
 does (``legfetch``, loopback addresses only), with Twilio's request parameters
 (``CallSid``, ``AccountSid``, ``From``, ``To``, ``CallStatus``, ``ApiVersion``,

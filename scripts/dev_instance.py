@@ -43,6 +43,7 @@ from sandbox import (  # noqa: E402
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -464,17 +465,21 @@ without a call id; "call_transfer.list_calls" lists every account's calls:
 """
 
 
-def push_options(application_id: str) -> dict[str, Any]:
-    """Return the options of instant call events, set up by Home Assistant on the application."""
-    return {"push": True, "application_id": application_id, "push_register": True}
+def push_options(option: str, target: str) -> dict[str, Any]:
+    """Return the options of instant call events, set up by Home Assistant on ``target``.
+
+    ``option`` names it: an application (Vobiz, Plivo), a phone number (Twilio).
+    """
+    return {"push": True, option: target, "push_register": True}
 
 
 def push_help(sandbox_url: str) -> str:
     """Say what instant call events do in the sandbox, and how to forge callbacks."""
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
-Instant call events: the Vobiz and Plivo accounts receive the sandbox's signed callbacks
-(Home Assistant set each sandbox application's hangup URL). A call ending fires
+Instant call events: the Vobiz, Plivo and Twilio accounts receive the sandbox's signed
+callbacks (Home Assistant set each sandbox application's hangup URL, and the Twilio
+number's status callback: calls to +14155550111 report their end). A call ending fires
 call_transfer_call_ended with source: push at once; a transfer to a number fires
 call_transfer_transfer_answered (or _unanswered). Make a number busy, or every Vobiz
 callback forged (refused: the account's diagnostics count them; 5 raise a repair issue):
@@ -580,8 +585,9 @@ def main() -> None:
     for title, options in (
         ("Bland AI", {"org_id": SANDBOX_BLAND_ORG_ID}),
         ("Telnyx", {"connection_id": SANDBOX_TELNYX_CONNECTION_ID}),
-        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
-        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
+        ("Vobiz", push_options("application_id", SANDBOX_VOBIZ_APP_ID)),
+        ("Plivo", push_options("application_id", SANDBOX_PLIVO_APP_ID)),
+        ("Twilio", push_options("phone_number_sid", SANDBOX_TWILIO_NUMBER_SID)),
     ):
         if title in entry_ids:
             api.set_options(entry_ids[title], options)

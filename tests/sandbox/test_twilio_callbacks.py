@@ -26,7 +26,7 @@ from sandbox import (
 from sandbox.signing import twilio
 from sandbox.state import CallbackFault, DialBehaviour
 
-from .conftest import TWILIO_HEADERS, call_api
+from .conftest import TWILIO_HEADERS, call_api, set_callback_fault
 from .test_callbacks import Receiver, receiver  # noqa: F401 - the fixture
 
 NUMBER_PATH = (
@@ -269,14 +269,7 @@ async def test_callback_faults(
 ) -> None:
     """Each fault, set over the control plane, changes Twilio's callbacks as it says."""
     number(sandbox).status_callback = receiver.url
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{sandbox.control_url}/callback_faults",
-            json={"provider": "twilio", "fault": fault.value},
-        ) as response,
-    ):
-        assert response.status == 200
+    await set_callback_fault(sandbox, "twilio", fault.value)
     sandbox.end_call(SANDBOX_TWILIO_CALL_SID)
     await sandbox.callbacks_settled()
 
