@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.helpers.entries",
     "tests.helpers.live_calls",
     "tests.helpers.push",
+    "tests.helpers.voice",
 ]
 
 

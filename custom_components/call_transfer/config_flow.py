@@ -73,7 +73,7 @@ from .providers import (
     normalize_base_url,
 )
 from .providers.validation import is_sip_uri, require_http_url
-from .push import async_callback_url
+from .push import async_callback_url, push_docs_url
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -327,6 +327,7 @@ class CallTransferOptionsFlow(OptionsFlow):
         if provider.push is not None:
             callback_url = await async_callback_url(self.hass, entry)
             placeholders["callback_url"] = callback_url or "—"
+            placeholders["push_docs_url"] = push_docs_url(provider.provider_id)
         if user_input is not None:
             options, errors = await _async_normalize_options(
                 self.hass, provider, user_input

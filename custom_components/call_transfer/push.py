@@ -65,7 +65,12 @@ from .webhooks import (
 REPAIR_REFUSALS: Final = 5
 REPAIR_WINDOW: Final = timedelta(minutes=10)
 ISSUE_PREFIX: Final = "push_refused"
-LEARN_MORE_URL: Final = "https://github.com/call-transfer/ha-call-transfer/blob/main/docs/data-updates-and-limitations.md#instant-call-events"
+# Each push provider's page says what it reports, where its callback URL goes and how
+# it signs (docs/providers/<provider_id>.md, checked by tests/project/test_docs.py).
+PROVIDER_DOCS_URL: Final = (
+    "https://github.com/call-transfer/ha-call-transfer/blob/main/docs/providers"
+)
+PUSH_DOCS_ANCHOR: Final = "instant-call-events-signed-callbacks"
 # The public URLs given to the provider that a callback may have been signed for.
 KNOWN_URLS: Final = 4
 _DATA_ACCOUNTS: HassKey[dict[str, PushAccount]] = HassKey(f"{DOMAIN}_push_accounts")
@@ -295,7 +300,9 @@ class PushRuntime:
                     "title": self.entry.title,
                     "provider": self.entry.runtime_data.client.display_name,
                 },
-                learn_more_url=LEARN_MORE_URL,
+                learn_more_url=push_docs_url(
+                    self.entry.runtime_data.client.provider_id
+                ),
             )
         if (coordinator := self.entry.runtime_data.coordinator) is not None:
             coordinator.async_push_changed()
@@ -403,6 +410,11 @@ async def _read_body(request: Request) -> bytes:
                 "The callback's body is larger than any callback",
             )
     return body
+
+
+def push_docs_url(provider_id: str) -> str:
+    """Return the page of a provider's instant call events: what it sends, where, signed how."""
+    return f"{PROVIDER_DOCS_URL}/{provider_id}.md#{PUSH_DOCS_ANCHOR}"
 
 
 def push_enabled(entry: CallTransferConfigEntry) -> bool:

@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.push import push_docs_url
+
 ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = "https://github.com/call-transfer/ha-call-transfer"
 # Pages of the repository on GitHub that are not files in it.
@@ -39,6 +42,7 @@ MARKDOWN = sorted(
 LINKING_FILES = [
     ROOT / "custom_components/call_transfer/manifest.json",
     ROOT / "custom_components/call_transfer/dial.py",
+    ROOT / "custom_components/call_transfer/push.py",
     *sorted((ROOT / "blueprints").rglob("*.yaml")),
     *sorted((ROOT / ".github").rglob("*.yml")),
     ROOT / "packages/call-transfer-providers/pyproject.toml",
@@ -134,6 +138,22 @@ def test_repository_links_in_code_and_metadata_resolve(path: Path) -> None:
         for url in _URL.findall(path.read_text())
         if url.startswith(REPOSITORY) and (issue := problem(url, path))
     ]
+    assert not broken
+
+
+def test_every_push_providers_page_explains_its_callbacks() -> None:
+    """The options form and the repair issues link each push provider's own section."""
+    pages = {
+        provider_id: push_docs_url(provider_id)
+        for provider_id, provider in PROVIDERS.items()
+        if provider.push is not None
+    }
+    assert pages
+    broken = {
+        provider_id: issue
+        for provider_id, url in pages.items()
+        if (issue := problem(url, ROOT / "README.md"))
+    }
     assert not broken
 
 

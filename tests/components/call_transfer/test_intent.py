@@ -1,75 +1,31 @@
-"""Voice: the CallTransferTransfer intent, the Assist LLM API's tool, custom sentences, the blueprint."""
+"""Voice: the CallTransferTransfer intent, custom sentences, the blueprint."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 import shutil
 import sys
-from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components import conversation
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import intent, llm
-from homeassistant.setup import async_setup_component
+from homeassistant.helpers import intent
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.call_transfer.const import DOMAIN
 from sandbox import SANDBOX_BLAND_CALL_ID, Fault, FaultKind, Sandbox
-from tests.helpers.destinations import add_destination, fields_of
+from tests.helpers.destinations import add_destination
 from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.live_calls import LiveAccount
 from tests.helpers.provider_cases import revoke_bland, transfers_sent
+from tests.helpers.voice import CUSTOM_SENTENCES, say_intent, speech
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import dev_instance  # noqa: E402
 
-INTENT = "CallTransferTransfer"
 BLUEPRINT = "call_transfer/voice_transfer.yaml"
-CUSTOM_SENTENCES = dev_instance.REPO_ROOT / "config" / "custom_sentences" / "en"
-
-
-@pytest.fixture
-async def voice(hass: HomeAssistant) -> None:
-    """Set up what Assist needs: the intent and conversation integrations."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
-    assert await async_setup_component(hass, "intent", {})
-
-
-async def say_intent(
-    hass: HomeAssistant,
-    language: str = "en",
-    context: Context | None = None,
-    **slots: str,
-) -> intent.IntentResponse:
-    """Handle the intent the way an agent does, with the given slots."""
-    return await intent.async_handle(
-        hass,
-        "conversation",
-        INTENT,
-        {name: {"value": value} for name, value in slots.items()},
-        language=language,
-        context=context,
-    )
-
-
-def speech(response: intent.IntentResponse) -> str:
-    """Return what the answer says."""
-    return str(response.speech["plain"]["speech"])
-
-
-@pytest.fixture
-async def reception(voice: None, live: LiveAccount) -> LiveAccount:
-    """Set up the live account with destinations Reception and On-call."""
-    await live.set_up()
-    await add_destination(live.hass, live.entry, "Reception", **fields_of(live.case))
-    await add_destination(live.hass, live.entry, "On-call", number="+14155550111")
-    return live
 
 
 async def test_transfer_the_call_to_reception(reception: LiveAccount) -> None:
@@ -225,49 +181,6 @@ async def test_no_account_loaded(
     assert speech(response) == (
         "No Call Transfer account is loaded. Add or enable an account first."
     )
-
-
-def llm_context(hass: HomeAssistant) -> llm.LLMContext:
-    """Describe a request of an LLM conversation agent (fields differ by version)."""
-    values: dict[str, Any] = {
-        "platform": "test",
-        "context": Context(),
-        "user_prompt": "transfer the call to reception",
-        "language": "en",
-        "assistant": conversation.DOMAIN,
-        "device_id": None,
-    }
-    return llm.LLMContext(
-        **{field.name: values[field.name] for field in fields(llm.LLMContext)}
-    )
-
-
-@pytest.mark.parametrize("provider", ["bland"])
-async def test_the_assist_llm_api_offers_and_runs_the_intent(
-    reception: LiveAccount,
-) -> None:
-    """An LLM agent sees the intent as a tool, with its description and slots, and uses it."""
-    hass = reception.hass
-    [only] = reception.leave_live(1)
-
-    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context(hass))
-
-    [tool] = [tool for tool in api.tools if tool.name.endswith(INTENT)]
-    # Home Assistant 2025 names intent tools by the intent; newer ones by integration too.
-    assert tool.name in (INTENT, f"{DOMAIN}__{INTENT}")
-    assert tool.description is not None
-    assert "named destinations" in tool.description
-    assert {str(key) for key in tool.parameters.schema} == {
-        "destination",
-        "account",
-        "caller",
-        "newest",
-    }
-    result = await api.async_call_tool(
-        llm.ToolInput(tool_name=tool.name, tool_args={"destination": "Reception"})
-    )
-    assert "The call was transferred to Reception." in str(result)
-    assert reception.sandbox.calls[only].transferred_to == "+14155550100"
 
 
 @pytest.mark.parametrize("provider", ["bland"])

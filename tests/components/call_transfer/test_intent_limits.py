@@ -16,8 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from sandbox import Sandbox
 from tests.helpers.destinations import add_destination
 from tests.helpers.entries import add_entry, setup_entry
-
-from .test_intent import say_intent, speech, voice  # noqa: F401  (the fixture)
+from tests.helpers.voice import say_intent, speech
 
 LONG: Final = "reception " * 10_000  # 100,000 characters said (or sent by an LLM)
 SAID: Final = ("reception " * 6)[:59] + "…"

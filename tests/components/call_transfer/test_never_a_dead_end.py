@@ -26,8 +26,8 @@ from tests.helpers.destinations import add_destination
 from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
+from tests.helpers.voice import CUSTOM_SENTENCES, say_intent, speech
 
-from .test_intent import CUSTOM_SENTENCES, say_intent, speech, voice  # noqa: F401  (voice: the fixture)
 from .test_intent_limits import account_with_desks
 from .test_services_live_calls import list_calls
 

@@ -243,6 +243,10 @@ async def test_repair_issue_after_repeated_refusals_goes_with_an_accepted_one(
         "provider": push.case.title.split(" ")[0],
     }
     assert issue.severity is ir.IssueSeverity.WARNING
+    assert issue.learn_more_url == (
+        "https://github.com/call-transfer/ha-call-transfer/blob/main/docs/providers/"
+        f"{push.provider}.md#instant-call-events-signed-callbacks"
+    )
 
     assert (await push.post(push.signed(form), form))[0] == 200
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

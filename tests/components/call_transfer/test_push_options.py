@@ -67,6 +67,9 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
     assert placeholders["callback_url"] == url
+    assert placeholders["push_docs_url"].endswith(
+        f"/docs/providers/{push.provider}.md#instant-call-events-signed-callbacks"
+    )
     # The URL shown is the one callbacks verify against.
     call = await push.start_call()
     push.sandbox.end_call(call.call_id)

@@ -35,9 +35,9 @@ from tests.helpers.entries import add_entry, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.live_calls import LiveAccount
 from tests.helpers.provider_cases import transfers_sent
+from tests.helpers.voice import say_intent, speech
 
 from .test_button import press, set_up_with_reception
-from .test_intent import say_intent, speech, voice  # noqa: F401  (the fixture)
 
 ONLY = "only_live_call"
 
