@@ -8,7 +8,7 @@ Usage, from the repository root (the Python of .venv has aiohttp; the system's m
   .venv/bin/python -m sandbox outage start --port 8765 --provider vobiz [--account KEY] [--status 503 | --drop]
   .venv/bin/python -m sandbox outage end --port 8765 [--provider vobiz]
   .venv/bin/python -m sandbox outage list --port 8765
-  .venv/bin/python -m sandbox callbacks fault --port 8765 --provider vobiz forged|unsigned|tampered|replayed|sdk-form|none
+  .venv/bin/python -m sandbox callbacks fault --port 8765 --provider vobiz forged|unsigned|tampered|replayed|sdk-form|stale|none
   .venv/bin/python -m sandbox callbacks number --port 8765 +14155550100 answer|busy|no-answer|fail
   .venv/bin/python -m sandbox callbacks hold|release|list --port 8765
 """
@@ -44,6 +44,7 @@ from .state import (
     SANDBOX_PLIVO_AUTH_TOKEN,
     SANDBOX_TELNYX_API_KEY,
     SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TELNYX_PUBLIC_KEY,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
@@ -143,9 +144,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     outages.add_parser("list", parents=[address], help="list the outages")
     callbacks = commands.add_parser(
         "callbacks",
-        help="forge, hold or release the Vobiz and Plivo callbacks; what a number does",
+        help="forge, hold or release the signed callbacks; what a number does",
         description=(
-            "Make a Vobiz or Plivo account's signed callbacks go wrong on purpose, "
+            "Make a Vobiz, Plivo or Telnyx account's signed callbacks go wrong on purpose, "
             "hold them (they arrive late, once released), or set what a dialled number does."
         ),
     )
@@ -153,9 +154,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     fault = callback_actions.add_parser(
         "fault", parents=[address], help="forge an account's callbacks, or stop"
     )
-    fault.add_argument("--provider", required=True, choices=("vobiz", "plivo"))
     fault.add_argument(
-        "--account", help="only this account (its auth_id; default the first)"
+        "--provider", required=True, choices=("vobiz", "plivo", "telnyx")
+    )
+    fault.add_argument(
+        "--account",
+        help="only this account (its auth_id or API key; default the first)",
     )
     fault.add_argument("fault", choices=[*CallbackFault, "none"])
     number = callback_actions.add_parser(
@@ -215,6 +219,7 @@ def describe(sandbox: Sandbox) -> str:
             f"Telnyx base URL:   {sandbox.telnyx_base_url}",
             f"  api_key:         {SANDBOX_TELNYX_API_KEY}",
             f"  connection_id:   {SANDBOX_TELNYX_CONNECTION_ID}",
+            f"  public key:      {SANDBOX_TELNYX_PUBLIC_KEY} (webhooks)",
             f"  live call ids:   {live_calls('telnyx')}",
             f"Plivo base URL:    {sandbox.plivo_base_url}",
             f"  auth_id:         {SANDBOX_PLIVO_AUTH_ID}",
@@ -321,7 +326,13 @@ def _callbacks(args: argparse.Namespace, base_url: str) -> None:
 
 def _callback_line(sent: dict[str, Any]) -> str:
     fault = f" ({sent['fault']})" if sent["fault"] else ""
-    event = sent["params"].get("Event") or sent["params"].get("DialStatus") or "?"
+    params = sent["params"]
+    event = (
+        params.get("Event")
+        or params.get("event_type")
+        or params.get("DialStatus")
+        or "?"
+    )
     answered = sent["status"] if sent["status"] is not None else sent["error"]
     return f"{sent['provider']} {event}{fault} to {sent['to']}: {answered}"
 

@@ -1,4 +1,4 @@
-"""The callbacks Vobiz and Plivo send about calls, sent by the sandbox the same way.
+"""The callbacks Vobiz, Plivo, Twilio and Telnyx send about calls, sent the same way.
 
 - A call starting: ``Event=StartApp`` to its application's ``answer_url``.
 - A call ending: ``Event=Hangup`` to the application's ``hangup_url`` (its
@@ -15,9 +15,13 @@ Twilio's (``twilio_callbacks``): a call's end to its number's ``StatusCallback``
 
 Each is form-encoded POST, signed as the provider signs (``signing``: Vobiz's V2 and V3
 as documented, Plivo's V3, Twilio's ``X-Twilio-Signature``) with the account's auth
-token, and sent in order, to loopback IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
-tampered, replayed or (Vobiz) signed the SDK's way; ``hold()`` keeps them until
-``release()``, so they arrive late.
+token, and sent in order, to loopback IP addresses only. An account's ``callback_fault``
+makes them forged, unsigned, tampered, replayed, (Vobiz) signed the SDK's way or
+(Twilio's status callbacks, Telnyx) stale;
+``hold()`` keeps them until ``release()``, so they arrive late.
+
+Telnyx's Call Control webhooks (JSON, Ed25519) are built by ``telnyx_webhooks`` and
+sent the same way, in the same order as the others.
 """
 
 from __future__ import annotations
@@ -27,14 +31,15 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 import logging
-from typing import Final
+from typing import Any, Final
 import uuid
 
 import aiohttp
 from yarl import URL
 
-from . import twilio_callbacks
+from . import telnyx_webhooks, twilio_callbacks
 from .legfetch import is_loopback_ip
 from .signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
 from .state import (
@@ -81,6 +86,7 @@ class _Delivery:
     headers: dict[str, str] = field(default_factory=dict)
     fault: CallbackFault | None = None
     then: Callable[[], None] | None = None
+    body: bytes | None = None  # a body sent as it is (JSON), instead of ``params``
 
 
 class CallbackSender:
@@ -115,6 +121,17 @@ class CallbackSender:
 
     def call_started(self, call: SandboxCall) -> None:
         """Tell the call's application that it started (``StartApp`` to its answer URL)."""
+        if call.provider == "telnyx":
+            started = {"start_time": telnyx_webhooks.iso_time(call.started)}
+            self._telnyx_send(
+                call,
+                "call.initiated",
+                telnyx_webhooks.call_payload(call, "parked") | started,
+            )
+            self._telnyx_send(
+                call, "call.answered", telnyx_webhooks.call_payload(call, "answered")
+            )
+            return
         if (app := self._application(call)) is None:
             return
         self._send(
@@ -127,6 +144,9 @@ class CallbackSender:
         """Report the call's connected Dials ending, then its own hangup."""
         if call.provider == "twilio":
             self._twilio_call_ended(call)
+            return
+        if call.provider == "telnyx":
+            self._telnyx_send(call, "call.hangup", telnyx_webhooks.hangup_payload(call))
             return
         for dial in call.connected_dials:
             self._send(
@@ -265,6 +285,48 @@ class CallbackSender:
         )
         self._hang_up_after(call)
 
+    def telnyx_transferred(self, call: SandboxCall, body: dict[str, Any]) -> None:
+        """Report a Telnyx transfer's new leg to its ``webhook_url``, as the number does."""
+        url = body.get("webhook_url")
+        if not isinstance(url, str):
+            return
+        does = self.state.dial_behaviours.get(body["to"], DialBehaviour.ANSWER)
+        for event_type, payload in telnyx_webhooks.new_leg_payloads(
+            call, body["to"], body.get("from"), does
+        ):
+            self._telnyx_send(call, event_type, payload, url)
+
+    def _telnyx_send(
+        self,
+        call: SandboxCall,
+        event_type: str,
+        payload: dict[str, Any],
+        url: str | None = None,
+    ) -> None:
+        """Sign and queue one Telnyx webhook: to ``url``, else the call's application."""
+        account = self.state.telnyx_accounts[call.account]
+        if url is None:
+            app = account.applications.get(call.connection or "")
+            if app is None or app.webhook_api_version != "2":
+                return
+            url = app.webhook_event_url
+        if not is_loopback_ip(URL(url).host):
+            return
+        fault = account.callback_fault
+        body = telnyx_webhooks.webhook_body(event_type, payload, url)
+        headers, sent = telnyx_webhooks.signed(account, body, fault)
+        delivery = _Delivery(
+            call.provider,
+            url,
+            telnyx_webhooks.summary(sent),
+            headers,
+            fault,
+            body=sent,
+        )
+        self._enqueue(delivery)
+        if fault is CallbackFault.REPLAYED:
+            self._enqueue(delivery)
+
     def _application(self, call: SandboxCall) -> SandboxApplication | None:
         if call.app_id is None:
             return None
@@ -358,7 +420,7 @@ class CallbackSender:
                 asyncio.timeout(SEND_TIMEOUT),
                 self._session.post(
                     delivery.url,
-                    data=delivery.params,
+                    data=delivery.params if delivery.body is None else delivery.body,
                     headers=delivery.headers,
                     allow_redirects=False,
                 ) as response,
@@ -373,6 +435,7 @@ class CallbackSender:
             "%s callback %s to %s: %s",
             delivery.provider,
             delivery.params.get("Event")
+            or delivery.params.get("event_type")
             or delivery.params.get("DialStatus")
             or delivery.params.get("DialAction")
             or delivery.params.get("DialCallStatus")
@@ -388,6 +451,7 @@ class CallbackSender:
             fault=delivery.fault,
             status=status,
             error=error,
+            body=delivery.body,
         )
 
 
@@ -399,6 +463,9 @@ def _signed(
     fault: CallbackFault | None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return the signature headers of a callback and the params sent, with the fault."""
+    if fault is CallbackFault.STALE and "Timestamp" in params:
+        sent_at = datetime.now(UTC) - telnyx_webhooks.STALE_BY
+        params = params | {"Timestamp": format_datetime(sent_at)}
     if fault is CallbackFault.UNSIGNED:
         return {}, params
     key = f"not-{auth_token}" if fault is CallbackFault.FORGED else auth_token

@@ -24,8 +24,12 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``POST /_sandbox/callbacks`` with ``{"held": true|false}``: hold the callbacks (they
   arrive late, once released) or release them (200, as GET).
 - ``POST /_sandbox/callback_faults`` with ``{"provider", "account"?, "fault"}``: make a
-  Vobiz, Plivo or Twilio account's callbacks ``forged``, ``unsigned``, ``tampered``,
-  ``replayed`` or (Vobiz) ``sdk-form``, or sound again (``null``) (200).
+  Vobiz, Plivo, Twilio or Telnyx account's callbacks ``forged``, ``unsigned``,
+  ``tampered``, ``replayed``, (Vobiz) ``sdk-form`` or (Telnyx, Twilio) ``stale``, or
+  sound again (``null``) (200).
+- ``GET /_sandbox/public_keys``: the public keys the accounts sign their callbacks
+  with (Telnyx: base64 Ed25519, with the account's connections; never its API key),
+  ``{"public_keys": [{"provider", "connections", "public_key"}]}``.
 - ``POST /_sandbox/numbers`` with ``{"number", "does"}``: what a number does when a
   Dial calls it: ``answer`` (every number by default), ``busy``, ``no-answer``,
   ``fail`` (200).
@@ -41,6 +45,7 @@ from aiohttp import web
 from yarl import URL
 
 from .api import decode_json
+from .signing import ed25519_public_key
 from .state import (
     CallbackFault,
     DialBehaviour,
@@ -60,6 +65,12 @@ OUTAGES_PATH: Final = f"{CONTROL_PREFIX}/outages"
 CALLBACKS_PATH: Final = f"{CONTROL_PREFIX}/callbacks"
 CALLBACK_FAULTS_PATH: Final = f"{CONTROL_PREFIX}/callback_faults"
 NUMBERS_PATH: Final = f"{CONTROL_PREFIX}/numbers"
+PUBLIC_KEYS_PATH: Final = f"{CONTROL_PREFIX}/public_keys"
+# The faults only some providers' callbacks can have.
+_FAULT_PROVIDERS: Final = {
+    CallbackFault.SDK_FORM: ("vobiz",),
+    CallbackFault.STALE: ("telnyx", "twilio"),
+}
 DIRECTIONS: Final = ("inbound", "outbound")
 PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
 _START_FIELDS: Final = frozenset(
@@ -121,6 +132,10 @@ def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Resp
         return _route_outages(state, method, path, body)
     if path in (CALLBACKS_PATH, CALLBACK_FAULTS_PATH, NUMBERS_PATH):
         return _route_callbacks(state, method, path, body)
+    if path == PUBLIC_KEYS_PATH:
+        if method != "GET":
+            raise _not_allowed()
+        return web.json_response({"public_keys": public_keys(state)})
     if path == CALLS_PATH:
         if method == "GET":
             calls = sorted(state.calls.values(), key=lambda call: call.started)
@@ -202,19 +217,38 @@ def _route_callbacks(
     provider = _provider(data)
     accounts = state.accounts[provider]
     account = accounts.get(data.get("account") or next(iter(accounts), ""))
-    if not isinstance(account, VobizAccount | PlivoAccount | TwilioAccount):
+    if not isinstance(
+        account, VobizAccount | PlivoAccount | TwilioAccount | TelnyxAccount
+    ):
         raise ControlError(
             HTTPStatus.NOT_FOUND, f"no such {provider} account sends callbacks"
         )
     fault = data.get("fault")
     try:
-        account.callback_fault = None if fault is None else CallbackFault(fault)
+        chosen = None if fault is None else CallbackFault(fault)
     except ValueError:
         choices = ", ".join(CallbackFault)
         raise ControlError(
             HTTPStatus.BAD_REQUEST, f"fault must be null or one of {choices}"
         ) from None
+    if chosen is not None and provider not in _FAULT_PROVIDERS.get(chosen, PROVIDERS):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"{provider} callbacks cannot be {chosen.value}"
+        )
+    account.callback_fault = chosen
     return web.json_response({"provider": provider, "fault": fault})
+
+
+def public_keys(state: SandboxState) -> list[dict[str, Any]]:
+    """Return the public key each Telnyx account signs its webhooks with."""
+    return [
+        {
+            "provider": "telnyx",
+            "connections": sorted(account.connections),
+            "public_key": ed25519_public_key(account.signing_seed),
+        }
+        for account in state.telnyx_accounts.values()
+    ]
 
 
 def _callbacks_json(state: SandboxState) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class Sandbox(SandboxState):
             VobizApi(self, self.leg_fetcher),
             BlandApi(self),
             TwilioApi(self, self.leg_fetcher),
-            TelnyxApi(self),
+            TelnyxApi(self, on_transfer=self.callback_sender.telnyx_transferred),
             PlivoApi(self, self.leg_fetcher),
         )
         self._runner: web.ServerRunner | None = None
@@ -66,13 +66,13 @@ class Sandbox(SandboxState):
         self._url: URL | None = None
 
     def add_call(self, *args: Any, **kwargs: Any) -> SandboxCall:
-        """Add a call; its application (Vobiz, Plivo) is told it started."""
+        """Add a call; its application (Vobiz, Plivo, Telnyx) is told it started."""
         call = super().add_call(*args, **kwargs)
         self.callback_sender.call_started(call)
         return call
 
     def end_call(self, call_id: str) -> None:
-        """Hang up a call; its application (Vobiz, Plivo) is told, with its Dials."""
+        """Hang up a call; its application (Vobiz, Plivo, Telnyx) is told, with its Dials."""
         super().end_call(call_id)
         self.callback_sender.call_ended(self.calls[call_id])
 

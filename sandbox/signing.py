@@ -5,7 +5,10 @@ cancel out); both are checked against the same published vectors. Sources: Vobiz
 docs (docs.vobiz.ai/concepts/validating-callbacks) and its Go SDK
 (``internal/utils/helpers.go``: V3 over Plivo's string), Plivo's SDK
 (plivo-python ``plivo/utils/signature_v3.py``), Twilio's SDK (twilio-python
-``twilio/request_validator.py``: HMAC-SHA1 of the URL and the sorted parameters).
+``twilio/request_validator.py``: HMAC-SHA1 of the URL and the sorted parameters),
+Telnyx's SDKs (telnyx-python ``telnyx/webhook.py``: Ed25519 over ``timestamp|body``,
+keys in base64), signed here with ``cryptography`` (the integration verifies with its
+own Ed25519).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import hashlib
 import hmac
 import secrets
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 def new_nonce() -> str:
@@ -94,3 +100,17 @@ def twilio(auth_token: str, url: str, params: Mapping[str, Sequence[str]]) -> st
             message += name + value
     mac = hmac.new(auth_token.encode("utf-8"), message.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode()
+
+
+def ed25519_public_key(seed: bytes) -> str:
+    """Return the base64 public key of the Ed25519 key pair made from a 32-byte seed."""
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return base64.b64encode(
+        public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+
+
+def telnyx_ed25519(seed: bytes, timestamp: str, body: bytes) -> str:
+    """Telnyx: base64 of the Ed25519 signature of ``timestamp|body``."""
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    return base64.b64encode(private.sign(f"{timestamp}|".encode() + body)).decode()

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 import uuid
 
 from .faults import Fault, FaultKind, FaultRule
+from .signing import ed25519_public_key
 
 # Documented test credentials and call ids: stable, safe to print and to put in tests.
 SANDBOX_VOBIZ_AUTH_ID: Final = "MA_SANDBOX_0001"
@@ -36,6 +37,15 @@ SANDBOX_TELNYX_API_KEY: Final = "KEYSANDBOXTELNYX0001_sandboxsecret"
 SANDBOX_TELNYX_CONNECTION_ID: Final = "1494404757140276705"
 SANDBOX_TELNYX_CALL_ID: Final = "v3:sandbox-telnyx-call-0001"
 SANDBOX_TELNYX_SECOND_CALL_ID: Final = "v3:sandbox-telnyx-call-0002"
+# The seed of the Ed25519 key pair the seeded Telnyx account signs its webhooks with
+# (its public key: ``signing.ed25519_public_key``, also on the control plane).
+SANDBOX_TELNYX_SIGNING_SEED: Final = bytes.fromhex(
+    "5a4e4458c0ffee0073616e64626f782074656c6e797820303030312d6b657921"
+)
+# Its public key, base64: what the Telnyx account's ``webhook_public_key`` option holds.
+SANDBOX_TELNYX_PUBLIC_KEY: Final = ed25519_public_key(SANDBOX_TELNYX_SIGNING_SEED)
+# Where a Telnyx application sends its webhooks until told otherwise: never sent to.
+SANDBOX_TELNYX_WEBHOOK_URL: Final = "https://app.example.com/telnyx-webhooks"
 SANDBOX_PLIVO_AUTH_ID: Final = "MAPLIVOSANDBOX000001"
 SANDBOX_PLIVO_AUTH_TOKEN: Final = "sandbox-plivo-auth-token-0001"  # noqa: S105
 SANDBOX_PLIVO_CALL_ID: Final = "5bd78c3c-5020-4a32-a495-000000000001"
@@ -69,6 +79,9 @@ class CallbackFault(StrEnum):
     TAMPERED = "tampered"  # a field changed after signing
     REPLAYED = "replayed"  # sent twice, the second a byte-for-byte copy (same nonce)
     SDK_FORM = "sdk-form"  # Vobiz only: V3 alone, computed as Vobiz's Go SDK does
+    # Telnyx and Twilio: signed with a timestamp ten minutes old (Twilio: a status
+    # callback's Timestamp; its Dial action reports carry none)
+    STALE = "stale"
 
 
 class DialBehaviour(StrEnum):
@@ -246,8 +259,23 @@ class TwilioAccount:
 
 
 @dataclass(slots=True)
+class TelnyxApplication:
+    """A Telnyx Call Control application (a connection): where its webhooks go."""
+
+    app_id: str
+    application_name: str
+    webhook_event_url: str = SANDBOX_TELNYX_WEBHOOK_URL
+    webhook_api_version: str = "2"
+    webhook_event_failover_url: str = ""
+    webhook_timeout_secs: int | None = None
+
+
+@dataclass(slots=True)
 class TelnyxAccount:
-    """A Telnyx API key, its balance and its Call Control connections."""
+    """A Telnyx API key, its balance, its Call Control connections and signing key.
+
+    ``signing_seed`` is the private half of the key pair its webhooks are signed with.
+    """
 
     api_key: str
     balance: str = "25.00"
@@ -255,6 +283,9 @@ class TelnyxAccount:
     connections: set[str] = field(default_factory=set)
     # The largest page[size] the active-call list honours; lower it to page.
     page_size_limit: int = 250
+    applications: dict[str, TelnyxApplication] = field(default_factory=dict)
+    signing_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    callback_fault: CallbackFault | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +363,9 @@ class SandboxCall:
 class SentCallback:
     """One callback the sandbox sent (``params`` as sent, after any tampering).
 
+    A Telnyx webhook's ``body`` is its JSON as sent; its ``params`` tell its event type,
+    call control id and hangup cause.
+
     ``status`` is the HTTP status answered, None when there was no answer (``error``).
     """
 
@@ -342,6 +376,7 @@ class SentCallback:
     fault: CallbackFault | None
     status: int | None
     error: str | None = None
+    body: bytes | None = None  # a JSON body as sent (Telnyx); ``params`` summarize it
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,10 +482,27 @@ class SandboxState:
         return account
 
     def add_telnyx_account(
-        self, api_key: str, *, connections: tuple[str, ...] = ()
+        self,
+        api_key: str,
+        *,
+        connections: tuple[str, ...] = (),
+        signing_seed: bytes | None = None,
     ) -> TelnyxAccount:
-        """Add a Telnyx API key with its connections; change fields on the returned object."""
-        account = TelnyxAccount(api_key=api_key, connections=set(connections))
+        """Add a Telnyx API key with its connections; change fields on the returned object.
+
+        Each connection is a Call Control application; the key pair its webhooks are
+        signed with is new unless ``signing_seed`` is given.
+        """
+        account = TelnyxAccount(
+            api_key=api_key,
+            connections=set(connections),
+            applications={
+                app_id: TelnyxApplication(app_id, f"Sandbox application {app_id}")
+                for app_id in connections
+            },
+        )
+        if signing_seed is not None:
+            account.signing_seed = signing_seed
         self.telnyx_accounts[api_key] = account
         return account
 
@@ -711,7 +763,9 @@ class SandboxState:
         )
 
         telnyx = self.add_telnyx_account(
-            SANDBOX_TELNYX_API_KEY, connections=(SANDBOX_TELNYX_CONNECTION_ID,)
+            SANDBOX_TELNYX_API_KEY,
+            connections=(SANDBOX_TELNYX_CONNECTION_ID,),
+            signing_seed=SANDBOX_TELNYX_SIGNING_SEED,
         )
         self._seed_calls(
             "telnyx",

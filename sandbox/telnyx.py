@@ -1,5 +1,10 @@
 """The Telnyx API v2 (``https://api.telnyx.com/v2``), as documented: Call Control.
 
+Call Control applications: ``GET /call_control_applications/{id}`` and ``PATCH`` of it
+(``application_name`` and ``webhook_event_url`` required, as documented), both answering
+``{"data": application}``; a transfer's ``webhook_url`` gets the new leg's webhooks
+(``telnyx_webhooks``).
+
 ``Authorization: Bearer <API key>``; JSON bodies; errors are
 ``{"errors": [{"code", "title", "detail", "meta": {"url"}}]}`` with Telnyx's codes
 (10009 authentication failed, 10010 authorization failed, 10005 resource not found,
@@ -15,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -27,12 +32,35 @@ from .api import (
     refuse_unknown_fields,
     require_object,
 )
-from .state import SandboxCall, TelnyxAccount
+from .state import SandboxCall, SandboxState, TelnyxAccount, TelnyxApplication
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # The documented transfer parameters the sandbox accepts (Telnyx documents many more).
 TRANSFER_FIELDS: Final = frozenset(
-    {"to", "from", "from_display_name", "timeout_secs", "command_id", "client_state"}
+    {
+        "to",
+        "from",
+        "from_display_name",
+        "timeout_secs",
+        "command_id",
+        "client_state",
+        "webhook_url",
+        "webhook_url_method",
+    }
 )
+# The application fields a PATCH may set (Telnyx documents more), the required ones.
+APPLICATION_FIELDS: Final = frozenset(
+    {
+        "application_name",
+        "webhook_event_url",
+        "webhook_api_version",
+        "webhook_event_failover_url",
+        "webhook_timeout_secs",
+    }
+)
+APPLICATION_REQUIRED: Final = ("application_name", "webhook_event_url")
 E164: Final = re.compile(r"\+[1-9]\d{6,14}")
 SIP_URI: Final = re.compile(r"sips?:[^@\s]+@[^@\s]+", re.IGNORECASE)
 # Telnyx's code and title for each HTTP status the sandbox answers with.
@@ -62,10 +90,23 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
         "in the request."
     )
 
+    def __init__(
+        self,
+        state: SandboxState,
+        on_transfer: Callable[[SandboxCall, dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Serve ``state``; ``on_transfer`` is told of each accepted transfer."""
+        super().__init__(state)
+        self.on_transfer = on_transfer
+
     def build_routes(self) -> Sequence[Route[TelnyxAccount]]:
         """Return the documented paths the clients use."""
         return (
             Route(re.compile(r"/balance"), {"GET": self._balance}),
+            Route(
+                re.compile(r"/call_control_applications/(?P<app_id>[^/]+)"),
+                {"GET": self._application, "PATCH": self._application},
+            ),
             Route(
                 re.compile(r"/calls/(?P<call_control_id>[^/]+)/actions/transfer"),
                 {"POST": self._transfer},
@@ -135,7 +176,47 @@ class TelnyxApi(ProviderApi[TelnyxAccount]):
             )
         call.transfers.append(body)
         call.transferred_to = body["to"]
+        if self.on_transfer is not None:
+            self.on_transfer(call, body)
         return self.ok({"data": {"result": "ok"}})
+
+    def _application(
+        self, request: ApiRequest, account: TelnyxAccount, params: dict[str, str]
+    ) -> web.Response:
+        """Read (GET) or change (PATCH) a Call Control application (404 10005 for another).
+
+        A change needs the name and the URL; it sets the webhook settings.
+        """
+        app = account.applications.get(params["app_id"])
+        if app is None:
+            return self.error(
+                HTTPStatus.NOT_FOUND,
+                "The requested resource or URL could not be found.",
+            )
+        if request.method == "GET":
+            return self.ok({"data": _application_json(app)})
+        body = require_object(request)
+        refuse_unknown_fields(body, APPLICATION_FIELDS)
+        for name in APPLICATION_REQUIRED:
+            if not isinstance(body.get(name), str) or not body[name]:
+                return self._refuse(
+                    HTTPStatus.UNPROCESSABLE_ENTITY,
+                    MISSING_PARAMETER,
+                    f"The '{name}' parameter is required.",
+                )
+        version = body.get("webhook_api_version", app.webhook_api_version)
+        if version not in ("1", "2"):
+            return self._refuse(
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+                _ERRORS[422],
+                "'webhook_api_version' must be '1' or '2'.",
+            )
+        app.application_name = body["application_name"]
+        app.webhook_event_url = body["webhook_event_url"]
+        app.webhook_api_version = version
+        if isinstance(failover := body.get("webhook_event_failover_url"), str):
+            app.webhook_event_failover_url = failover
+        return self.ok({"data": _application_json(app)})
 
     def _active_calls(
         self, request: ApiRequest, account: TelnyxAccount, params: dict[str, str]
@@ -184,6 +265,13 @@ def transfer_problem(body: Mapping[str, Any]) -> tuple[tuple[str, str], str] | N
     caller = body.get("from")
     if caller is not None and not (isinstance(caller, str) and E164.fullmatch(caller)):
         return NOT_E164, "'from' must be a +E.164 number."
+    hook = body.get("webhook_url")
+    if hook is not None and not (
+        isinstance(hook, str) and hook.startswith(("http://", "https://"))
+    ):
+        return _ERRORS[422], "'webhook_url' must be an http(s) URL."
+    if body.get("webhook_url_method", "POST") != "POST":
+        return _ERRORS[422], "The sandbox sends webhooks with POST only."
     timeout = body.get("timeout_secs")
     if timeout is not None and (
         isinstance(timeout, bool)
@@ -228,4 +316,18 @@ def _active_call(call: SandboxCall) -> dict[str, Any]:
         "call_session_id": f"session-{call.call_id.removeprefix('v3:')}",
         "client_state": "",
         "call_duration": int((datetime.now(UTC) - call.started).total_seconds()),
+    }
+
+
+def _application_json(app: TelnyxApplication) -> dict[str, Any]:
+    """Describe a Call Control application as Telnyx does (the fields the sandbox has)."""
+    return {
+        "record_type": "call_control_application",
+        "id": app.app_id,
+        "application_name": app.application_name,
+        "active": True,
+        "webhook_event_url": app.webhook_event_url,
+        "webhook_event_failover_url": app.webhook_event_failover_url,
+        "webhook_api_version": app.webhook_api_version,
+        "webhook_timeout_secs": app.webhook_timeout_secs,
     }

@@ -465,24 +465,45 @@ without a call id; "call_transfer.list_calls" lists every account's calls:
 """
 
 
-def push_options(option: str, target: str) -> dict[str, Any]:
-    """Return the options of instant call events, set up by Home Assistant on ``target``.
+def push_options(
+    application_id: str, option: str = "application_id", **extra: str
+) -> dict[str, Any]:
+    """Return the options of instant call events, set up by Home Assistant on the application.
 
-    ``option`` names it: an application (Vobiz, Plivo), a phone number (Twilio).
+    ``option`` names what the URL is set on (an application; Twilio: a phone number);
+    ``extra`` adds what verifies the callbacks.
     """
-    return {"push": True, option: target, "push_register": True}
+    return {"push": True, option: application_id, "push_register": True, **extra}
+
+
+def sandbox_public_key(sandbox_url: str, connection_id: str) -> str:
+    """Return the public key the sandbox's Telnyx account with ``connection_id`` signs with.
+
+    Asked of the running sandbox's control plane (``GET /_sandbox/public_keys``).
+    """
+    with urllib.request.urlopen(  # noqa: S310 - the URL is the local sandbox's
+        f"{sandbox_url}/_sandbox/public_keys", timeout=30
+    ) as response:
+        keys = json.load(response)["public_keys"]
+    return next(
+        str(key["public_key"])
+        for key in keys
+        if key["provider"] == "telnyx" and connection_id in key["connections"]
+    )
 
 
 def push_help(sandbox_url: str) -> str:
     """Say what instant call events do in the sandbox, and how to forge callbacks."""
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
-Instant call events: the Vobiz, Plivo and Twilio accounts receive the sandbox's signed
-callbacks (Home Assistant set each sandbox application's hangup URL, and the Twilio
-number's status callback: calls to +14155550111 report their end). A call ending fires
-call_transfer_call_ended with source: push at once; a transfer to a number fires
-call_transfer_transfer_answered (or _unanswered). Make a number busy, or every Vobiz
-callback forged (refused: the account's diagnostics count them; 5 raise a repair issue):
+Instant call events: the Vobiz, Plivo, Twilio and Telnyx accounts receive the sandbox's
+signed callbacks (Home Assistant set each sandbox application's hangup URL, the Twilio
+number's status callback: calls to +14155550111 report their end, and the Telnyx
+application's webhook URL; the Telnyx account checks them with the sandbox's public
+key). A call ending fires call_transfer_call_ended with source: push at once (on Telnyx
+its start too); a transfer to a number fires call_transfer_transfer_answered (or
+_unanswered). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
+the account's diagnostics count them; 5 raise a repair issue):
 
   {sandbox_command("callbacks", "number", "--port", port, "+14155550100", "busy")}
   {sandbox_command("callbacks", "fault", "--port", port, "--provider", "vobiz", "forged")}
@@ -584,10 +605,19 @@ def main() -> None:
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     for title, options in (
         ("Bland AI", {"org_id": SANDBOX_BLAND_ORG_ID}),
-        ("Telnyx", {"connection_id": SANDBOX_TELNYX_CONNECTION_ID}),
-        ("Vobiz", push_options("application_id", SANDBOX_VOBIZ_APP_ID)),
-        ("Plivo", push_options("application_id", SANDBOX_PLIVO_APP_ID)),
-        ("Twilio", push_options("phone_number_sid", SANDBOX_TWILIO_NUMBER_SID)),
+        (
+            "Telnyx",
+            push_options(
+                SANDBOX_TELNYX_CONNECTION_ID,
+                "connection_id",
+                webhook_public_key=sandbox_public_key(
+                    args.sandbox.rstrip("/"), SANDBOX_TELNYX_CONNECTION_ID
+                ),
+            ),
+        ),
+        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
+        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
+        ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
     ):
         if title in entry_ids:
             api.set_options(entry_ids[title], options)

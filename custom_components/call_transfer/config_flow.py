@@ -72,6 +72,7 @@ from .providers import (
     XmlUrlMethod,
     normalize_base_url,
 )
+from .providers.ed25519 import decode_public_key
 from .providers.validation import is_sip_uri, require_http_url
 from .push import async_callback_url, push_docs_url
 
@@ -390,19 +391,27 @@ _SECONDS = NumberSelector(
 
 
 def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
-    """Return the options schema: the provider's, the polling interval, then push."""
-    registration = provider.push.registration_option if provider.push else None
+    """Return the options schema: the provider's, the polling interval, then push.
+
+    The provider's options keep the order it declares them in, the one push registers
+    the URL on among them (an application: Telnyx lists its calls too, so it comes
+    first; Vobiz's and Plivo's is the last, right above polling and push). What
+    verifies the callbacks (a public key) follows the push switch, then registration.
+    """
+    push = provider.push
+    verification = push.verification_option if push else None
+    fields = {field.key: field for field in provider.option_fields}
     schema: dict[vol.Marker, Selector[Any]] = {
-        vol.Optional(field.key): _option_selector(field)
-        for field in provider.option_fields
-        if field.key != registration
+        vol.Optional(key): _option_selector(field)
+        for key, field in fields.items()
+        if key != verification
     }
     schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
-    if provider.push is not None:
+    if push is not None:
         schema[vol.Optional(CONF_PUSH, default=False)] = BooleanSelector()
-    for field in provider.option_fields:
-        if field.key == registration:
-            schema[vol.Optional(field.key)] = _option_selector(field)
+        if verification is not None:
+            schema[vol.Optional(verification)] = _option_selector(fields[verification])
+        if push.registration_option is not None:
             schema[vol.Optional(CONF_PUSH_REGISTER, default=False)] = BooleanSelector()
     return vol.Schema(schema)
 
@@ -468,10 +477,16 @@ async def _async_normalize_options(
                 field.max_length is not None and len(value) > field.max_length
             ):
                 errors[field.key] = "too_long"
+            case OptionKind.PUBLIC_KEY if decode_public_key(value) is None:
+                errors[field.key] = "invalid_public_key"
         options[field.key] = value
-    registration = provider.push.registration_option if provider.push else None
+    push = provider.push
+    registration = push.registration_option if push else None
     if options.get(CONF_PUSH_REGISTER) and registration not in options:
         errors[str(registration)] = "registration_target_required"
+    verification = push.verification_option if push else None
+    if options.get(CONF_PUSH) and verification and verification not in options:
+        errors[verification] = "verification_key_required"
     return options, errors
 
 

@@ -246,12 +246,13 @@ class DialWebhook:
         it in the events).
         """
         token, sent, forget_outcome = await self._async_serve(request, destination)
-        return await _async_send(
-            self.client,
-            sent,
-            partial(self._orders.async_forget, token),
-            forget_outcome,
-        )
+        try:
+            return await self.client.async_transfer(sent)
+        except CallTransferError as err:
+            if not may_have_happened(err):
+                self._orders.async_forget(token)
+                forget_outcome()
+            raise
 
     async def _async_serve(
         self, request: TransferRequest, destination: str | None
@@ -354,35 +355,33 @@ async def async_send_transfer(
 ) -> TransferResult:
     """Send a transfer; one to a number by a DIAL_URL provider goes through its webhook.
 
-    One to a number dialled in the request itself asks, with push on, for the number's
-    outcome (``TransferRequest.report_url``).
+    One to a number that the provider takes in the request, with push on where the
+    provider reports transfer outcomes, names the URL to report the outcome to.
     """
     runtime = entry.runtime_data
     if request.to is None:
         return await runtime.client.async_transfer(request)
     if runtime.dial_webhook is not None:
         return await runtime.dial_webhook.async_transfer(request, destination)
-    if runtime.push is None:
+    push = runtime.client.push
+    if runtime.push is None or push is None or not push.reports_transfer_outcomes:
         return await runtime.client.async_transfer(request)
     report_url, forget_outcome = await runtime.push.async_await_outcome(
         request, destination
     )
-    return await _async_send(
-        runtime.client, replace(request, report_url=report_url), forget_outcome
-    )
-
-
-async def _async_send(
-    client: TransferProvider, request: TransferRequest, *forget: Callable[[], None]
-) -> TransferResult:
-    """Send a transfer; once it surely did not happen, ``forget`` what awaited it."""
     try:
-        return await client.async_transfer(request)
+        return await runtime.client.async_transfer(
+            replace(request, report_url=report_url)
+        )
     except CallTransferError as err:
-        if not (isinstance(err, AfterSendingError) and err.outcome_unknown):
-            for forget_it in forget:
-                forget_it()
+        if not may_have_happened(err):
+            forget_outcome()
         raise
+
+
+def may_have_happened(err: CallTransferError) -> bool:
+    """Whether a transfer that failed with ``err`` may have reached the provider all the same."""
+    return isinstance(err, AfterSendingError) and err.outcome_unknown
 
 
 async def async_remove_dial_webhook(hass: HomeAssistant, entry_id: str) -> None:

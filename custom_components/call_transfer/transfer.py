@@ -224,7 +224,7 @@ async def async_transfer(
         )
     in_progress.add(guard)
     try:
-        result = await async_send_transfer(entry, request)
+        result = await async_send_transfer(entry, request, destination)
     except CallTransferError as err:
         if isinstance(err, InvalidRequestError) and err.refused_before_sending:
             # The provider's own rules (a Twilio Call SID's form...): nothing was sent,

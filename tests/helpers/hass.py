@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import logging
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
@@ -29,6 +31,21 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     """Let Home Assistant load custom integrations in every test."""
     set_up_hass(request)
     request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture(autouse=True)
+def no_access_log() -> Iterator[None]:
+    """Keep aiohttp's access log (the served app's and the sandbox's) off in tests.
+
+    Its line carries the local time, whose zone aiohttp re-reads every 30 minutes from
+    ``time.localtime().tm_gmtoff``; under the frozen clock of freezegun that is None, so a
+    test crossing the half hour logged "Error in logging" for each request it served.
+    """
+    logger = logging.getLogger("aiohttp.access")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture

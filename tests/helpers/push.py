@@ -1,17 +1,24 @@
-"""Fixtures for push tests: a Vobiz, Plivo or Twilio account whose callbacks reach Home Assistant.
+"""Fixtures for push tests: an account of each push provider, its callbacks reaching Home Assistant.
 
 Home Assistant's HTTP app is served on a loopback port and made the external URL (the
 harness's test server), so the sandbox sends its signed callbacks over real HTTP, as
 the provider would; the account's options turn push on and let Home Assistant set the
-callback URL at the provider: the sandbox application's hangup URL (Vobiz, Plivo), the
-sandbox number's status callback (Twilio).
+callback URL at the provider (Vobiz and Plivo: the application's hangup URL; Twilio:
+the number's status callback; Telnyx: its Call Control application's webhook URL, with
+the sandbox's public key as the option). The providers are those whose client declares
+``push``; what differs between them (the body, the signature, what the URL is set on)
+is here, so the tests read the same for each.
+What differs between the providers (the body, the signature, what the URL is set on)
+is here, so the tests read the same for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+import hashlib
 from typing import Any, Final
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
@@ -36,39 +43,92 @@ from custom_components.call_transfer.const import (
     EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_UNANSWERED,
 )
+from custom_components.call_transfer.providers import PROVIDERS, NumberTransfer
 from sandbox import (
     SANDBOX_PLIVO_APP_ID,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TELNYX_PUBLIC_KEY,
     SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
     PlivoAccount,
     Sandbox,
     SandboxApplication,
     SandboxCall,
+    TelnyxAccount,
+    TelnyxApplication,
     TwilioAccount,
     TwilioNumber,
     VobizAccount,
 )
-from sandbox.signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
+from sandbox.signing import (
+    new_nonce,
+    plivo_v3,
+    telnyx_ed25519,
+    twilio,
+    vobiz_v2,
+    vobiz_v3,
+)
+from sandbox.telnyx_webhooks import hangup_payload, webhook_body
 from sandbox.twilio_callbacks import ended_params
 from tests.helpers.entries import add_entry
 from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase
 
-PUSH_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
-PLIVO_STYLE: Final = ("vobiz", "plivo")
-# What each provider's registration sets the callback URL on: the option, its value.
-TARGETS: Final = {
-    "vobiz": ("application_id", SANDBOX_VOBIZ_APP_ID),
-    "plivo": ("application_id", SANDBOX_PLIVO_APP_ID),
-    "twilio": ("phone_number_sid", SANDBOX_TWILIO_NUMBER_SID),
+# Every provider whose client declares push (each needs its entries below).
+PUSH_PROVIDERS: Final = tuple(
+    provider_id for provider_id, client in PROVIDERS.items() if client.push is not None
+)
+# The providers whose number transfers dial through Dial XML Home Assistant serves.
+DIAL_XML_PROVIDERS: Final = tuple(
+    provider_id
+    for provider_id in PUSH_PROVIDERS
+    if PROVIDERS[provider_id].capabilities.number_transfer is NumberTransfer.DIAL_URL
+)
+# The providers whose transfer's <Dial> reports its outcome to its ``action`` URL, a
+# form (Vobiz and Plivo: the Dial XML Home Assistant serves; Twilio: the TwiML sent).
+DIAL_ACTION_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
+# The providers whose sandbox can report a call's start to Home Assistant (Vobiz and
+# Plivo: the application's answer URL pointed at it; Telnyx's webhooks do). A Twilio
+# number's status callback tells only ends.
+CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# What push registration sets the URL on, by provider: its value (the option is the
+# client's ``push.registration_option``).
+APPS: Final = {
+    "vobiz": SANDBOX_VOBIZ_APP_ID,
+    "plivo": SANDBOX_PLIVO_APP_ID,
+    "twilio": SANDBOX_TWILIO_NUMBER_SID,
+    "telnyx": SANDBOX_TELNYX_CONNECTION_ID,
 }
-APPS: Final = {"vobiz": SANDBOX_VOBIZ_APP_ID, "plivo": SANDBOX_PLIVO_APP_ID}
+REGISTRATION_OPTIONS: Final = {
+    provider_id: str(push.registration_option)
+    for provider_id, client in PROVIDERS.items()
+    if (push := client.push) is not None
+}
+# The request path of what registration sets, as the sandbox serves it.
+REGISTRATION_PATHS: Final = {
+    "vobiz": "/Application/",
+    "plivo": "/Application/",
+    "twilio": "/IncomingPhoneNumbers/",
+    "telnyx": "/call_control_applications/",
+}
+# Another application (Twilio: number) of the account, that registration can move to.
+OTHER_TARGETS: Final = {
+    "vobiz": "999000",
+    "plivo": "999000",
+    "twilio": f"PN{'9' * 32}",
+    "telnyx": "999000",
+}
 SCAN_INTERVAL: Final = timedelta(seconds=10)
 FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON: Final = {"Content-Type": "application/json"}
+TELNYX_PUBLIC_KEY_OPTION: Final = "webhook_public_key"
+
+# A callback's body: form fields (Vobiz, Plivo, Twilio) or the raw JSON (Telnyx).
+type Body = dict[str, str] | bytes
 
 
 @dataclass
 class PushAccount:
-    """A Vobiz, Plivo or Twilio account in the test's Home Assistant, receiving its callbacks."""
+    """A push provider's account in the test's Home Assistant, receiving its callbacks."""
 
     hass: HomeAssistant
     sandbox: Sandbox
@@ -87,87 +147,140 @@ class PushAccount:
         return self.case.provider
 
     @property
-    def account(self) -> PlivoAccount | VobizAccount | TwilioAccount:
+    def json(self) -> bool:
+        """Whether the provider's callbacks are JSON (Telnyx), not form fields."""
+        return self.provider == "telnyx"
+
+    @property
+    def reports_call_starts(self) -> bool:
+        """Whether the provider's callbacks report calls starting (Telnyx's do)."""
+        push = PROVIDERS[self.provider].push
+        return push is not None and push.reports_call_starts
+
+    @property
+    def account(self) -> PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount:
         """The sandbox account."""
         account = self.sandbox.accounts[self.case.provider][self.case.account]
-        assert isinstance(account, PlivoAccount | VobizAccount | TwilioAccount)
+        assert isinstance(
+            account, PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount
+        )
         return account
 
     @property
     def app(self) -> SandboxApplication:
-        """The sandbox account's application (Vobiz, Plivo: its numbers' calls run on it)."""
+        """The Vobiz or Plivo account's application (its numbers' calls run on it)."""
         account = self.account
-        assert not isinstance(account, TwilioAccount)
+        assert isinstance(account, PlivoAccount | VobizAccount)
+        return account.applications[APPS[self.provider]]
+
+    @property
+    def telnyx_app(self) -> TelnyxApplication:
+        """The Telnyx account's Call Control application (its calls run on it)."""
+        account = self.account
+        assert isinstance(account, TelnyxAccount)
         return account.applications[APPS[self.provider]]
 
     @property
     def number(self) -> TwilioNumber:
-        """The sandbox account's phone number (Twilio: the calls started here ring it)."""
+        """The Twilio account's phone number (the calls started here ring it)."""
         account = self.account
         assert isinstance(account, TwilioAccount)
-        return account.numbers[SANDBOX_TWILIO_NUMBER_SID]
+        return account.numbers[APPS[self.provider]]
 
     @property
-    def target_option(self) -> str:
-        """The option naming what registration sets the callback URL on."""
-        return TARGETS[self.provider][0]
+    def target(self) -> tuple[str, str]:
+        """What registration sets: the URL and its method (Telnyx: API version).
 
-    @property
-    def target(self) -> str:
-        """The sandbox's application id or number SID that registration sets it on."""
-        return TARGETS[self.provider][1]
-
-    @property
-    def registered(self) -> tuple[str, str]:
-        """The URL and method at the provider where registration sets the callback URL."""
-        if self.provider == "twilio":
+        The application's hangup URL (Vobiz, Plivo), the number's status callback
+        (Twilio), the Call Control application's webhook URL (Telnyx).
+        """
+        if self.json:
+            app = self.telnyx_app
+            return app.webhook_event_url, app.webhook_api_version
+        if isinstance(self.account, TwilioAccount):
             return self.number.status_callback, self.number.status_callback_method
         return self.app.hangup_url, self.app.hangup_method
 
-    @registered.setter
-    def registered(self, value: tuple[str, str]) -> None:
-        if self.provider == "twilio":
-            self.number.status_callback, self.number.status_callback_method = value
+    def set_target(self, url: str, second: str) -> None:
+        """Set what registration sets, as the user had it (``second``: method or version)."""
+        if self.json:
+            self.telnyx_app.webhook_event_url = url
+            self.telnyx_app.webhook_api_version = second
+        elif isinstance(self.account, TwilioAccount):
+            self.number.status_callback, self.number.status_callback_method = (
+                url,
+                second,
+            )
         else:
-            self.app.hangup_url, self.app.hangup_method = value
+            self.app.hangup_url, self.app.hangup_method = url, second
 
     @property
-    def answer_url(self) -> str:
-        """Where the provider asks how to answer the calls (never registration's)."""
-        if self.provider == "twilio":
+    def users_target(self) -> tuple[str, str]:
+        """A callback URL of the user's own, and its method (Telnyx: API version)."""
+        return "https://mine.example.com/h", "1" if self.json else "GET"
+
+    @property
+    def registered_second(self) -> str:
+        """The method (Telnyx: API version) registration sets with the URL."""
+        return "2" if self.json else "POST"
+
+    @property
+    def untouched_url(self) -> str | None:
+        """The URL registration leaves alone, None on Telnyx (one URL an application).
+
+        The application's answer URL (Vobiz, Plivo), the number's voice URL (Twilio).
+        """
+        if self.json:
+            return None
+        if isinstance(self.account, TwilioAccount):
             return self.number.voice_url
         return self.app.answer_url
 
-    @property
-    def target_path(self) -> str:
-        """A fragment of the path of the API resource registration sets the URL on."""
-        return (
-            "/IncomingPhoneNumbers/" if self.provider == "twilio" else "/Application/"
-        )
+    def add_registration_target(self) -> tuple[str, Callable[[], str]]:
+        """Add another application (Twilio: number) to the account.
 
-    @property
-    def registered_url(self) -> str:
-        """The URL at the provider where registration sets the callback URL."""
-        return self.registered[0]
+        Return its id and what reads the callback URL set on it.
+        """
+        other = OTHER_TARGETS[self.provider]
+        account = self.account
+        if isinstance(account, TelnyxAccount):
+            account.connections.add(other)
+            telnyx = account.applications[other] = TelnyxApplication(other, "Second")
+            return other, lambda: telnyx.webhook_event_url
+        if isinstance(account, TwilioAccount):
+            number = account.numbers[other] = TwilioNumber(
+                other, "+14155550112", "Second number"
+            )
+            return other, lambda: number.status_callback
+        app = account.applications[other] = type(self.app)(other, "Second application")
+        return other, lambda: app.hangup_url
 
     @property
     def callback_url(self) -> str:
         """The callback URL Home Assistant set at the provider."""
-        assert self.registered_url.startswith("http://127.0.0.1:")
-        return self.registered_url
+        url = self.target[0]
+        assert url.startswith("http://127.0.0.1:")
+        return url
+
+    @property
+    def unsigned(self) -> dict[str, str]:
+        """The headers of a callback without a signature."""
+        return JSON if self.json else FORM
 
     async def set_up(self, **options: Any) -> None:
         """Set the account up with push on and its callback URL set (unless ``options`` say).
 
-        An option given as None is left out; ``target`` stands for the option naming
-        what registration sets the URL on.
+        An option given as None is left out.
         """
         given = {
             "scan_interval": 10,
             "push": True,
             "push_register": True,
-            self.target_option: options.pop("target", self.target),
-        } | options
+            REGISTRATION_OPTIONS[self.provider]: APPS[self.provider],
+        }
+        if self.json:
+            given[TELNYX_PUBLIC_KEY_OPTION] = SANDBOX_TELNYX_PUBLIC_KEY
+        given |= options
         self.hass.config_entries.async_update_entry(
             self.entry,
             options={key: value for key, value in given.items() if value is not None},
@@ -180,7 +293,7 @@ class PushAccount:
 
         On Twilio, by default to the account's number (whose status callback it reports to).
         """
-        if self.provider == "twilio":
+        if isinstance(self.account, TwilioAccount):
             fields = {"to": self.number.phone_number} | fields
         async with self.http.post(
             f"{self.sandbox.control_url}/calls",
@@ -203,35 +316,125 @@ class PushAccount:
 
     def signed(
         self,
-        params: dict[str, str],
+        body: Body,
         *,
         url: str | None = None,
         token: str | None = None,
+        timestamp: str | None = None,
     ) -> dict[str, str]:
-        """Return the signature headers the provider sends with ``params`` to ``url``."""
+        """Return the signature headers the provider sends with ``body`` to ``url``.
+
+        ``token`` signs with another secret (Telnyx: another key pair); ``timestamp``
+        (Telnyx) is the one signed, by default now.
+        """
+        if isinstance(body, bytes):
+            account = self.account
+            assert isinstance(account, TelnyxAccount)
+            seed = account.signing_seed
+            if token is not None:
+                seed = hashlib.sha256(token.encode()).digest()
+            timestamp = timestamp or str(int(self.sandbox_now().timestamp()))
+            return JSON | {
+                "telnyx-signature-ed25519": telnyx_ed25519(seed, timestamp, body),
+                "telnyx-timestamp": timestamp,
+            }
         url = url or self.callback_url
-        token = token or self.account.auth_token
+        account = self.account
+        assert isinstance(account, PlivoAccount | VobizAccount | TwilioAccount)
+        auth_token = token or account.auth_token
+        listed = {name: [value] for name, value in body.items()}
+        if isinstance(account, TwilioAccount):
+            return FORM | {"X-Twilio-Signature": twilio(auth_token, url, listed)}
         nonce = new_nonce()
-        if self.provider == "twilio":
-            listed = {name: [value] for name, value in params.items()}
-            return FORM | {"X-Twilio-Signature": twilio(token, url, listed)}
-        if self.provider == "plivo":
-            listed = {name: [value] for name, value in params.items()}
+        if isinstance(account, PlivoAccount):
             return FORM | {
-                "X-Plivo-Signature-V3": plivo_v3(token, "POST", url, listed, nonce),
+                "X-Plivo-Signature-V3": plivo_v3(
+                    auth_token, "POST", url, listed, nonce
+                ),
                 "X-Plivo-Signature-V3-Nonce": nonce,
             }
         return FORM | {
-            "X-Vobiz-Signature-V3": vobiz_v3(token, url, nonce),
+            "X-Vobiz-Signature-V3": vobiz_v3(auth_token, url, nonce),
             "X-Vobiz-Signature-V3-Nonce": nonce,
-            "X-Vobiz-Signature-V2": vobiz_v2(token, url, f"{nonce[:-1]}9"),
+            "X-Vobiz-Signature-V2": vobiz_v2(auth_token, url, f"{nonce[:-1]}9"),
             "X-Vobiz-Signature-V2-Nonce": f"{nonce[:-1]}9",
         }
+
+    @staticmethod
+    def sandbox_now() -> datetime:
+        """Now, as the sandbox and Home Assistant see it (the test's clock)."""
+        return datetime.now(UTC)
+
+    def forgeries(self, body: Body) -> dict[str, tuple[dict[str, str], Body]]:
+        """Return requests that only someone without the secret would send, by name."""
+        forged: dict[str, tuple[dict[str, str], Body]] = {
+            "wrong key": (self.signed(body, token="guessed-token"), body),
+            "missing headers": (self.unsigned, body),
+        }
+        if isinstance(body, bytes):
+            signed = self.signed(body)
+            now = int(self.sandbox_now().timestamp())
+            stale = str(now - 301)
+            return forged | {
+                "body altered": (signed, body.replace(b"call.hangup", b"call.hungup")),
+                "timestamp altered": (
+                    signed | {"telnyx-timestamp": str(now + 1)},
+                    body,
+                ),
+                "stale timestamp": (self.signed(body, timestamp=stale), body),
+                "signature without timestamp": (
+                    {k: v for k, v in signed.items() if k != "telnyx-timestamp"},
+                    body,
+                ),
+                "signature not base64": (
+                    signed | {"telnyx-signature-ed25519": "!" * 88},
+                    body,
+                ),
+                "signature too short": (
+                    signed
+                    | {
+                        "telnyx-signature-ed25519": signed["telnyx-signature-ed25519"][
+                            4:
+                        ]
+                    },
+                    body,
+                ),
+                "timestamp not a number": (
+                    signed | {"telnyx-timestamp": "soon"},
+                    body,
+                ),
+            }
+        other_url = self.callback_url.replace("127.0.0.1", "localhost")
+        signed = self.signed(body)
+        forged |= {"URL altered": (self.signed(body, url=other_url), body)}
+        if isinstance(self.account, TwilioAccount):
+            # Twilio signs the body and sends no nonce; a status callback's Timestamp
+            # is at most 5 minutes old.
+            stale = self.sandbox_now() - timedelta(minutes=6)
+            old = body | {"Timestamp": format_datetime(stale)}
+            return forged | {
+                "body altered": (signed, body | {"CallSid": "CA" + "0" * 32}),
+                "field added": (signed, body | {"More": "x"}),
+                "field left out": (
+                    signed,
+                    {k: v for k, v in body.items() if k != "To"},
+                ),
+                "stale timestamp": (self.signed(old), old),
+            }
+        forged["nonce without signature"] = (
+            {k: v for k, v in signed.items() if "Signature" not in k}
+            | {k: v for k, v in signed.items() if k.endswith("Nonce")},
+            body,
+        )
+        if isinstance(self.account, PlivoAccount):
+            # Plivo signs the body: another call's id does not verify.
+            forged["body altered"] = (signed, body | {"CallUUID": "other"})
+        return forged
 
     async def post(
         self,
         headers: dict[str, str],
-        body: bytes | dict[str, str],
+        body: Body,
         url: str | None = None,
     ) -> tuple[int, str]:
         """Send a request to the callback URL as anyone could; return the status and body."""
@@ -247,7 +450,7 @@ class PushAccount:
         Of the Dial XML the transferred leg fetched (Vobiz, Plivo), of the TwiML the
         call was updated with (Twilio).
         """
-        if self.provider != "twilio":
+        if not isinstance(self.account, TwilioAccount):
             return self.sandbox.leg_fetches[-1].report
         twiml = self.sandbox.calls[call_id].transfers[-1]["Twiml"]
         dial = ET.fromstring(twiml).find("Dial")  # noqa: S314 - our own
@@ -256,13 +459,17 @@ class PushAccount:
 
     def dial_status(self, call_id: str, status: str) -> dict[str, str]:
         """Return the form of a Dial's final report about ``call_id``, as the provider sends it."""
-        if self.provider == "twilio":
+        if isinstance(self.account, TwilioAccount):
             return {"CallSid": call_id, "DialCallStatus": status}
         return {"DialStatus": status, "DialALegUUID": call_id}
 
-    def hangup(self, call: SandboxCall) -> dict[str, str]:
-        """Return the form of a hangup callback of a sandbox call, as the provider sends it."""
-        if self.provider == "twilio":
+    def hangup(self, call: SandboxCall, url: str | None = None) -> Body:
+        """Return the body of a hangup callback of a sandbox call, as the provider sends it."""
+        if self.json:
+            return webhook_body(
+                "call.hangup", hangup_payload(call), url or "http://127.0.0.1/"
+            )
+        if isinstance(self.account, TwilioAccount):
             return ended_params(call)
         return {
             "Event": "Hangup",

@@ -62,6 +62,7 @@ async def receiver(sandbox: Sandbox) -> AsyncGenerator[Receiver]:
             {
                 "url": str(request.url),
                 "headers": dict(request.headers),
+                "body": await request.read(),
                 "form": dict(await request.post()),
             }
         )

@@ -152,13 +152,17 @@ class PushCapabilities:
     back to reconciliation while they arrive. ``registration_option``: the option
     naming what the provider's API sets the callback URL on (an application, a number),
     when the client implements ``async_register_callback_url``; None when the URL is
-    pasted by hand.
+    pasted by hand. ``verification_option``: the option holding what verifies the
+    callbacks, where it is not among the credentials (a public key); push needs it.
+    ``reports_transfer_outcomes`` with a number in the transfer request: the client
+    passes ``TransferRequest.report_url`` to the provider.
     ``answer_content_type``/``answer_body``: the answer to an accepted callback.
     """
 
     reports_call_starts: bool = False
     reports_transfer_outcomes: bool = False
     registration_option: str | None = None
+    verification_option: str | None = None
     answer_content_type: str = "text/plain"
     answer_body: str = ""
 

@@ -63,6 +63,7 @@ class OptionKind(StrEnum):
     PHONE_NUMBER = "phone_number"  # an E.164 number, such as a caller id
     SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
     IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
+    PUBLIC_KEY = "public_key"  # a base64 Ed25519 public key (32 bytes); not secret
 
 
 class XmlUrlMethod(StrEnum):

@@ -1,4 +1,13 @@
-"""Telnyx: a Call Control transfer sends the call to a number or a SIP URI."""
+"""Telnyx: a Call Control transfer sends the call to a number or a SIP URI.
+
+Push: the Call Control application's webhooks (``telnyx_callbacks``) report calls
+starting, answered and ending; a transfer given a report URL (its ``webhook_url``,
+developers.telnyx.com ``api-reference/call-commands/transfer-call``) has its new leg's
+events sent there. Registration sets the application's ``webhook_event_url`` (``PATCH
+/call_control_applications/{id}``, which requires ``application_name`` and
+``webhook_event_url``: ``api-reference/call-control-applications/update-a-call-control-
+application``), webhooks in API v2's format, and writes back what was there when undone.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +19,23 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .callbacks import (
+    CallbackRefusal,
+    CallbackRefusedError,
+    CallbackRequest,
+    PushCapabilities,
+    RegisteredCallback,
+    ReplayGuard,
+    VerifiedCallback,
+)
 from .capabilities import TransferCapabilities
+from .ed25519 import decode_public_key
 from .errors import (
     CallNotFoundError,
     CallTransferError,
     ForbiddenError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
     forbidden_is_invalid_auth,
@@ -38,10 +58,12 @@ from .models import (
     TransferRequest,
     TransferResult,
 )
+from .telnyx_callbacks import SIGNATURE_NAME, check_signature, read_events
 from .validation import (
     is_sip_uri,
     path_segment,
     require_e164,
+    require_http_url,
     require_sip_uri,
     text_or_none,
 )
@@ -59,6 +81,13 @@ _REQUEST_ID_HEADER: Final = "x-request-id"
 # Active calls per page, and pages read at most.
 LIST_PAGE_SIZE: Final = 100
 MAX_LIST_PAGES: Final = 10
+# The option naming the Call Control application: its calls are listed, and push
+# registration sets its webhook URL.
+CONNECTION_ID: Final = "connection_id"
+# The option holding the account's public key that verifies webhooks.
+PUBLIC_KEY: Final = "webhook_public_key"
+# The application fields a push registration sets, and writes back when undone.
+_WEBHOOK_FIELDS: Final = ("webhook_event_url", "webhook_api_version")
 
 
 class TelnyxClient(TransferProvider):
@@ -70,13 +99,23 @@ class TelnyxClient(TransferProvider):
     credential_fields = (CredentialField(key="api_key", secret=True),)
     option_fields = (
         # The Call Control application (connection) whose active calls are listed.
-        OptionField(key="connection_id", kind=OptionKind.IDENTIFIER),
+        OptionField(key=CONNECTION_ID, kind=OptionKind.IDENTIFIER),
         # The transfer's ``from``: the caller id the destination sees.
         OptionField(key="caller_id", kind=OptionKind.PHONE_NUMBER),
         # The transfer's ``timeout_secs``: how long the destination may ring.
         OptionField(
             key="ring_timeout", kind=OptionKind.SECONDS, minimum=5, maximum=600
         ),
+        # The account's public key (base64), which verifies its webhooks' signatures.
+        OptionField(key=PUBLIC_KEY, kind=OptionKind.PUBLIC_KEY),
+    )
+    # Webhooks report calls starting, answered and ending, and a transfer's new leg;
+    # the application's webhook URL can be set. Accepted ones are answered 200, empty.
+    push = PushCapabilities(
+        reports_call_starts=True,
+        reports_transfer_outcomes=True,
+        registration_option=CONNECTION_ID,
+        verification_option=PUBLIC_KEY,
     )
     capabilities = TransferCapabilities(
         number_transfer=NumberTransfer.IN_REQUEST, sip_destinations=True
@@ -91,12 +130,18 @@ class TelnyxClient(TransferProvider):
         connection_id: str | None = None,
         caller_id: str | None = None,
         ring_timeout: int | None = None,
+        webhook_public_key: str | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        """Create a client for one API key (``connection_id`` is needed to list calls)."""
+        """Create a client for one API key (``connection_id`` is needed to list calls).
+
+        ``webhook_public_key`` (base64) verifies the webhooks; without a valid one,
+        every webhook is refused as not verifiable.
+        """
         self.fingerprint = key_fingerprint(self.provider_id, api_key)
         self._connection_id = connection_id
+        self._public_key = decode_public_key(webhook_public_key)
         self._dial: dict[str, str | int] = {}
         if caller_id is not None:
             self._dial["from"] = caller_id
@@ -157,11 +202,18 @@ class TelnyxClient(TransferProvider):
                 "Telnyx transfers to a number or SIP URI; legs and leg URLs are not supported"
             )
         to = request.to or ""
-        body = {
+        body: dict[str, str | int] = {
             "to": require_sip_uri(to, "to")
             if is_sip_uri(to)
-            else require_e164(to, "to")
-        } | self._dial
+            else require_e164(to, "to"),
+            **self._dial,
+        }
+        if request.report_url is not None:
+            # The new leg's webhooks go there (its answer, or its hangup and why).
+            body |= {
+                "webhook_url": require_http_url(request.report_url, "report_url"),
+                "webhook_url_method": "POST",
+            }
         answer, request_id = await self._request_object(
             "POST",
             f"/calls/{path_segment(request.call_id, 'call control ID')}/actions/transfer",
@@ -222,6 +274,81 @@ class TelnyxClient(TransferProvider):
             if not isinstance(total_pages, int) or page_number >= total_pages:
                 break
         return calls
+
+    def verify_callback(
+        self, request: CallbackRequest, replay_guard: ReplayGuard
+    ) -> VerifiedCallback:
+        """Verify the Ed25519 signature and timestamp, then read the event once."""
+        if self._public_key is None:
+            raise CallbackRefusedError(
+                CallbackRefusal.NOT_CONFIGURED,
+                "No Telnyx public key is set to verify webhooks with",
+            )
+        check_signature(request, self._public_key)
+        return VerifiedCallback(
+            events=read_events(request, replay_guard),
+            signature=SIGNATURE_NAME,
+            body_signed=True,
+        )
+
+    async def async_register_callback_url(self, url: str) -> RegisteredCallback:
+        """Set the application's webhook URL (API v2 webhooks); return what was there."""
+        connection_id = self._require_connection_id()
+        path = self._application_path(connection_id)
+        with refusal_names_option(
+            CONNECTION_ID, CallNotFoundError, ForbiddenError, InvalidRequestError
+        ):
+            application = await self._application(path)
+        previous = {
+            name: text_or_none(application.get(name)) or "" for name in _WEBHOOK_FIELDS
+        }
+        await self._request_object(
+            "PATCH",
+            path,
+            json_body={
+                "application_name": text_or_none(application.get("application_name"))
+                or connection_id,
+                "webhook_event_url": url,
+                "webhook_api_version": "2",
+            },
+        )
+        return RegisteredCallback(target=connection_id, url=url, previous=previous)
+
+    async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
+        """Write the application's webhook URL and API version back as they were."""
+        path = self._application_path(registered.target)
+        application = await self._application(path)
+        body: dict[str, str] = {
+            "application_name": text_or_none(application.get("application_name"))
+            or registered.target,
+            "webhook_event_url": registered.previous.get("webhook_event_url", ""),
+        }
+        if version := registered.previous.get("webhook_api_version"):
+            body["webhook_api_version"] = version
+        await self._request_object("PATCH", path, json_body=body)
+
+    async def _application(self, path: str) -> Mapping[str, Any]:
+        answer, _ = await self._request_object("GET", path)
+        application = answer.get("data")
+        if not isinstance(application, dict):
+            raise UnexpectedResponseError(
+                "Telnyx sent a Call Control application of an unexpected shape"
+            )
+        return application
+
+    def _require_connection_id(self) -> str:
+        if self._connection_id is None:
+            raise InvalidOptionError(
+                "Name the Telnyx Call Control application whose webhook URL to set",
+                option=CONNECTION_ID,
+            )
+        return self._connection_id
+
+    @staticmethod
+    def _application_path(connection_id: str) -> str:
+        return (
+            f"/call_control_applications/{path_segment(connection_id, 'connection ID')}"
+        )
 
     def _error(
         self, response: ApiResponse, request_id: str | None, acts: bool

@@ -43,13 +43,15 @@ async def test_vobiz_options_are_normalized_and_applied(
     hass.config.country = "US"
     await setup_entry(hass, vobiz_entry)
     result = await hass.config_entries.options.async_init(vobiz_entry.entry_id)
+    # The provider's options in the order it declares them (the application push
+    # registration sets the URL on is the last), then polling, then push.
     assert fields_of(result) == [
         "caller_id",
         "announcement",
         "ring_timeout",
+        "application_id",
         "scan_interval",
         "push",
-        "application_id",
         "push_register",
     ]
     client_before = vobiz_entry.runtime_data.client
@@ -214,9 +216,9 @@ async def test_twilio_dial_options_shape_the_twiml(
         "caller_id",
         "announcement",
         "ring_timeout",
+        "phone_number_sid",
         "scan_interval",
         "push",
-        "phone_number_sid",
         "push_register",
     ]
 
@@ -248,11 +250,16 @@ async def test_telnyx_connection_id_is_checked_with_telnyx(
     entry = add_entry(hass, sandbox, "telnyx")
     await setup_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    # One field names the Call Control application: its calls are listed, and push
+    # registration sets its webhook URL. The public key comes with the push switch.
     assert fields_of(result) == [
         "connection_id",
         "caller_id",
         "ring_timeout",
         "scan_interval",
+        "push",
+        "webhook_public_key",
+        "push_register",
     ]
     assert not entry.runtime_data.client.supports_live_calls
 

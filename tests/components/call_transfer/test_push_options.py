@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -13,8 +14,14 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
+from sandbox import SANDBOX_TELNYX_PUBLIC_KEY
 from tests.helpers.hass import transfer
-from tests.helpers.push import PLIVO_STYLE, PushAccount
+from tests.helpers.push import (
+    APPS,
+    DIAL_XML_PROVIDERS,
+    REGISTRATION_OPTIONS,
+    PushAccount,
+)
 
 from .test_dial import relayer  # noqa: F401 - the stand-in for Cloud's relayer
 
@@ -39,21 +46,30 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
 
 
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
-    """The form shows the callback URL to paste; saving sets it at the provider."""
-    await push.set_up(push=False, push_register=False, target=None)
+    """The form shows the callback URL to paste; saving sets it at the provider.
+
+    Push and what it needs come last: the switch, the public key that verifies the
+    callbacks (Telnyx), registration; the application (Twilio: number) it sets the URL
+    on keeps its place among the provider's options (first on Telnyx, whose calls it
+    lists too; last on the others).
+    """
+    option = REGISTRATION_OPTIONS[push.provider]
+    await push.set_up(push=False, push_register=False, **{option: None})
     form = await open_options(push)
     url = form["description_placeholders"]["callback_url"]
     assert url.startswith("http://127.0.0.1:")
     assert HOOK_PATH in url
-    assert [str(key) for key in form["data_schema"].schema][-3:] == [
-        "push",
-        push.target_option,
-        "push_register",
-    ]
+    keys = [str(key) for key in form["data_schema"].schema]
+    # The application keeps its place; Telnyx's public key comes with the switch.
+    assert keys[-3:] == (
+        ["push", "webhook_public_key", "push_register"]
+        if push.json
+        else ["scan_interval", "push", "push_register"]
+    )
+    assert keys.index(option) == (0 if push.json else len(keys) - 4)
 
     result = await submit(
-        push,
-        {"push": True, "push_register": True, push.target_option: push.target},
+        push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -61,9 +77,9 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
         "scan_interval": 10,
         "push": True,
         "push_register": True,
-        push.target_option: push.target,
-    }
-    assert push.registered == (url, "POST")
+        option: APPS[push.provider],
+    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.json else {})
+    assert push.target[0] == url
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
     assert placeholders["callback_url"] == url
@@ -77,33 +93,61 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     assert [e.data["source"] for e in push.ended] == ["push"]
 
 
+def push_fields(push: PushAccount) -> dict[str, Any]:
+    """Return the form fields that turn push on (Telnyx: with the public key)."""
+    if push.json:
+        return {"push": True, "webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY}
+    return {"push": True}
+
+
 @pytest.mark.parametrize(
-    ("target", "error"),
-    [
-        (None, "registration_target_required"),
-        ("404404", "invalid"),
-        ("PN5a4db0c00000000000000000000000ff", "invalid"),
-    ],
+    "target", [None, "404404", "PN5a4db0c00000000000000000000000ff"]
 )
-async def test_registration_needs_a_target_the_provider_knows(
-    push: PushAccount, target: str | None, error: str
+async def test_registration_needs_an_application_the_provider_knows(
+    push: PushAccount, target: str | None
 ) -> None:
-    """Setting the URL needs an application (a number), checked with the provider.
+    """Setting the URL needs an application (Twilio: a number), checked with the provider.
 
     Nothing is saved.
     """
-    await push.set_up(push=False, push_register=False, target=None)
-    fields = {"push": True, "push_register": True}
-    result = await submit(
-        push, fields | ({push.target_option: target} if target else {})
-    )
+    option = REGISTRATION_OPTIONS[push.provider]
+    before = push.target
+    await push.set_up(push=False, push_register=False, **{option: None})
+    fields = push_fields(push) | {"push_register": True}
+    if target is not None:
+        fields[option] = target
+    result = await submit(push, fields)
     assert result["type"] is FlowResultType.FORM
-    option = push.target_option
     assert result["errors"] == {
-        option: f"invalid_{option}" if error == "invalid" else error
+        option: "registration_target_required"
+        if target is None
+        else f"invalid_{option}"
     }
     assert not push.entry.options.get("push")
-    assert push.registered_url == ""
+    assert push.target == before
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        (None, "verification_key_required"),
+        ("not a key", "invalid_public_key"),
+        ("A" * 43 + "=", "invalid_public_key"),  # 32 bytes, but no point of the curve
+        (SANDBOX_TELNYX_PUBLIC_KEY[:-4] + "====", "invalid_public_key"),
+    ],
+)
+async def test_push_needs_the_public_key_that_verifies_callbacks(
+    push: PushAccount, key: str | None, error: str
+) -> None:
+    """Telnyx: push needs the account's public key, 32 bytes of base64 on the curve."""
+    await push.set_up(push=False, push_register=False, webhook_public_key=None)
+    fields: dict[str, Any] = {"push": True}
+    if key is not None:
+        fields["webhook_public_key"] = key
+    result = await submit(push, fields)
+    assert result["errors"] == {"webhook_public_key": error}
+    assert not push.entry.options.get("push")
 
 
 async def test_push_needs_a_url_the_provider_can_reach(
@@ -113,7 +157,7 @@ async def test_push_needs_a_url_the_provider_can_reach(
     await push.set_up(push=False, push_register=False)
     await hass.config.async_update(external_url=None)
 
-    result = await submit(push, {"push": True})
+    result = await submit(push, push_fields(push))
 
     assert result["description_placeholders"]["callback_url"] == "—"
     assert result["errors"] == {"push": "no_public_url"}
@@ -124,6 +168,7 @@ async def test_a_failed_registration_is_told_and_tried_again(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
     """The provider refusing the update: logged, shown in diagnostics, set at the next setup."""
+    before = push.target
     with patch.object(
         PROVIDERS[push.provider],
         "async_register_callback_url",
@@ -133,11 +178,11 @@ async def test_a_failed_registration_is_told_and_tried_again(
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error == "Provider error: HTTP 503"
-    assert push.registered_url == ""
+    assert push.target == before
 
     assert await hass.config_entries.async_reload(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert HOOK_PATH in push.registered_url
+    assert HOOK_PATH in push.target[0]
     runtime = push.entry.runtime_data.push
     assert runtime is not None
     assert runtime.account.registration_error is None
@@ -146,53 +191,52 @@ async def test_a_failed_registration_is_told_and_tried_again(
 async def test_a_new_url_is_registered_keeping_the_users_one(
     push: PushAccount, hass: HomeAssistant, hass_url: str
 ) -> None:
-    """Home Assistant's URL changes: the provider gets the new one; removal puts the user's back.
+    """Home Assistant's URL changes: the application gets the new one; removal puts the user's back.
 
-    Callbacks verify against the last four URLs given out; one lost (no URL at all)
-    leaves the last one set.
+    Callbacks verify against the last four URLs given out (Telnyx's signature covers
+    no URL: against any); one lost (no URL at all) leaves the last one set.
     """
-    push.registered = ("https://mine.example.com/h", "POST")
+    push.set_target("https://mine.example.com/h", push.target[1])
     await push.set_up()
-    first = push.registered_url
+    first = push.target[0]
     call = await push.start_call()
 
     for index, host in enumerate(("[::1]", "127.0.0.2", "127.0.0.3", "127.0.0.4")):
         await hass.config.async_update(external_url=hass_url.replace("127.0.0.1", host))
         await push.settle()
-        assert push.registered_url == first.replace("127.0.0.1", host)
+        assert push.target[0] == first.replace("127.0.0.1", host)
         # Signed for the first URL: verifies while it is among the last four.
-        # Each callback another (Twilio tells events apart by their SequenceNumber).
-        form = push.hangup(call) | {
-            "Duration": str(index),
-            "SequenceNumber": str(index),
-        }
+        form = push.hangup(call, first)
+        if isinstance(form, dict):
+            # Each callback another (Twilio tells events apart by their SequenceNumber).
+            form |= {"Duration": str(index), "SequenceNumber": str(index)}
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
-        assert status == (200 if index < 3 else 401), host
+        assert status == (200 if index < 3 or push.json else 401), host
     await hass.config.async_update(external_url=None)
     await push.settle()
-    assert push.registered_url == first.replace("127.0.0.1", "127.0.0.4")
+    assert push.target[0] == first.replace("127.0.0.1", "127.0.0.4")
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert push.registered_url == "https://mine.example.com/h"
+    assert push.target[0] == "https://mine.example.com/h"
 
 
-@pytest.mark.parametrize("push_provider", PLIVO_STYLE)
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Naming another application: the first gets its old URL back, the second the callback URL."""
+    """Naming another application (number): the first gets its old URL back, the second the callback URL."""
+    before = push.target
     await push.set_up()
-    other = type(push.app)("999000", "Second application")
-    push.account.applications[other.app_id] = other
     url = push.callback_url
+    other, registered_on_other = push.add_registration_target()
 
     hass.config_entries.async_update_entry(
-        push.entry, options=push.entry.options | {"application_id": other.app_id}
+        push.entry,
+        options=push.entry.options | {REGISTRATION_OPTIONS[push.provider]: other},
     )
     await hass.async_block_till_done()
 
-    assert push.app.hangup_url == ""
-    assert other.hangup_url == url
+    assert push.target == before
+    assert registered_on_other() == url
 
 
 async def test_callbacks_through_home_assistant_cloud(
@@ -208,18 +252,19 @@ async def test_callbacks_through_home_assistant_cloud(
     hass.config.components.add("cloud")
     with cloud_connected(relayer) as delete:
         await push.set_up()
-        assert HOOK_PATH not in push.registered_url  # the cloudhook
+        assert HOOK_PATH not in push.target[0]  # the cloudhook
         call = await push.start_call()
         push.sandbox.end_call(call.call_id)
         await push.settle()
-        assert [sent.status for sent in push.sandbox.callbacks_sent] == [200]
+        statuses = [sent.status for sent in push.sandbox.callbacks_sent]
+        assert statuses == [200] * (3 if push.reports_call_starts else 1)
         assert [e.data["source"] for e in push.ended] == ["push"]
 
         await hass.config_entries.async_remove(push.entry.entry_id)
         await hass.async_block_till_done()
-    # Each of the account's webhooks (callbacks, and Dial XML where the provider
-    # fetches it) had a cloudhook: each is deleted.
-    assert delete.await_count == (2 if push.provider in PLIVO_STYLE else 1)
+    # Each of the account's webhooks had a cloudhook (callbacks, and Dial XML where
+    # the provider fetches it: Twilio and Telnyx dial in the request): each is deleted.
+    assert delete.await_count == (2 if push.provider in DIAL_XML_PROVIDERS else 1)
 
 
 @contextmanager
@@ -245,7 +290,7 @@ def cloud_connected(
         yield delete
 
 
-@pytest.mark.parametrize("push_provider", PLIVO_STYLE)
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     push: PushAccount,
     hass: HomeAssistant,
@@ -274,3 +319,20 @@ async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     [fetched] = push.sandbox.leg_fetches
     assert fetched.numbers == ("+14155550100",)
     assert fetched.report == {}
+
+
+@pytest.mark.parametrize("push_provider", ["plivo"])
+async def test_a_provider_whose_url_is_pasted_offers_no_registration(
+    push: PushAccount,
+) -> None:
+    """A client that cannot set its callback URL: the form has no registration switch."""
+    capabilities = PROVIDERS[push.provider].push
+    assert capabilities is not None
+    with patch.object(
+        PROVIDERS[push.provider],
+        "push",
+        replace(capabilities, registration_option=None),
+    ):
+        await push.set_up(push=False, push_register=False)
+        keys = [str(key) for key in (await open_options(push))["data_schema"].schema]
+    assert keys[-2:] == ["scan_interval", "push"]

@@ -1,10 +1,10 @@
 """Whether the number a call was transferred to answered: events, the Transfers entity, the logbook.
 
 With push on, the Dial XML Home Assistant serves asks Vobiz or Plivo to report the
-dialled leg's outcome (``callbackUrl``, ``action``), and the TwiML a Twilio transfer
-sends asks Twilio (the Number's ``statusCallback``, the Dial's ``action``); the
-sandbox's numbers answer, are busy, do not answer or fail, as a test sets
-(``dial_behaviours``).
+dialled leg's outcome (``callbackUrl``, ``action``), the TwiML a Twilio transfer sends
+asks Twilio (the Number's ``statusCallback``, the Dial's ``action``), and a Telnyx
+transfer names a ``webhook_url`` for its new leg's webhooks; the sandbox's numbers
+answer, are busy, do not answer or fail, as a test sets (``dial_behaviours``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ from custom_components.call_transfer.transfer_outcomes import (
 from sandbox import DialBehaviour, Fault, FaultKind
 from sandbox.state import LegResult
 from tests.helpers.hass import transfer
-from tests.helpers.push import PLIVO_STYLE, PushAccount
+from tests.helpers.push import (
+    APPS,
+    DIAL_ACTION_PROVIDERS,
+    DIAL_XML_PROVIDERS,
+    PushAccount,
+)
 
 from .test_device_trigger import (
     account_device,
@@ -59,6 +64,14 @@ def transfers_state(push: PushAccount) -> dict[str, Any]:
     state = push.hass.states.get(entity_id)
     assert state is not None
     return dict(state.attributes)
+
+
+async def held_busy_transfer(push: PushAccount) -> None:
+    """Set the account up, then transfer to NUMBER (busy), its reports held back."""
+    await push.set_up()
+    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
+    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
+    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
 
 
 async def transfer_to_number(
@@ -102,9 +115,10 @@ async def test_a_number_that_does_not_answer(
     attributes = transfers_state(push)
     assert (attributes["event_type"], attributes["reason"]) == ("unanswered", reason)
     # Nothing follows the Dial in the XML: the call ends, and its hangup says so.
-    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == [
-        (push.case.call_id, "push")
-    ]
+    # Telnyx keeps the call up, as it documents.
+    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == (
+        [] if push.json else [(push.case.call_id, "push")]
+    )
 
 
 async def test_a_number_that_answers(push: PushAccount) -> None:
@@ -125,7 +139,7 @@ async def test_a_number_that_answers(push: PushAccount) -> None:
     assert len(push.sandbox.callbacks_sent) >= 3  # answered, the Dial's end, the call's
 
 
-@pytest.mark.parametrize("push_provider", PLIVO_STYLE)
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_a_b_leg_transfer_reports_its_outcome(push: PushAccount) -> None:
     """A number dialled from the callee's leg: the Dial's leg is not the call, the token is."""
     await push.set_up()
@@ -134,14 +148,12 @@ async def test_a_b_leg_transfer_reports_its_outcome(push: PushAccount) -> None:
     assert (event.data["call_id"], event.data["legs"]) == (push.case.call_id, "bleg")
 
 
+@pytest.mark.parametrize("push_provider", DIAL_ACTION_PROVIDERS)
 async def test_outcomes_for_another_call_or_token_change_nothing(
     push: PushAccount,
 ) -> None:
     """A signed report naming another call, or an unknown token, fires nothing."""
-    await push.set_up()
-    push.sandbox.callbacks_released.clear()  # the provider's own reports wait
-    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
-    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    await held_busy_transfer(push)
     await push.sandbox.fetches_settled()
     action = push.dial_report(push.case.call_id)["action"]
     for url, call_id in (
@@ -157,11 +169,12 @@ async def test_outcomes_for_another_call_or_token_change_nothing(
     assert [e.data["reason"] for e in push.unanswered] == ["busy"]
 
 
+@pytest.mark.parametrize("push_provider", DIAL_ACTION_PROVIDERS)
 async def test_without_push_the_dial_asks_for_nothing(push: PushAccount) -> None:
-    """Push off: the Dial XML is as before, and no outcome is reported."""
+    """Push off: the Dial XML (TwiML) is as before, and no outcome is reported."""
     await push.set_up(push=False, push_register=False)
     await transfer_to_number(push, DialBehaviour.BUSY)
-    if push.provider in PLIVO_STYLE:
+    if push.provider in DIAL_XML_PROVIDERS:
         [fetched] = push.sandbox.leg_fetches
         assert fetched.result is LegResult.DIALING
     assert push.dial_report(push.case.call_id) == {}
@@ -169,19 +182,29 @@ async def test_without_push_the_dial_asks_for_nothing(push: PushAccount) -> None
     assert push.unanswered == []
 
 
-async def test_a_refused_transfer_awaits_no_outcome(push: PushAccount) -> None:
-    """The provider refuses the transfer: its outcome is not awaited any more."""
+@pytest.mark.parametrize(
+    ("status", "message", "awaited"),
+    [(404, "not in progress", 0), (500, "may have happened", 1)],
+)
+async def test_a_refused_transfer_awaits_no_outcome(
+    push: PushAccount, status: int, message: str, awaited: int
+) -> None:
+    """The provider refuses the transfer: its outcome is not awaited any more.
+
+    A transfer that may have happened (an error after it reached the provider) still
+    awaits it: the provider may report it.
+    """
     await push.set_up()
     push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=404),
+        Fault(kind=FaultKind.STATUS, status=status),
         path_contains=push.case.transfer_path,
         times=1,
     )
-    with pytest.raises(Exception, match="not in progress"):
+    with pytest.raises(Exception, match=message):
         await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
     runtime = push.entry.runtime_data.push
     assert runtime is not None
-    assert len(runtime.account.outcomes) == 0
+    assert len(runtime.account.outcomes) == awaited
 
 
 @pytest.fixture
@@ -262,17 +285,16 @@ async def test_device_triggers_for_outcomes(push: PushAccount) -> None:
 
 async def test_an_outcome_reported_too_late_is_ignored(push: PushAccount) -> None:
     """An outcome is awaited 15 minutes; one that comes later changes nothing."""
-    await push.set_up()
-    push.sandbox.callbacks_released.clear()
-    push.sandbox.dial_behaviours[NUMBER] = DialBehaviour.BUSY
-    await transfer(push.hass, call_id=push.case.call_id, to=NUMBER)
+    await held_busy_transfer(push)
     await push.sandbox.fetches_settled()
     push.freezer.tick(timedelta(minutes=16))
 
     push.sandbox.callbacks_released.set()
     await push.settle()
 
-    assert [sent.status for sent in push.sandbox.callbacks_sent][:2] == [200, 200]
+    # Telnyx's are refused as well: their timestamp is more than 5 minutes old.
+    statuses = [sent.status for sent in push.sandbox.callbacks_sent][:2]
+    assert statuses == ([401, 401] if push.json else [200, 200])
     assert push.unanswered == []
 
 
@@ -300,3 +322,47 @@ def test_awaited_outcomes_are_bounded() -> None:
     assert taken is not None
     assert taken.call_id == f"c{MAX_AWAITED + 9}"
     assert outcomes.take(newest, now) is None  # once
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+async def test_telnyx_transfers_name_the_report_url(push: PushAccount) -> None:
+    """Telnyx: the transfer names a webhook URL with its token; without push, none."""
+    await push.set_up()
+    await transfer_to_number(push, DialBehaviour.ANSWER)
+    sent = push.sandbox.calls[push.case.call_id].transfers[-1]
+    assert sent["webhook_url"].startswith(push.callback_url + "?transfer=")
+    assert sent["webhook_url_method"] == "POST"
+    # The new leg's events reached Home Assistant, signed; the leg is no call of its own.
+    assert [c.params["event_type"] for c in push.sandbox.callbacks_sent] == [
+        "call.initiated",
+        "call.answered",
+        "call.bridged",
+    ]
+    assert push.started == []
+
+    push.hass.config_entries.async_update_entry(
+        push.entry, options={"scan_interval": 10, "connection_id": APPS["telnyx"]}
+    )
+    await push.hass.async_block_till_done()
+    second = [c for c in push.sandbox.calls.values() if c.provider == "telnyx"][1]
+    await transfer(push.hass, call_id=second.call_id, to=NUMBER)
+    assert "webhook_url" not in second.transfers[-1]
+
+
+@pytest.mark.parametrize("push_provider", ["telnyx"])
+async def test_telnyx_outcomes_of_a_guessed_token_change_nothing(
+    push: PushAccount,
+) -> None:
+    """A signed webhook to a URL whose token is not one awaited fires nothing."""
+    await held_busy_transfer(push)
+    guessed = f"{push.callback_url}?transfer=guessed"
+    body = (
+        b'{"data": {"event_type": "call.hangup", "id": "e-guessed", '
+        b'"payload": {"call_control_id": "v3:x", "hangup_cause": "user_busy"}}}'
+    )
+    assert (await push.post(push.signed(body), body, url=guessed))[0] == 200
+    assert push.unanswered == []
+
+    push.sandbox.callbacks_released.set()
+    await push.settle()
+    assert [e.data["reason"] for e in push.unanswered] == ["busy"]
