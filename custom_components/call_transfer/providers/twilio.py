@@ -23,13 +23,12 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callbacks import (
-    CallbackRefusal,
-    CallbackRefusedError,
     CallbackRequest,
     PushCapabilities,
     RegisteredCallback,
     ReplayGuard,
     VerifiedCallback,
+    configured,
 )
 from .callxml import XML_DECLARATION, DialOptions, dial_option_fields, dial_xml
 from .capabilities import TransferCapabilities
@@ -275,12 +274,11 @@ class TwilioClient(TransferProvider):
         self, request: CallbackRequest, replay_guard: ReplayGuard
     ) -> VerifiedCallback:
         """Verify ``X-Twilio-Signature`` with the auth token, then read what it tells."""
-        if self._signing_key is None:
-            raise CallbackRefusedError(
-                CallbackRefusal.NOT_CONFIGURED,
-                "An account using an API key needs its auth token to verify callbacks",
-            )
-        return verify(request, self._signing_key, replay_guard)
+        key = configured(
+            self._signing_key,
+            "An account using an API key needs its auth token to verify callbacks",
+        )
+        return verify(request, key, replay_guard)
 
     async def async_register_callback_url(self, url: str) -> RegisteredCallback:
         """Set the phone number's StatusCallback (POST) to ``url``; return its old one."""
