@@ -395,8 +395,9 @@ def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
 
     The provider's options keep the order it declares them in, the one push registers
     the URL on among them (an application: Telnyx lists its calls too, so it comes
-    first; Vobiz's and Plivo's is the last, right above polling and push). What
-    verifies the callbacks (a public key) follows the push switch, then registration.
+    first; Vobiz's and Plivo's, and Twilio's number, the last, right above polling
+    and push). What verifies the callbacks (a public key) follows the push switch,
+    then registration.
     """
     push = provider.push
     verification = push.verification_option if push else None
