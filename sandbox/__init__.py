@@ -51,6 +51,8 @@ from .state import (
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_TWILIO_NUMBER,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_TWILIO_SECOND_CALL_SID,
     SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
@@ -74,6 +76,7 @@ from .state import (
     TelnyxAccount,
     TelnyxApplication,
     TwilioAccount,
+    TwilioNumber,
     VobizAccount,
 )
 
@@ -99,6 +102,8 @@ __all__ = [
     "SANDBOX_TWILIO_API_KEY_SID",
     "SANDBOX_TWILIO_AUTH_TOKEN",
     "SANDBOX_TWILIO_CALL_SID",
+    "SANDBOX_TWILIO_NUMBER",
+    "SANDBOX_TWILIO_NUMBER_SID",
     "SANDBOX_TWILIO_SECOND_CALL_SID",
     "SANDBOX_VOBIZ_APP_ID",
     "SANDBOX_VOBIZ_AUTH_ID",
@@ -126,6 +131,7 @@ __all__ = [
     "TelnyxAccount",
     "TelnyxApplication",
     "TwilioAccount",
+    "TwilioNumber",
     "VobizAccount",
     "require_loopback",
 ]

@@ -146,8 +146,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "callbacks",
         help="forge, hold or release the signed callbacks; what a number does",
         description=(
-            "Make a Vobiz, Plivo or Telnyx account's signed callbacks go wrong on purpose, "
-            "hold them (they arrive late, once released), or set what a dialled number does."
+            "Make a Vobiz, Plivo, Twilio or Telnyx account's signed callbacks go wrong on "
+            "purpose, hold them (they arrive late, once released), or set what a dialled "
+            "number does."
         ),
     )
     callback_actions = callbacks.add_subparsers(dest="action", required=True)
@@ -155,7 +156,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "fault", parents=[address], help="forge an account's callbacks, or stop"
     )
     fault.add_argument(
-        "--provider", required=True, choices=("vobiz", "plivo", "telnyx")
+        "--provider", required=True, choices=("vobiz", "plivo", "twilio", "telnyx")
     )
     fault.add_argument(
         "--account",

@@ -1,4 +1,4 @@
-"""The callbacks Vobiz and Plivo send about calls, sent by the sandbox the same way.
+"""The callbacks Vobiz, Plivo, Twilio and Telnyx send about calls, sent the same way.
 
 - A call starting: ``Event=StartApp`` to its application's ``answer_url``.
 - A call ending: ``Event=Hangup`` to the application's ``hangup_url`` (its
@@ -10,11 +10,15 @@
   hangup`` (not when it failed) then ``DialStatus`` busy, no-answer or failed to
   ``action``; a transferred A leg then has nothing left to do and hangs up.
 
+Twilio's (``twilio_callbacks``): a call's end to its number's ``StatusCallback``, a
+``<Dial action>``'s outcome to ``action`` (answered: when the call ends).
+
 Each is form-encoded POST, signed as the provider signs (``signing``: Vobiz's V2 and V3
-as documented, Plivo's V3) with the account's auth token, and sent in order, to loopback
-IP addresses only. An account's ``callback_fault`` makes them forged, unsigned,
-tampered, replayed or (Vobiz) signed the SDK's way; ``hold()`` keeps them until
-``release()``, so they arrive late.
+as documented, Plivo's V3, Twilio's ``X-Twilio-Signature``) with the account's auth
+token, and sent in order, to loopback IP addresses only. An account's ``callback_fault``
+makes them forged, unsigned, tampered, replayed, (Vobiz) signed the SDK's way or
+(Twilio's status callbacks, Telnyx) stale;
+``hold()`` keeps them until ``release()``, so they arrive late.
 
 Telnyx's Call Control webhooks (JSON, Ed25519) are built by ``telnyx_webhooks`` and
 sent the same way, in the same order as the others.
@@ -27,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 import logging
 from typing import Any, Final
 import uuid
@@ -34,9 +39,9 @@ import uuid
 import aiohttp
 from yarl import URL
 
-from . import telnyx_webhooks
+from . import telnyx_webhooks, twilio_callbacks
 from .legfetch import is_loopback_ip
-from .signing import new_nonce, plivo_v3, vobiz_v2, vobiz_v3
+from .signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
 from .state import (
     CallbackFault,
     DialBehaviour,
@@ -46,6 +51,7 @@ from .state import (
     SandboxCall,
     SandboxState,
     SentCallback,
+    TwilioAccount,
     VobizAccount,
 )
 
@@ -136,6 +142,9 @@ class CallbackSender:
 
     def call_ended(self, call: SandboxCall) -> None:
         """Report the call's connected Dials ending, then its own hangup."""
+        if call.provider == "twilio":
+            self._twilio_call_ended(call)
+            return
         if call.provider == "telnyx":
             self._telnyx_send(call, "call.hangup", telnyx_webhooks.hangup_payload(call))
             return
@@ -172,13 +181,14 @@ class CallbackSender:
     def dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
         """Report what a dialled number did, where the Dial of a leg's XML asks for it."""
         report = outcome.report
+        if call.provider == "twilio":
+            self._twilio_dialled(call, outcome)
+            return
         if call.provider not in ("vobiz", "plivo") or not outcome.numbers:
             return
         if "callbackUrl" not in report and "action" not in report:
             return
-        behaviour = self.state.dial_behaviours.get(
-            outcome.numbers[0], DialBehaviour.ANSWER
-        )
+        behaviour = self._behaviour(outcome)
         dial = {
             "callbackUrl": report.get("callbackUrl", ""),
             "action": report.get("action", ""),
@@ -214,10 +224,66 @@ class CallbackSender:
             self._action_params(call, dial, _DIAL_STATUS[behaviour]),
         )
         if outcome.leg == "aleg":
-            # Nothing follows the Dial in the XML: the call hangs up.
-            self._enqueue(
-                _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
+            self._hang_up_after(call)
+
+    def _behaviour(self, outcome: LegOutcome) -> DialBehaviour:
+        """Return what the (first) number a Dial calls does."""
+        return self.state.dial_behaviours.get(outcome.numbers[0], DialBehaviour.ANSWER)
+
+    def _hang_up_after(self, call: SandboxCall) -> None:
+        """Nothing follows the Dial: the call hangs up once the callbacks before went."""
+        self._enqueue(
+            _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
+        )
+
+    def _twilio_call_ended(self, call: SandboxCall) -> None:
+        """Report a Twilio call's answered Dials ending, then its number's StatusCallback."""
+        for dial in call.connected_dials:
+            self._send(
+                call,
+                dial["action"],
+                twilio_callbacks.action_params(call, dial, "completed"),
             )
+        call.connected_dials.clear()
+        number = self.state.twilio_accounts[call.account].number_called(call)
+        if number is not None and number.status_callback_method == "POST":
+            self._send(
+                call, number.status_callback, twilio_callbacks.ended_params(call)
+            )
+
+    def _twilio_dialled(self, call: SandboxCall, outcome: LegOutcome) -> None:
+        """Report a Dial's outcome: answered to the Number's status callback at once.
+
+        And to the Dial's ``action`` when it ends (answered: when the call ends).
+        """
+        report = outcome.report
+        if not outcome.numbers or not {"action", "statusCallback"} & set(report):
+            return
+        behaviour = self._behaviour(outcome)
+        dial = {
+            "action": report.get("action", ""),
+            "b_leg": f"CA{uuid.uuid4().hex}",
+            "answered": datetime.now(UTC).isoformat(),
+            "from": outcome.caller_id or call.to_number,
+            "to": outcome.numbers[0],
+        }
+        if behaviour is DialBehaviour.ANSWER:
+            if "answered" in report.get("statusCallbackEvent", "").split():
+                self._send(
+                    call,
+                    report.get("statusCallback", ""),
+                    twilio_callbacks.answered_params(call, dial),
+                )
+            call.connected_dials.append(dial)
+            return
+        self._send(
+            call,
+            dial["action"],
+            twilio_callbacks.action_params(
+                call, dial, twilio_callbacks.DIAL_STATUS[behaviour]
+            ),
+        )
+        self._hang_up_after(call)
 
     def telnyx_transferred(self, call: SandboxCall, body: dict[str, Any]) -> None:
         """Report a Telnyx transfer's new leg to its ``webhook_url``, as the number does."""
@@ -319,7 +385,7 @@ class CallbackSender:
         if not is_loopback_ip(URL(url).host):
             return  # the sandbox sends nothing beyond this machine (an empty URL neither)
         account = self.state.accounts[call.provider][call.account]
-        assert isinstance(account, VobizAccount | PlivoAccount)
+        assert isinstance(account, VobizAccount | PlivoAccount | TwilioAccount)
         fault = account.callback_fault
         headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
         delivery = _Delivery(call.provider, url, sent, headers, fault)
@@ -371,7 +437,9 @@ class CallbackSender:
             delivery.params.get("Event")
             or delivery.params.get("event_type")
             or delivery.params.get("DialStatus")
-            or delivery.params.get("DialAction"),
+            or delivery.params.get("DialAction")
+            or delivery.params.get("DialCallStatus")
+            or delivery.params.get("CallStatus"),
             _origin(delivery.url),
             error or f"HTTP {status}",
         )
@@ -395,11 +463,16 @@ def _signed(
     fault: CallbackFault | None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return the signature headers of a callback and the params sent, with the fault."""
+    if fault is CallbackFault.STALE and "Timestamp" in params:
+        sent_at = datetime.now(UTC) - telnyx_webhooks.STALE_BY
+        params = params | {"Timestamp": format_datetime(sent_at)}
     if fault is CallbackFault.UNSIGNED:
         return {}, params
     key = f"not-{auth_token}" if fault is CallbackFault.FORGED else auth_token
     listed = {name: [value] for name, value in params.items()}
-    if provider == "plivo":
+    if provider == "twilio":
+        headers = {"X-Twilio-Signature": twilio(key, url, listed)}
+    elif provider == "plivo":
         nonce = new_nonce()
         headers = {
             "X-Plivo-Signature-V3": plivo_v3(key, "POST", url, listed, nonce),
@@ -420,7 +493,8 @@ def _signed(
             "X-Vobiz-Signature-V3-Nonce": v3_nonce,
         }
     if fault is CallbackFault.TAMPERED:
-        params = params | {"CallUUID": str(uuid.uuid4())}
+        field = "CallSid" if provider == "twilio" else "CallUUID"
+        params = params | {field: str(uuid.uuid4())}
     return headers, params
 
 

@@ -24,9 +24,9 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``POST /_sandbox/callbacks`` with ``{"held": true|false}``: hold the callbacks (they
   arrive late, once released) or release them (200, as GET).
 - ``POST /_sandbox/callback_faults`` with ``{"provider", "account"?, "fault"}``: make a
-  Vobiz, Plivo or Telnyx account's callbacks ``forged``, ``unsigned``, ``tampered``,
-  ``replayed``, (Vobiz) ``sdk-form`` or (Telnyx) ``stale``, or sound again (``null``)
-  (200).
+  Vobiz, Plivo, Twilio or Telnyx account's callbacks ``forged``, ``unsigned``,
+  ``tampered``, ``replayed``, (Vobiz) ``sdk-form`` or (Telnyx, Twilio) ``stale``, or
+  sound again (``null``) (200).
 - ``GET /_sandbox/public_keys``: the public keys the accounts sign their callbacks
   with (Telnyx: base64 Ed25519, with the account's connections; never its API key),
   ``{"public_keys": [{"provider", "connections", "public_key"}]}``.
@@ -55,6 +55,7 @@ from .state import (
     SandboxCall,
     SandboxState,
     TelnyxAccount,
+    TwilioAccount,
     VobizAccount,
 )
 
@@ -68,7 +69,7 @@ PUBLIC_KEYS_PATH: Final = f"{CONTROL_PREFIX}/public_keys"
 # The faults only some providers' callbacks can have.
 _FAULT_PROVIDERS: Final = {
     CallbackFault.SDK_FORM: ("vobiz",),
-    CallbackFault.STALE: ("telnyx",),
+    CallbackFault.STALE: ("telnyx", "twilio"),
 }
 DIRECTIONS: Final = ("inbound", "outbound")
 PROVIDERS: Final[tuple[str, ...]] = get_args(ProviderName.__value__)
@@ -216,7 +217,9 @@ def _route_callbacks(
     provider = _provider(data)
     accounts = state.accounts[provider]
     account = accounts.get(data.get("account") or next(iter(accounts), ""))
-    if not isinstance(account, VobizAccount | PlivoAccount | TelnyxAccount):
+    if not isinstance(
+        account, VobizAccount | PlivoAccount | TwilioAccount | TelnyxAccount
+    ):
         raise ControlError(
             HTTPStatus.NOT_FOUND, f"no such {provider} account sends callbacks"
         )

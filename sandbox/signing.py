@@ -4,15 +4,18 @@ Kept apart from the integration's verifiers on purpose (a mistake shared by both
 cancel out); both are checked against the same published vectors. Sources: Vobiz's
 docs (docs.vobiz.ai/concepts/validating-callbacks) and its Go SDK
 (``internal/utils/helpers.go``: V3 over Plivo's string), Plivo's SDK
-(plivo-python ``plivo/utils/signature_v3.py``), Telnyx's SDKs (telnyx-python
-``telnyx/webhook.py``: Ed25519 over ``timestamp|body``, keys in base64), signed here
-with ``cryptography`` (the integration verifies with its own Ed25519).
+(plivo-python ``plivo/utils/signature_v3.py``), Twilio's SDK (twilio-python
+``twilio/request_validator.py``: HMAC-SHA1 of the URL and the sorted parameters),
+Telnyx's SDKs (telnyx-python ``telnyx/webhook.py``: Ed25519 over ``timestamp|body``,
+keys in base64), signed here with ``cryptography`` (the integration verifies with its
+own Ed25519).
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+import hashlib
 import hmac
 import secrets
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -87,6 +90,16 @@ def _query_text(params: Mapping[str, Sequence[str]]) -> str:
     for key in sorted(params):
         pairs.extend(f"{key}={value}" for value in sorted(params[key]))
     return "&".join(pairs)
+
+
+def twilio(auth_token: str, url: str, params: Mapping[str, Sequence[str]]) -> str:
+    """Twilio: the URL as requested, then each parameter's name and value, by name."""
+    message = url
+    for name in sorted(params):
+        for value in sorted(set(params[name])):
+            message += name + value
+    mac = hmac.new(auth_token.encode("utf-8"), message.encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def ed25519_public_key(seed: bytes) -> str:

@@ -30,6 +30,9 @@ SANDBOX_TWILIO_API_KEY_SID: Final = "SK5a4db0c0000000000000000000000001"
 SANDBOX_TWILIO_API_KEY_SECRET: Final = "sandbox-twilio-key-secret-0001"  # noqa: S105
 SANDBOX_TWILIO_CALL_SID: Final = "CA5a4db0c0000000000000000000000001"
 SANDBOX_TWILIO_SECOND_CALL_SID: Final = "CA5a4db0c0000000000000000000000002"
+# The Twilio account's phone number (IncomingPhoneNumber): the seeded inbound call rang it.
+SANDBOX_TWILIO_NUMBER_SID: Final = "PN5a4db0c0000000000000000000000001"
+SANDBOX_TWILIO_NUMBER: Final = "+14155550111"
 SANDBOX_TELNYX_API_KEY: Final = "KEYSANDBOXTELNYX0001_sandboxsecret"
 SANDBOX_TELNYX_CONNECTION_ID: Final = "1494404757140276705"
 SANDBOX_TELNYX_CALL_ID: Final = "v3:sandbox-telnyx-call-0001"
@@ -76,7 +79,9 @@ class CallbackFault(StrEnum):
     TAMPERED = "tampered"  # a field changed after signing
     REPLAYED = "replayed"  # sent twice, the second a byte-for-byte copy (same nonce)
     SDK_FORM = "sdk-form"  # Vobiz only: V3 alone, computed as Vobiz's Go SDK does
-    STALE = "stale"  # Telnyx only: signed with a timestamp ten minutes old
+    # Telnyx and Twilio: signed with a timestamp ten minutes old (Twilio: a status
+    # callback's Timestamp; its Dial action reports carry none)
+    STALE = "stale"
 
 
 class DialBehaviour(StrEnum):
@@ -213,8 +218,24 @@ class PlivoAccount:
 
 
 @dataclass(slots=True)
+class TwilioNumber:
+    """A Twilio phone number (IncomingPhoneNumber): where its incoming calls report.
+
+    ``status_callback`` gets the calls' final status (Twilio's default event).
+    """
+
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice_url: str = SANDBOX_ANSWER_URL
+    voice_method: str = "POST"
+    status_callback: str = ""
+    status_callback_method: str = "POST"
+
+
+@dataclass(slots=True)
 class TwilioAccount:
-    """A Twilio account, its auth token and its API keys (SID to secret)."""
+    """A Twilio account, its auth token, its API keys (SID to secret) and numbers."""
 
     sid: str
     auth_token: str
@@ -224,6 +245,17 @@ class TwilioAccount:
     api_keys: dict[str, str] = field(default_factory=dict)
     # The largest PageSize the call list honours (Twilio's maximum); lower it to page.
     page_size_limit: int = 1000
+    numbers: dict[str, TwilioNumber] = field(default_factory=dict)
+    callback_fault: CallbackFault | None = None
+
+    def number_called(self, call: SandboxCall) -> TwilioNumber | None:
+        """Return the account's number an incoming call rang, if it is one of them."""
+        if call.direction != "inbound":
+            return None
+        return next(
+            (n for n in self.numbers.values() if n.phone_number == call.to_number),
+            None,
+        )
 
 
 @dataclass(slots=True)
@@ -678,6 +710,9 @@ class SandboxState:
             friendly_name="Sandbox Twilio account",
         )
         twilio.api_keys[SANDBOX_TWILIO_API_KEY_SID] = SANDBOX_TWILIO_API_KEY_SECRET
+        twilio.numbers[SANDBOX_TWILIO_NUMBER_SID] = TwilioNumber(
+            SANDBOX_TWILIO_NUMBER_SID, SANDBOX_TWILIO_NUMBER, "Sandbox Twilio number"
+        )
         now = datetime.now(UTC).replace(microsecond=0)
         self.add_call(
             "vobiz",

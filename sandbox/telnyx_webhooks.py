@@ -31,7 +31,7 @@ from .state import CallbackFault, DialBehaviour, SandboxCall, TelnyxAccount
 
 SIGNATURE_HEADER: Final = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER: Final = "telnyx-timestamp"
-# How old a ``stale`` callback's timestamp is.
+# How old a ``stale`` callback's timestamp is (Twilio's too).
 STALE_BY: Final = timedelta(minutes=10)
 # The hangup cause of a new leg that does not answer, by what the number does.
 NEW_LEG_HANGUPS: Final[Mapping[DialBehaviour, tuple[str, str]]] = {

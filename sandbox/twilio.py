@@ -12,6 +12,13 @@ sandbox sends 403 with 20403), an update with a parameter Twilio does not docume
 or with neither ``Url``, ``Twiml`` nor ``Status``, answers 400, and so does TwiML
 that is not a ``<Response>`` document.
 
+A phone number (``IncomingPhoneNumbers/{Sid}.json``, twilio.com/docs/phone-numbers/api/
+incomingphonenumber-resource) is read with ``GET`` and updated with ``POST``: its
+``StatusCallback`` (an empty one clears it), ``StatusCallbackMethod``, ``VoiceUrl``,
+``VoiceMethod`` and ``FriendlyName``; the other documented fields are refused (400) on
+purpose. Inline TwiML whose ``<Dial>`` asks for its outcome (``action``, the Number's
+``statusCallback``) is reported by the callback sender (``twilio_callbacks``).
+
 After an update that redirects the call to a ``Url``, the sandbox fetches it as Twilio
 does (``legfetch``, loopback addresses only), with Twilio's request parameters
 (``CallSid``, ``AccountSid``, ``From``, ``To``, ``CallStatus``, ``ApiVersion``,
@@ -48,9 +55,17 @@ from .api import (
     refuse_unknown_fields,
     require_form,
 )
-from .callxml import CHOICES, XmlDialect
+from .callxml import CHOICES, CallXmlError, XmlDialect, parse_call_xml
 from .legfetch import LegFetch, LegFetcher
-from .state import CallStatus, SandboxCall, SandboxState, TwilioAccount
+from .state import (
+    CallStatus,
+    LegOutcome,
+    LegResult,
+    SandboxCall,
+    SandboxState,
+    TwilioAccount,
+    TwilioNumber,
+)
 
 API_VERSION: Final = "/2010-04-01"
 UPDATE_FIELDS: Final = frozenset(
@@ -68,6 +83,15 @@ UPDATE_FIELDS: Final = frozenset(
 )
 _URL_FIELDS: Final = ("Url", "FallbackUrl", "StatusCallback")
 _METHOD_FIELDS: Final = ("Method", "FallbackMethod", "StatusCallbackMethod")
+# The IncomingPhoneNumber fields the sandbox updates (Twilio documents more; the
+# sandbox refuses those), each with the resource field it sets.
+NUMBER_FIELDS: Final[Mapping[str, str]] = {
+    "FriendlyName": "friendly_name",
+    "VoiceUrl": "voice_url",
+    "VoiceMethod": "voice_method",
+    "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
+}
 UPDATE_STATUSES: Final = ("canceled", "completed")
 CALL_STATUSES: Final = (
     "queued",
@@ -170,6 +194,12 @@ class TwilioApi(ProviderApi[TwilioLogin]):
             Route(
                 re.compile(r"/Accounts/[^/]+/Calls/(?P<call_sid>[^/]+)\.json"),
                 {"GET": self._call, "POST": self._update},
+            ),
+            Route(
+                re.compile(
+                    r"/Accounts/[^/]+/IncomingPhoneNumbers/(?P<number_sid>[^/]+)\.json"
+                ),
+                {"GET": self._number, "POST": self._update_number},
             ),
         )
 
@@ -317,6 +347,8 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         elif "Url" in form or "Twiml" in form:
             call.transfers.append(dict(form))
             call.transferred_to = order
+            if "Twiml" in form:
+                self._dial(call, form["Twiml"])
             if "Url" in form:
                 self.leg_fetcher.plan_fetch(
                     LegFetch(
@@ -329,6 +361,61 @@ class TwilioApi(ProviderApi[TwilioLogin]):
                     )
                 )
         return self.ok(_call_resource(call))
+
+    def _dial(self, call: SandboxCall, twiml: str) -> None:
+        """Tell the callback sender of inline TwiML's Dial (its ``action`` awaits the outcome)."""
+        try:
+            plan = parse_call_xml(twiml.encode(), TWIML)
+        except CallXmlError:
+            return  # TwiML the sandbox reads no further (a Sip, Client, or a voice)
+        number = _twiml(twiml).find("Dial/Number")
+        report = plan.report | {
+            name: value
+            for name, value in (number.attrib if number is not None else {}).items()
+            if name in _STATUS_CALLBACK
+        }
+        if self.leg_fetcher.on_dial is not None:
+            self.leg_fetcher.on_dial(
+                call,
+                LegOutcome(
+                    call_id=call.call_id,
+                    leg="aleg",
+                    method="POST",
+                    url="",
+                    params=_request_parameters(call),
+                    result=LegResult.DIALING,
+                    numbers=plan.numbers,
+                    caller_id=plan.caller_id,
+                    report=report,
+                ),
+            )
+
+    def _number(
+        self, request: ApiRequest, login: TwilioLogin, params: dict[str, str]
+    ) -> web.Response:
+        number = login.account.numbers.get(params["number_sid"])
+        if number is None:
+            return self._not_found(request)
+        return self.ok(_number_resource(login.account, number))
+
+    def _update_number(
+        self, request: ApiRequest, login: TwilioLogin, params: dict[str, str]
+    ) -> web.Response:
+        """Update a number's voice URL or status callback (an empty URL clears it)."""
+        form = require_form(request)
+        refuse_unknown_fields(form, frozenset(NUMBER_FIELDS))
+        for field in ("VoiceUrl", "StatusCallback"):
+            if form.get(field) and not is_http_url(form[field]):
+                raise BadRequestError(f"{field} is not a valid URL")
+        for field in ("VoiceMethod", "StatusCallbackMethod"):
+            if form.get(field, "POST") not in ("GET", "POST"):
+                raise BadRequestError(f"{field} must be GET or POST")
+        number = login.account.numbers.get(params["number_sid"])
+        if number is None:
+            return self._not_found(request)
+        for name, value in form.items():
+            setattr(number, NUMBER_FIELDS[name], value)
+        return self.ok(_number_resource(login.account, number))
 
     def _not_found(self, request: ApiRequest) -> web.Response:
         return self.error(
@@ -414,6 +501,28 @@ def _request_parameters(call: SandboxCall) -> dict[str, str]:
         "To": call.to_number,
         "CallStatus": call.status.value,
         "Direction": call.direction,
+    }
+
+
+def _number_resource(account: TwilioAccount, number: TwilioNumber) -> dict[str, Any]:
+    """Describe a number as Twilio's IncomingPhoneNumber resource does (in part)."""
+    return {
+        "sid": number.sid,
+        "account_sid": account.sid,
+        "friendly_name": number.friendly_name,
+        "phone_number": number.phone_number,
+        "voice_url": number.voice_url,
+        "voice_method": number.voice_method,
+        "voice_fallback_url": None,
+        "voice_fallback_method": "POST",
+        "voice_caller_id_lookup": False,
+        "voice_application_sid": None,
+        "status_callback": number.status_callback,
+        "status_callback_method": number.status_callback_method,
+        "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+        "status": "in-use",
+        "api_version": API_VERSION.strip("/"),
+        "uri": f"{API_VERSION}/Accounts/{account.sid}/IncomingPhoneNumbers/{number.sid}.json",
     }
 
 

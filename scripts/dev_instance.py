@@ -43,6 +43,7 @@ from sandbox import (  # noqa: E402
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_AUTH_TOKEN,
@@ -474,7 +475,8 @@ def push_options(
 ) -> dict[str, Any]:
     """Return the options of instant call events, set up by Home Assistant on the application.
 
-    ``option`` names what the URL is set on; ``extra`` adds what verifies the callbacks.
+    ``option`` names what the URL is set on (an application; Twilio: a phone number);
+    ``extra`` adds what verifies the callbacks.
     """
     return {"push": True, option: application_id, "push_register": True, **extra}
 
@@ -499,8 +501,9 @@ def push_help(sandbox_url: str) -> str:
     """Say what instant call events do in the sandbox, and how to forge callbacks."""
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
-Instant call events: the Vobiz, Plivo and Telnyx accounts receive the sandbox's signed
-callbacks (Home Assistant set each sandbox application's hangup URL, and the Telnyx
+Instant call events: the Vobiz, Plivo, Twilio and Telnyx accounts receive the sandbox's
+signed callbacks (Home Assistant set each sandbox application's hangup URL, the Twilio
+number's status callback: calls to +14155550111 report their end, and the Telnyx
 application's webhook URL; the Telnyx account checks them with the sandbox's public
 key). A call ending fires call_transfer_call_ended with source: push at once (on Telnyx
 its start too); a transfer to a number fires call_transfer_transfer_answered (or
@@ -619,6 +622,7 @@ def main() -> None:
         ),
         ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
         ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
+        ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
     ):
         if title in entry_ids:
             api.set_options(entry_ids[title], options)

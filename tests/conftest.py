@@ -6,7 +6,7 @@
 - ``tests.helpers.provider_cases``: each provider's sandbox account as a case (``provider``, ``case``);
 - ``tests.helpers.entries``: config entries of those accounts (``entry``, ``vobiz_entry``...);
 - ``tests.helpers.live_calls``: an account that lists its calls, and the frozen clock (``live``);
-- ``tests.helpers.push``: a Vobiz or Plivo account receiving its signed callbacks (``push``).
+- ``tests.helpers.push``: a push provider's account receiving its signed callbacks (``push``).
 """
 
 # Import this repository's integration before Home Assistant's test config directory

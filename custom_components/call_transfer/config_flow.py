@@ -216,12 +216,14 @@ class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
         if user_input is not None:
-            # A secret left empty keeps the stored one: changing only the base URL
-            # must not mean typing the key again.
+            # A secret left empty keeps the stored one (an optional one, if there is
+            # one): changing only the base URL must not mean typing the key again.
             kept = {
                 cred.key: entry.data[cred.key]
                 for cred in provider.credential_fields
-                if cred.secret and not user_input.get(cred.key)
+                if cred.secret
+                and not user_input.get(cred.key)
+                and cred.key in entry.data
             }
             data = {CONF_PROVIDER: provider.provider_id, **_flat(user_input), **kept}
             account, errors = await self._async_try_connect(data)
@@ -398,8 +400,9 @@ def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
 
     The provider's options keep the order it declares them in, the one push registers
     the URL on among them (an application: Telnyx lists its calls too, so it comes
-    first; Vobiz's and Plivo's is the last, right above polling and push). What
-    verifies the callbacks (a public key) follows the push switch, then registration.
+    first; Vobiz's and Plivo's, and Twilio's number, the last, right above polling
+    and push). What verifies the callbacks (a public key) follows the push switch,
+    then registration.
     """
     push = provider.push
     verification = push.verification_option if push else None

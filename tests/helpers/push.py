@@ -1,22 +1,27 @@
-"""Fixtures for push tests: a Vobiz, Plivo or Telnyx account whose callbacks reach Home Assistant.
+"""Fixtures for push tests: an account of each push provider, its callbacks reaching Home Assistant.
 
 Home Assistant's HTTP app is served on a loopback port and made the external URL (the
 harness's test server), so the sandbox sends its signed callbacks over real HTTP, as
 the provider would; the account's options turn push on and let Home Assistant set the
-sandbox application's callback URL (Vobiz and Plivo: its hangup URL; Telnyx: its
-Call Control application's webhook URL, with the sandbox's public key as the option).
+callback URL at the provider (Vobiz and Plivo: the application's hangup URL; Twilio:
+the number's status callback; Telnyx: its Call Control application's webhook URL, with
+the sandbox's public key as the option). The providers are those whose client declares
+``push``; what differs between them (the body, the signature, what the URL is set on)
+is here, so the tests read the same for each.
 What differs between the providers (the body, the signature, what the URL is set on)
 is here, so the tests read the same for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 import hashlib
 from typing import Any, Final
 from urllib.parse import urlencode
+from xml.etree import ElementTree as ET
 
 # Diagnostics imports it on its first request; its models are built when imported,
 # which fails under the frozen clock (mashumaro looks datetime's class up by name).
@@ -38,11 +43,12 @@ from custom_components.call_transfer.const import (
     EVENT_TRANSFER_ANSWERED,
     EVENT_TRANSFER_UNANSWERED,
 )
-from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.providers import PROVIDERS, NumberTransfer
 from sandbox import (
     SANDBOX_PLIVO_APP_ID,
     SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TELNYX_PUBLIC_KEY,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
     PlivoAccount,
     Sandbox,
@@ -50,45 +56,79 @@ from sandbox import (
     SandboxCall,
     TelnyxAccount,
     TelnyxApplication,
+    TwilioAccount,
+    TwilioNumber,
     VobizAccount,
 )
-from sandbox.signing import new_nonce, plivo_v3, telnyx_ed25519, vobiz_v2, vobiz_v3
+from sandbox.signing import (
+    new_nonce,
+    plivo_v3,
+    telnyx_ed25519,
+    twilio,
+    vobiz_v2,
+    vobiz_v3,
+)
 from sandbox.telnyx_webhooks import hangup_payload, webhook_body
+from sandbox.twilio_callbacks import ended_params
 from tests.helpers.entries import add_entry
 from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase
 
-PUSH_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# Every provider whose client declares push (each needs its entries below).
+PUSH_PROVIDERS: Final = tuple(
+    provider_id for provider_id, client in PROVIDERS.items() if client.push is not None
+)
 # The providers whose number transfers dial through Dial XML Home Assistant serves.
-DIAL_XML_PROVIDERS: Final = ("vobiz", "plivo")
-# What push registration sets the URL on, by provider: the option and its value.
+DIAL_XML_PROVIDERS: Final = tuple(
+    provider_id
+    for provider_id in PUSH_PROVIDERS
+    if PROVIDERS[provider_id].capabilities.number_transfer is NumberTransfer.DIAL_URL
+)
+# The providers whose transfer's <Dial> reports its outcome to its ``action`` URL, a
+# form (Vobiz and Plivo: the Dial XML Home Assistant serves; Twilio: the TwiML sent).
+DIAL_ACTION_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
+# The providers whose sandbox can report a call's start to Home Assistant (Vobiz and
+# Plivo: the application's answer URL pointed at it; Telnyx's webhooks do). A Twilio
+# number's status callback tells only ends.
+CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# What push registration sets the URL on, by provider: its value (the option is the
+# client's ``push.registration_option``).
 APPS: Final = {
     "vobiz": SANDBOX_VOBIZ_APP_ID,
     "plivo": SANDBOX_PLIVO_APP_ID,
+    "twilio": SANDBOX_TWILIO_NUMBER_SID,
     "telnyx": SANDBOX_TELNYX_CONNECTION_ID,
 }
 REGISTRATION_OPTIONS: Final = {
-    "vobiz": "application_id",
-    "plivo": "application_id",
-    "telnyx": "connection_id",
+    provider_id: str(push.registration_option)
+    for provider_id, client in PROVIDERS.items()
+    if (push := client.push) is not None
 }
 # The request path of what registration sets, as the sandbox serves it.
 REGISTRATION_PATHS: Final = {
     "vobiz": "/Application/",
     "plivo": "/Application/",
+    "twilio": "/IncomingPhoneNumbers/",
     "telnyx": "/call_control_applications/",
+}
+# Another application (Twilio: number) of the account, that registration can move to.
+OTHER_TARGETS: Final = {
+    "vobiz": "999000",
+    "plivo": "999000",
+    "twilio": f"PN{'9' * 32}",
+    "telnyx": "999000",
 }
 SCAN_INTERVAL: Final = timedelta(seconds=10)
 FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON: Final = {"Content-Type": "application/json"}
 TELNYX_PUBLIC_KEY_OPTION: Final = "webhook_public_key"
 
-# A callback's body: form fields (Vobiz, Plivo) or the raw JSON (Telnyx).
+# A callback's body: form fields (Vobiz, Plivo, Twilio) or the raw JSON (Telnyx).
 type Body = dict[str, str] | bytes
 
 
 @dataclass
 class PushAccount:
-    """A Vobiz or Plivo account in the test's Home Assistant, receiving its callbacks."""
+    """A push provider's account in the test's Home Assistant, receiving its callbacks."""
 
     hass: HomeAssistant
     sandbox: Sandbox
@@ -118,10 +158,12 @@ class PushAccount:
         return push is not None and push.reports_call_starts
 
     @property
-    def account(self) -> PlivoAccount | VobizAccount | TelnyxAccount:
+    def account(self) -> PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount:
         """The sandbox account."""
         account = self.sandbox.accounts[self.case.provider][self.case.account]
-        assert isinstance(account, PlivoAccount | VobizAccount | TelnyxAccount)
+        assert isinstance(
+            account, PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount
+        )
         return account
 
     @property
@@ -139,11 +181,24 @@ class PushAccount:
         return account.applications[APPS[self.provider]]
 
     @property
+    def number(self) -> TwilioNumber:
+        """The Twilio account's phone number (the calls started here ring it)."""
+        account = self.account
+        assert isinstance(account, TwilioAccount)
+        return account.numbers[APPS[self.provider]]
+
+    @property
     def target(self) -> tuple[str, str]:
-        """What registration sets: the hangup URL and method, or the webhook URL and API version."""
+        """What registration sets: the URL and its method (Telnyx: API version).
+
+        The application's hangup URL (Vobiz, Plivo), the number's status callback
+        (Twilio), the Call Control application's webhook URL (Telnyx).
+        """
         if self.json:
             app = self.telnyx_app
             return app.webhook_event_url, app.webhook_api_version
+        if isinstance(self.account, TwilioAccount):
+            return self.number.status_callback, self.number.status_callback_method
         return self.app.hangup_url, self.app.hangup_method
 
     def set_target(self, url: str, second: str) -> None:
@@ -151,12 +206,58 @@ class PushAccount:
         if self.json:
             self.telnyx_app.webhook_event_url = url
             self.telnyx_app.webhook_api_version = second
+        elif isinstance(self.account, TwilioAccount):
+            self.number.status_callback, self.number.status_callback_method = (
+                url,
+                second,
+            )
         else:
             self.app.hangup_url, self.app.hangup_method = url, second
 
     @property
+    def users_target(self) -> tuple[str, str]:
+        """A callback URL of the user's own, and its method (Telnyx: API version)."""
+        return "https://mine.example.com/h", "1" if self.json else "GET"
+
+    @property
+    def registered_second(self) -> str:
+        """The method (Telnyx: API version) registration sets with the URL."""
+        return "2" if self.json else "POST"
+
+    @property
+    def untouched_url(self) -> str | None:
+        """The URL registration leaves alone, None on Telnyx (one URL an application).
+
+        The application's answer URL (Vobiz, Plivo), the number's voice URL (Twilio).
+        """
+        if self.json:
+            return None
+        if isinstance(self.account, TwilioAccount):
+            return self.number.voice_url
+        return self.app.answer_url
+
+    def add_registration_target(self) -> tuple[str, Callable[[], str]]:
+        """Add another application (Twilio: number) to the account.
+
+        Return its id and what reads the callback URL set on it.
+        """
+        other = OTHER_TARGETS[self.provider]
+        account = self.account
+        if isinstance(account, TelnyxAccount):
+            account.connections.add(other)
+            telnyx = account.applications[other] = TelnyxApplication(other, "Second")
+            return other, lambda: telnyx.webhook_event_url
+        if isinstance(account, TwilioAccount):
+            number = account.numbers[other] = TwilioNumber(
+                other, "+14155550112", "Second number"
+            )
+            return other, lambda: number.status_callback
+        app = account.applications[other] = type(self.app)(other, "Second application")
+        return other, lambda: app.hangup_url
+
+    @property
     def callback_url(self) -> str:
-        """The callback URL Home Assistant set at the application."""
+        """The callback URL Home Assistant set at the provider."""
         url = self.target[0]
         assert url.startswith("http://127.0.0.1:")
         return url
@@ -188,7 +289,12 @@ class PushAccount:
         await self.hass.async_block_till_done()
 
     async def start_call(self, **fields: str) -> SandboxCall:
-        """Start a call on the account over the sandbox's control plane."""
+        """Start a call on the account over the sandbox's control plane.
+
+        On Twilio, by default to the account's number (whose status callback it reports to).
+        """
+        if isinstance(self.account, TwilioAccount):
+            fields = {"to": self.number.phone_number} | fields
         async with self.http.post(
             f"{self.sandbox.control_url}/calls",
             json={"provider": self.provider, **fields},
@@ -234,11 +340,13 @@ class PushAccount:
             }
         url = url or self.callback_url
         account = self.account
-        assert isinstance(account, PlivoAccount | VobizAccount)
+        assert isinstance(account, PlivoAccount | VobizAccount | TwilioAccount)
         auth_token = token or account.auth_token
+        listed = {name: [value] for name, value in body.items()}
+        if isinstance(account, TwilioAccount):
+            return FORM | {"X-Twilio-Signature": twilio(auth_token, url, listed)}
         nonce = new_nonce()
-        if self.provider == "plivo":
-            listed = {name: [value] for name, value in body.items()}
+        if isinstance(account, PlivoAccount):
             return FORM | {
                 "X-Plivo-Signature-V3": plivo_v3(
                     auth_token, "POST", url, listed, nonce
@@ -298,15 +406,27 @@ class PushAccount:
             }
         other_url = self.callback_url.replace("127.0.0.1", "localhost")
         signed = self.signed(body)
-        forged |= {
-            "URL altered": (self.signed(body, url=other_url), body),
-            "nonce without signature": (
-                {k: v for k, v in signed.items() if "Signature" not in k}
-                | {k: v for k, v in signed.items() if k.endswith("Nonce")},
-                body,
-            ),
-        }
-        if self.provider == "plivo":
+        forged |= {"URL altered": (self.signed(body, url=other_url), body)}
+        if isinstance(self.account, TwilioAccount):
+            # Twilio signs the body and sends no nonce; a status callback's Timestamp
+            # is at most 5 minutes old.
+            stale = self.sandbox_now() - timedelta(minutes=6)
+            old = body | {"Timestamp": format_datetime(stale)}
+            return forged | {
+                "body altered": (signed, body | {"CallSid": "CA" + "0" * 32}),
+                "field added": (signed, body | {"More": "x"}),
+                "field left out": (
+                    signed,
+                    {k: v for k, v in body.items() if k != "To"},
+                ),
+                "stale timestamp": (self.signed(old), old),
+            }
+        forged["nonce without signature"] = (
+            {k: v for k, v in signed.items() if "Signature" not in k}
+            | {k: v for k, v in signed.items() if k.endswith("Nonce")},
+            body,
+        )
+        if isinstance(self.account, PlivoAccount):
             # Plivo signs the body: another call's id does not verify.
             forged["body altered"] = (signed, body | {"CallUUID": "other"})
         return forged
@@ -324,12 +444,33 @@ class PushAccount:
         ) as response:
             return response.status, await response.text()
 
+    def dial_report(self, call_id: str) -> dict[str, str]:
+        """Return the Dial's attributes asking for the last transfer's outcome ({} if none).
+
+        Of the Dial XML the transferred leg fetched (Vobiz, Plivo), of the TwiML the
+        call was updated with (Twilio).
+        """
+        if not isinstance(self.account, TwilioAccount):
+            return self.sandbox.leg_fetches[-1].report
+        twiml = self.sandbox.calls[call_id].transfers[-1]["Twiml"]
+        dial = ET.fromstring(twiml).find("Dial")  # noqa: S314 - our own
+        assert dial is not None
+        return {k: v for k, v in dial.attrib.items() if k in ("action", "method")}
+
+    def dial_status(self, call_id: str, status: str) -> dict[str, str]:
+        """Return the form of a Dial's final report about ``call_id``, as the provider sends it."""
+        if isinstance(self.account, TwilioAccount):
+            return {"CallSid": call_id, "DialCallStatus": status}
+        return {"DialStatus": status, "DialALegUUID": call_id}
+
     def hangup(self, call: SandboxCall, url: str | None = None) -> Body:
         """Return the body of a hangup callback of a sandbox call, as the provider sends it."""
         if self.json:
             return webhook_body(
                 "call.hangup", hangup_payload(call), url or "http://127.0.0.1/"
             )
+        if isinstance(self.account, TwilioAccount):
+            return ended_params(call)
         return {
             "Event": "Hangup",
             "CallUUID": call.call_id,

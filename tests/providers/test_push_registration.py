@@ -1,11 +1,21 @@
-"""Vobiz and Plivo: setting an application's hangup URL, and Dial XML that reports its outcome."""
+"""Setting the callback URL at the provider, and Vobiz's and Plivo's Dial XML that reports its outcome.
+
+Registration runs on every client whose ``push`` names a ``registration_option``: the
+application's hangup URL (Vobiz, Plivo), the number's StatusCallback (Twilio), the
+Call Control application's webhook URL (Telnyx).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.call_transfer.providers import (
+    PROVIDERS,
     InvalidOptionError,
     PlivoClient,
     VobizClient,
@@ -22,11 +32,16 @@ from sandbox import (
 from sandbox.callxml import parse_call_xml
 from sandbox.plivo import PLIVO_XML
 from sandbox.state import (
-    SANDBOX_ANSWER_URL,
     SANDBOX_PLIVO_APP_ID,
+    SANDBOX_TELNYX_API_KEY,
+    SANDBOX_TELNYX_CONNECTION_ID,
+    SANDBOX_TWILIO_ACCOUNT_SID,
+    SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
+    RecordedRequest,
     SandboxApplication,
 )
+from tests.helpers.provider_cases import PROVIDER_CASES
 
 SECRETS = (SANDBOX_VOBIZ_AUTH_TOKEN, SANDBOX_PLIVO_AUTH_TOKEN)
 HOOK = "https://hooks.example.com/api/webhook/abc"
@@ -65,35 +80,123 @@ def application(sandbox: Sandbox, provider: str) -> SandboxApplication:
     return found
 
 
-@pytest.mark.parametrize("provider", ["vobiz", "plivo"])
+@dataclass(frozen=True)
+class Registration:
+    """Where a provider's client sets the callback URL, as the sandbox holds it."""
+
+    target: str  # the application's id (Twilio: the number's SID)
+    holder: Callable[[Sandbox], Any]  # the sandbox's application or number
+    # Its URL's attribute and its method's (Telnyx: API version's), as ``previous``
+    # names them; the user's method, the one registration sets.
+    fields: tuple[str, str]
+    users: str
+    ours: str
+    # The update request: its method, and its body as the provider documents it.
+    update: Callable[[Any], tuple[str, dict[str, str]]]
+    untouched: str | None = None  # the attribute registration never touches
+
+
+def hangup_url_of(provider: str) -> Registration:
+    """Vobiz, Plivo: the application's hangup URL."""
+    return Registration(
+        APPS[provider],
+        lambda sandbox: application(sandbox, provider),
+        ("hangup_url", "hangup_method"),
+        "GET",
+        "POST",
+        lambda _: ("POST", {"hangup_url": HOOK, "hangup_method": "POST"}),
+        "answer_url",
+    )
+
+
+REGISTRATIONS = {
+    "vobiz": hangup_url_of("vobiz"),
+    "plivo": hangup_url_of("plivo"),
+    "twilio": Registration(
+        SANDBOX_TWILIO_NUMBER_SID,
+        lambda sandbox: sandbox.twilio_accounts[SANDBOX_TWILIO_ACCOUNT_SID].numbers[
+            SANDBOX_TWILIO_NUMBER_SID
+        ],
+        ("status_callback", "status_callback_method"),
+        "GET",
+        "POST",
+        lambda _: ("POST", {"StatusCallback": HOOK, "StatusCallbackMethod": "POST"}),
+        "voice_url",
+    ),
+    "telnyx": Registration(
+        SANDBOX_TELNYX_CONNECTION_ID,
+        lambda sandbox: sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY].applications[
+            SANDBOX_TELNYX_CONNECTION_ID
+        ],
+        ("webhook_event_url", "webhook_api_version"),
+        "1",
+        "2",
+        lambda app: (
+            "PATCH",
+            {
+                "application_name": app.application_name,
+                "webhook_event_url": HOOK,
+                "webhook_api_version": "2",
+            },
+        ),
+    ),
+}
+
+
+def body(request: RecordedRequest) -> Any:
+    """Return a request's body: its form fields, or its JSON."""
+    return dict(request.form) if request.form is not None else request.json
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        provider
+        for provider, client in PROVIDERS.items()
+        if client.push is not None and client.push.registration_option is not None
+    ],
+)
 async def test_register_and_restore(
     session: aiohttp.ClientSession, sandbox: Sandbox, provider: str
 ) -> None:
-    """The hangup URL is set (POST), what it was is returned, and put back on restore."""
-    app = application(sandbox, provider)
-    app.hangup_url, app.hangup_method = "https://mine.example.com/hangup", "GET"
-    client = client_for(session, sandbox, provider, APPS[provider])
+    """The URL is set (POST; Telnyx: API v2), what it was is returned, and put back."""
+    where = REGISTRATIONS[provider]
+    holder = where.holder(sandbox)
+    url_field, second_field = where.fields
+    setattr(holder, url_field, "https://mine.example.com/h")
+    setattr(holder, second_field, where.users)
+    untouched = getattr(holder, where.untouched) if where.untouched else None
+    push = PROVIDERS[provider].push
+    assert push is not None
+    data = PROVIDER_CASES[provider].data(sandbox)
+    client = PROVIDERS[provider].from_credentials(
+        session,
+        data,
+        options={str(push.registration_option): where.target},
+        base_url=data["base_url"],
+    )
 
     registered = await client.async_register_callback_url(HOOK)
 
     assert registered == RegisteredCallback(
-        target=APPS[provider],
+        target=where.target,
         url=HOOK,
-        previous={
-            "hangup_url": "https://mine.example.com/hangup",
-            "hangup_method": "GET",
-        },
+        previous={url_field: "https://mine.example.com/h", second_field: where.users},
     )
-    assert (app.hangup_url, app.hangup_method) == (HOOK, "POST")
-    assert app.answer_url == SANDBOX_ANSWER_URL  # the answer URL is never touched
-    [update] = [r for r in sandbox.requests if r.method == "POST"]
-    assert update.json == {"hangup_url": HOOK, "hangup_method": "POST"}
+    assert (getattr(holder, url_field), getattr(holder, second_field)) == (
+        HOOK,
+        where.ours,
+    )
+    method, sent = where.update(holder)
+    assert body(next(r for r in sandbox.requests if r.method == method)) == sent
+    if where.untouched:  # the URL that answers calls is never touched
+        assert getattr(holder, where.untouched) == untouched
 
     await client.async_restore_callback_url(registered)
 
-    assert (app.hangup_url, app.hangup_method) == (
-        "https://mine.example.com/hangup",
-        "GET",
+    assert (getattr(holder, url_field), getattr(holder, second_field)) == (
+        "https://mine.example.com/h",
+        where.users,
     )
 
 

@@ -376,40 +376,18 @@ async def test_a_transfers_new_leg(
         assert told.call is None  # the new leg is not the call transferred
 
 
-async def test_register_and_restore(
+async def test_restore_without_a_version(
     session: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:
-    """The application's webhook URL is set (API v2), what it was returned, and put back."""
+    """What was stored without a version writes the URL back alone.
+
+    Setting and restoring the URL: tests/providers/test_push_registration.py.
+    """
     app = sandbox.telnyx_accounts[SANDBOX_TELNYX_API_KEY].applications[
         SANDBOX_TELNYX_CONNECTION_ID
     ]
-    app.webhook_event_url, app.webhook_api_version = "https://mine.example.com/t", "1"
+    app.webhook_api_version = "1"
     telnyx = client(session, sandbox)
-
-    registered = await telnyx.async_register_callback_url(URL)
-
-    assert registered == RegisteredCallback(
-        target=SANDBOX_TELNYX_CONNECTION_ID,
-        url=URL,
-        previous={
-            "webhook_event_url": "https://mine.example.com/t",
-            "webhook_api_version": "1",
-        },
-    )
-    assert (app.webhook_event_url, app.webhook_api_version) == (URL, "2")
-    [update] = [r for r in sandbox.requests if r.method == "PATCH"]
-    assert update.json == {
-        "application_name": app.application_name,
-        "webhook_event_url": URL,
-        "webhook_api_version": "2",
-    }
-
-    await telnyx.async_restore_callback_url(registered)
-    assert (app.webhook_event_url, app.webhook_api_version) == (
-        "https://mine.example.com/t",
-        "1",
-    )
-    # What was stored without a version writes the URL back alone.
     await telnyx.async_restore_callback_url(
         RegisteredCallback(
             target=SANDBOX_TELNYX_CONNECTION_ID,

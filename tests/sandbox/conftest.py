@@ -78,3 +78,17 @@ async def call_api(
         body = await response.read()
         decoded = await response.json(content_type=None) if body else None
         return response.status, decoded, response.headers
+
+
+async def set_callback_fault(
+    sandbox: Sandbox, provider: str, fault: str | None
+) -> None:
+    """Make a provider's callbacks go wrong (or right again) over the control plane."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{sandbox.control_url}/callback_faults",
+            json={"provider": provider, "fault": fault},
+        ) as response,
+    ):
+        assert response.status == 200

@@ -32,7 +32,7 @@ from sandbox.state import (
     SandboxApplication,
 )
 
-from .conftest import ACCOUNT_PATH, PLIVO_HEADERS, VOBIZ_HEADERS
+from .conftest import ACCOUNT_PATH, PLIVO_HEADERS, VOBIZ_HEADERS, set_callback_fault
 
 ACCOUNTS = {"vobiz": SANDBOX_VOBIZ_AUTH_ID, "plivo": SANDBOX_PLIVO_AUTH_ID}
 TOKENS = {"vobiz": SANDBOX_VOBIZ_AUTH_TOKEN, "plivo": SANDBOX_PLIVO_AUTH_TOKEN}
@@ -305,14 +305,7 @@ async def test_callback_faults(
 ) -> None:
     """Each fault changes the callback as it says; the control plane sets it."""
     application(sandbox, "vobiz").hangup_url = receiver.url
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{sandbox.control_url}/callback_faults",
-            json={"provider": "vobiz", "fault": fault.value},
-        ) as response,
-    ):
-        assert response.status == 200
+    await set_callback_fault(sandbox, "vobiz", fault.value)
     sandbox.end_call(SANDBOX_VOBIZ_CALL_ID)
     await sandbox.callbacks_settled()
 

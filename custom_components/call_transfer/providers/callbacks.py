@@ -231,6 +231,16 @@ class ReplayGuard:
             )
 
 
+def configured[T](verifier: T | None, missing: str) -> T:
+    """Return what verifies an account's callbacks; refuse them all when it is not set.
+
+    ``missing`` says what is not set (a message without any secret).
+    """
+    if verifier is None:
+        raise CallbackRefusedError(CallbackRefusal.NOT_CONFIGURED, missing)
+    return verifier
+
+
 def hmac_sha256_base64(key: str, message: str) -> str:
     """Return base64(HMAC-SHA256(key, message)), both UTF-8."""
     digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()

@@ -47,14 +47,15 @@ def dial_xml(
     ring_timeout: int | None = None,
     speak_verb: str = "Speak",
     report: Mapping[str, str] | None = None,
+    number_report: Mapping[str, str] | None = None,
 ) -> str:
     """Return ``<Response>[<Speak>…</Speak>]<Dial …><Number>…</Number></Dial></Response>``.
 
     Built with an XML library, so text can never become markup; characters XML
     cannot carry are dropped from the announcement. ``speak_verb`` is the dialect's
     text-to-speech element (``Speak`` for Vobiz and Plivo, ``Say`` for Twilio).
-    ``report`` holds more ``Dial`` attributes: where the dialect reports the dialled
-    leg's outcome.
+    ``report`` holds more ``Dial`` attributes, ``number_report`` more ``Number``
+    attributes: where the dialect reports the dialled leg's outcome.
     """
     response = Element("Response")
     if announcement and (spoken := _NOT_XML_CHAR.sub("", announcement).strip()):
@@ -66,5 +67,7 @@ def dial_xml(
         dial.set("timeout", str(int(ring_timeout)))
     for name, value in (report or {}).items():
         dial.set(name, value)
-    SubElement(dial, "Number").text = require_e164(number, "number")
+    SubElement(dial, "Number", dict(number_report or {})).text = require_e164(
+        number, "number"
+    )
     return XML_DECLARATION + tostring(response, encoding="unicode")

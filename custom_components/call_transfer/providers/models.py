@@ -123,6 +123,9 @@ class TransferRequest:
     number, or a SIP URI where the provider's capabilities take one (``sip_destinations``).
     ``legs`` and the ``*_url``/``*_method`` fields are for providers that redirect
     a leg to a URL answering call-control XML (``TransferCapabilities.xml_url_legs``).
+    ``report_url``: where a provider that dials ``to`` in the request itself
+    (``NumberTransfer.IN_REQUEST``) and whose ``push`` reports transfer outcomes is
+    asked to report whether the number answered.
     """
 
     call_id: str
@@ -132,8 +135,6 @@ class TransferRequest:
     aleg_method: XmlUrlMethod = XmlUrlMethod.POST
     bleg_url: str | None = None
     bleg_method: XmlUrlMethod = XmlUrlMethod.POST
-    # Where the provider reports whether ``to`` answered (a provider whose ``push``
-    # reports transfer outcomes and takes the number in the request).
     report_url: str | None = None
 
     @property

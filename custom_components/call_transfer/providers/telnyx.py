@@ -20,13 +20,12 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
 from .callbacks import (
-    CallbackRefusal,
-    CallbackRefusedError,
     CallbackRequest,
     PushCapabilities,
     RegisteredCallback,
     ReplayGuard,
     VerifiedCallback,
+    configured,
 )
 from .capabilities import TransferCapabilities
 from .ed25519 import decode_public_key
@@ -279,12 +278,12 @@ class TelnyxClient(TransferProvider):
         self, request: CallbackRequest, replay_guard: ReplayGuard
     ) -> VerifiedCallback:
         """Verify the Ed25519 signature and timestamp, then read the event once."""
-        if self._public_key is None:
-            raise CallbackRefusedError(
-                CallbackRefusal.NOT_CONFIGURED,
-                "No Telnyx public key is set to verify webhooks with",
-            )
-        check_signature(request, self._public_key)
+        check_signature(
+            request,
+            configured(
+                self._public_key, "No Telnyx public key is set to verify webhooks with"
+            ),
+        )
         return VerifiedCallback(
             events=read_events(request, replay_guard),
             signature=SIGNATURE_NAME,

@@ -1,4 +1,13 @@
-"""Twilio: a transfer gives the live call new TwiML, inline (to a number) or from a URL."""
+"""Twilio: a transfer gives the live call new TwiML, inline (to a number) or from a URL.
+
+Push (``twilio_callbacks``): a phone number's ``StatusCallback`` tells its calls'
+ends; a transfer's ``<Dial action>`` tells whether the number answered. Registration
+sets the number's ``StatusCallback`` through the IncomingPhoneNumber resource
+(twilio.com/docs/phone-numbers/api/incomingphonenumber-resource: ``GET``/``POST
+/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json``, form fields
+``StatusCallback`` and ``StatusCallbackMethod``). Callbacks are signed with the
+account's auth token, which an account using an API key gives as ``auth_token``.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +22,25 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer
-from .callxml import DialOptions, dial_option_fields, dial_xml
+from .callbacks import (
+    CallbackRequest,
+    PushCapabilities,
+    RegisteredCallback,
+    ReplayGuard,
+    VerifiedCallback,
+    configured,
+)
+from .callxml import XML_DECLARATION, DialOptions, dial_option_fields, dial_xml
 from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
     CallTransferError,
     InvalidAuthError,
+    InvalidOptionError,
     InvalidRequestError,
     UnexpectedResponseError,
     forbidden_is_invalid_auth,
+    refusal_names_option,
 )
 from .http import (
     DEFAULT_TIMEOUT,
@@ -36,10 +55,13 @@ from .models import (
     CredentialField,
     LiveCall,
     NumberTransfer,
+    OptionField,
+    OptionKind,
     TransferLegs,
     TransferRequest,
     TransferResult,
 )
+from .twilio_callbacks import verify
 from .validation import require_http_url, text_or_none
 
 TWILIO_API_URL: Final = "https://api.twilio.com/2010-04-01"
@@ -47,6 +69,11 @@ TWILIO_API_URL: Final = "https://api.twilio.com/2010-04-01"
 ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 API_KEY_SID: Final = re.compile(r"SK[0-9a-fA-F]{32}")
 CALL_SID: Final = re.compile(r"CA[0-9a-fA-F]{32}")
+PHONE_NUMBER_SID: Final = re.compile(r"PN[0-9a-fA-F]{32}")
+# The option naming the phone number whose StatusCallback push registration sets.
+PHONE_NUMBER_SID_OPTION: Final = "phone_number_sid"
+# The number's fields a push registration sets, and writes back when undone.
+_STATUS_CALLBACK_FIELDS: Final = ("status_callback", "status_callback_method")
 # Twilio error codes that say more than their HTTP status.
 _ERROR_CODES: Final[Mapping[int, type[CallTransferError]]] = {
     20003: InvalidAuthError,  # Permission denied: the credentials
@@ -74,14 +101,27 @@ class TwilioClient(TransferProvider):
         # The account's auth token, or the secret of the API key named by api_key_sid.
         CredentialField(key="secret", secret=True),
         CredentialField(key="api_key_sid", secret=False, required=False),
+        # With an API key: the account's auth token, used only to verify callbacks.
+        CredentialField(key="auth_token", secret=True, required=False),
     )
-    option_fields = dial_option_fields(max_ring_timeout=600)
+    option_fields = (
+        *dial_option_fields(max_ring_timeout=600),
+        OptionField(key=PHONE_NUMBER_SID_OPTION, kind=OptionKind.IDENTIFIER),
+    )
     # A Call SID names one call: the update redirects that call, whichever leg it is.
     capabilities = TransferCapabilities(
         number_transfer=NumberTransfer.IN_REQUEST,
         xml_url_legs=frozenset({TransferLegs.ALEG}),
     )
     looks_up_calls = True
+    # A number's StatusCallback tells only calls ending; a transfer's Dial action its
+    # outcome, answered with TwiML that ends the call as the Dial alone would.
+    push = PushCapabilities(
+        reports_transfer_outcomes=True,
+        registration_option=PHONE_NUMBER_SID_OPTION,
+        answer_content_type="application/xml",
+        answer_body=f"{XML_DECLARATION}<Response></Response>",
+    )
 
     def __init__(
         self,
@@ -90,13 +130,17 @@ class TwilioClient(TransferProvider):
         account_sid: str,
         secret: str,
         api_key_sid: str | None = None,
+        auth_token: str | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        phone_number_sid: str | None = None,
         **dial_options: Unpack[DialOptions],
     ) -> None:
         """Create a client for one account, authenticated by its auth token or an API key.
 
-        ``dial_options`` shape the TwiML of transfers to a number.
+        ``auth_token`` (with an API key) verifies callbacks; ``phone_number_sid`` names
+        the number whose StatusCallback push registration sets; ``dial_options`` shape
+        the TwiML of transfers to a number.
         """
         if not ACCOUNT_SID.fullmatch(account_sid):
             raise InvalidAuthError(
@@ -107,7 +151,10 @@ class TwilioClient(TransferProvider):
                 "An API key SID is SK followed by 32 hexadecimal digits"
             )
         self.account_sid = account_sid
+        self.phone_number_sid = phone_number_sid
         self._api_key_sid = api_key_sid
+        # What Twilio signs callbacks with: the auth token, never an API key's secret.
+        self._signing_key = auth_token or (secret if api_key_sid is None else None)
         self._account_path = f"/Accounts/{account_sid}"
         self._twiml = partial(dial_xml, **dial_options, speak_verb="Say")
         authorization = basic_auth(api_key_sid or account_sid, secret)
@@ -115,7 +162,11 @@ class TwilioClient(TransferProvider):
             session,
             base_url or TWILIO_API_URL,
             {"Authorization": authorization},
-            secrets=(secret, authorization.removeprefix("Basic ")),
+            secrets=(
+                secret,
+                authorization.removeprefix("Basic "),
+                *((auth_token,) if auth_token else ()),
+            ),
             timeout=timeout,
         )
         # Every request: a JSON object back, or the provider's error read by _error.
@@ -197,9 +248,82 @@ class TwilioClient(TransferProvider):
     def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
         """Return TwiML that dials ``number`` with this account's dial options.
 
-        Twilio declares no ``push`` yet, so no ``report_url`` is ever given.
+        With ``report_url``, the Number's status callback reports there when the
+        number answers (``answered``), and the Dial's ``action`` its final outcome
+        (``DialCallStatus``: the only report of one not answered); the answer to
+        that request ends the call, as the Dial alone would.
         """
-        return self._twiml(number)
+        if not report_url:
+            return self._twiml(number)
+        return self._twiml(
+            number,
+            report={"action": report_url, "method": "POST"},
+            number_report={
+                "statusCallbackEvent": "answered",
+                "statusCallback": report_url,
+                "statusCallbackMethod": "POST",
+            },
+        )
+
+    async def async_validate_options(self) -> None:
+        """Check that the phone number named for push registration is the account's."""
+        if self.phone_number_sid is not None:
+            await self._phone_number(self._number_path())
+
+    def verify_callback(
+        self, request: CallbackRequest, replay_guard: ReplayGuard
+    ) -> VerifiedCallback:
+        """Verify ``X-Twilio-Signature`` with the auth token, then read what it tells."""
+        key = configured(
+            self._signing_key,
+            "An account using an API key needs its auth token to verify callbacks",
+        )
+        return verify(request, key, replay_guard)
+
+    async def async_register_callback_url(self, url: str) -> RegisteredCallback:
+        """Set the phone number's StatusCallback (POST) to ``url``; return its old one."""
+        path = self._number_path()
+        number = await self._phone_number(path)
+        previous = {
+            name: text_or_none(number.get(name)) or ""
+            for name in _STATUS_CALLBACK_FIELDS
+        }
+        await self._request_object(
+            "POST", path, form={"StatusCallback": url, "StatusCallbackMethod": "POST"}
+        )
+        assert self.phone_number_sid is not None  # _number_path checked it
+        return RegisteredCallback(
+            target=self.phone_number_sid, url=url, previous=previous
+        )
+
+    async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
+        """Write the phone number's StatusCallback and its method back as they were."""
+        await self._request_object(
+            "POST",
+            self._number_path(registered.target),
+            form={
+                "StatusCallback": registered.previous.get("status_callback", ""),
+                "StatusCallbackMethod": registered.previous.get(
+                    "status_callback_method"
+                )
+                or "POST",
+            },
+        )
+
+    def _number_path(self, number_sid: str | None = None) -> str:
+        """Return the path of the IncomingPhoneNumber named; refuse what is not a PN SID."""
+        sid = number_sid or self.phone_number_sid
+        if sid is None or not PHONE_NUMBER_SID.fullmatch(sid):
+            raise InvalidOptionError(
+                "Name the Twilio phone number by its SID: PN followed by 32 hexadecimal digits",
+                option=PHONE_NUMBER_SID_OPTION,
+            )
+        return f"{self._account_path}/IncomingPhoneNumbers/{sid}.json"
+
+    async def _phone_number(self, path: str) -> dict[str, Any]:
+        with refusal_names_option(PHONE_NUMBER_SID_OPTION, CallNotFoundError):
+            number, _ = await self._request_object("GET", path)
+        return number
 
     def _call_path(self, call_id: str) -> str:
         """Return the path of one Call resource; refuse what is not a Call SID."""
@@ -218,7 +342,7 @@ class TwilioClient(TransferProvider):
         if request.to is not None:
             if request.aleg_url is not None:
                 raise InvalidRequestError("Give either to or aleg_url, not both")
-            return {"Twiml": self.dial_xml(request.to)}
+            return {"Twiml": self.dial_xml(request.to, report_url=request.report_url)}
         if request.aleg_url is None:
             raise InvalidRequestError(
                 "A Twilio transfer needs to (a number) or aleg_url (a URL answering TwiML)"

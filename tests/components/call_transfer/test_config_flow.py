@@ -517,11 +517,13 @@ async def test_add_twilio_account_with_its_auth_token(
         "account_sid",
         "secret",
         "api_key_sid",
+        "auth_token",
         "advanced_options",
     ]
-    assert [type(key).__name__ for key in schema][:3] == [
+    assert [type(key).__name__ for key in schema][:4] == [
         "Required",
         "Required",
+        "Optional",
         "Optional",
     ]
 
@@ -561,12 +563,16 @@ async def test_add_twilio_account_with_an_api_key(
 async def test_twilio_reauth_moves_to_an_api_key_and_back(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
-    """Reauth asks for the secret and the optional API key SID, and keeps the account."""
+    """Reauth asks for the secrets and the optional API key SID, and keeps the account.
+
+    With an API key, the auth token (for callbacks) may come along.
+    """
     entry = add_entry(hass, sandbox, "twilio")
     result = await entry.start_reauth_flow(hass)
     assert [str(key) for key in result["data_schema"].schema] == [
         "secret",
         "api_key_sid",
+        "auth_token",
     ]
     assert result["description_placeholders"]["provider"] == "Twilio"
 
@@ -575,6 +581,7 @@ async def test_twilio_reauth_moves_to_an_api_key_and_back(
         {
             "secret": SANDBOX_TWILIO_API_KEY_SECRET,
             "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "auth_token": SANDBOX_TWILIO_AUTH_TOKEN,
         },
     )
     assert result["reason"] == "reauth_successful"
@@ -582,6 +589,7 @@ async def test_twilio_reauth_moves_to_an_api_key_and_back(
         sandbox,
         secret=SANDBOX_TWILIO_API_KEY_SECRET,
         api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
+        auth_token=SANDBOX_TWILIO_AUTH_TOKEN,
     )
 
     result = await entry.start_reauth_flow(hass)
@@ -762,3 +770,65 @@ async def test_reconfigure_checks_the_kept_secret(
 
     assert result["errors"] == {"base": "invalid_auth"}
     assert vobiz_entry.data == vobiz_data(sandbox)
+
+
+async def test_twilio_api_key_with_its_auth_token_for_callbacks(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The account form takes the auth token beside an API key; it is never shown back.
+
+    Reconfigure keeps it when left empty (also when there is none), and takes a new one.
+    """
+    key = {
+        "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+        "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+    }
+    result = await start_flow(hass, "twilio")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(twilio_data(sandbox, **key, auth_token=SANDBOX_TWILIO_AUTH_TOKEN)),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].data["auth_token"] == SANDBOX_TWILIO_AUTH_TOKEN
+    await hass.config_entries.async_remove(result["result"].entry_id)
+
+    entry = add_entry(hass, sandbox, "twilio")
+    hass.config_entries.async_update_entry(
+        entry, data=entry.data | key | {"auth_token": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    result = await entry.start_reconfigure_flow(hass)
+    shown = result["data_schema"].schema
+    assert "auth_token" in [str(k) for k in shown]
+    suggested = {str(k): (k.description or {}).get("suggested_value") for k in shown}
+    assert suggested["auth_token"] is None
+    assert suggested["secret"] is None
+    assert SANDBOX_TWILIO_AUTH_TOKEN not in str(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "advanced_options": {"base_url": sandbox.twilio_base_url},
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == twilio_data(
+        sandbox, **key, auth_token=SANDBOX_TWILIO_AUTH_TOKEN
+    )
+
+    # Without one stored, none is kept.
+    hass.config_entries.async_update_entry(
+        entry, data={k: v for k, v in entry.data.items() if k != "auth_token"}
+    )
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "account_sid": SANDBOX_TWILIO_ACCOUNT_SID,
+            "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+            "auth_token": "",
+            "advanced_options": {"base_url": sandbox.twilio_base_url},
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == twilio_data(sandbox, **key)

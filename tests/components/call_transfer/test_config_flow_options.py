@@ -216,7 +216,10 @@ async def test_twilio_dial_options_shape_the_twiml(
         "caller_id",
         "announcement",
         "ring_timeout",
+        "phone_number_sid",
         "scan_interval",
+        "push",
+        "push_register",
     ]
 
     await hass.config_entries.options.async_configure(

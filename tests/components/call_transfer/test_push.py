@@ -1,7 +1,7 @@
-"""Instant call events on Vobiz, Plivo and Telnyx: signed callbacks, as Home Assistant users see them.
+"""Instant call events on each push provider: signed callbacks, as Home Assistant users see them.
 
 The sandbox sends the providers' callbacks, signed with each one's scheme, to the URL
-Home Assistant set at the sandbox's application; anything else is a request anyone
+Home Assistant set at the sandbox's application or number; anything else is a request anyone
 could send to that URL. What Home Assistant does of them shows in events, entity
 states, the webhook's answers and diagnostics.
 """
@@ -23,7 +23,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN
 from custom_components.call_transfer.providers import PROVIDERS
-from sandbox import CallbackFault, Fault, FaultKind
+from sandbox import (
+    SANDBOX_TWILIO_API_KEY_SECRET,
+    SANDBOX_TWILIO_API_KEY_SID,
+    SANDBOX_TWILIO_AUTH_TOKEN,
+    CallbackFault,
+    Fault,
+    FaultKind,
+)
 from tests.helpers.push import REGISTRATION_PATHS, PushAccount
 
 
@@ -166,7 +173,8 @@ async def test_each_forgery_is_refused_with_nothing_changed(
     """Wrong key, URL or body altered, missing or malformed headers, a replay, a stale time.
 
     Which forgeries there are depends on what the provider signs (``PushAccount.forgeries``):
-    Telnyx signs the body and a timestamp, Plivo the URL and body, Vobiz the URL.
+    Telnyx signs the body and a timestamp, Plivo and Twilio the URL and body (Twilio's
+    status callbacks carry their time), Vobiz the URL.
     """
     await push.set_up()
     call = await push.start_call()
@@ -275,10 +283,12 @@ async def test_refusals_spread_over_time_raise_no_issue(
 ) -> None:
     """Refusals further apart than 10 minutes, or with an accepted one between: no issue."""
     await push.set_up()
-    form = push.hangup(await push.start_call())
+    call = await push.start_call()
+    form = push.hangup(call)
     for _ in range(4):
         await push.post(push.unsigned, form)
     push.freezer.tick(601)
+    form = push.hangup(call)  # Twilio's Timestamp, Telnyx's event: sent now
     await push.post(push.unsigned, form)
     assert (await push.post(push.signed(form), form))[0] == 200
     for _ in range(4):
@@ -293,23 +303,23 @@ async def test_refusals_spread_over_time_raise_no_issue(
 async def test_registration_sets_and_restores_the_callback_url(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Opted in, the application's callback URL is Home Assistant's; opted out, it is back.
+    """Opted in, the provider's callback URL is Home Assistant's; opted out, it is back.
 
-    Vobiz and Plivo: its hangup URL and method; Telnyx: its webhook URL and API version.
+    Vobiz and Plivo: the application's hangup URL and method; Twilio: the number's
+    status callback and method; Telnyx: the webhook URL and API version.
     """
-    push.set_target("https://mine.example.com/h", "1" if push.json else "GET")
+    push.set_target(*push.users_target)
     await push.set_up()
     assert push.target[0].startswith("http://127.0.0.1:")
     assert "/api/webhook/" in push.target[0]
-    assert push.target[1] == ("2" if push.json else "POST")
-    if not push.json:
-        assert push.app.answer_url == "https://app.example.com/answer"
+    assert push.target[1] == push.registered_second
+    assert push.untouched_url in (None, "https://app.example.com/answer")
 
     hass.config_entries.async_update_entry(
         push.entry, options=push.entry.options | {"push_register": False}
     )
     await hass.async_block_till_done()
-    assert push.target == ("https://mine.example.com/h", "1" if push.json else "GET")
+    assert push.target == push.users_target
 
     hass.config_entries.async_update_entry(
         push.entry, options=push.entry.options | {"push_register": True}
@@ -319,7 +329,7 @@ async def test_registration_sets_and_restores_the_callback_url(
     # Removing the account puts the user's URL back too.
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert push.target == ("https://mine.example.com/h", "1" if push.json else "GET")
+    assert push.target == push.users_target
 
 
 async def test_turning_push_off_restores_and_stops_answering(
@@ -437,3 +447,35 @@ async def test_a_url_that_cannot_be_put_back_is_forgotten_with_the_account(
 
     assert push.target[0] == url
     assert "Could not put back the callback URL at the provider" in caplog.text
+
+
+@pytest.mark.parametrize("push_provider", ["twilio"])
+async def test_a_twilio_api_key_needs_the_auth_token_for_callbacks(
+    push: PushAccount, hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """An API key's secret signs nothing: refused (403) until the auth token is given."""
+    key = {
+        "secret": SANDBOX_TWILIO_API_KEY_SECRET,
+        "api_key_sid": SANDBOX_TWILIO_API_KEY_SID,
+    }
+    hass.config_entries.async_update_entry(push.entry, data=push.entry.data | key)
+    await push.set_up()
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [sent.status for sent in push.sandbox.callbacks_sent] == [403]
+    assert push.ended == []
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
+    assert diagnostics["push"]["refused"] == {"not_configured": 1}
+
+    hass.config_entries.async_update_entry(
+        push.entry, data=push.entry.data | {"auth_token": SANDBOX_TWILIO_AUTH_TOKEN}
+    )
+    await hass.async_block_till_done()  # the loaded account takes it, no reload
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert push.sandbox.callbacks_sent[-1].status == 200
+    assert ids(push.ended) == [call.call_id]
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
+    assert SANDBOX_TWILIO_AUTH_TOKEN not in str(diagnostics)

@@ -14,9 +14,14 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
-from sandbox import SANDBOX_TELNYX_PUBLIC_KEY, TelnyxAccount, TelnyxApplication
+from sandbox import SANDBOX_TELNYX_PUBLIC_KEY
 from tests.helpers.hass import transfer
-from tests.helpers.push import APPS, REGISTRATION_OPTIONS, PushAccount
+from tests.helpers.push import (
+    APPS,
+    DIAL_XML_PROVIDERS,
+    REGISTRATION_OPTIONS,
+    PushAccount,
+)
 
 from .test_dial import relayer  # noqa: F401 - the stand-in for Cloud's relayer
 
@@ -41,11 +46,12 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
 
 
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
-    """The form shows the callback URL to paste; saving sets it at the application.
+    """The form shows the callback URL to paste; saving sets it at the provider.
 
     Push and what it needs come last: the switch, the public key that verifies the
-    callbacks (Telnyx), registration; the application it sets the URL on keeps its
-    place among the provider's options (first on Telnyx, whose calls it lists too).
+    callbacks (Telnyx), registration; the application (Twilio: number) it sets the URL
+    on keeps its place among the provider's options (first on Telnyx, whose calls it
+    lists too; last on the others).
     """
     option = REGISTRATION_OPTIONS[push.provider]
     await push.set_up(push=False, push_register=False, **{option: None})
@@ -94,21 +100,28 @@ def push_fields(push: PushAccount) -> dict[str, Any]:
     return {"push": True}
 
 
-@pytest.mark.parametrize("invalid", [False, True])
+@pytest.mark.parametrize(
+    "target", [None, "404404", "PN5a4db0c00000000000000000000000ff"]
+)
 async def test_registration_needs_an_application_the_provider_knows(
-    push: PushAccount, invalid: bool
+    push: PushAccount, target: str | None
 ) -> None:
-    """Setting the URL needs an application, checked with the provider; nothing is saved."""
+    """Setting the URL needs an application (Twilio: a number), checked with the provider.
+
+    Nothing is saved.
+    """
     option = REGISTRATION_OPTIONS[push.provider]
     before = push.target
     await push.set_up(push=False, push_register=False, **{option: None})
     fields = push_fields(push) | {"push_register": True}
-    if invalid:
-        fields[option] = "404404"
+    if target is not None:
+        fields[option] = target
     result = await submit(push, fields)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
-        option: f"invalid_{option}" if invalid else "registration_target_required"
+        option: "registration_target_required"
+        if target is None
+        else f"invalid_{option}"
     }
     assert not push.entry.options.get("push")
     assert push.target == before
@@ -186,7 +199,7 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
     push.set_target("https://mine.example.com/h", push.target[1])
     await push.set_up()
     first = push.target[0]
-    call = next(iter(push.sandbox.calls.values()))
+    call = await push.start_call()
 
     for index, host in enumerate(("[::1]", "127.0.0.2", "127.0.0.3", "127.0.0.4")):
         await hass.config.async_update(external_url=hass_url.replace("127.0.0.1", host))
@@ -195,7 +208,8 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
         # Signed for the first URL: verifies while it is among the last four.
         form = push.hangup(call, first)
         if isinstance(form, dict):
-            form = {"Event": "Hangup", "CallUUID": "c1", "Duration": "1"}
+            # Each callback another (Twilio tells events apart by their SequenceNumber).
+            form |= {"Duration": str(index), "SequenceNumber": str(index)}
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
         assert status == (200 if index < 3 or push.json else 401), host
     await hass.config.async_update(external_url=None)
@@ -209,30 +223,20 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Naming another application: the first gets its old URL back, the second the callback URL."""
+    """Naming another application (number): the first gets its old URL back, the second the callback URL."""
     before = push.target
     await push.set_up()
     url = push.callback_url
-    account = push.account
-    if isinstance(account, TelnyxAccount):
-        account.connections.add("999000")
-        account.applications["999000"] = TelnyxApplication("999000", "Second")
-    else:
-        account.applications["999000"] = type(push.app)("999000", "Second application")
+    other, registered_on_other = push.add_registration_target()
 
     hass.config_entries.async_update_entry(
         push.entry,
-        options=push.entry.options | {REGISTRATION_OPTIONS[push.provider]: "999000"},
+        options=push.entry.options | {REGISTRATION_OPTIONS[push.provider]: other},
     )
     await hass.async_block_till_done()
 
     assert push.target == before
-    assert (
-        account.applications["999000"].__getattribute__(
-            "webhook_event_url" if push.json else "hangup_url"
-        )
-        == url
-    )
+    assert registered_on_other() == url
 
 
 async def test_callbacks_through_home_assistant_cloud(
@@ -258,9 +262,9 @@ async def test_callbacks_through_home_assistant_cloud(
 
         await hass.config_entries.async_remove(push.entry.entry_id)
         await hass.async_block_till_done()
-    # Each of the account's webhooks had a cloudhook (Telnyx dials in the request:
-    # it has no Dial XML webhook): each is deleted.
-    assert delete.await_count == (1 if push.json else 2)
+    # Each of the account's webhooks had a cloudhook (callbacks, and Dial XML where
+    # the provider fetches it: Twilio and Telnyx dial in the request): each is deleted.
+    assert delete.await_count == (2 if push.provider in DIAL_XML_PROVIDERS else 1)
 
 
 @contextmanager
@@ -286,7 +290,7 @@ def cloud_connected(
         yield delete
 
 
-@pytest.mark.parametrize("push_provider", ["vobiz", "plivo"])
+@pytest.mark.parametrize("push_provider", DIAL_XML_PROVIDERS)
 async def test_no_cloudhook_for_callbacks_awaits_no_outcome(
     push: PushAccount,
     hass: HomeAssistant,

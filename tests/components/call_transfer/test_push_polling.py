@@ -8,7 +8,8 @@ pushed starts (as the account would with Home Assistant answering calls first) a
 point the sandbox application's answer URL at Home Assistant, to show the rule: while
 callbacks verify and report starts and no call is live, polling only reconciles, every
 5 minutes; a refused callback, or a start only a poll found, brings the account's
-interval back at once.
+interval back at once. Twilio reports starts to no URL Home Assistant can set (a
+number's status callback tells only ends), so these run on the others.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.call_transfer.providers import PROVIDERS
 from sandbox import SANDBOX_ANSWER_URL, CallbackFault
 from sandbox.state import SANDBOX_TELNYX_WEBHOOK_URL
-from tests.helpers.push import PushAccount
+from tests.helpers.push import CALL_START_PROVIDERS, PUSH_PROVIDERS, PushAccount
 
 RECONCILIATION = timedelta(minutes=5)
+# The providers whose client declares no pushed starts, as they are.
+UNPUSHED_STARTS = [
+    provider
+    for provider in PUSH_PROVIDERS
+    if not (push := PROVIDERS[provider].push) or not push.reports_call_starts
+]
 
 
 @contextmanager
@@ -70,6 +77,7 @@ async def reconciling(push: PushAccount) -> None:
     push.sandbox.requests.clear()
 
 
+@pytest.mark.parametrize("push_provider", CALL_START_PROVIDERS)
 async def test_polling_reconciles_while_pushed_starts_arrive(
     push: PushAccount, hass_client: ClientSessionGenerator
 ) -> None:
@@ -89,6 +97,7 @@ async def test_polling_reconciles_while_pushed_starts_arrive(
     assert diagnostics["push"]["reports_call_starts"] is True
 
 
+@pytest.mark.parametrize("push_provider", CALL_START_PROVIDERS)
 async def test_a_refused_callback_brings_polling_back(push: PushAccount) -> None:
     """Callbacks refused (forged): a poll at once finds the call, then every 10 s."""
     with pushed_starts(push.provider):
@@ -109,6 +118,7 @@ async def test_a_refused_callback_brings_polling_back(push: PushAccount) -> None
         assert listings(push) == 6
 
 
+@pytest.mark.parametrize("push_provider", CALL_START_PROVIDERS)
 async def test_no_callbacks_bring_polling_back(push: PushAccount) -> None:
     """Callbacks stop (the answer URL moved): the next reconciliation finds the call."""
     with pushed_starts(push.provider):
@@ -130,6 +140,7 @@ async def test_no_callbacks_bring_polling_back(push: PushAccount) -> None:
         assert listings(push) == 6
 
 
+@pytest.mark.parametrize("push_provider", CALL_START_PROVIDERS)
 async def test_a_pushed_start_polls_at_the_interval_during_the_call(
     push: PushAccount,
 ) -> None:
@@ -145,11 +156,11 @@ async def test_a_pushed_start_polls_at_the_interval_during_the_call(
         assert listings(push) == 3
 
 
-@pytest.mark.parametrize("push_provider", ["vobiz", "plivo"])
+@pytest.mark.parametrize("push_provider", UNPUSHED_STARTS)
 async def test_without_pushed_starts_polling_keeps_its_interval(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Vobiz and Plivo as they are: callbacks healthy, still a listing every 10 s."""
+    """Vobiz, Plivo and Twilio as they are: callbacks healthy, still a listing every 10 s."""
     await push.set_up()
     call = await push.start_call()
     push.sandbox.end_call(call.call_id)
