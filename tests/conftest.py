@@ -13,6 +13,7 @@
 # (which ships its own custom_components package) can shadow it.
 import custom_components.call_transfer  # noqa: F401  isort:skip
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,17 @@ pytest_plugins = [
     "tests.helpers.push",
     "tests.helpers.voice",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the recorder's SQL and connection-pool lines out of the test run's output.
+
+    Home Assistant's test plugin logs ``sqlalchemy.engine`` at INFO, and tests using
+    ``caplog`` put the root logger at DEBUG; the recorder's thread then wrote its lines
+    between tests, past pytest's capture, thousands of them per run.
+    """
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("homeassistant.components.recorder").setLevel(logging.INFO)
 
 
 _MARKED_FOLDERS = {"browser": "browser", "e2e": "e2e"}

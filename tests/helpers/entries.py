@@ -13,6 +13,17 @@ from sandbox import Sandbox
 from tests.helpers.provider_cases import PROVIDER_CASES, ProviderCase
 
 
+def form_input(data: dict[str, Any]) -> dict[str, Any]:
+    """Return what a user types into an account form for this entry data.
+
+    The API base URL is typed into the form's Advanced options section.
+    """
+    typed = {key: value for key, value in data.items() if key != "provider"}
+    if "base_url" in typed:
+        typed["advanced_options"] = {"base_url": typed.pop("base_url")}
+    return typed
+
+
 def add_entry(
     hass: HomeAssistant, sandbox: Sandbox, provider: str, **entry_fields: Any
 ) -> MockConfigEntry:

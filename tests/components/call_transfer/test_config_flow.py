@@ -30,7 +30,7 @@ from sandbox import (
     FaultKind,
     Sandbox,
 )
-from tests.helpers.entries import add_entry
+from tests.helpers.entries import add_entry, form_input
 from tests.helpers.provider_cases import (
     PROVIDER_CASES,
     TELNYX_FINGERPRINT,
@@ -41,17 +41,6 @@ from tests.helpers.provider_cases import (
     twilio_data,
     vobiz_data,
 )
-
-
-def form_input(data: dict[str, Any]) -> dict[str, Any]:
-    """Return what a user types into the provider form for this entry data.
-
-    The API base URL is typed into the form's Advanced options section.
-    """
-    typed = {key: value for key, value in data.items() if key != "provider"}
-    if "base_url" in typed:
-        typed["advanced_options"] = {"base_url": typed.pop("base_url")}
-    return typed
 
 
 def suggested_values(schema: vol.Schema) -> dict[str, Any]:

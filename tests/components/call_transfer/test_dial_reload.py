@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
 
 from sandbox import Fault, FaultKind, LegOutcome, LegResult, Sandbox
-from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.entries import add_entry, form_input, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.provider_cases import (
     PROVIDER_CASES,
@@ -78,7 +78,7 @@ async def reconfigure(
     result = await entry.start_reconfigure_flow(hass)
     data = case.data(sandbox, auth_token=NEW_TOKEN)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {k: v for k, v in data.items() if k != "provider"}
+        result["flow_id"], form_input(data)
     )
     assert result["reason"] == "reconfigure_successful"
 

@@ -43,7 +43,7 @@ from sandbox import (
     SANDBOX_TWILIO_API_KEY_SID,
     Sandbox,
 )
-from tests.helpers.entries import add_entry, setup_entry
+from tests.helpers.entries import add_entry, form_input, setup_entry
 from tests.helpers.hass import transfer
 from tests.helpers.provider_cases import PROVIDER_CASES, twilio_data
 
@@ -161,8 +161,9 @@ async def reconfigure_to_api_key(
         api_key_sid=SANDBOX_TWILIO_API_KEY_SID,
         secret=SANDBOX_TWILIO_API_KEY_SECRET,
     )
-    del data["provider"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(data)
+    )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     sandbox.twilio_accounts[entry.data["account_sid"]].auth_token = "rolled-over"
