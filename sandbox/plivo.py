@@ -13,16 +13,17 @@ plivo.com/docs/voice/xml/speak and /xml/dial, ``Number`` and ``User``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from http import HTTPStatus
 import re
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
 from .api import ApiRequest, Route, basic_credentials
 from .callxml import VOBIZ_XML
 from .plivo_style import PlivoStyleApi, with_api_id
-from .state import PlivoAccount
+from .state import PlivoAccount, SandboxCall
 
 # Plivo XML is what Vobiz copied, with more attributes on <Dial>.
 PLIVO_XML: Final = VOBIZ_XML.with_attributes(
@@ -68,6 +69,39 @@ class PlivoApi(PlivoStyleApi[PlivoAccount]):
         """Return the Plivo account with this Auth ID."""
         return self.state.plivo_accounts.get(auth_id)
 
+    def call_record(self, call: SandboxCall) -> dict[str, Any] | None:
+        """Return an ended call's record, as "Get call detail record (CDR) of a call" shows it.
+
+        Plivo keeps records of completed calls: a call in progress has none (404).
+        """
+        if call.ended is None:
+            return None
+        duration = int((call.ended - call.started).total_seconds())
+        return {
+            "answer_time": local_time(call.started),
+            "bill_duration": duration,
+            "billed_duration": duration,
+            "call_direction": call.direction,
+            "call_duration": duration,
+            "call_state": "ANSWER",
+            "call_uuid": call.call_id,
+            "conference_uuid": None,
+            "end_time": local_time(call.ended),
+            "from_number": call.from_number,
+            "hangup_cause_code": 4000,
+            "hangup_cause_name": "Normal Hangup",
+            "hangup_source": "Caller",
+            "initiation_time": local_time(call.started),
+            "parent_call_uuid": None,
+            "resource_uri": f"/v1/Account/{call.account}/Call/{call.call_id}/",
+            "stir_verification": "Not Applicable",
+            "to_number": call.to_number,
+            "total_amount": "0.00000",
+            "total_rate": "0.00850",
+            "voice_network_group": "",
+            "source_ip": "",
+        }
+
     def _account(
         self, request: ApiRequest, account: PlivoAccount, params: dict[str, str]
     ) -> web.Response:
@@ -88,3 +122,8 @@ class PlivoApi(PlivoStyleApi[PlivoAccount]):
                 }
             )
         )
+
+
+def local_time(moment: datetime) -> str:
+    """Write a time as Plivo's call records do: ``YYYY-MM-DD HH:MM:SS+HH:MM`` (UTC here)."""
+    return moment.astimezone(UTC).isoformat(sep=" ", timespec="seconds")

@@ -4,9 +4,11 @@ Under ``/Account/{auth_id}/``: the live calls as ids (``GET …/Call/?status=liv
 live call (``GET …/Call/{uuid}/?status=live``, 404 unless live), a transfer (``POST
 …/Call/{uuid}/`` with ``legs`` and each transferred leg's URL and method, 202) and a
 hang-up (``DELETE …/Call/{uuid}/``, 204). Every body carries a fresh ``api_id``; errors
-are ``{"api_id", "error"}``. Beyond the docs, and on purpose strict: call reads answer
-400 without ``?status=live`` (the sandbox has no records of finished calls), and a
-transfer with a parameter the provider does not document answers 400. After the 202 of
+are ``{"api_id", "error"}``. A call read without ``status`` is its call
+detail record (``call_record``: each provider's own form), 404 where the provider
+keeps none. Beyond the docs, and on purpose strict: a ``status`` other than ``live``
+answers 400, and a transfer with a parameter the provider does not document answers
+400. After the 202 of
 a transfer each transferred leg's URL is fetched in the background (``legfetch``) and
 its answer checked against the provider's XML dialect. A provider of this family says
 how requests authenticate and serves its own account resource.
@@ -33,7 +35,7 @@ from .api import (
 )
 from .callxml import XmlDialect
 from .legfetch import LegFetcher
-from .state import SandboxApplication, SandboxState
+from .state import SandboxApplication, SandboxCall, SandboxState
 
 if TYPE_CHECKING:
     from .api import ApiRequest
@@ -164,6 +166,8 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
     def _live_call(
         self, request: ApiRequest, account: AccountT, params: dict[str, str]
     ) -> web.Response:
+        if "status" not in request.query:
+            return self._call_record(account, params["call_uuid"])
         _require_live_filter(request)
         call = self.state.live_call(self.name, account.auth_id, params["call_uuid"])
         if call is None:
@@ -182,6 +186,17 @@ class PlivoStyleApi[AccountT: AuthIdAccount](ProviderApi[AccountT]):
                 }
             )
         )
+
+    def _call_record(self, account: AccountT, call_uuid: str) -> web.Response:
+        call = self.state.account_call(self.name, account.auth_id, call_uuid)
+        record = None if call is None else self.call_record(call)
+        if record is None:
+            return self._call_not_found()
+        return self.ok(with_api_id(record))
+
+    @abstractmethod
+    def call_record(self, call: SandboxCall) -> dict[str, Any] | None:
+        """Return the call detail record of a call (``GET …/Call/{uuid}/``); None: 404."""
 
     def _transfer(
         self, request: ApiRequest, account: AccountT, params: dict[str, str]

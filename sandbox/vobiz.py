@@ -4,12 +4,15 @@ A Plivo-style call API (``plivo_style``) authenticated by the ``X-Auth-ID`` and
 ``X-Auth-Token`` headers, whose account is ``GET /auth/me``. Errors use the
 ``{"api_id", "error"}`` envelope, one of the three shapes Vobiz's docs show; a STATUS
 fault with a body sends the others. Paths are PascalCase: another spelling of
-``Account`` or ``Call`` is answered 401, as Vobiz does.
+``Account`` or ``Call`` is answered 401, as Vobiz does. A call's record (``GET
+…/Call/{uuid}/``, docs.vobiz.ai/call/retrieve-call) is served for calls in progress and
+ended alike, with the fields of that page's example.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 import re
 from typing import Any, Final
 
@@ -18,7 +21,7 @@ from aiohttp import web
 from .api import ApiRequest, Route
 from .callxml import VOBIZ_XML
 from .plivo_style import PlivoStyleApi, with_api_id
-from .state import VobizAccount
+from .state import SandboxCall, VobizAccount
 
 # Path segments Vobiz spells in PascalCase; another spelling is answered 401.
 _PASCAL_CASE: Final = frozenset({"Account", "Call"})
@@ -51,6 +54,26 @@ class VobizApi(PlivoStyleApi[VobizAccount]):
     def transfer_answer(self, call_uuid: str) -> dict[str, Any]:
         """Vobiz names the transferred call in its answer."""
         return {"message": "call transferred", "call_uuid": call_uuid}
+
+    def call_record(self, call: SandboxCall) -> dict[str, Any]:
+        """Return the record of any call, live or ended, as "Retrieve a Call (CDR)" shows it."""
+        ended = call.ended or datetime.now(UTC)
+        duration = max(0, int((ended - call.started).total_seconds()))
+        started = call.started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "call_uuid": call.call_id,
+            "request_uuid": call.request_uuid,
+            "from": call.from_number,
+            "to": call.to_number,
+            "status": call.status.value,
+            "direction": call.direction,
+            "duration": duration,
+            "billed_duration": duration,
+            "call_rate": "0.02",
+            "total_cost": "0.00",
+            "created_at": started,
+            "answered_at": started,
+        }
 
     def _me(
         self, request: ApiRequest, account: VobizAccount, params: dict[str, str]

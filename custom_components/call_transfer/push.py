@@ -9,8 +9,9 @@ raw body: refused (a missing, wrong or replayed signature; a body that cannot be
 it is answered 401 (400, 403), changes nothing and is counted; repeated refusals raise
 a repair issue naming the likely cause, which goes with the next accepted callback.
 Accepted, what it tells feeds the account's live calls (``source: push``) and the
-transfers' outcomes (``transfer_outcomes.py``). An end told by a body its signature does
-not cover (Vobiz's documented form) ends a call only once the provider confirms it.
+transfers' outcomes (``transfer_outcomes.py``). What a body its signature does not cover
+(Vobiz's documented form) tells of a call is used only as the provider confirms it: a
+call the provider does not know is refused (403), a provider that cannot answer gets 503.
 
 What the account's callbacks did so far (counts, the replay guard, the outcomes
 awaited) is kept by the integration, across reloads and options changes.
@@ -18,6 +19,7 @@ awaited) is kept by the integration, across reloads and options changes.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -37,7 +39,13 @@ from .const import CONF_PUSH, CONF_PUSH_REGISTER, DOMAIN, LOGGER
 from .coordinator import CallReport, LiveCallsCoordinator, ReportSource
 from .data import CallTransferConfigEntry, create_client
 from .event import transfers_entity_id
-from .providers import CallTransferError, LiveCall, TransferRequest
+from .providers import (
+    DEFAULT_TIMEOUT,
+    CallTransferError,
+    ConfirmedCall,
+    LiveCall,
+    TransferRequest,
+)
 from .providers.callbacks import (
     MAX_CALLBACK_BYTES,
     TRANSFER_TOKEN_PARAM,
@@ -78,7 +86,16 @@ _REFUSAL_STATUS: Final = {
     CallbackRefusal.MALFORMED: HTTPStatus.BAD_REQUEST,
     CallbackRefusal.NOT_CONFIGURED: HTTPStatus.FORBIDDEN,
     CallbackRefusal.UNSUPPORTED_SIGNING: HTTPStatus.FORBIDDEN,
+    CallbackRefusal.UNKNOWN_CALL: HTTPStatus.FORBIDDEN,
 }
+# What a callback tells of a call, which a body its signature leaves out cannot tell
+# before the provider confirms it.
+_CALL_KINDS: Final = frozenset(
+    {CallbackKind.CALL_STARTED, CallbackKind.CALL_ANSWERED, CallbackKind.CALL_ENDED}
+)
+# The longest a callback waits for the provider to confirm a call (its live details,
+# then its record: each request within the client's own timeout).
+CONFIRM_TIMEOUT: Final = DEFAULT_TIMEOUT
 
 
 class PushAccount:
@@ -237,17 +254,82 @@ class PushRuntime:
         try:
             body = await _read_body(request)
             verified = self._verify(request, body, received_at)
+            events = await self._async_confirmed(verified)
         except CallbackRefusedError as err:
             self._refused(err, received_at)
             return Response(
                 status=_REFUSAL_STATUS.get(err.reason, HTTPStatus.UNAUTHORIZED)
             )
+        except (CallTransferError, TimeoutError) as err:
+            # The provider could not confirm what the body says: nothing is applied.
+            # A 5xx tells the provider the callback was not taken (a 4xx would say it
+            # is wrong), so one that retries sends it again; polls catch up otherwise.
+            LOGGER.debug(
+                "Could not confirm a callback of %s with %s: %s",
+                self.entry.title,
+                client.display_name,
+                err,
+            )
+            return Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         self._accepted(verified, received_at)
-        for event in verified.events:
-            self._apply(event, verified.body_signed, received_at)
+        for event in events:
+            self._apply(event, received_at)
         push = client.push
         assert push is not None  # push is on only where the client declares it
         return Response(text=push.answer_body, content_type=push.answer_content_type)
+
+    async def _async_confirmed(
+        self, verified: VerifiedCallback
+    ) -> tuple[CallbackEvent, ...]:
+        """Return what a verified callback tells that may be applied.
+
+        A body the signature covers is applied as told. Otherwise (Vobiz's documented
+        signatures cover the URL and a nonce only: whoever sees one callback can send
+        its headers with another body) the calls it names are read at the provider
+        first, awaited so that a call the provider does not know is refused
+        (``UNKNOWN_CALL``) and nothing is applied: what feeds the live calls is then
+        the provider's record, never the body's numbers. A start of a call already
+        known tells nothing new. Transfer outcomes name Home Assistant's own token.
+        """
+        coordinator = self.entry.runtime_data.coordinator
+        if verified.body_signed or coordinator is None:
+            return verified.events
+        events: list[CallbackEvent] = []
+        for event in verified.events:
+            if event.kind not in _CALL_KINDS or event.call is None:
+                events.append(event)
+                continue
+            known = coordinator.record.calls.get(event.call.call_id)
+            if known is not None and event.kind is not CallbackKind.CALL_ENDED:
+                continue
+            if (confirmed := await self._async_confirm(event.call.call_id)) is None:
+                if known is None:
+                    raise CallbackRefusedError(
+                        CallbackRefusal.UNKNOWN_CALL,
+                        "The callback names a call the provider does not know",
+                    )
+                confirmed = ConfirmedCall(call=known, live=False)
+            if confirmed.live and event.kind is CallbackKind.CALL_ENDED:
+                LOGGER.debug(
+                    "A callback said a call ended; the provider says it is live"
+                )
+                continue
+            events.append(
+                CallbackEvent(
+                    kind=event.kind if confirmed.live else CallbackKind.CALL_ENDED,
+                    call=confirmed.call,
+                )
+            )
+        return tuple(events)
+
+    async def _async_confirm(self, call_id: str) -> ConfirmedCall | None:
+        """Read the provider's record of a call, within the client's own timeouts.
+
+        The callback waits for it (its answer depends on it): the overall bound keeps
+        a provider answering slowly, or rate limiting, from holding it longer.
+        """
+        async with asyncio.timeout(CONFIRM_TIMEOUT):
+            return await self.entry.runtime_data.client.async_confirm_call(call_id)
 
     def _verify(
         self, request: Request, body: bytes, received_at: datetime
@@ -319,8 +401,8 @@ class PushRuntime:
         ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry.entry_id))
 
     @callback
-    def _apply(self, event: CallbackEvent, body_signed: bool, now: datetime) -> None:
-        """Feed one verified fact to the live calls or the transfers' outcomes."""
+    def _apply(self, event: CallbackEvent, now: datetime) -> None:
+        """Feed one verified (and, as needed, confirmed) fact to the calls or outcomes."""
         if event.kind in (
             CallbackKind.TRANSFER_ANSWERED,
             CallbackKind.TRANSFER_UNANSWERED,
@@ -335,29 +417,9 @@ class PushRuntime:
             coordinator.async_apply(
                 CallReport(live={call.call_id: call}, source=ReportSource.PUSH)
             )
-        elif body_signed or call.call_id not in coordinator.record.calls:
-            _apply_end(coordinator, call)
         else:
-            # The signature does not cover the body: the provider confirms the end.
-            self.entry.async_create_background_task(
-                self.hass,
-                self._async_confirm_end(coordinator, call),
-                f"{DOMAIN} confirm the end of a call",
-            )
+            _apply_end(coordinator, call)
         coordinator.async_push_changed()
-
-    async def _async_confirm_end(
-        self, coordinator: LiveCallsCoordinator, call: LiveCall
-    ) -> None:
-        try:
-            live = await self.entry.runtime_data.client.async_call_is_live(call.call_id)
-        except CallTransferError as err:
-            LOGGER.debug("Could not confirm that call %s ended: %s", call.call_id, err)
-            return
-        if not live:
-            _apply_end(coordinator, call)
-        else:
-            LOGGER.debug("A callback said call %s ended; it is live", call.call_id)
 
     @callback
     def _report_outcome(self, event: CallbackEvent, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -167,6 +168,49 @@ async def test_transfer_then_the_call_ends(
     assert [details[0], again[0]] == [404, 404]
     assert error_of(again[1]) == "call not found or not in progress"
     assert sandbox.calls[SANDBOX_PLIVO_CALL_ID].transferred_to == "https://x.example/a"
+
+
+async def test_a_call_record_once_the_call_ended(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Read without ``status``: 404 while the call is live, then its call detail record."""
+    url = f"{sandbox.plivo_base_url}{CALL}"
+    call = sandbox.calls[SANDBOX_PLIVO_CALL_ID]
+    call.started = datetime(2025, 6, 1, 9, 30, 5, tzinfo=UTC)
+    live_status, live_body, _ = await call_api(session, url, headers=PLIVO_HEADERS)
+    sandbox.end_call(call.call_id)
+    call.ended = datetime(2025, 6, 1, 9, 30, 50, tzinfo=UTC)
+
+    status, body, _ = await call_api(session, url, headers=PLIVO_HEADERS)
+
+    assert live_status == 404
+    assert error_of(live_body) == "call not found or not in progress"
+    assert status == 200
+    assert is_uuid(body.pop("api_id"))
+    assert body == {
+        "answer_time": "2025-06-01 09:30:05+00:00",
+        "bill_duration": 45,
+        "billed_duration": 45,
+        "call_direction": "inbound",
+        "call_duration": 45,
+        "call_state": "ANSWER",
+        "call_uuid": SANDBOX_PLIVO_CALL_ID,
+        "conference_uuid": None,
+        "end_time": "2025-06-01 09:30:50+00:00",
+        "from_number": "+14155550131",
+        "hangup_cause_code": 4000,
+        "hangup_cause_name": "Normal Hangup",
+        "hangup_source": "Caller",
+        "initiation_time": "2025-06-01 09:30:05+00:00",
+        "parent_call_uuid": None,
+        "resource_uri": f"/v1/{CALL[1:]}",
+        "stir_verification": "Not Applicable",
+        "to_number": "+14155550120",
+        "total_amount": "0.00000",
+        "total_rate": "0.00850",
+        "voice_network_group": "",
+        "source_ip": "",
+    }
 
 
 async def test_a_transferred_leg_reads_plivo_xml(sandbox: Sandbox) -> None:

@@ -141,15 +141,69 @@ async def test_live_calls_are_listed_per_account(
     assert other_body["calls"] == [other_call.call_id]
 
 
-@pytest.mark.parametrize("path", [f"{ACCOUNT_PATH}/Call/", CALL_PATH])
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [(f"{ACCOUNT_PATH}/Call/", {}), (CALL_PATH, {"status": "queued"})],
+)
 async def test_call_reads_need_status_live(
-    sandbox: Sandbox, session: aiohttp.ClientSession, path: str
+    sandbox: Sandbox, session: aiohttp.ClientSession, path: str, query: dict[str, str]
 ) -> None:
-    """The sandbox only serves live calls, so it insists on ?status=live."""
-    status, body = await request(session, sandbox, "GET", path)
+    """The listing is of live calls only; a call read by another status is refused."""
+    status, body = await request(session, sandbox, "GET", path, params=query)
 
     assert status == 400
     assert_vobiz_error(body, "add status=live: the sandbox serves live calls only")
+
+
+@pytest.mark.parametrize("ended", [False, True])
+async def test_call_record_of_a_call_live_or_ended(
+    sandbox: Sandbox, session: aiohttp.ClientSession, ended: bool
+) -> None:
+    """Read without ``status``: the call's record, as "Retrieve a Call (CDR)" shows it."""
+    call = sandbox.calls[SANDBOX_VOBIZ_CALL_ID]
+    call.started = datetime(2025, 6, 1, 9, 30, 5, tzinfo=UTC)
+    if ended:
+        sandbox.end_call(call.call_id)
+        call.ended = datetime(2025, 6, 1, 9, 32, 5, tzinfo=UTC)
+
+    status, body = await request(session, sandbox, "GET", CALL_PATH)
+
+    assert status == 200
+    assert is_uuid(body.pop("api_id"))
+    duration = body.pop("duration")
+    assert duration == 120 if ended else duration > 120
+    assert body.pop("billed_duration") == duration
+    assert body == {
+        "call_uuid": SANDBOX_VOBIZ_CALL_ID,
+        "request_uuid": call.request_uuid,
+        "from": "+14155550123",
+        "to": "+918035735400",
+        "status": "completed" if ended else "in-progress",
+        "direction": "inbound",
+        "call_rate": "0.02",
+        "total_cost": "0.00",
+        "created_at": "2025-06-01T09:30:05Z",
+        "answered_at": "2025-06-01T09:30:05Z",
+    }
+
+
+@pytest.mark.parametrize("case", ["unknown", "other account"])
+async def test_call_record_404_unless_own(
+    sandbox: Sandbox, session: aiohttp.ClientSession, case: str
+) -> None:
+    """A call the account never had has no record."""
+    sandbox.add_vobiz_account(OTHER_AUTH_ID, OTHER_TOKEN)
+    call_id = {
+        "unknown": "00000000-0000-0000-0000-000000000000",
+        "other account": sandbox.add_call("vobiz", OTHER_AUTH_ID).call_id,
+    }[case]
+
+    status, body = await request(
+        session, sandbox, "GET", f"{ACCOUNT_PATH}/Call/{call_id}/"
+    )
+
+    assert status == 404
+    assert_vobiz_error(body, "call not found or not in progress")
 
 
 async def test_live_call_details(

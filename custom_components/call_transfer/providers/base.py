@@ -21,6 +21,7 @@ from .errors import UnexpectedResponseError
 from .http import DEFAULT_TIMEOUT
 from .models import (
     AccountInfo,
+    ConfirmedCall,
     CredentialField,
     LiveCall,
     OptionField,
@@ -152,6 +153,15 @@ class TransferProvider(ABC):
         """Ask the provider whether one call is still live (``looks_up_calls``).
 
         A call the provider no longer knows is not live.
+        """
+        raise NotImplementedError
+
+    async def async_confirm_call(self, call_id: str) -> ConfirmedCall | None:
+        """Return the provider's own record of one call, live or ended; None if unknown.
+
+        For a provider whose callbacks may be signed without their body
+        (``VerifiedCallback.body_signed`` False): what such a callback says of a call is
+        used only as this confirms it.
         """
         raise NotImplementedError
 

@@ -47,6 +47,8 @@ class CallbackRefusal(StrEnum):
     MALFORMED = "malformed"  # signed, or not, but not a callback that can be read
     NOT_CONFIGURED = "not_configured"  # no key to verify it with
     UNSUPPORTED_SIGNING = "unsupported_signing"  # a scheme the client cannot check
+    # Its signature leaves the body out, and the provider does not know the call it names.
+    UNKNOWN_CALL = "unknown_call"
 
 
 class CallbackRefusedError(CallTransferError):
@@ -136,7 +138,8 @@ class VerifiedCallback:
 
     ``signature`` names the scheme that matched (for diagnostics); ``body_signed`` says
     whether that scheme covers the body: where it does not (Vobiz's documented form),
-    what the body says is confirmed before it ends a call.
+    nothing the body says of a call is used before the provider confirms it
+    (``TransferProvider.async_confirm_call``).
     """
 
     events: tuple[CallbackEvent, ...]

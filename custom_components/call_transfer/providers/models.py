@@ -185,3 +185,15 @@ class LiveCall:
     started: datetime | None
     status: str | None = None
     direction: str | None = None  # "inbound" or "outbound" when the provider says
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfirmedCall:
+    """The provider's own record of one call (``async_confirm_call``), live or ended.
+
+    ``call`` holds what the provider says of it (numbers, direction, start), never what
+    a callback said.
+    """
+
+    call: LiveCall
+    live: bool

@@ -46,6 +46,7 @@ from .models import (
     LEG_FIELDS,
     LEGS_FIELD,
     AccountInfo,
+    ConfirmedCall,
     CredentialField,
     LiveCall,
     NumberTransfer,
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
 APPLICATION_ID: Final = "application_id"
 # The application fields a push registration sets, and writes back when undone.
 _HANGUP_FIELDS: Final = ("hangup_url", "hangup_method")
+# The statuses a call detail record gives a call not over yet (Vobiz's record covers
+# calls in progress too; Plivo's, calls that ended).
+_UNFINISHED: Final = frozenset({"queued", "ringing", "in-progress", "early media"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +312,36 @@ class PlivoStyleClient(TransferProvider):
         """Read the call's details: 404 once it is no longer live."""
         return await self._live_call(call_id) is not None
 
+    async def async_confirm_call(self, call_id: str) -> ConfirmedCall | None:
+        """Read the call's live details, else its call detail record; None: 404 to both.
+
+        The record (``GET …/Call/{uuid}/``) is read only when the call is not live. Its
+        fields are spelt as Plivo's Call object (``from_number``, ``call_direction``,
+        ``initiation_time``, ``end_time``) or as Vobiz's "Retrieve a Call" example
+        (``from``, ``direction``, ``status``, ``created_at``); a time without a zone
+        (Vobiz writes the console's local time) is not read. A record without an end
+        and with an unfinished status is a call still live.
+        """
+        if (live := await self._live_call(call_id)) is not None:
+            return ConfirmedCall(call=live, live=True)
+        try:
+            record = await self._request_object("GET", self._call_path(call_id))
+        except CallNotFoundError:
+            return None
+        status = _text(record, "call_status", "status", "call_state")
+        ended = bool(_text(record, "end_time")) or (
+            (status or "").lower() not in _UNFINISHED
+        )
+        call = LiveCall(
+            call_id=call_id,
+            from_number=_text(record, "from_number", "from"),
+            to_number=_text(record, "to_number", "to"),
+            started=_zoned_time(_text(record, "initiation_time", "created_at")),
+            status=status,
+            direction=_text(record, "call_direction", "direction"),
+        )
+        return ConfirmedCall(call=call, live=not ended)
+
     def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
         """Return call XML that dials ``number`` with this account's dial options.
 
@@ -448,6 +482,20 @@ def _request_id(data: Any) -> str | None:
 
 def _scalar(value: Any) -> str | int | float | bool | None:
     return value if isinstance(value, str | int | float | bool) else None
+
+
+def _text(record: Mapping[str, Any], *keys: str) -> str | None:
+    """Return the first of ``keys`` that holds text (how each provider spells a field)."""
+    return next((text for key in keys if (text := text_or_none(record.get(key)))), None)
+
+
+def _zoned_time(value: str | None) -> datetime | None:
+    """Read an ISO time (``T`` or a space; ``Z`` or an offset); None without a zone."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
 
 
 def _parse_session_start(value: Any) -> datetime | None:

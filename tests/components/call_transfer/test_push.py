@@ -206,8 +206,8 @@ async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
 
     A hangup naming a call still live at the provider is confirmed before it ends it
     (and is not), a spent signature cannot serve the genuine body again, and a body
-    naming no known call reports a call that started and ended (the next polls never
-    list it). Plivo's covers the body: see the test above.
+    naming a call the provider does not know is refused. Plivo's covers the body: see
+    the test above (more in test_push_unsigned_body.py).
     """
     await push.set_up()
     live_call = await push.start_call()
@@ -221,9 +221,10 @@ async def test_vobiz_body_altered_ends_no_live_call(push: PushAccount) -> None:
     assert (await push.post(headers, form))[0] == 401  # the nonce is spent
 
     fake = form | {"CallUUID": "4f9a0d7e-0000-4000-8000-00000000dead"}
-    assert (await push.post(push.signed(fake), fake))[0] == 200
+    assert (await push.post(push.signed(fake), fake))[0] == 403
     await push.hass.async_block_till_done(wait_background_tasks=True)
-    assert ids(push.ended) == [fake["CallUUID"]]
+    assert [e.data["call_id"] for e in push.started] == [live_call.call_id]
+    assert push.ended == []
     assert live_call.live
 
 
