@@ -60,6 +60,7 @@ from .state import (
     SANDBOX_VOBIZ_AUTH_TOKEN,
     SANDBOX_VOBIZ_CALL_ID,
     SANDBOX_VOBIZ_SECOND_CALL_ID,
+    AnswerRedirect,
     BlandAccount,
     CallbackFault,
     CallStatus,
@@ -81,6 +82,7 @@ from .state import (
 )
 
 __all__ = [
+    "AnswerRedirect",
     "SANDBOX_ANSWER_URL",
     "DEFAULT_BLOCKED_PREFIXES",
     "SANDBOX_BLAND_API_KEY",

@@ -1,6 +1,8 @@
 """The callbacks Vobiz, Plivo, Twilio and Telnyx send about calls, sent the same way.
 
-- A call starting: ``Event=StartApp`` to its application's ``answer_url``.
+- A call starting: ``Event=StartApp`` to its application's ``answer_url``; an answer
+  ``<Response><Redirect method="…">URL</Redirect></Response>`` is followed: the URL is
+  fetched (loopback only) with the call's parameters (``state.answer_redirects``).
 - A call ending: ``Event=Hangup`` to the application's ``hangup_url`` (its
   ``answer_url`` when that is empty), with the call's start, end and duration.
 - A ``<Dial>`` of a transferred leg's XML that carries ``callbackUrl``/``action``: the
@@ -40,9 +42,11 @@ import aiohttp
 from yarl import URL
 
 from . import telnyx_webhooks, twilio_callbacks
+from .callxml import CallXmlError, parse
 from .legfetch import is_loopback_ip
 from .signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
 from .state import (
+    AnswerRedirect,
     CallbackFault,
     DialBehaviour,
     LegOutcome,
@@ -87,6 +91,7 @@ class _Delivery:
     fault: CallbackFault | None = None
     then: Callable[[], None] | None = None
     body: bytes | None = None  # a body sent as it is (JSON), instead of ``params``
+    answering: str | None = None  # the call whose answer request this is
 
 
 class CallbackSender:
@@ -138,6 +143,7 @@ class CallbackSender:
             call,
             app.answer_url,
             {"Event": "StartApp", **self._call_params(call)},
+            answering=True,
         )
 
     def call_ended(self, call: SandboxCall) -> None:
@@ -380,15 +386,32 @@ class CallbackSender:
         }
         return {"Event": "DialAction", **params} if call.provider == "vobiz" else params
 
-    def _send(self, call: SandboxCall, url: str, params: dict[str, str]) -> None:
-        """Sign and queue one callback, unless its URL is not a loopback IP address."""
+    def _send(
+        self,
+        call: SandboxCall,
+        url: str,
+        params: dict[str, str],
+        *,
+        answering: bool = False,
+    ) -> None:
+        """Sign and queue one callback, unless its URL is not a loopback IP address.
+
+        ``answering``: it is the call's answer request, whose ``<Redirect>`` is followed.
+        """
         if not is_loopback_ip(URL(url).host):
             return  # the sandbox sends nothing beyond this machine (an empty URL neither)
         account = self.state.accounts[call.provider][call.account]
         assert isinstance(account, VobizAccount | PlivoAccount | TwilioAccount)
         fault = account.callback_fault
         headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
-        delivery = _Delivery(call.provider, url, sent, headers, fault)
+        delivery = _Delivery(
+            call.provider,
+            url,
+            sent,
+            headers,
+            fault,
+            answering=call.call_id if answering else None,
+        )
         self._enqueue(delivery)
         if fault is CallbackFault.REPLAYED:
             self._enqueue(delivery)
@@ -406,15 +429,57 @@ class CallbackSender:
                 if delivery.then is not None:
                     delivery.then()
                 else:
-                    self.state.callbacks_sent.append(await self._deliver(delivery))
+                    sent = await self._deliver(delivery)
+                    self.state.callbacks_sent.append(sent)
+                    if delivery.answering is not None and sent.status == 200:
+                        await self._follow_redirect(delivery.answering, sent)
         finally:
             self._worker = None
+
+    async def _follow_redirect(self, call_id: str, sent: SentCallback) -> None:
+        """Fetch the URL a ``<Redirect>`` in the answer names, as the call's answer request.
+
+        With the method it names (POST by default) and the call's parameters; only a
+        loopback address is fetched, the others are noted as not fetched.
+        """
+        try:
+            root = parse(sent.answer)
+        except CallXmlError:
+            return
+        redirect = next((c for c in root.children if c.tag == "Redirect"), None)
+        if root.tag != "Response" or redirect is None:
+            return
+        url = redirect.text.strip()
+        method = redirect.attributes.get("method", "POST")
+        status: int | None = None
+        if is_loopback_ip(URL(url).host):
+            params = {k: v for k, v in sent.params.items() if k != "Event"}
+            assert self._session is not None  # the answer request opened it
+            try:
+                async with (
+                    asyncio.timeout(SEND_TIMEOUT),
+                    self._session.request(
+                        method,
+                        url,
+                        params=params if method == "GET" else None,
+                        data=None if method == "GET" else params,
+                        allow_redirects=False,
+                    ) as response,
+                ):
+                    await response.read()
+                    status = response.status
+            except (TimeoutError, aiohttp.ClientError):
+                status = None
+        self.state.answer_redirects.append(
+            AnswerRedirect(call_id=call_id, url=url, method=method, status=status)
+        )
 
     async def _deliver(self, delivery: _Delivery) -> SentCallback:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         status: int | None = None
         error: str | None = None
+        answer = b""
         try:
             async with (
                 asyncio.timeout(SEND_TIMEOUT),
@@ -425,7 +490,7 @@ class CallbackSender:
                     allow_redirects=False,
                 ) as response,
             ):
-                await response.read()
+                answer = await response.read()
                 status = response.status
         except TimeoutError:
             error = f"timeout (no answer within {SEND_TIMEOUT:g} s)"
@@ -452,6 +517,7 @@ class CallbackSender:
             status=status,
             error=error,
             body=delivery.body,
+            answer=answer,
         )
 
 

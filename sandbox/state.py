@@ -377,6 +377,21 @@ class SentCallback:
     status: int | None
     error: str | None = None
     body: bytes | None = None  # a JSON body as sent (Telnyx); ``params`` summarize it
+    answer: bytes = b""  # what was answered
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRedirect:
+    """A ``<Redirect>`` a call's answer request was answered with, and its fetch.
+
+    ``status`` is the redirected URL's HTTP status, None when it was not fetched (not a
+    loopback address) or did not answer.
+    """
+
+    call_id: str
+    url: str
+    method: str
+    status: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +447,8 @@ class SandboxState:
         # The callbacks sent to Home Assistant (or anyone on loopback), in order, and
         # whether they go (cleared: held until set, so they arrive late).
         self.callbacks_sent: list[SentCallback] = []
+        # The Redirects Vobiz and Plivo calls' answer requests were answered with.
+        self.answer_redirects: list[AnswerRedirect] = []
         self.callbacks_released = asyncio.Event()
         self.callbacks_released.set()
         # Each provider's accounts by the key its requests authenticate with.

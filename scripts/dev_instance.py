@@ -471,12 +471,12 @@ without a call id; "call_transfer.list_calls" lists every account's calls:
 
 
 def push_options(
-    application_id: str, option: str = "application_id", **extra: str
+    application_id: str, option: str = "application_id", **extra: Any
 ) -> dict[str, Any]:
     """Return the options of instant call events, set up by Home Assistant on the application.
 
     ``option`` names what the URL is set on (an application; Twilio: a phone number);
-    ``extra`` adds what verifies the callbacks.
+    ``extra`` adds what verifies the callbacks, or answer-first (Vobiz, Plivo).
     """
     return {"push": True, option: application_id, "push_register": True, **extra}
 
@@ -502,11 +502,12 @@ def push_help(sandbox_url: str) -> str:
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
 Instant call events: the Vobiz, Plivo, Twilio and Telnyx accounts receive the sandbox's
-signed callbacks (Home Assistant set each sandbox application's hangup URL, the Twilio
-number's status callback: calls to +14155550111 report their end, and the Telnyx
-application's webhook URL; the Telnyx account checks them with the sandbox's public
-key). A call ending fires call_transfer_call_ended with source: push at once (on Telnyx
-its start too); a transfer to a number fires call_transfer_transfer_answered (or
+signed callbacks (Home Assistant set each sandbox application's hangup URL, and with
+answer-first its answer URL: a call's start is answered with a Redirect to the old one;
+the Twilio number's status callback: calls to +14155550111 report their end, and the
+Telnyx application's webhook URL; the Telnyx account checks them with the sandbox's
+public key). A call ending fires call_transfer_call_ended with source: push at once (on
+Vobiz, Plivo and Telnyx its start too); a transfer to a number fires call_transfer_transfer_answered (or
 _unanswered). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
 the account's diagnostics count them; 5 raise a repair issue):
 
@@ -620,8 +621,8 @@ def main() -> None:
                 ),
             ),
         ),
-        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID)),
-        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID)),
+        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID, push_answer_first=True)),
+        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID, push_answer_first=True)),
         ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
     ):
         if title in entry_ids:

@@ -402,15 +402,16 @@ def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
     the URL on among them (an application: Telnyx lists its calls too, so it comes
     first; Vobiz's and Plivo's, and Twilio's number, the last, right above polling
     and push). What verifies the callbacks (a public key) follows the push switch,
-    then registration.
+    then registration, then answer-first (which registration sets up).
     """
     push = provider.push
     verification = push.verification_option if push else None
+    answer_first = push.answer_first_option if push else None
     fields = {field.key: field for field in provider.option_fields}
     schema: dict[vol.Marker, Selector[Any]] = {
         vol.Optional(key): _option_selector(field)
         for key, field in fields.items()
-        if key != verification
+        if key not in (verification, answer_first)
     }
     schema[vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL)] = _SECONDS
     if push is not None:
@@ -419,6 +420,8 @@ def _options_schema(provider: type[TransferProvider]) -> vol.Schema:
             schema[vol.Optional(verification)] = _option_selector(fields[verification])
         if push.registration_option is not None:
             schema[vol.Optional(CONF_PUSH_REGISTER, default=False)] = BooleanSelector()
+            if answer_first is not None:  # registration sets the answer URL up
+                schema[vol.Optional(answer_first, default=False)] = BooleanSelector()
     return vol.Schema(schema)
 
 
@@ -467,7 +470,7 @@ async def _async_normalize_options(
         value = user_input.get(field.key)
         if isinstance(value, str):
             value = value.strip()
-        if value is None or value == "":
+        if value is None or value == "" or value is False:
             continue
         match field.kind:
             case OptionKind.PHONE_NUMBER:
@@ -490,6 +493,9 @@ async def _async_normalize_options(
     registration = push.registration_option if push else None
     if options.get(CONF_PUSH_REGISTER) and registration not in options:
         errors[str(registration)] = "registration_target_required"
+    answer_first = push.answer_first_option if push else None
+    if answer_first in options and not options.get(CONF_PUSH_REGISTER):
+        errors[str(answer_first)] = "answer_first_needs_registration"
     verification = push.verification_option if push else None
     if options.get(CONF_PUSH) and verification and verification not in options:
         errors[verification] = "verification_key_required"

@@ -57,7 +57,7 @@ from .providers.callbacks import (
     ReplayGuard,
     VerifiedCallback,
 )
-from .push_registration import async_reconcile, async_undo
+from .push_registration import async_reconcile, async_undo, registrations
 from .transfer_outcomes import AwaitedOutcome, AwaitedOutcomes
 from .webhooks import (
     UrlKind,
@@ -88,6 +88,8 @@ _REFUSAL_STATUS: Final = {
     CallbackRefusal.UNSUPPORTED_SIGNING: HTTPStatus.FORBIDDEN,
     CallbackRefusal.UNKNOWN_CALL: HTTPStatus.FORBIDDEN,
 }
+# A call's start: with answer-first it is the provider asking what the call does.
+_START_KINDS: Final = frozenset({CallbackKind.CALL_STARTED, CallbackKind.CALL_ANSWERED})
 # What a callback tells of a call, which a body its signature leaves out cannot tell
 # before the provider confirms it.
 _CALL_KINDS: Final = frozenset(
@@ -276,7 +278,21 @@ class PushRuntime:
             self._apply(event, received_at)
         push = client.push
         assert push is not None  # push is on only where the client declares it
-        return Response(text=push.answer_body, content_type=push.answer_content_type)
+        answer = push.answer_body
+        if any(event.kind in _START_KINDS for event in verified.events):
+            answer = await self._async_answer_first() or answer
+        return Response(text=answer, content_type=push.answer_content_type)
+
+    async def _async_answer_first(self) -> str | None:
+        """Return what sends a call on to the answer URL registration replaced, if any.
+
+        Only for a call's start that verified (and, its body unsigned, was confirmed):
+        a refused one never learns the user's answer URL.
+        """
+        registered = await registrations(self.hass).async_get(self.entry.entry_id)
+        if registered is None:
+            return None
+        return self.entry.runtime_data.client.answer_redirect(registered)
 
     async def _async_confirmed(
         self, verified: VerifiedCallback

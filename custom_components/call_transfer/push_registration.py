@@ -1,8 +1,8 @@
 """Setting the account's callback URL at the provider (opt-in), and putting back what was there.
 
 Where the provider's API can set it (``PushCapabilities.registration_option``: a Vobiz or
-Plivo application's hangup URL), the account's *set the callback URL for me* option
-does: the URL and what it replaced are kept in ``.storage/call_transfer.push_registrations``,
+Plivo application's hangup URL, with answer-first its answer URL too), the account's
+*set the callback URL for me* option does: the URL and what it replaced are kept in ``.storage/call_transfer.push_registrations``,
 so that turning the option (or push) off, naming another application, or removing the
 account writes the old value back, also after a restart. A registration that fails is
 logged and shown in diagnostics, and tried again at the next setup or options change.
@@ -88,6 +88,11 @@ async def async_reconcile(
             await store.async_set(entry_id, None)
             LOGGER.info("Put back the callback URL Home Assistant had set")
             current = None
+        if current is not None and _other_fields(current, client):
+            # Answer-first turned on or off: what is replaced differs.
+            await client.async_restore_callback_url(current)
+            await store.async_set(entry_id, None)
+            current = None
         if url is None or (current is not None and current.url == url):
             return None
         registered = await client.async_register_callback_url(url)
@@ -103,6 +108,12 @@ async def async_reconcile(
     await store.async_set(entry_id, registered)
     LOGGER.info("Set the callback URL at the provider")
     return None
+
+
+def _other_fields(current: RegisteredCallback, client: TransferProvider) -> bool:
+    """Whether the registration replaced other fields than the client would set now."""
+    wanted = client.callback_fields
+    return bool(wanted) and set(current.previous) != wanted
 
 
 async def async_undo(

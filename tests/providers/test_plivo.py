@@ -82,6 +82,7 @@ def test_registered_with_its_capabilities() -> None:
         "announcement",
         "ring_timeout",
         "application_id",
+        "push_answer_first",
     ]
     assert PlivoClient.push is not None
     assert PlivoClient.push.reports_transfer_outcomes

@@ -201,3 +201,20 @@ class TransferProvider(ABC):
     async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
         """Put back what ``async_register_callback_url`` replaced."""
         raise NotImplementedError
+
+    @property
+    def callback_fields(self) -> frozenset[str]:
+        """The fields ``async_register_callback_url`` sets with this client's settings.
+
+        A registration that replaced other fields (a setting changed since) is undone
+        and made again. Empty: the client does not say (a registration is kept).
+        """
+        return frozenset()
+
+    def answer_redirect(self, registered: RegisteredCallback) -> str | None:
+        """Return the answer to a call's answer request that sends it where it went before.
+
+        For ``push.answer_first_option``: the call XML that redirects the call to the
+        answer URL ``registered`` replaced; None when it replaced none.
+        """
+        return None

@@ -160,6 +160,11 @@ class PushCapabilities:
     ``reports_transfer_outcomes`` with a number in the transfer request: the client
     passes ``TransferRequest.report_url`` to the provider.
     ``answer_content_type``/``answer_body``: the answer to an accepted callback.
+    ``answer_first_option``: the switch option (among the client's ``option_fields``)
+    with which registration also points the calls' answer URL at the callback URL,
+    so the callbacks report calls starting; the webhook then answers each answer
+    request with what sends the call on to the answer URL it replaced
+    (``TransferProvider.answer_redirect``).
     """
 
     reports_call_starts: bool = False
@@ -168,6 +173,7 @@ class PushCapabilities:
     verification_option: str | None = None
     answer_content_type: str = "text/plain"
     answer_body: str = ""
+    answer_first_option: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

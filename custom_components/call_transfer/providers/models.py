@@ -64,6 +64,7 @@ class OptionKind(StrEnum):
     SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
     IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
     PUBLIC_KEY = "public_key"  # a base64 Ed25519 public key (32 bytes); not secret
+    SWITCH = "switch"  # on or off; stored only when on
 
 
 class XmlUrlMethod(StrEnum):

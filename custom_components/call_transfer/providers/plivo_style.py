@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Unpack
+from xml.etree.ElementTree import Element, SubElement, tostring
 
 import aiohttp
 
@@ -64,8 +65,12 @@ if TYPE_CHECKING:
 
 # The option naming the application whose hangup URL push registration sets.
 APPLICATION_ID: Final = "application_id"
-# The application fields a push registration sets, and writes back when undone.
+# The switch with which registration also sets the application's answer URL.
+ANSWER_FIRST: Final = "push_answer_first"
+# The application fields a push registration sets, and writes back when undone: the
+# hangup URL, and with answer-first the answer URL (each with its method).
 _HANGUP_FIELDS: Final = ("hangup_url", "hangup_method")
+_ANSWER_FIELDS: Final = ("answer_url", "answer_method")
 # The statuses a call detail record gives a call not over yet (Vobiz's record covers
 # calls in progress too; Plivo's, calls that ended).
 _UNFINISHED: Final = frozenset({"queued", "ringing", "in-progress", "early media"})
@@ -94,6 +99,7 @@ class PlivoStyleClient(TransferProvider):
     option_fields = (
         *dial_option_fields(max_ring_timeout=120),
         OptionField(key=APPLICATION_ID, kind=OptionKind.IDENTIFIER),
+        OptionField(key=ANSWER_FIRST, kind=OptionKind.SWITCH),
     )
     capabilities = TransferCapabilities(
         number_transfer=NumberTransfer.DIAL_URL, xml_url_legs=frozenset(TransferLegs)
@@ -101,12 +107,14 @@ class PlivoStyleClient(TransferProvider):
     looks_up_calls = True
     # Calls end at an application's hangup URL; a Dial reports the dialled leg's outcome
     # to its callbackUrl and action. Accepted callbacks are answered with empty XML (a
-    # Dial's action may be answered with XML to run).
+    # Dial's action may be answered with XML to run). With answer-first, calls start at
+    # the application's answer URL too, answered with a Redirect to the one it had.
     push = PushCapabilities(
         reports_transfer_outcomes=True,
         registration_option=APPLICATION_ID,
         answer_content_type="application/xml",
         answer_body=f"{XML_DECLARATION}<Response></Response>",
+        answer_first_option=ANSWER_FIRST,
     )
     # Non-secret fields of the credential check's answer worth showing (never all of it).
     account_details: ClassVar[tuple[str, ...]] = ()
@@ -132,11 +140,13 @@ class PlivoStyleClient(TransferProvider):
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         application_id: str | None = None,
+        push_answer_first: bool = False,
         **dial_options: Unpack[DialOptions],
     ) -> None:
         """Create a client for one account; ``dial_options`` shape its Dial XML.
 
-        ``application_id`` names the application whose hangup URL push registration sets.
+        ``application_id`` names the application whose hangup URL push registration
+        sets; with ``push_answer_first``, its answer URL too.
         """
         if self.auth_id_format and not self.auth_id_format[0].fullmatch(auth_id):
             raise InvalidAuthError(
@@ -148,6 +158,7 @@ class PlivoStyleClient(TransferProvider):
             raise InvalidAuthError(err.message) from err
         self.auth_id = auth_id
         self.application_id = application_id
+        self.answer_first = push_answer_first
         self._auth_token = auth_token
         self._dial_xml = partial(dial_xml, **dial_options)
         # Details read of listed calls, kept when the poll that read them fails, so the
@@ -206,36 +217,72 @@ class PlivoStyleClient(TransferProvider):
             body_signed=check.body_signed,
         )
 
+    @property
+    def push_reports_call_starts(self) -> bool:
+        """With answer-first, calls start at the callback URL."""
+        return self.answer_first or super().push_reports_call_starts
+
+    @property
+    def callback_fields(self) -> frozenset[str]:
+        """The hangup URL and method; with answer-first the answer URL and method too."""
+        return frozenset(self._registered_fields())
+
+    def _registered_fields(self) -> tuple[str, ...]:
+        return _HANGUP_FIELDS + (_ANSWER_FIELDS if self.answer_first else ())
+
     async def async_register_callback_url(self, url: str) -> RegisteredCallback:
-        """Set the application's hangup URL (POST) to ``url``; return its old one."""
+        """Set the application's hangup URL (POST) to ``url``; return its old one.
+
+        With answer-first, its answer URL (POST) too, the old one kept as well.
+        """
         with refusal_names_option(
             APPLICATION_ID, CallNotFoundError, InvalidRequestError
         ):
             path = self._application_path()
             application = await self._request_object("GET", path)
-        previous = {
-            name: text_or_none(application.get(name)) or "" for name in _HANGUP_FIELDS
-        }
+        fields = self._registered_fields()
+        previous = {name: text_or_none(application.get(name)) or "" for name in fields}
         await self._request_object(
-            "POST", path, json_body={"hangup_url": url, "hangup_method": "POST"}
+            "POST",
+            path,
+            json_body={
+                name: url if name.endswith("_url") else "POST" for name in fields
+            },
         )
         return RegisteredCallback(
             target=self._application_id(), url=url, previous=previous
         )
 
     async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
-        """Write the application's hangup URL and method back as they were.
+        """Write the application's URLs and methods back as they were.
 
         An empty URL is written back empty (whether that brings back "hangups go to the
-        answer URL" is not documented).
+        answer URL" is not documented); an empty method as POST.
         """
-        body = {name: registered.previous.get(name, "") for name in _HANGUP_FIELDS}
-        body["hangup_method"] = body["hangup_method"] or "POST"
+        replaced = [
+            *_HANGUP_FIELDS,
+            *(f for f in _ANSWER_FIELDS if f in registered.previous),
+        ]
+        body = {
+            name: registered.previous.get(name, "")
+            or ("POST" if name.endswith("_method") else "")
+            for name in replaced
+        }
         await self._request_object(
             "POST",
             self._application_path(registered.target),
             json_body=body,
         )
+
+    def answer_redirect(self, registered: RegisteredCallback) -> str | None:
+        """Return ``<Redirect>`` to the answer URL registration replaced (None: none)."""
+        url = registered.previous.get("answer_url")
+        if not url:
+            return None
+        method = registered.previous.get("answer_method") or "POST"
+        response = Element("Response")
+        SubElement(response, "Redirect", method=method).text = url
+        return XML_DECLARATION + tostring(response, encoding="unicode")
 
     def _application_id(self) -> str:
         if self.application_id is None:

@@ -44,7 +44,8 @@ async def test_vobiz_options_are_normalized_and_applied(
     await setup_entry(hass, vobiz_entry)
     result = await hass.config_entries.options.async_init(vobiz_entry.entry_id)
     # The provider's options in the order it declares them (the application push
-    # registration sets the URL on is the last), then polling, then push.
+    # registration sets the URL on is the last), then polling, then push (answer-first
+    # last: registration sets it up).
     assert fields_of(result) == [
         "caller_id",
         "announcement",
@@ -53,6 +54,7 @@ async def test_vobiz_options_are_normalized_and_applied(
         "scan_interval",
         "push",
         "push_register",
+        "push_answer_first",
     ]
     client_before = vobiz_entry.runtime_data.client
 

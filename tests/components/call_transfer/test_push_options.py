@@ -60,13 +60,15 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     assert url.startswith("http://127.0.0.1:")
     assert HOOK_PATH in url
     keys = [str(key) for key in form["data_schema"].schema]
-    # The application keeps its place; Telnyx's public key comes with the switch.
-    assert keys[-3:] == (
-        ["push", "webhook_public_key", "push_register"]
-        if push.json
-        else ["scan_interval", "push", "push_register"]
-    )
-    assert keys.index(option) == (0 if push.json else len(keys) - 4)
+    # The application keeps its place; Telnyx's public key comes with the switch;
+    # answer-first (Vobiz, Plivo) follows registration, which sets it up.
+    capabilities = PROVIDERS[push.provider].push
+    assert capabilities is not None
+    answer_first = capabilities.answer_first_option
+    pushed = ["push", "webhook_public_key"] if push.json else ["scan_interval", "push"]
+    expected = [*pushed, "push_register", *([answer_first] if answer_first else [])]
+    assert keys[-len(expected) :] == expected
+    assert keys.index(option) == (0 if push.json else len(keys) - len(expected) - 1)
 
     result = await submit(
         push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}
