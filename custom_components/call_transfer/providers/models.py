@@ -64,6 +64,9 @@ class OptionKind(StrEnum):
     SECONDS = "seconds"  # a whole number of seconds within [minimum, maximum]
     IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
     PUBLIC_KEY = "public_key"  # a base64 Ed25519 public key (32 bytes); not secret
+    SECRET = (
+        "secret"  # a secret (a signing secret): never shown, redacted, kept when empty
+    )
 
 
 class XmlUrlMethod(StrEnum):

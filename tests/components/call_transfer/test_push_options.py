@@ -19,6 +19,7 @@ from tests.helpers.hass import transfer
 from tests.helpers.push import (
     APPS,
     DIAL_XML_PROVIDERS,
+    REGISTERING_PROVIDERS,
     REGISTRATION_OPTIONS,
     PushAccount,
 )
@@ -45,6 +46,7 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
     return dict(result)
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
     """The form shows the callback URL to paste; saving sets it at the provider.
 
@@ -63,10 +65,10 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     # The application keeps its place; Telnyx's public key comes with the switch.
     assert keys[-3:] == (
         ["push", "webhook_public_key", "push_register"]
-        if push.json
+        if push.telnyx
         else ["scan_interval", "push", "push_register"]
     )
-    assert keys.index(option) == (0 if push.json else len(keys) - 4)
+    assert keys.index(option) == (0 if push.telnyx else len(keys) - 4)
 
     result = await submit(
         push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}
@@ -78,7 +80,7 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
         "push": True,
         "push_register": True,
         option: APPS[push.provider],
-    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.json else {})
+    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.telnyx else {})
     assert push.target[0] == url
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
@@ -94,12 +96,11 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
 
 
 def push_fields(push: PushAccount) -> dict[str, Any]:
-    """Return the form fields that turn push on (Telnyx: with the public key)."""
-    if push.json:
-        return {"push": True, "webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY}
-    return {"push": True}
+    """Return the form fields that turn push on (Telnyx, Bland: with what verifies)."""
+    return {"push": True} | push.verification
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 @pytest.mark.parametrize(
     "target", [None, "404404", "PN5a4db0c00000000000000000000000ff"]
 )
@@ -164,6 +165,7 @@ async def test_push_needs_a_url_the_provider_can_reach(
     assert not push.entry.options.get("push")
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_a_failed_registration_is_told_and_tried_again(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
@@ -188,6 +190,7 @@ async def test_a_failed_registration_is_told_and_tried_again(
     assert runtime.account.registration_error is None
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_a_new_url_is_registered_keeping_the_users_one(
     push: PushAccount, hass: HomeAssistant, hass_url: str
 ) -> None:
@@ -211,7 +214,7 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
             # Each callback another (Twilio tells events apart by their SequenceNumber).
             form |= {"Duration": str(index), "SequenceNumber": str(index)}
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
-        assert status == (200 if index < 3 or push.json else 401), host
+        assert status == (200 if index < 3 or push.telnyx else 401), host
     await hass.config.async_update(external_url=None)
     await push.settle()
     assert push.target[0] == first.replace("127.0.0.1", "127.0.0.4")
@@ -220,6 +223,7 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
     assert push.target[0] == "https://mine.example.com/h"
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:

@@ -1,0 +1,136 @@
+"""Bland AI's call webhooks: how they are signed, and what they tell.
+
+When a call completes, Bland POSTs the call's record as JSON (the call object: ``call_id``,
+``to``, ``from``, ``started_at``, ``end_at``, ``completed``, ``inbound``, …, transcript
+included) to the call's ``webhook`` (``POST /v1/calls``) or, for calls to an inbound
+number, to the number's ``webhook`` setting (docs.bland.ai ``tutorials/post-call-webhooks``,
+``platform/agent-quickstart``, ``api-v1/get/inbound-number``). Bland documents no webhook
+about a call starting that Home Assistant could read (``webhook_events`` adds live events
+whose bodies it does not describe): they are verified, then ignored.
+
+Each webhook is signed with the account's webhook signing secret (Dev Portal: Account
+Settings → Keys): ``X-Webhook-Signature`` is the hex HMAC-SHA256 of the body
+(``tutorials/webhook-signing``). Bland's example hashes the parsed body re-serialized
+(``JSON.stringify(req.body)``), which is the body as sent for its compact JSON; the raw
+body is what is checked here, so nothing of the body is read before it verified.
+
+Bland sends no nonce or timestamp with the signature. A call ends once: its id is
+remembered (``bland:<call_id>``) and a second end of it within the replay window is
+refused as replayed; an end whose signed ``end_at`` is older than that window is refused
+as stale, so a webhook replayed later cannot report a finished call again either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hashlib
+import hmac
+import json
+import re
+from typing import Any, Final
+
+from .callbacks import (
+    REPLAY_WINDOW,
+    CallbackEvent,
+    CallbackKind,
+    CallbackRefusal,
+    CallbackRefusedError,
+    CallbackRequest,
+    ReplayGuard,
+    parse_time,
+)
+from .http import MAX_TEXT_LENGTH
+from .models import LiveCall
+
+SIGNATURE_HEADER: Final = "X-Webhook-Signature"
+SIGNATURE_NAME: Final = "hmac-sha256"
+_HEX_SIGNATURE: Final = re.compile(r"[0-9a-fA-F]{64}")
+_CALL_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+# How a completed call's status reads, where ``completed`` is not a boolean.
+_COMPLETED_STATUSES: Final = frozenset({"completed", "complete"})
+
+
+def signature(secret: str, body: bytes) -> str:
+    """Return the hex HMAC-SHA256 of ``body`` with ``secret`` (UTF-8), as Bland signs."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(request: CallbackRequest, secret: str) -> None:
+    """Verify ``X-Webhook-Signature`` over the raw body; raise ``CallbackRefusedError``."""
+    given = request.header(SIGNATURE_HEADER)
+    if not given:
+        raise CallbackRefusedError(
+            CallbackRefusal.MISSING_SIGNATURE, "The webhook is not signed"
+        )
+    given = given.strip()
+    if not _HEX_SIGNATURE.fullmatch(given):
+        raise CallbackRefusedError(
+            CallbackRefusal.BAD_SIGNATURE, "The webhook's signature is malformed"
+        )
+    if not hmac.compare_digest(given.lower(), signature(secret, request.body)):
+        raise CallbackRefusedError(
+            CallbackRefusal.BAD_SIGNATURE, "The webhook's signature does not match"
+        )
+
+
+def read_events(
+    request: CallbackRequest, replay_guard: ReplayGuard
+) -> tuple[CallbackEvent, ...]:
+    """Read a verified webhook: a completed call ends it, once; anything else is ignored."""
+    record = _record(request.body)
+    if not _completed(record):
+        return (CallbackEvent(kind=CallbackKind.IGNORED),)
+    call_id = _text(record.get("call_id"))
+    if call_id is None or not _CALL_ID.fullmatch(call_id):
+        raise _malformed("The webhook names no call it could be about")
+    ended = parse_time(record.get("end_at"))
+    if ended is not None and request.received_at - ended > REPLAY_WINDOW:
+        raise CallbackRefusedError(
+            CallbackRefusal.STALE, "The webhook tells of a call that ended long ago"
+        )
+    replay_guard.check_and_remember(f"bland:{call_id}", request.received_at)
+    inbound = record.get("inbound")
+    call = LiveCall(
+        call_id=call_id,
+        from_number=_text(record.get("from")),
+        to_number=_text(record.get("to")),
+        started=parse_time(record.get("started_at"))
+        or parse_time(record.get("created_at")),
+        status=_text(record.get("status")),
+        direction=("inbound" if inbound else "outbound")
+        if isinstance(inbound, bool)
+        else None,
+    )
+    return (
+        CallbackEvent(
+            kind=CallbackKind.CALL_ENDED,
+            call=call,
+            ended_at=ended or request.received_at,
+        ),
+    )
+
+
+def _completed(record: Mapping[str, Any]) -> bool:
+    """Whether the record is of a completed call (the post-call webhook's)."""
+    completed = record.get("completed")
+    if isinstance(completed, bool):
+        return completed
+    return str(record.get("status", "")).lower() in _COMPLETED_STATUSES
+
+
+def _record(body: bytes) -> Mapping[str, Any]:
+    try:
+        record = json.loads(body)
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict):
+        raise _malformed("The webhook's body is not a Bland call")
+    return record
+
+
+def _text(value: object) -> str | None:
+    return value[:MAX_TEXT_LENGTH] if isinstance(value, str) and value else None
+
+
+def _malformed(message: str) -> CallbackRefusedError:
+    return CallbackRefusedError(CallbackRefusal.MALFORMED, message)
