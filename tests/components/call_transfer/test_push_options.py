@@ -12,9 +12,17 @@ from homeassistant.components import cloud
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
-from sandbox import SANDBOX_TELNYX_PUBLIC_KEY
+from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_BLAND_SIGNING_SECRET,
+    SANDBOX_TELNYX_PUBLIC_KEY,
+)
 from tests.helpers.hass import transfer
 from tests.helpers.push import (
     APPS,
@@ -149,6 +157,87 @@ async def test_push_needs_the_public_key_that_verifies_callbacks(
     result = await submit(push, fields)
     assert result["errors"] == {"webhook_public_key": error}
     assert not push.entry.options.get("push")
+
+
+@pytest.mark.parametrize("push_provider", ["bland"])
+async def test_bland_push_takes_the_signing_secret_and_never_shows_it(
+    push: PushAccount, hass_client: ClientSessionGenerator
+) -> None:
+    """Bland: no registration; push needs the webhook signing secret, a password field.
+
+    The form never sends the secret back, and left empty keeps the one saved; the URL
+    shown, pasted as the inbound number's webhook, receives the calls' ends; diagnostics
+    redact the secret.
+    """
+    await push.set_up(push=False, webhook_signing_secret=None)
+    form = await open_options(push)
+    schema = form["data_schema"].schema
+    assert [str(key) for key in schema] == [
+        "org_id",
+        "scan_interval",
+        "push",
+        "webhook_signing_secret",
+    ]
+    [secret_key] = [key for key in schema if str(key) == "webhook_signing_secret"]
+    assert schema[secret_key].config["type"] == "password"
+    push.hass.config_entries.options.async_abort(form["flow_id"])
+    lives = {"org_id": SANDBOX_BLAND_ORG_ID}
+
+    result = await submit(push, lives | {"push": True})
+    assert result["errors"] == {"webhook_signing_secret": "verification_key_required"}
+    result = await submit(push, lives | {"push": True} | push.verification)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert push.entry.options == {
+        "scan_interval": 10,
+        "push": True,
+        "org_id": SANDBOX_BLAND_ORG_ID,
+        "webhook_signing_secret": SANDBOX_BLAND_SIGNING_SECRET,
+    }
+
+    form = await open_options(push)
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in form["data_schema"].schema
+    }
+    assert suggested == {
+        "org_id": SANDBOX_BLAND_ORG_ID,
+        "scan_interval": 10,
+        "push": True,
+        "webhook_signing_secret": None,
+    }
+    assert SANDBOX_BLAND_SIGNING_SECRET not in str(form)
+    push.hass.config_entries.options.async_abort(form["flow_id"])
+    result = await submit(push, lives | {"push": True, "scan_interval": 20})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert push.entry.options["webhook_signing_secret"] == SANDBOX_BLAND_SIGNING_SECRET
+
+    await push.paste_callback_url()
+    assert HOOK_PATH in push.callback_url
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == [
+        (call.call_id, "push")
+    ]
+    diagnostics = await get_diagnostics_for_config_entry(
+        push.hass, hass_client, push.entry
+    )
+    assert diagnostics["entry"]["options"]["webhook_signing_secret"] == "**REDACTED**"
+    assert SANDBOX_BLAND_SIGNING_SECRET not in str(diagnostics)
+    assert diagnostics["push"] | {"last_callback": None} == {
+        "enabled": True,
+        "register": False,
+        "reports_call_starts": False,
+        "reconciling": False,
+        "url_kinds": ["loopback"],
+        "verified": 1,
+        "signatures": {"hmac-sha256": 1},
+        "refused": {},
+        "last_callback": None,
+        "healthy": True,
+        "outcomes_awaited": 0,
+        "registration_error": None,
+    }
 
 
 async def test_push_needs_a_url_the_provider_can_reach(
