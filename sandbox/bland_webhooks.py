@@ -12,7 +12,7 @@ Sources: docs.bland.ai ``tutorials/post-call-webhooks``, ``tutorials/webhook-sig
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any, Final
 
@@ -20,18 +20,26 @@ from .signing import bland
 from .state import BlandAccount, CallbackFault, SandboxCall
 
 SIGNATURE_HEADER: Final = "X-Webhook-Signature"
+# Minutes a call may last (``max_duration``: 30 in Bland's examples).
+MAX_DURATION: Final = 30
 
 
 def post_call_record(call: SandboxCall) -> dict[str, Any]:
-    """Return the record of an ended call, as Bland's post-call webhook carries it."""
+    """Return the record of an ended call, as Bland's post-call webhook carries it.
+
+    ``started_at`` is when it connected and ``call_length`` how long it lasted, in
+    minutes; ``end_at`` is when it would have been cut off (``max_duration``), as
+    ``GET /v1/calls/{id}`` documents them.
+    """
     ended = call.ended or datetime.now(UTC)
     return {
         "call_id": call.call_id,
         "c_id": call.call_id,
         "created_at": iso_time(call.started),
         "started_at": iso_time(call.started),
-        "end_at": iso_time(ended),
-        "call_length": round(max(0.0, (ended - call.started).total_seconds()) / 60, 4),
+        "end_at": iso_time(call.started + timedelta(minutes=MAX_DURATION)),
+        "max_duration": MAX_DURATION,
+        "call_length": max(0.0, (ended - call.started).total_seconds()) / 60,
         "to": call.to_number,
         "from": call.from_number,
         "inbound": call.direction == "inbound",

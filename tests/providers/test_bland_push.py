@@ -149,20 +149,20 @@ async def test_a_genuine_end_verifies_once(session: aiohttp.ClientSession) -> No
 @pytest.mark.parametrize(
     ("fields", "started", "direction", "ended_at"),
     [
-        # An outbound call; its start from created_at; no end time: when it arrived.
+        # An outbound call, its start from created_at (end_at is only max_duration's
+        # cut-off: never the end).
         (
-            {"inbound": False, "started_at": None, "end_at": None},
+            {"inbound": False, "started_at": None, "end_at": "2026-01-02T03:03:00Z"},
             datetime(2026, 1, 2, 3, 1, 59, tzinfo=UTC),
             "outbound",
-            NOW,
+            datetime(2026, 1, 2, 3, 3, 59, tzinfo=UTC),
         ),
-        # No direction, no times, an end told by status alone.
+        # No direction, no start: no end time but when it arrived; status alone.
         (
             {
                 "inbound": None,
                 "started_at": None,
-                "created_at": None,
-                "end_at": "soon",
+                "created_at": "soon",
                 "completed": None,
                 "status": "Completed",
             },
@@ -170,12 +170,28 @@ async def test_a_genuine_end_verifies_once(session: aiohttp.ClientSession) -> No
             None,
             NOW,
         ),
-        # An end time without a zone is UTC.
+        # A start without a zone is UTC; a length of half a minute.
         (
-            {"end_at": "2026-01-02 03:00:00", "completed": "yes", "status": "complete"},
-            datetime(2026, 1, 2, 3, 2, tzinfo=UTC),
-            "inbound",
+            {
+                "started_at": "2026-01-02 03:00:00",
+                "call_length": 0.5,
+                "completed": "yes",
+                "status": None,
+                "queue_status": "completed",
+            },
             datetime(2026, 1, 2, 3, 0, tzinfo=UTC),
+            "inbound",
+            datetime(2026, 1, 2, 3, 0, 30, tzinfo=UTC),
+        ),
+        # A length that is no number of minutes: when it arrived.
+        *(
+            (
+                {"call_length": length},
+                datetime(2026, 1, 2, 3, 2, tzinfo=UTC),
+                "inbound",
+                NOW,
+            )
+            for length in (True, "2", None, -1, 10**12, float("nan"), float("inf"))
         ),
     ],
 )
@@ -203,8 +219,8 @@ async def test_what_an_end_tells(
     "fields",
     [
         {"completed": False, "status": "in-progress"},
-        {"completed": None, "status": "queued"},
-        {"completed": None, "status": None},
+        {"completed": None, "status": "queued", "queue_status": "queued"},
+        {"completed": None, "status": None, "queue_status": None},
     ],
 )
 async def test_a_webhook_of_a_call_not_completed_is_ignored(

@@ -252,8 +252,8 @@ def forged_bland(
     call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
     record = post_call_record(call) | {"call_id": f"fuzz-{rng.randrange(10**9)}"}
     if rng.random() < 0.3:  # fields changed or added
-        record[rng.choice(["completed", "status", "to", "end_at", "x"])] = rng.choice(
-            [True, False, "completed", None, 1, "é✓", [], {"a": 1}]
+        record[rng.choice(["completed", "status", "to", "call_length", "x"])] = (
+            rng.choice([True, False, "completed", None, 1, "é✓", [], {"a": 1}])
         )
     body = webhook_body(record)
     headers = push.signed(body, token=f"guess-{rng.randint(0, 10**6)}")
@@ -262,8 +262,13 @@ def forged_bland(
         headers = headers | {"Content-Type": rng.choice(["", "text/xml", "a/b"])}
         body = junk(rng, 3000)
     elif kind == 1:  # the right secret, a call that ended more than ten minutes ago
+        length = rng.choice([0, 0.5, 7])
         ended = push.sandbox_now() - timedelta(seconds=rng.randint(601, 10**7))
-        body = webhook_body(post_call_record(call) | {"end_at": iso_time(ended)})
+        started = ended - timedelta(minutes=length)
+        body = webhook_body(
+            post_call_record(call)
+            | {"started_at": iso_time(started), "call_length": length}
+        )
         headers = push.signed(body)
     elif kind == 2:  # a replay of the spent genuine webhook, as is or reformatted
         headers, body = spent

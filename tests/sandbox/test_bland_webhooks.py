@@ -6,7 +6,7 @@ signer): the hex HMAC-SHA256 of the body with the account's signing secret.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
 import hmac
 import json
@@ -80,10 +80,14 @@ async def test_a_call_ending_posts_its_record_to_the_numbers_webhook(
         "completed",
         "complete",
     )
-    assert datetime.fromisoformat(record["started_at"]) == call.started
+    # Connected at started_at, for call_length minutes; end_at is max_duration's cut-off.
+    started = datetime.fromisoformat(record["started_at"])
+    assert started == call.started
     assert call.ended is not None
-    assert (
-        abs((datetime.fromisoformat(record["end_at"]) - call.ended).total_seconds()) < 1
+    lasted = started + timedelta(minutes=record["call_length"])
+    assert abs((lasted - call.ended).total_seconds()) < 0.001
+    assert datetime.fromisoformat(record["end_at"]) == started + timedelta(
+        minutes=record["max_duration"]
     )
     [sent] = sandbox.callbacks_sent
     assert (sent.provider, sent.status, sent.body) == ("bland", 200, received["body"])

@@ -1,10 +1,11 @@
 """Bland AI's call webhooks: how they are signed, and what they tell.
 
-When a call completes, Bland POSTs the call's record as JSON (the call object: ``call_id``,
-``to``, ``from``, ``started_at``, ``end_at``, ``completed``, ``inbound``, …, transcript
-included) to the call's ``webhook`` (``POST /v1/calls``) or, for calls to an inbound
-number, to the number's ``webhook`` setting (docs.bland.ai ``tutorials/post-call-webhooks``,
-``platform/agent-quickstart``, ``api-v1/get/inbound-number``). Bland documents no webhook
+When a call completes, Bland POSTs the call's record as JSON (the call object of
+``GET /v1/calls/{id}``, transcript included) to the call's ``webhook`` (``POST /v1/calls``)
+or, for calls to an inbound number, to the number's ``webhook`` setting (docs.bland.ai
+``tutorials/post-call-webhooks``, ``platform/agent-quickstart``, ``api-v1/get/calls-id``,
+``api-v1/get/inbound-number``). It connected at ``started_at`` and lasted
+``call_length`` minutes; ``end_at`` is only when ``max_duration`` would have cut it off. Bland documents no webhook
 about a call starting that Home Assistant could read (``webhook_events`` adds live events
 whose bodies it does not describe): they are verified, then ignored.
 
@@ -16,13 +17,15 @@ body is what is checked here, so nothing of the body is read before it verified.
 
 Bland sends no nonce or timestamp with the signature. A call ends once: its id is
 remembered (``bland:<call_id>``) and a second end of it within the replay window is
-refused as replayed; an end whose signed ``end_at`` is older than that window is refused
-as stale, so a webhook replayed later cannot report a finished call again either.
+refused as replayed; a call that ended (by its signed start and length) longer ago than
+that window is refused as stale, so a webhook replayed later cannot report a finished
+call again either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 import hashlib
 import hmac
 import json
@@ -48,6 +51,8 @@ _HEX_SIGNATURE: Final = re.compile(r"[0-9a-fA-F]{64}")
 _CALL_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 # How a completed call's status reads, where ``completed`` is not a boolean.
 _COMPLETED_STATUSES: Final = frozenset({"completed", "complete"})
+# The longest ``call_length`` read (minutes): a day; any other is no length.
+_MAX_CALL_MINUTES: Final = 24 * 60
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -83,7 +88,10 @@ def read_events(
     call_id = _text(record.get("call_id"))
     if call_id is None or not _CALL_ID.fullmatch(call_id):
         raise _malformed("The webhook names no call it could be about")
-    ended = parse_time(record.get("end_at"))
+    started = parse_time(record.get("started_at")) or parse_time(
+        record.get("created_at")
+    )
+    ended = _ended(started, record.get("call_length"))
     if ended is not None and request.received_at - ended > REPLAY_WINDOW:
         raise CallbackRefusedError(
             CallbackRefusal.STALE, "The webhook tells of a call that ended long ago"
@@ -94,8 +102,7 @@ def read_events(
         call_id=call_id,
         from_number=_text(record.get("from")),
         to_number=_text(record.get("to")),
-        started=parse_time(record.get("started_at"))
-        or parse_time(record.get("created_at")),
+        started=started,
         status=_text(record.get("status")),
         direction=("inbound" if inbound else "outbound")
         if isinstance(inbound, bool)
@@ -115,7 +122,20 @@ def _completed(record: Mapping[str, Any]) -> bool:
     completed = record.get("completed")
     if isinstance(completed, bool):
         return completed
-    return str(record.get("status", "")).lower() in _COMPLETED_STATUSES
+    status = record.get("status") or record.get("queue_status")
+    return str(status).lower() in _COMPLETED_STATUSES
+
+
+def _ended(started: datetime | None, minutes: object) -> datetime | None:
+    """When the call ended: ``minutes`` (``call_length``) after it connected, if both are known."""
+    if (
+        started is None
+        or isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not 0 <= minutes <= _MAX_CALL_MINUTES  # NaN is not within either
+    ):
+        return None
+    return started + timedelta(minutes=minutes)
 
 
 def _record(body: bytes) -> Mapping[str, Any]:

@@ -14,6 +14,7 @@ from unittest.mock import patch
 
 from aiohttp.web_log import AccessLogger
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -22,15 +23,18 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.providers import PROVIDERS, BlandClient
 from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     CallbackFault,
     Fault,
     FaultKind,
+    Sandbox,
 )
+from tests.helpers.entries import add_entry
 from tests.helpers.push import REGISTERING_PROVIDERS, REGISTRATION_PATHS, PushAccount
 
 
@@ -484,3 +488,47 @@ async def test_a_twilio_api_key_needs_the_auth_token_for_callbacks(
     assert ids(push.ended) == [call.call_id]
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
     assert SANDBOX_TWILIO_AUTH_TOKEN not in str(diagnostics)
+
+
+async def test_a_provider_whose_client_declares_no_push(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    diagnostics_served: None,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """No ``push``: no webhook, no push option, none in diagnostics, nothing at removal.
+
+    Every provider declares push today; one that does not (as Bland did) is still set
+    up, configured and removed the way the others are, without callbacks.
+    """
+    with patch.object(BlandClient, "push", None):
+        entry = add_entry(
+            hass, sandbox, "bland", options={"org_id": SANDBOX_BLAND_ORG_ID}
+        )
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.push is None
+        registered = set(hass.data.get("webhook", {}))
+
+        form = await hass.config_entries.options.async_init(entry.entry_id)
+        assert form["type"] is FlowResultType.FORM
+        assert "push" not in [str(key) for key in form["data_schema"].schema]
+        assert "callback_url" not in (form["description_placeholders"] or {})
+        result = await hass.config_entries.options.async_configure(
+            form["flow_id"], {"org_id": SANDBOX_BLAND_ORG_ID, "scan_interval": 20}
+        )
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.runtime_data.push is None
+        assert set(hass.data.get("webhook", {})) == registered  # no callback webhook
+
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["push"] is None
+        assert diagnostics["entry"]["options"] == {
+            "org_id": "**REDACTED**",
+            "scan_interval": 20,
+        }
+
+        await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None
