@@ -32,6 +32,15 @@ from tests.helpers.push import FORM, JSON, PushAccount
 CALLBACKS_PER_PROVIDER: Final = 400
 SEED: Final = 18
 REFUSED: Final = {400, 401, 405}
+# Every provider's signature headers, junk: sent to a provider that reads none of them.
+OTHER_PROVIDERS_HEADERS: Final = {
+    "X-Plivo-Signature-V3": "AAAA",
+    "X-Plivo-Signature-V3-Nonce": "1",
+    "X-Twilio-Signature": "AAAA",
+    "telnyx-signature-ed25519": "AAAA",
+    "telnyx-timestamp": "1",
+    "X-Webhook-Signature": "00",
+}
 FIELDS: Final = (
     "Event",
     "CallUUID",
@@ -163,7 +172,6 @@ def forged_telnyx(
     rng: random.Random, push: PushAccount, spent: tuple[dict[str, str], bytes]
 ) -> tuple[str, str, dict[str, str], bytes]:
     """Draw one Telnyx webhook made without the account's key (or stale, or a replay)."""
-    url = push.callback_url
     call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
     body = push.hangup(call)
     assert isinstance(body, bytes)
@@ -230,25 +238,13 @@ def forged_telnyx(
                 ]
             )
         }
-    elif kind == 9:  # a form body, signed with another key
-        body = urlencode(random_form_fields(rng)).encode()
-        headers = push.signed(body, token="nope") | FORM
-    elif kind == 10:  # another provider's headers
-        headers = JSON | {
-            "X-Plivo-Signature-V3": "AAAA",
-            "X-Plivo-Signature-V3-Nonce": "1",
-            "X-Twilio-Signature": "AAAA",
-        }
-    method = "GET" if kind == 11 else "POST"
-    query = rng.choice(["", "", "?transfer=guessed", "?a=1&a=2", "?%zz"])
-    return method, url + query, headers, body
+    return sent_as(rng, push, kind, headers, body)
 
 
 def forged_bland(
     rng: random.Random, push: PushAccount, spent: tuple[dict[str, str], bytes]
 ) -> tuple[str, str, dict[str, str], bytes]:
     """Draw one Bland webhook made without the signing secret (or stale, or a replay)."""
-    url = push.callback_url
     call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
     record = post_call_record(call) | {"call_id": f"fuzz-{rng.randrange(10**9)}"}
     if rng.random() < 0.3:  # fields changed or added
@@ -310,19 +306,33 @@ def forged_bland(
                 ["z" * 64, "a" * 63, "a" * 65, "é" * 64, "sha256=" + "a" * 64, "a, b"]
             )
         }
-    elif kind == 9:  # a form body, signed with another secret
+    return sent_as(rng, push, kind, headers, body)
+
+
+def sent_as(
+    rng: random.Random,
+    push: PushAccount,
+    kind: int,
+    headers: dict[str, str],
+    body: bytes,
+) -> tuple[str, str, dict[str, str], bytes]:
+    """Finish a JSON webhook drawn: kinds 9 to 11 are the same for each provider.
+
+    9: a form body signed with another key; 10: every other provider's headers; 11: a
+    GET. Any may carry a query.
+    """
+    if kind == 9:
         body = urlencode(random_form_fields(rng)).encode()
         headers = push.signed(body, token="nope") | FORM
-    elif kind == 10:  # another provider's headers
+    elif kind == 10:
         headers = JSON | {
-            "X-Plivo-Signature-V3": "AAAA",
-            "X-Plivo-Signature-V3-Nonce": "1",
-            "telnyx-signature-ed25519": "AAAA",
-            "telnyx-timestamp": "1",
+            name: value
+            for name, value in OTHER_PROVIDERS_HEADERS.items()
+            if name.lower() not in {n.lower() for n in push.signed(body)}
         }
     method = "GET" if kind == 11 else "POST"
     query = rng.choice(["", "", "?transfer=guessed", "?a=1&a=2", "?%zz"])
-    return method, url + query, headers, body
+    return method, push.callback_url + query, headers, body
 
 
 def random_form_fields(rng: random.Random) -> dict[str, str]:

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 import hashlib
 import hmac
-import json
 import re
 from typing import Any, Final
 
@@ -40,9 +39,11 @@ from .callbacks import (
     CallbackRefusedError,
     CallbackRequest,
     ReplayGuard,
+    json_object,
+    json_text,
+    malformed,
     parse_time,
 )
-from .http import MAX_TEXT_LENGTH
 from .models import LiveCall
 
 SIGNATURE_HEADER: Final = "X-Webhook-Signature"
@@ -82,12 +83,12 @@ def read_events(
     request: CallbackRequest, replay_guard: ReplayGuard
 ) -> tuple[CallbackEvent, ...]:
     """Read a verified webhook: a completed call ends it, once; anything else is ignored."""
-    record = _record(request.body)
+    record = json_object(request.body, "a Bland call")
     if not _completed(record):
         return (CallbackEvent(kind=CallbackKind.IGNORED),)
-    call_id = _text(record.get("call_id"))
+    call_id = json_text(record.get("call_id"))
     if call_id is None or not _CALL_ID.fullmatch(call_id):
-        raise _malformed("The webhook names no call it could be about")
+        raise malformed("The webhook names no call it could be about")
     started = parse_time(record.get("started_at")) or parse_time(
         record.get("created_at")
     )
@@ -100,10 +101,10 @@ def read_events(
     inbound = record.get("inbound")
     call = LiveCall(
         call_id=call_id,
-        from_number=_text(record.get("from")),
-        to_number=_text(record.get("to")),
+        from_number=json_text(record.get("from")),
+        to_number=json_text(record.get("to")),
         started=started,
-        status=_text(record.get("status")),
+        status=json_text(record.get("status")),
         direction=("inbound" if inbound else "outbound")
         if isinstance(inbound, bool)
         else None,
@@ -136,21 +137,3 @@ def _ended(started: datetime | None, minutes: object) -> datetime | None:
     ):
         return None
     return started + timedelta(minutes=minutes)
-
-
-def _record(body: bytes) -> Mapping[str, Any]:
-    try:
-        record = json.loads(body)
-    except (ValueError, RecursionError):
-        record = None
-    if not isinstance(record, dict):
-        raise _malformed("The webhook's body is not a Bland call")
-    return record
-
-
-def _text(value: object) -> str | None:
-    return value[:MAX_TEXT_LENGTH] if isinstance(value, str) and value else None
-
-
-def _malformed(message: str) -> CallbackRefusedError:
-    return CallbackRefusedError(CallbackRefusal.MALFORMED, message)
