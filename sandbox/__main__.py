@@ -156,7 +156,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "fault", parents=[address], help="forge an account's callbacks, or stop"
     )
     fault.add_argument(
-        "--provider", required=True, choices=("vobiz", "plivo", "twilio", "telnyx")
+        "--provider",
+        required=True,
+        choices=("vobiz", "plivo", "twilio", "telnyx", "bland"),
     )
     fault.add_argument(
         "--account",

@@ -1,4 +1,4 @@
-"""The callbacks Vobiz, Plivo, Twilio and Telnyx send about calls, sent the same way.
+"""The callbacks Vobiz, Plivo, Twilio, Telnyx and Bland send about calls, sent the same way.
 
 - A call starting: ``Event=StartApp`` to its application's ``answer_url``; an answer
   ``<Response><Redirect method="…">URL</Redirect></Response>`` is followed: the URL is
@@ -22,8 +22,9 @@ makes them forged, unsigned, tampered, replayed, (Vobiz) signed the SDK's way or
 (Twilio's status callbacks, Telnyx) stale;
 ``hold()`` keeps them until ``release()``, so they arrive late.
 
-Telnyx's Call Control webhooks (JSON, Ed25519) are built by ``telnyx_webhooks`` and
-sent the same way, in the same order as the others.
+Telnyx's Call Control webhooks (JSON, Ed25519) are built by ``telnyx_webhooks``, Bland's
+post-call webhooks (JSON, HMAC-SHA256 with the account's signing secret) by
+``bland_webhooks``, and sent the same way, in the same order as the others.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import uuid
 import aiohttp
 from yarl import URL
 
-from . import telnyx_webhooks, twilio_callbacks
+from . import bland_webhooks, telnyx_webhooks, twilio_callbacks
 from .callxml import CallXmlError, parse
 from .legfetch import is_loopback_ip
 from .signing import new_nonce, plivo_v3, twilio, vobiz_v2, vobiz_v3
@@ -153,6 +154,9 @@ class CallbackSender:
             return
         if call.provider == "telnyx":
             self._telnyx_send(call, "call.hangup", telnyx_webhooks.hangup_payload(call))
+            return
+        if call.provider == "bland":
+            self._bland_call_ended(call)
             return
         for dial in call.connected_dials:
             self._send(
@@ -328,6 +332,22 @@ class CallbackSender:
             headers,
             fault,
             body=sent,
+        )
+        self._enqueue(delivery)
+        if fault is CallbackFault.REPLAYED:
+            self._enqueue(delivery)
+
+    def _bland_call_ended(self, call: SandboxCall) -> None:
+        """Send a Bland call's post-call webhook to its inbound number's webhook setting."""
+        account = self.state.bland_accounts[call.account]
+        url = account.inbound_numbers.get(call.to_number, "")
+        if call.direction != "inbound" or not is_loopback_ip(URL(url).host):
+            return
+        fault = account.callback_fault
+        body = bland_webhooks.webhook_body(bland_webhooks.post_call_record(call))
+        headers, sent = bland_webhooks.signed(account, body, fault)
+        delivery = _Delivery(
+            call.provider, url, bland_webhooks.summary(sent), headers, fault, body=sent
         )
         self._enqueue(delivery)
         if fault is CallbackFault.REPLAYED:

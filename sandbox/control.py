@@ -24,9 +24,12 @@ faulted and is not recorded in ``Sandbox.requests``.
 - ``POST /_sandbox/callbacks`` with ``{"held": true|false}``: hold the callbacks (they
   arrive late, once released) or release them (200, as GET).
 - ``POST /_sandbox/callback_faults`` with ``{"provider", "account"?, "fault"}``: make a
-  Vobiz, Plivo, Twilio or Telnyx account's callbacks ``forged``, ``unsigned``,
+  Vobiz, Plivo, Twilio, Telnyx or Bland account's callbacks ``forged``, ``unsigned``,
   ``tampered``, ``replayed``, (Vobiz) ``sdk-form`` or (Telnyx, Twilio) ``stale``, or
   sound again (``null``) (200).
+- ``POST /_sandbox/inbound_webhooks`` with ``{"number", "url", "account"?}``: set a Bland
+  inbound number's webhook, as its Dev Portal does (a number the account did not have
+  is added) (200).
 - ``GET /_sandbox/public_keys``: the public keys the accounts sign their callbacks
   with (Telnyx: base64 Ed25519, with the account's connections; never its API key),
   ``{"public_keys": [{"provider", "connections", "public_key"}]}``.
@@ -47,6 +50,7 @@ from yarl import URL
 from .api import decode_json
 from .signing import ed25519_public_key
 from .state import (
+    BlandAccount,
     CallbackFault,
     DialBehaviour,
     Outage,
@@ -66,6 +70,7 @@ CALLBACKS_PATH: Final = f"{CONTROL_PREFIX}/callbacks"
 CALLBACK_FAULTS_PATH: Final = f"{CONTROL_PREFIX}/callback_faults"
 NUMBERS_PATH: Final = f"{CONTROL_PREFIX}/numbers"
 PUBLIC_KEYS_PATH: Final = f"{CONTROL_PREFIX}/public_keys"
+INBOUND_WEBHOOKS_PATH: Final = f"{CONTROL_PREFIX}/inbound_webhooks"
 # The faults only some providers' callbacks can have.
 _FAULT_PROVIDERS: Final = {
     CallbackFault.SDK_FORM: ("vobiz",),
@@ -136,6 +141,10 @@ def _route(state: SandboxState, method: str, path: str, body: bytes) -> web.Resp
         if method != "GET":
             raise _not_allowed()
         return web.json_response({"public_keys": public_keys(state)})
+    if path == INBOUND_WEBHOOKS_PATH:
+        if method != "POST":
+            raise _not_allowed()
+        return web.json_response(_set_inbound_webhook(state, _object(body)))
     if path == CALLS_PATH:
         if method == "GET":
             calls = sorted(state.calls.values(), key=lambda call: call.started)
@@ -218,7 +227,8 @@ def _route_callbacks(
     accounts = state.accounts[provider]
     account = accounts.get(data.get("account") or next(iter(accounts), ""))
     if not isinstance(
-        account, VobizAccount | PlivoAccount | TwilioAccount | TelnyxAccount
+        account,
+        VobizAccount | PlivoAccount | TwilioAccount | TelnyxAccount | BlandAccount,
     ):
         raise ControlError(
             HTTPStatus.NOT_FOUND, f"no such {provider} account sends callbacks"
@@ -237,6 +247,25 @@ def _route_callbacks(
         )
     account.callback_fault = chosen
     return web.json_response({"provider": provider, "fault": fault})
+
+
+def _set_inbound_webhook(
+    state: SandboxState, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Set a Bland inbound number's webhook; return the number and its webhook."""
+    if unknown := sorted(set(data) - {"number", "url", "account"}):
+        raise ControlError(
+            HTTPStatus.BAD_REQUEST, f"unknown field(s): {', '.join(unknown)}"
+        )
+    number, url = data.get("number"), data.get("url")
+    if not isinstance(number, str) or not isinstance(url, str):
+        raise ControlError(HTTPStatus.BAD_REQUEST, "give number and url")
+    accounts = state.bland_accounts
+    account = accounts.get(data.get("account") or next(iter(accounts), ""))
+    if account is None:
+        raise ControlError(HTTPStatus.NOT_FOUND, "no such bland account")
+    account.inbound_numbers[number] = url
+    return {"number": number, "url": url}
 
 
 def public_keys(state: SandboxState) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ docs (docs.vobiz.ai/concepts/validating-callbacks) and its Go SDK
 ``twilio/request_validator.py``: HMAC-SHA1 of the URL and the sorted parameters),
 Telnyx's SDKs (telnyx-python ``telnyx/webhook.py``: Ed25519 over ``timestamp|body``,
 keys in base64), signed here with ``cryptography`` (the integration verifies with its
-own Ed25519).
+own Ed25519), Bland's docs (docs.bland.ai ``tutorials/webhook-signing``: the hex
+HMAC-SHA256 of the body with the webhook signing secret).
 """
 
 from __future__ import annotations
@@ -114,3 +115,8 @@ def telnyx_ed25519(seed: bytes, timestamp: str, body: bytes) -> str:
     """Telnyx: base64 of the Ed25519 signature of ``timestamp|body``."""
     private = Ed25519PrivateKey.from_private_bytes(seed)
     return base64.b64encode(private.sign(f"{timestamp}|".encode() + body)).decode()
+
+
+def bland(signing_secret: str, body: bytes) -> str:
+    """Bland: the hex HMAC-SHA256 of the body, keyed with the webhook signing secret."""
+    return hmac.new(signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

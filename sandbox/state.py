@@ -24,6 +24,12 @@ SANDBOX_VOBIZ_CALL_ID: Final = "3a1c6f2e-8b4d-4e0f-9a7b-000000000001"
 SANDBOX_VOBIZ_SECOND_CALL_ID: Final = "3a1c6f2e-8b4d-4e0f-9a7b-000000000002"
 SANDBOX_BLAND_CALL_ID: Final = "29f01d00-5197-4b83-bc0f-161e14533a78"
 SANDBOX_BLAND_SECOND_CALL_ID: Final = "29f01d00-5197-4b83-bc0f-161e14533a79"
+# The Bland account's inbound number (the seeded inbound call rang it), where its
+# webhook setting points until told otherwise (never sent to), and the webhook signing
+# secret the account signs with (what the account's ``webhook_signing_secret`` holds).
+SANDBOX_BLAND_NUMBER: Final = "+12223334444"
+SANDBOX_BLAND_WEBHOOK_URL: Final = "https://app.example.com/bland-webhook"
+SANDBOX_BLAND_SIGNING_SECRET: Final = "sandbox-bland-webhook-secret-0001"  # noqa: S105
 SANDBOX_TWILIO_ACCOUNT_SID: Final = "AC5a4db0c0000000000000000000000001"
 SANDBOX_TWILIO_AUTH_TOKEN: Final = "sandbox-twilio-auth-token-0001"  # noqa: S105
 SANDBOX_TWILIO_API_KEY_SID: Final = "SK5a4db0c0000000000000000000000001"
@@ -155,6 +161,12 @@ class BlandAccount:
     blocked_prefixes: set[str] = field(
         default_factory=lambda: set(DEFAULT_BLOCKED_PREFIXES)
     )
+    # Each inbound number's webhook setting (Dev Portal: Inbound Phone Numbers →
+    # Advanced → webhook), by E.164 number: a call to it reports its end there.
+    inbound_numbers: dict[str, str] = field(default_factory=dict)
+    # The webhook signing secret (Dev Portal: Account Settings → Keys).
+    signing_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    callback_fault: CallbackFault | None = None
 
 
 class LegResult(StrEnum):
@@ -721,6 +733,8 @@ class SandboxState:
         bland = self.add_bland_account(
             SANDBOX_BLAND_API_KEY, org_id=SANDBOX_BLAND_ORG_ID
         )
+        bland.signing_secret = SANDBOX_BLAND_SIGNING_SECRET
+        bland.inbound_numbers[SANDBOX_BLAND_NUMBER] = SANDBOX_BLAND_WEBHOOK_URL
         twilio = self.add_twilio_account(
             SANDBOX_TWILIO_ACCOUNT_SID,
             SANDBOX_TWILIO_AUTH_TOKEN,
@@ -754,7 +768,7 @@ class SandboxState:
             bland.api_key,
             SANDBOX_BLAND_CALL_ID,
             from_number="+14155550150",
-            to_number="+12223334444",
+            to_number=SANDBOX_BLAND_NUMBER,
             started=now - timedelta(minutes=2),
         )
         self.add_call(

@@ -32,7 +32,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from sandbox import (  # noqa: E402
     SANDBOX_BLAND_API_KEY,
     SANDBOX_BLAND_CALL_ID,
+    SANDBOX_BLAND_NUMBER,
     SANDBOX_BLAND_ORG_ID,
+    SANDBOX_BLAND_SIGNING_SECRET,
     SANDBOX_PLIVO_APP_ID,
     SANDBOX_PLIVO_AUTH_ID,
     SANDBOX_PLIVO_AUTH_TOKEN,
@@ -254,6 +256,13 @@ class HomeAssistantApi:
             raise SystemExit(
                 f"Setting the options {', '.join(wanted)} failed: {result}"
             )
+
+    def callback_url(self, entry_id: str) -> str:
+        """Return the account's callback URL, as its options form shows it."""
+        base = "/api/config/config_entries/options/flow"
+        flow = self.call("POST", base, {"handler": entry_id})
+        self.call("DELETE", f"{base}/{flow['flow_id']}")
+        return str(flow["description_placeholders"]["callback_url"])
 
     def add_sandbox_destinations(self) -> None:
         """Give each account without destinations two, through the real subentry flow.
@@ -481,6 +490,22 @@ def push_options(
     return {"push": True, option: application_id, "push_register": True, **extra}
 
 
+def paste_bland_webhook(sandbox_url: str, callback_url: str) -> None:
+    """Set the callback URL as the sandbox's Bland inbound number's webhook.
+
+    As a Bland user pastes it in the Dev Portal (Bland's API cannot set only the URL):
+    over the running sandbox's control plane (``POST /_sandbox/inbound_webhooks``).
+    """
+    request = urllib.request.Request(  # noqa: S310 - the URL is the local sandbox's
+        f"{sandbox_url}/_sandbox/inbound_webhooks",
+        data=json.dumps({"number": SANDBOX_BLAND_NUMBER, "url": callback_url}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+
+
 def sandbox_public_key(sandbox_url: str, connection_id: str) -> str:
     """Return the public key the sandbox's Telnyx account with ``connection_id`` signs with.
 
@@ -501,14 +526,16 @@ def push_help(sandbox_url: str) -> str:
     """Say what instant call events do in the sandbox, and how to forge callbacks."""
     port = str(urllib.parse.urlsplit(sandbox_url).port)
     return f"""
-Instant call events: the Vobiz, Plivo, Twilio and Telnyx accounts receive the sandbox's
-signed callbacks (Home Assistant set each sandbox application's hangup URL, and with
+Instant call events: the Vobiz, Plivo, Twilio, Telnyx and Bland AI accounts receive the
+sandbox's signed callbacks (Home Assistant set each sandbox application's hangup URL, and with
 answer-first its answer URL: a call's start is answered with a Redirect to the old one;
 the Twilio number's status callback: calls to +14155550111 report their end, and the
 Telnyx application's webhook URL; the Telnyx account checks them with the sandbox's
-public key). A call ending fires call_transfer_call_ended with source: push at once (on
+public key; the Bland account's callback URL is pasted as the webhook of its inbound number
+{SANDBOX_BLAND_NUMBER}, whose calls report their end, checked with the sandbox's signing
+secret). A call ending fires call_transfer_call_ended with source: push at once (on
 Vobiz, Plivo and Telnyx its start too); a transfer to a number fires call_transfer_transfer_answered (or
-_unanswered). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
+_unanswered; not on Bland). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
 the account's diagnostics count them; 5 raise a repair issue):
 
   {sandbox_command("callbacks", "number", "--port", port, "+14155550100", "busy")}
@@ -610,7 +637,14 @@ def main() -> None:
         return
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
     for title, options in (
-        ("Bland AI", {"org_id": SANDBOX_BLAND_ORG_ID}),
+        (
+            "Bland AI",
+            {
+                "org_id": SANDBOX_BLAND_ORG_ID,
+                "push": True,
+                "webhook_signing_secret": SANDBOX_BLAND_SIGNING_SECRET,
+            },
+        ),
         (
             "Telnyx",
             push_options(
@@ -627,6 +661,10 @@ def main() -> None:
     ):
         if title in entry_ids:
             api.set_options(entry_ids[title], options)
+    if "Bland AI" in entry_ids:
+        paste_bland_webhook(
+            args.sandbox.rstrip("/"), api.callback_url(entry_ids["Bland AI"])
+        )
     api.add_sandbox_destinations()
     api.forget_generated_dashboard()
     print(

@@ -336,7 +336,7 @@ class CallTransferOptionsFlow(OptionsFlow):
             placeholders["push_docs_url"] = push_docs_url(provider.provider_id)
         if user_input is not None:
             options, errors = await _async_normalize_options(
-                self.hass, provider, user_input
+                self.hass, provider, user_input, entry.options
             )
             if options.get(CONF_PUSH) and placeholders.get("callback_url") == "—":
                 errors[CONF_PUSH] = "no_public_url"
@@ -347,7 +347,8 @@ class CallTransferOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                _options_schema(provider), user_input or entry.options
+                _options_schema(provider),
+                _without_secrets(provider, user_input or entry.options),
             ),
             description_placeholders=placeholders | _seconds_ranges(provider),
             errors=errors,
@@ -433,8 +434,18 @@ def _option_selector(field: OptionField) -> Selector[Any]:
             return _SECONDS
         case OptionKind.TEXT:
             return _MULTILINE
+        case OptionKind.SECRET:
+            return _SECRET
         case _:
             return _TEXT
+
+
+def _without_secrets(
+    provider: type[TransferProvider], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the values a form suggests: a secret option's is never sent back."""
+    secret = {f.key for f in provider.option_fields if f.kind is OptionKind.SECRET}
+    return {key: value for key, value in values.items() if key not in secret}
 
 
 def _seconds_fields(provider: type[TransferProvider]) -> list[OptionField]:
@@ -454,12 +465,16 @@ def _seconds_ranges(provider: type[TransferProvider]) -> dict[str, str]:
 
 
 async def _async_normalize_options(
-    hass: HomeAssistant, provider: type[TransferProvider], user_input: Mapping[str, Any]
+    hass: HomeAssistant,
+    provider: type[TransferProvider],
+    user_input: Mapping[str, Any],
+    stored: Mapping[str, Any],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Return the options as stored (numbers in E.164, whole seconds) and form errors.
 
     Push and its registration are stored only when on. Registration needs what the
-    provider sets the URL on (an application).
+    provider sets the URL on (an application). A secret left empty keeps the one
+    ``stored`` (the form never shows it).
     """
     options: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -471,6 +486,8 @@ async def _async_normalize_options(
         if isinstance(value, str):
             value = value.strip()
         if value is None or value == "" or value is False:
+            if field.kind is OptionKind.SECRET and field.key in stored:
+                options[field.key] = stored[field.key]
             continue
         match field.kind:
             case OptionKind.PHONE_NUMBER:

@@ -5,15 +5,16 @@ harness's test server), so the sandbox sends its signed callbacks over real HTTP
 the provider would; the account's options turn push on and let Home Assistant set the
 callback URL at the provider (Vobiz and Plivo: the application's hangup URL; Twilio:
 the number's status callback; Telnyx: its Call Control application's webhook URL, with
-the sandbox's public key as the option). The providers are those whose client declares
-``push``; what differs between them (the body, the signature, what the URL is set on)
-is here, so the tests read the same for each.
-What differs between the providers (the body, the signature, what the URL is set on)
-is here, so the tests read the same for each.
+the sandbox's public key as the option). Bland's URL is pasted as its user does: read
+from the options form, set as the sandbox inbound number's webhook (with the sandbox's
+signing secret as the option). The providers are those whose client declares ``push``;
+what differs between them (the body, the signature, what the URL is set on) is here,
+so the tests read the same for each.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ import aiohasupervisor  # noqa: F401
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -45,11 +47,14 @@ from custom_components.call_transfer.const import (
 )
 from custom_components.call_transfer.providers import PROVIDERS, NumberTransfer
 from sandbox import (
+    SANDBOX_BLAND_NUMBER,
+    SANDBOX_BLAND_SIGNING_SECRET,
     SANDBOX_PLIVO_APP_ID,
     SANDBOX_TELNYX_CONNECTION_ID,
     SANDBOX_TELNYX_PUBLIC_KEY,
     SANDBOX_TWILIO_NUMBER_SID,
     SANDBOX_VOBIZ_APP_ID,
+    BlandAccount,
     PlivoAccount,
     Sandbox,
     SandboxApplication,
@@ -60,7 +65,9 @@ from sandbox import (
     TwilioNumber,
     VobizAccount,
 )
+from sandbox.bland_webhooks import post_call_record, webhook_body as bland_body
 from sandbox.signing import (
+    bland,
     new_nonce,
     plivo_v3,
     telnyx_ed25519,
@@ -88,8 +95,27 @@ DIAL_XML_PROVIDERS: Final = tuple(
 DIAL_ACTION_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
 # The providers whose sandbox can report a call's start to Home Assistant (Vobiz and
 # Plivo: the application's answer URL pointed at it; Telnyx's webhooks do). A Twilio
-# number's status callback tells only ends.
+# number's status callback, and Bland's post-call webhook, tell only ends.
 CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# The providers whose client sets the callback URL itself (``registration_option``);
+# Bland's is pasted by hand.
+REGISTERING_PROVIDERS: Final = tuple(
+    provider_id
+    for provider_id in PUSH_PROVIDERS
+    if (push := PROVIDERS[provider_id].push) is not None and push.registration_option
+)
+# The providers whose callbacks tell whether a transferred-to number answered.
+OUTCOME_PROVIDERS: Final = tuple(
+    provider_id
+    for provider_id in PUSH_PROVIDERS
+    if (push := PROVIDERS[provider_id].push) is not None
+    and push.reports_transfer_outcomes
+)
+# What verifies each provider's callbacks, where it is an option: its sandbox value.
+VERIFICATION_VALUES: Final = {
+    "telnyx": SANDBOX_TELNYX_PUBLIC_KEY,
+    "bland": SANDBOX_BLAND_SIGNING_SECRET,
+}
 # What push registration sets the URL on, by provider: its value (the option is the
 # client's ``push.registration_option``).
 APPS: Final = {
@@ -101,7 +127,7 @@ APPS: Final = {
 REGISTRATION_OPTIONS: Final = {
     provider_id: str(push.registration_option)
     for provider_id, client in PROVIDERS.items()
-    if (push := client.push) is not None
+    if (push := client.push) is not None and push.registration_option
 }
 # The request path of what registration sets, as the sandbox serves it.
 REGISTRATION_PATHS: Final = {
@@ -120,9 +146,8 @@ OTHER_TARGETS: Final = {
 SCAN_INTERVAL: Final = timedelta(seconds=10)
 FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON: Final = {"Content-Type": "application/json"}
-TELNYX_PUBLIC_KEY_OPTION: Final = "webhook_public_key"
 
-# A callback's body: form fields (Vobiz, Plivo, Twilio) or the raw JSON (Telnyx).
+# A callback's body: form fields (Vobiz, Plivo, Twilio) or the raw JSON (Telnyx, Bland).
 type Body = dict[str, str] | bytes
 
 
@@ -148,8 +173,27 @@ class PushAccount:
 
     @property
     def json(self) -> bool:
-        """Whether the provider's callbacks are JSON (Telnyx), not form fields."""
+        """Whether the provider's callbacks are JSON (Telnyx, Bland), not form fields."""
+        return self.provider in ("telnyx", "bland")
+
+    @property
+    def telnyx(self) -> bool:
+        """Whether the provider is Telnyx (its own key pair, application, timestamps)."""
         return self.provider == "telnyx"
+
+    @property
+    def registers(self) -> bool:
+        """Whether Home Assistant sets the callback URL at the provider (not Bland)."""
+        return self.provider in REGISTERING_PROVIDERS
+
+    @property
+    def verification(self) -> dict[str, str]:
+        """The option that verifies the callbacks and its value ({} where none is one)."""
+        push = PROVIDERS[self.provider].push
+        assert push is not None
+        if push.verification_option is None:
+            return {}
+        return {push.verification_option: VERIFICATION_VALUES[self.provider]}
 
     @property
     def reports_call_starts(self) -> bool:
@@ -158,11 +202,14 @@ class PushAccount:
         return push is not None and push.reports_call_starts
 
     @property
-    def account(self) -> PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount:
+    def account(
+        self,
+    ) -> PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount | BlandAccount:
         """The sandbox account."""
         account = self.sandbox.accounts[self.case.provider][self.case.account]
         assert isinstance(
-            account, PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount
+            account,
+            PlivoAccount | VobizAccount | TwilioAccount | TelnyxAccount | BlandAccount,
         )
         return account
 
@@ -192,9 +239,12 @@ class PushAccount:
         """What registration sets: the URL and its method (Telnyx: API version).
 
         The application's hangup URL (Vobiz, Plivo), the number's status callback
-        (Twilio), the Call Control application's webhook URL (Telnyx).
+        (Twilio), the Call Control application's webhook URL (Telnyx); on Bland, what
+        its user pasted: the inbound number's webhook.
         """
-        if self.json:
+        if isinstance(self.account, BlandAccount):
+            return self.account.inbound_numbers.get(SANDBOX_BLAND_NUMBER, ""), "POST"
+        if self.telnyx:
             app = self.telnyx_app
             return app.webhook_event_url, app.webhook_api_version
         if isinstance(self.account, TwilioAccount):
@@ -203,7 +253,7 @@ class PushAccount:
 
     def set_target(self, url: str, second: str) -> None:
         """Set what registration sets, as the user had it (``second``: method or version)."""
-        if self.json:
+        if self.telnyx:
             self.telnyx_app.webhook_event_url = url
             self.telnyx_app.webhook_api_version = second
         elif isinstance(self.account, TwilioAccount):
@@ -217,12 +267,12 @@ class PushAccount:
     @property
     def users_target(self) -> tuple[str, str]:
         """A callback URL of the user's own, and its method (Telnyx: API version)."""
-        return "https://mine.example.com/h", "1" if self.json else "GET"
+        return "https://mine.example.com/h", "1" if self.telnyx else "GET"
 
     @property
     def registered_second(self) -> str:
         """The method (Telnyx: API version) registration sets with the URL."""
-        return "2" if self.json else "POST"
+        return "2" if self.telnyx else "POST"
 
     @property
     def untouched_url(self) -> str | None:
@@ -230,7 +280,7 @@ class PushAccount:
 
         The application's answer URL (Vobiz, Plivo), the number's voice URL (Twilio).
         """
-        if self.json:
+        if self.telnyx:
             return None
         if isinstance(self.account, TwilioAccount):
             return self.number.voice_url
@@ -272,14 +322,16 @@ class PushAccount:
 
         An option given as None is left out.
         """
-        given = {
-            "scan_interval": 10,
-            "push": True,
-            "push_register": True,
-            REGISTRATION_OPTIONS[self.provider]: APPS[self.provider],
-        }
-        if self.json:
-            given[TELNYX_PUBLIC_KEY_OPTION] = SANDBOX_TELNYX_PUBLIC_KEY
+        given: dict[str, Any] = {"scan_interval": 10, "push": True, **self.verification}
+        if self.registers:
+            given |= {
+                "push_register": True,
+                REGISTRATION_OPTIONS[self.provider]: APPS[self.provider],
+            }
+        else:
+            given |= (
+                self.case.live_options
+            )  # Bland lists calls with its organization ID
         given |= options
         self.hass.config_entries.async_update_entry(
             self.entry,
@@ -287,14 +339,33 @@ class PushAccount:
         )
         await self.hass.config_entries.async_setup(self.entry.entry_id)
         await self.hass.async_block_till_done()
+        if not self.registers and self.entry.options.get("push"):
+            await self.paste_callback_url()
+
+    async def paste_callback_url(self) -> None:
+        """Set the URL the options form shows as the inbound number's webhook (Bland).
+
+        As its user does, in Bland's Dev Portal; with no URL shown ("—"), nothing.
+        """
+        manager = self.hass.config_entries.options
+        form = await manager.async_init(self.entry.entry_id)
+        assert form["type"] is FlowResultType.FORM
+        manager.async_abort(form["flow_id"])
+        url = str((form["description_placeholders"] or {})["callback_url"])
+        account = self.account
+        if url != "—" and isinstance(account, BlandAccount):
+            account.inbound_numbers[SANDBOX_BLAND_NUMBER] = url
 
     async def start_call(self, **fields: str) -> SandboxCall:
         """Start a call on the account over the sandbox's control plane.
 
-        On Twilio, by default to the account's number (whose status callback it reports to).
+        On Twilio, by default to the account's number (whose status callback it reports
+        to); on Bland, to its inbound number (whose webhook it reports to).
         """
         if isinstance(self.account, TwilioAccount):
             fields = {"to": self.number.phone_number} | fields
+        elif isinstance(self.account, BlandAccount):
+            fields = {"to": SANDBOX_BLAND_NUMBER} | fields
         async with self.http.post(
             f"{self.sandbox.control_url}/calls",
             json={"provider": self.provider, **fields},
@@ -327,6 +398,10 @@ class PushAccount:
         ``token`` signs with another secret (Telnyx: another key pair); ``timestamp``
         (Telnyx) is the one signed, by default now.
         """
+        if isinstance(self.account, BlandAccount):
+            assert isinstance(body, bytes)
+            secret = token or self.account.signing_secret
+            return JSON | {"X-Webhook-Signature": bland(secret, body)}
         if isinstance(body, bytes):
             account = self.account
             assert isinstance(account, TelnyxAccount)
@@ -371,6 +446,32 @@ class PushAccount:
             "wrong key": (self.signed(body, token="guessed-token"), body),
             "missing headers": (self.unsigned, body),
         }
+        if isinstance(self.account, BlandAccount):
+            assert isinstance(body, bytes)
+            signed = self.signed(body)
+            signature = signed["X-Webhook-Signature"]
+            return forged | {
+                "body altered": (signed, body.replace(b'"to":"', b'"to":"+1', 1)),
+                "body reformatted": (signed, body.replace(b",", b", ")),
+                "signature of another body": (self.signed(body + b" "), body),
+                "signature not hex": (
+                    signed | {"X-Webhook-Signature": "z" * 64},
+                    body,
+                ),
+                "signature too short": (
+                    signed | {"X-Webhook-Signature": signature[:-2]},
+                    body,
+                ),
+                "signature as base64": (
+                    signed
+                    | {
+                        "X-Webhook-Signature": base64.b64encode(
+                            bytes.fromhex(signature)
+                        ).decode()
+                    },
+                    body,
+                ),
+            }
         if isinstance(body, bytes):
             signed = self.signed(body)
             now = int(self.sandbox_now().timestamp())
@@ -465,6 +566,8 @@ class PushAccount:
 
     def hangup(self, call: SandboxCall, url: str | None = None) -> Body:
         """Return the body of a hangup callback of a sandbox call, as the provider sends it."""
+        if isinstance(self.account, BlandAccount):
+            return bland_body(post_call_record(call))
         if self.json:
             return webhook_body(
                 "call.hangup", hangup_payload(call), url or "http://127.0.0.1/"

@@ -4,7 +4,9 @@ The property: a callback is accepted only when it carries a signature made with 
 account's auth token for the URL Home Assistant gave out, with a nonce not seen before
 (Twilio: no nonce, an event not seen before, a status callback's Timestamp within five
 minutes; Telnyx: made with the account's Ed25519 key over a timestamp within five
-minutes and the body, whose event id was not seen before).
+minutes and the body, whose event id was not seen before; Bland: the hex HMAC-SHA256
+of the body with the account's signing secret, for a call not ended before nor more
+than ten minutes ago).
 Whatever else arrives (made without the token: random bytes, another key, another URL,
 altered signatures, nonces, headers and bodies, replays of a genuine callback) is
 answered 400, 401 or 405, changes nothing, logs no error and leaves the replay store as
@@ -14,6 +16,8 @@ it was. Requests are drawn from a seeded generator, so a failure repeats.
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
+import json
 import logging
 import random
 from typing import Final
@@ -22,11 +26,21 @@ from urllib.parse import urlencode
 import pytest
 
 from custom_components.call_transfer.providers.callbacks import CallbackRefusal
+from sandbox.bland_webhooks import iso_time, post_call_record, webhook_body
 from tests.helpers.push import FORM, JSON, PushAccount
 
 CALLBACKS_PER_PROVIDER: Final = 400
 SEED: Final = 18
 REFUSED: Final = {400, 401, 405}
+# Every provider's signature headers, junk: sent to a provider that reads none of them.
+OTHER_PROVIDERS_HEADERS: Final = {
+    "X-Plivo-Signature-V3": "AAAA",
+    "X-Plivo-Signature-V3-Nonce": "1",
+    "X-Twilio-Signature": "AAAA",
+    "telnyx-signature-ed25519": "AAAA",
+    "telnyx-timestamp": "1",
+    "X-Webhook-Signature": "00",
+}
 FIELDS: Final = (
     "Event",
     "CallUUID",
@@ -158,7 +172,6 @@ def forged_telnyx(
     rng: random.Random, push: PushAccount, spent: tuple[dict[str, str], bytes]
 ) -> tuple[str, str, dict[str, str], bytes]:
     """Draw one Telnyx webhook made without the account's key (or stale, or a replay)."""
-    url = push.callback_url
     call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
     body = push.hangup(call)
     assert isinstance(body, bytes)
@@ -225,18 +238,101 @@ def forged_telnyx(
                 ]
             )
         }
-    elif kind == 9:  # a form body, signed with another key
+    return sent_as(rng, push, kind, headers, body)
+
+
+def forged_bland(
+    rng: random.Random, push: PushAccount, spent: tuple[dict[str, str], bytes]
+) -> tuple[str, str, dict[str, str], bytes]:
+    """Draw one Bland webhook made without the signing secret (or stale, or a replay)."""
+    call = next(iter(push.sandbox.account_calls(push.case.provider, push.case.account)))
+    record = post_call_record(call) | {"call_id": f"fuzz-{rng.randrange(10**9)}"}
+    if rng.random() < 0.3:  # fields changed or added
+        record[rng.choice(["completed", "status", "to", "call_length", "x"])] = (
+            rng.choice([True, False, "completed", None, 1, "é✓", [], {"a": 1}])
+        )
+    body = webhook_body(record)
+    headers = push.signed(body, token=f"guess-{rng.randint(0, 10**6)}")
+    kind = rng.randrange(12)
+    if kind == 0:  # random bytes, random content type
+        headers = headers | {"Content-Type": rng.choice(["", "text/xml", "a/b"])}
+        body = junk(rng, 3000)
+    elif kind == 1:  # the right secret, a call that ended more than ten minutes ago
+        length = rng.choice([0, 0.5, 7])
+        ended = push.sandbox_now() - timedelta(seconds=rng.randint(601, 10**7))
+        started = ended - timedelta(minutes=length)
+        body = webhook_body(
+            post_call_record(call)
+            | {"started_at": iso_time(started), "call_length": length}
+        )
+        headers = push.signed(body)
+    elif kind == 2:  # a replay of the spent genuine webhook, as is or reformatted
+        headers, body = spent
+        if rng.random() < 0.5:
+            body = json.dumps(json.loads(body)).encode()  # spaces: another body
+    elif kind == 3:  # signatures altered: truncated, extended, a digit changed, junk
+        genuine = push.signed(body)
+        signature = genuine["X-Webhook-Signature"]
+        at = rng.randrange(64)
+        changed = "0" if signature[at] != "0" else "1"
+        genuine["X-Webhook-Signature"] = rng.choice(
+            [
+                signature[:-1],
+                signature + "0",
+                signature[:at] + changed + signature[at + 1 :],
+                base64.b64encode(bytes.fromhex(signature)).decode(),
+                "",
+                " " * 3,
+            ]
+        )
+        headers = genuine
+        if rng.random() < 0.5:  # and the body changed too
+            body = body.replace(b'"completed":true', b'"completed":false')
+            body = body.replace(b'"from":"', b'"from":"+', 1)
+    elif kind == 4:  # the signature header missing
+        headers = JSON
+    elif kind == 5:  # the signature of another body
+        headers = push.signed(body + b" ")
+    elif kind == 6:  # a signature made with a blank secret, or the API key
+        headers = push.signed(body, token=rng.choice([" ", push.case.account]))
+    elif kind == 7:  # huge headers or body
+        if rng.random() < 0.5:
+            body = b"{" + b" " * 70_000 + b"}"
+        else:
+            headers = headers | {"X-Filler": "z" * 6000}
+    elif kind == 8:  # signatures of the wrong shape
+        headers = headers | {
+            "X-Webhook-Signature": rng.choice(
+                ["z" * 64, "a" * 63, "a" * 65, "é" * 64, "sha256=" + "a" * 64, "a, b"]
+            )
+        }
+    return sent_as(rng, push, kind, headers, body)
+
+
+def sent_as(
+    rng: random.Random,
+    push: PushAccount,
+    kind: int,
+    headers: dict[str, str],
+    body: bytes,
+) -> tuple[str, str, dict[str, str], bytes]:
+    """Finish a JSON webhook drawn: kinds 9 to 11 are the same for each provider.
+
+    9: a form body signed with another key; 10: every other provider's headers; 11: a
+    GET. Any may carry a query.
+    """
+    if kind == 9:
         body = urlencode(random_form_fields(rng)).encode()
         headers = push.signed(body, token="nope") | FORM
-    elif kind == 10:  # another provider's headers
+    elif kind == 10:
         headers = JSON | {
-            "X-Plivo-Signature-V3": "AAAA",
-            "X-Plivo-Signature-V3-Nonce": "1",
-            "X-Twilio-Signature": "AAAA",
+            name: value
+            for name, value in OTHER_PROVIDERS_HEADERS.items()
+            if name.lower() not in {n.lower() for n in push.signed(body)}
         }
     method = "GET" if kind == 11 else "POST"
     query = rng.choice(["", "", "?transfer=guessed", "?a=1&a=2", "?%zz"])
-    return method, url + query, headers, body
+    return method, push.callback_url + query, headers, body
 
 
 def random_form_fields(rng: random.Random) -> dict[str, str]:
@@ -248,7 +344,7 @@ def random_form_fields(rng: random.Random) -> dict[str, str]:
 async def test_forged_and_malformed_callbacks_are_all_refused(
     push: PushAccount, caplog: pytest.LogCaptureFixture, seed: int
 ) -> None:
-    """400 per push provider (1,600 in all): none accepted, none raising, nothing kept."""
+    """400 per push provider (2,000 in all): none accepted, none raising, nothing kept."""
     rng = random.Random(f"{seed}-{push.provider}")
     await push.set_up()
     call = await push.start_call()
@@ -267,7 +363,10 @@ async def test_forged_and_malformed_callbacks_are_all_refused(
 
     statuses: dict[int, int] = {}
     for _ in range(CALLBACKS_PER_PROVIDER):
-        if isinstance(genuine_form, bytes):
+        if push.provider == "bland":
+            assert isinstance(genuine_form, bytes)
+            drawn = forged_bland(rng, push, (genuine, genuine_form))
+        elif isinstance(genuine_form, bytes):
             drawn = forged_telnyx(rng, push, (genuine, genuine_form))
         else:
             drawn = forged(rng, push, (genuine, genuine_form))

@@ -360,7 +360,12 @@ async def test_control_plane_refuses_what_it_cannot_do(sandbox: Sandbox) -> None
     async with aiohttp.ClientSession() as session:
         for path, body, status in (
             ("callback_faults", {"provider": "vobiz", "fault": "loud"}, 400),
-            ("callback_faults", {"provider": "bland", "fault": "forged"}, 404),
+            ("callback_faults", {"provider": "bland", "fault": "stale"}, 400),
+            (
+                "callback_faults",
+                {"provider": "bland", "account": "nobody", "fault": "forged"},
+                404,
+            ),
             ("callback_faults", {"provider": "vobiz", "colour": 1}, 400),
             ("numbers", {"number": NUMBER, "does": "sing"}, 400),
             ("numbers", {"number": NUMBER}, 400),

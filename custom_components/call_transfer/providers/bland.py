@@ -1,4 +1,10 @@
-"""Bland AI: transfers send an active call to a phone number."""
+"""Bland AI: transfers send an active call to a phone number.
+
+Push: the post-call webhooks Bland sends when a call completes (``bland_callbacks``),
+signed with the account's webhook signing secret (an option). Bland's API sets a
+number's webhook only with the rest of its agent's settings (``POST /v1/inbound/{number}``
+requires ``prompt``, and setting a pathway resets others), so the URL is pasted by hand.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,14 @@ from typing import Any, Final
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer, key_fingerprint
+from .bland_callbacks import SIGNATURE_NAME, check_signature, read_events
+from .callbacks import (
+    CallbackRequest,
+    PushCapabilities,
+    ReplayGuard,
+    VerifiedCallback,
+    configured,
+)
 from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
@@ -49,6 +63,8 @@ _ERROR_CODES: Final[Mapping[str, type[CallTransferError]]] = {
     "UNAUTHORIZED": InvalidAuthError,
 }
 _REQUEST_ID_HEADER: Final = "x-request-id"
+# The option holding the account's webhook signing secret, which verifies webhooks.
+SIGNING_SECRET: Final = "webhook_signing_secret"
 
 
 class BlandClient(TransferProvider):
@@ -58,7 +74,14 @@ class BlandClient(TransferProvider):
     display_name = "Bland AI"
     default_base_url = BLAND_API_URL
     credential_fields = (CredentialField(key="api_key", secret=True),)
-    option_fields = (OptionField(key="org_id", kind=OptionKind.IDENTIFIER),)
+    option_fields = (
+        OptionField(key="org_id", kind=OptionKind.IDENTIFIER),
+        # The account's webhook signing secret: it verifies the webhooks' signatures.
+        OptionField(key=SIGNING_SECRET, kind=OptionKind.SECRET),
+    )
+    # Post-call webhooks report calls ending (a call never seen starts first); Bland
+    # documents none about calls starting, and no API sets only the webhook URL.
+    push = PushCapabilities(verification_option=SIGNING_SECRET)
     capabilities = TransferCapabilities(number_transfer=NumberTransfer.IN_REQUEST)
     account_id_is_key_fingerprint = True
 
@@ -68,12 +91,18 @@ class BlandClient(TransferProvider):
         *,
         api_key: str,
         org_id: str | None = None,
+        webhook_signing_secret: str | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        """Create a client for one Bland API key (``org_id`` is needed to list calls)."""
+        """Create a client for one Bland API key (``org_id`` is needed to list calls).
+
+        ``webhook_signing_secret`` verifies the webhooks; without it, every webhook is
+        refused as not verifiable.
+        """
         self.fingerprint = key_fingerprint(self.provider_id, api_key)
         self._org_id = org_id
+        self._signing_secret = webhook_signing_secret or None
         self._http = HttpClient(
             session,
             base_url or BLAND_API_URL,
@@ -166,6 +195,23 @@ class BlandClient(TransferProvider):
             for call in calls
             if call.get("call_id")
         ]
+
+    def verify_callback(
+        self, request: CallbackRequest, replay_guard: ReplayGuard
+    ) -> VerifiedCallback:
+        """Verify the webhook's HMAC-SHA256 over its body, then read it (an end, once)."""
+        check_signature(
+            request,
+            configured(
+                self._signing_secret,
+                "No Bland webhook signing secret is set to verify webhooks with",
+            ),
+        )
+        return VerifiedCallback(
+            events=read_events(request, replay_guard),
+            signature=SIGNATURE_NAME,
+            body_signed=True,
+        )
 
     def _error(
         self, response: ApiResponse, request_id: str | None, acts: bool

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import hashlib
 import hmac
+import json
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -290,6 +291,27 @@ def form_fields(body: bytes) -> dict[str, list[str]]:
         raise CallbackRefusedError(
             CallbackRefusal.MALFORMED, "The callback's body is not form data"
         ) from None
+
+
+def malformed(message: str) -> CallbackRefusedError:
+    """Return the refusal of a callback that cannot be read (``message`` says why)."""
+    return CallbackRefusedError(CallbackRefusal.MALFORMED, message)
+
+
+def json_object(body: bytes, what: str) -> dict[str, Any]:
+    """Read a JSON body that must be an object; refuse anything else as not ``what``."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
+        value = None
+    if not isinstance(value, dict):
+        raise malformed(f"The webhook's body is not {what}")
+    return value
+
+
+def json_text(value: object) -> str | None:
+    """Return a JSON value that is a non-empty string, capped as any provider text."""
+    return value[:MAX_TEXT_LENGTH] if isinstance(value, str) and value else None
 
 
 def first_values(fields: Mapping[str, list[str]]) -> dict[str, str]:

@@ -65,6 +65,9 @@ class OptionKind(StrEnum):
     IDENTIFIER = "identifier"  # an id the provider checks (async_validate_options)
     PUBLIC_KEY = "public_key"  # a base64 Ed25519 public key (32 bytes); not secret
     SWITCH = "switch"  # on or off; stored only when on
+    SECRET = (
+        "secret"  # a secret (a signing secret): never shown, redacted, kept when empty
+    )
 
 
 class XmlUrlMethod(StrEnum):

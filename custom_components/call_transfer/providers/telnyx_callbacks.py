@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-import json
 import re
 from typing import Any, Final
 
@@ -35,9 +34,11 @@ from .callbacks import (
     CallbackRequest,
     ReplayGuard,
     UnansweredReason,
+    json_object,
+    json_text,
+    malformed,
     parse_time,
 )
-from .http import MAX_TEXT_LENGTH
 from .models import LiveCall
 
 SIGNATURE_HEADER: Final = "telnyx-signature-ed25519"
@@ -108,10 +109,10 @@ def read_events(
     data = _event(request.body)
     event_id = data.get("id")
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
-        raise _malformed("The webhook has no event id")
+        raise malformed("The webhook has no event id")
     payload = data.get("payload")
     if not isinstance(payload, dict):
-        raise _malformed("The webhook has no payload")
+        raise malformed("The webhook has no payload")
     replay_guard.check_and_remember(f"telnyx:{event_id}", request.received_at)
     event_type = data.get("event_type")
     occurred = parse_time(data.get("occurred_at")) or request.received_at
@@ -137,7 +138,7 @@ def _transfer_outcome(
         return CallbackEvent(kind=CallbackKind.TRANSFER_ANSWERED, transfer_token=token)
     if event_type != "call.hangup":
         return CallbackEvent(kind=CallbackKind.IGNORED)
-    cause = _text(payload.get("hangup_cause")) or ""
+    cause = json_text(payload.get("hangup_cause")) or ""
     reason = _HANGUP_CAUSES.get(cause, UnansweredReason.FAILED)
     if reason is None:
         return CallbackEvent(kind=CallbackKind.IGNORED)
@@ -150,33 +151,21 @@ def _transfer_outcome(
 
 def _call(payload: Mapping[str, Any], *, started: datetime | None) -> LiveCall:
     """Read the call a webhook is about; its start as given, else when it started."""
-    call_id = _text(payload.get("call_control_id"))
+    call_id = json_text(payload.get("call_control_id"))
     if call_id is None or not _CALL_CONTROL_ID.fullmatch(call_id):
-        raise _malformed("The webhook names no call it could be about")
+        raise malformed("The webhook names no call it could be about")
     return LiveCall(
         call_id=call_id,
-        from_number=_text(payload.get("from")),
-        to_number=_text(payload.get("to")),
+        from_number=json_text(payload.get("from")),
+        to_number=json_text(payload.get("to")),
         started=parse_time(payload.get("start_time")) or started,
-        status=_text(payload.get("state")),
-        direction=_text(payload.get("direction")),
+        status=json_text(payload.get("state")),
+        direction=json_text(payload.get("direction")),
     )
 
 
 def _event(body: bytes) -> Mapping[str, Any]:
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
-        envelope = None
-    data = envelope.get("data") if isinstance(envelope, dict) else None
+    data = json_object(body, "a Telnyx event").get("data")
     if not isinstance(data, dict):
-        raise _malformed("The webhook's body is not a Telnyx event")
+        raise malformed("The webhook's body is not a Telnyx event")
     return data
-
-
-def _text(value: object) -> str | None:
-    return value[:MAX_TEXT_LENGTH] if isinstance(value, str) and value else None
-
-
-def _malformed(message: str) -> CallbackRefusedError:
-    return CallbackRefusedError(CallbackRefusal.MALFORMED, message)

@@ -14,6 +14,7 @@ from unittest.mock import patch
 
 from aiohttp.web_log import AccessLogger
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -22,16 +23,19 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from custom_components.call_transfer.providers import PROVIDERS
+from custom_components.call_transfer.providers import PROVIDERS, BlandClient
 from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     CallbackFault,
     Fault,
     FaultKind,
+    Sandbox,
 )
-from tests.helpers.push import REGISTRATION_PATHS, PushAccount
+from tests.helpers.entries import add_entry
+from tests.helpers.push import REGISTERING_PROVIDERS, REGISTRATION_PATHS, PushAccount
 
 
 def ids(events: list[Any]) -> list[str]:
@@ -267,7 +271,7 @@ async def test_repair_issue_after_repeated_refusals_goes_with_an_accepted_one(
     assert issue.translation_key == "push_refused_bad_signature"
     assert issue.translation_placeholders == {
         "title": push.entry.title,
-        "provider": push.case.title.split(" ")[0],
+        "provider": PROVIDERS[push.provider].display_name,
     }
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.learn_more_url == (
@@ -301,6 +305,7 @@ async def test_refusals_spread_over_time_raise_no_issue(
     ]
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_registration_sets_and_restores_the_callback_url(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
@@ -336,7 +341,10 @@ async def test_registration_sets_and_restores_the_callback_url(
 async def test_turning_push_off_restores_and_stops_answering(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Push off: the URL is the user's again, and callbacks get the unknown webhook's 200."""
+    """Push off: the URL is the user's again, and callbacks get the unknown webhook's 200.
+
+    Where the user pasted the URL (Bland), it is theirs to remove: it stays.
+    """
     before = push.target
     await push.set_up()
     url = push.callback_url
@@ -347,7 +355,7 @@ async def test_turning_push_off_restores_and_stops_answering(
     hass.config_entries.async_update_entry(push.entry, options={"scan_interval": 10})
     await hass.async_block_till_done()
 
-    assert push.target == before
+    assert push.target == (before if push.registers else (url, "POST"))
     assert await push.post(push.signed(form, url=url), form, url=url) == (200, "")
     assert push.ended == []
 
@@ -432,6 +440,7 @@ async def test_without_a_public_url_nothing_verifies(
     assert (await push.post(push.signed(form, url=url), form, url=url))[0] == 401
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_a_url_that_cannot_be_put_back_is_forgotten_with_the_account(
     push: PushAccount, hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -480,3 +489,47 @@ async def test_a_twilio_api_key_needs_the_auth_token_for_callbacks(
     assert ids(push.ended) == [call.call_id]
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, push.entry)
     assert SANDBOX_TWILIO_AUTH_TOKEN not in str(diagnostics)
+
+
+async def test_a_provider_whose_client_declares_no_push(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    diagnostics_served: None,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """No ``push``: no webhook, no push option, none in diagnostics, nothing at removal.
+
+    Every provider declares push today; one that does not (as Bland did) is still set
+    up, configured and removed the way the others are, without callbacks.
+    """
+    with patch.object(BlandClient, "push", None):
+        entry = add_entry(
+            hass, sandbox, "bland", options={"org_id": SANDBOX_BLAND_ORG_ID}
+        )
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.push is None
+        registered = set(hass.data.get("webhook", {}))
+
+        form = await hass.config_entries.options.async_init(entry.entry_id)
+        assert form["type"] is FlowResultType.FORM
+        assert "push" not in [str(key) for key in form["data_schema"].schema]
+        assert "callback_url" not in (form["description_placeholders"] or {})
+        result = await hass.config_entries.options.async_configure(
+            form["flow_id"], {"org_id": SANDBOX_BLAND_ORG_ID, "scan_interval": 20}
+        )
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.runtime_data.push is None
+        assert set(hass.data.get("webhook", {})) == registered  # no callback webhook
+
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["push"] is None
+        assert diagnostics["entry"]["options"] == {
+            "org_id": "**REDACTED**",
+            "scan_interval": 20,
+        }
+
+        await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None

@@ -12,13 +12,22 @@ from homeassistant.components import cloud
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.providers import PROVIDERS, CallTransferError
-from sandbox import SANDBOX_TELNYX_PUBLIC_KEY
+from sandbox import (
+    SANDBOX_BLAND_ORG_ID,
+    SANDBOX_BLAND_SIGNING_SECRET,
+    SANDBOX_TELNYX_PUBLIC_KEY,
+)
 from tests.helpers.hass import transfer
 from tests.helpers.push import (
     APPS,
     DIAL_XML_PROVIDERS,
+    REGISTERING_PROVIDERS,
     REGISTRATION_OPTIONS,
     PushAccount,
 )
@@ -45,6 +54,7 @@ async def submit(account: PushAccount, fields: dict[str, Any]) -> dict[str, Any]
     return dict(result)
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> None:
     """The form shows the callback URL to paste; saving sets it at the provider.
 
@@ -65,10 +75,12 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
     capabilities = PROVIDERS[push.provider].push
     assert capabilities is not None
     answer_first = capabilities.answer_first_option
-    pushed = ["push", "webhook_public_key"] if push.json else ["scan_interval", "push"]
+    pushed = (
+        ["push", "webhook_public_key"] if push.telnyx else ["scan_interval", "push"]
+    )
     expected = [*pushed, "push_register", *([answer_first] if answer_first else [])]
     assert keys[-len(expected) :] == expected
-    assert keys.index(option) == (0 if push.json else len(keys) - len(expected) - 1)
+    assert keys.index(option) == (0 if push.telnyx else len(keys) - len(expected) - 1)
 
     result = await submit(
         push, push_fields(push) | {"push_register": True, option: APPS[push.provider]}
@@ -80,7 +92,7 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
         "push": True,
         "push_register": True,
         option: APPS[push.provider],
-    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.json else {})
+    } | ({"webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY} if push.telnyx else {})
     assert push.target[0] == url
     placeholders = (await open_options(push))["description_placeholders"]
     assert placeholders["provider"] == push.case.title.split(" ")[0]
@@ -96,12 +108,11 @@ async def test_the_options_show_the_url_and_turn_push_on(push: PushAccount) -> N
 
 
 def push_fields(push: PushAccount) -> dict[str, Any]:
-    """Return the form fields that turn push on (Telnyx: with the public key)."""
-    if push.json:
-        return {"push": True, "webhook_public_key": SANDBOX_TELNYX_PUBLIC_KEY}
-    return {"push": True}
+    """Return the form fields that turn push on (Telnyx, Bland: with what verifies)."""
+    return {"push": True} | push.verification
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 @pytest.mark.parametrize(
     "target", [None, "404404", "PN5a4db0c00000000000000000000000ff"]
 )
@@ -152,6 +163,87 @@ async def test_push_needs_the_public_key_that_verifies_callbacks(
     assert not push.entry.options.get("push")
 
 
+@pytest.mark.parametrize("push_provider", ["bland"])
+async def test_bland_push_takes_the_signing_secret_and_never_shows_it(
+    push: PushAccount, hass_client: ClientSessionGenerator
+) -> None:
+    """Bland: no registration; push needs the webhook signing secret, a password field.
+
+    The form never sends the secret back, and left empty keeps the one saved; the URL
+    shown, pasted as the inbound number's webhook, receives the calls' ends; diagnostics
+    redact the secret.
+    """
+    await push.set_up(push=False, webhook_signing_secret=None)
+    form = await open_options(push)
+    schema = form["data_schema"].schema
+    assert [str(key) for key in schema] == [
+        "org_id",
+        "scan_interval",
+        "push",
+        "webhook_signing_secret",
+    ]
+    [secret_key] = [key for key in schema if str(key) == "webhook_signing_secret"]
+    assert schema[secret_key].config["type"] == "password"
+    push.hass.config_entries.options.async_abort(form["flow_id"])
+    lives = {"org_id": SANDBOX_BLAND_ORG_ID}
+
+    result = await submit(push, lives | {"push": True})
+    assert result["errors"] == {"webhook_signing_secret": "verification_key_required"}
+    result = await submit(push, lives | {"push": True} | push.verification)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert push.entry.options == {
+        "scan_interval": 10,
+        "push": True,
+        "org_id": SANDBOX_BLAND_ORG_ID,
+        "webhook_signing_secret": SANDBOX_BLAND_SIGNING_SECRET,
+    }
+
+    form = await open_options(push)
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in form["data_schema"].schema
+    }
+    assert suggested == {
+        "org_id": SANDBOX_BLAND_ORG_ID,
+        "scan_interval": 10,
+        "push": True,
+        "webhook_signing_secret": None,
+    }
+    assert SANDBOX_BLAND_SIGNING_SECRET not in str(form)
+    push.hass.config_entries.options.async_abort(form["flow_id"])
+    result = await submit(push, lives | {"push": True, "scan_interval": 20})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert push.entry.options["webhook_signing_secret"] == SANDBOX_BLAND_SIGNING_SECRET
+
+    await push.paste_callback_url()
+    assert HOOK_PATH in push.callback_url
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [(e.data["call_id"], e.data["source"]) for e in push.ended] == [
+        (call.call_id, "push")
+    ]
+    diagnostics = await get_diagnostics_for_config_entry(
+        push.hass, hass_client, push.entry
+    )
+    assert diagnostics["entry"]["options"]["webhook_signing_secret"] == "**REDACTED**"
+    assert SANDBOX_BLAND_SIGNING_SECRET not in str(diagnostics)
+    assert diagnostics["push"] | {"last_callback": None} == {
+        "enabled": True,
+        "register": False,
+        "reports_call_starts": False,
+        "reconciling": False,
+        "url_kinds": ["loopback"],
+        "verified": 1,
+        "signatures": {"hmac-sha256": 1},
+        "refused": {},
+        "last_callback": None,
+        "healthy": True,
+        "outcomes_awaited": 0,
+        "registration_error": None,
+    }
+
+
 async def test_push_needs_a_url_the_provider_can_reach(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
@@ -166,6 +258,7 @@ async def test_push_needs_a_url_the_provider_can_reach(
     assert not push.entry.options.get("push")
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_a_failed_registration_is_told_and_tried_again(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
@@ -190,6 +283,7 @@ async def test_a_failed_registration_is_told_and_tried_again(
     assert runtime.account.registration_error is None
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_a_new_url_is_registered_keeping_the_users_one(
     push: PushAccount, hass: HomeAssistant, hass_url: str
 ) -> None:
@@ -213,7 +307,7 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
             # Each callback another (Twilio tells events apart by their SequenceNumber).
             form |= {"Duration": str(index), "SequenceNumber": str(index)}
         status, _ = await push.post(push.signed(form, url=first), form, url=first)
-        assert status == (200 if index < 3 or push.json else 401), host
+        assert status == (200 if index < 3 or push.telnyx else 401), host
     await hass.config.async_update(external_url=None)
     await push.settle()
     assert push.target[0] == first.replace("127.0.0.1", "127.0.0.4")
@@ -222,6 +316,7 @@ async def test_a_new_url_is_registered_keeping_the_users_one(
     assert push.target[0] == "https://mine.example.com/h"
 
 
+@pytest.mark.parametrize("push_provider", REGISTERING_PROVIDERS)
 async def test_another_application_gets_the_url_the_first_its_own_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:

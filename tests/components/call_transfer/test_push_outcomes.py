@@ -43,6 +43,7 @@ from tests.helpers.push import (
     APPS,
     DIAL_ACTION_PROVIDERS,
     DIAL_XML_PROVIDERS,
+    OUTCOME_PROVIDERS,
     PushAccount,
 )
 
@@ -53,6 +54,13 @@ from .test_device_trigger import (
 )
 
 NUMBER = "+14155550100"
+
+
+@pytest.fixture(params=OUTCOME_PROVIDERS)
+def push_provider(request: pytest.FixtureRequest) -> str:
+    """Run a test once per provider whose callbacks tell transfers' outcomes."""
+    provider: str = request.param
+    return provider
 
 
 def transfers_state(push: PushAccount) -> dict[str, Any]:
