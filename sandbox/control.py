@@ -10,7 +10,9 @@ faulted and is not recorded in ``Sandbox.requests``.
   "caller_name"?, "call_id"?, "account"?}``: start a call (201, the call). ``account``
   is the key the provider's requests authenticate with (Vobiz or Plivo auth_id, Bland
   or Telnyx API key, Twilio Account SID); by default the provider's first account. A
-  Telnyx call runs on the account's first Call Control connection.
+  Telnyx call runs on the account's first Call Control connection; an inbound Twilio
+  call rings the account's first number unless ``to`` is given (so its end reaches the
+  number's status callback).
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
 - ``GET /_sandbox/outages``: the providers (or accounts) that are down, ``{"outages": [...]}``.
 - ``POST /_sandbox/outages`` with ``{"provider", "account"?, "status"?, "drop"?}``: take a
@@ -333,6 +335,14 @@ def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
         )
         if field in body
     }
+    if (
+        isinstance(owner, TwilioAccount)
+        and direction == "inbound"
+        and "to" not in body
+        and (number := next(iter(owner.numbers.values()), None)) is not None
+    ):
+        # Twilio reports the calls its numbers answer: ring one, as a caller would.
+        optional["to_number"] = number.phone_number
     try:
         return state.add_call(
             provider,

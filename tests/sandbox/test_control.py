@@ -10,6 +10,7 @@ import pytest
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
     SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_TWILIO_NUMBER,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_CALL_ID,
     Fault,
@@ -71,6 +72,26 @@ async def test_started_plivo_call_is_listed_by_plivo(
 
     assert sandbox.calls[call["call_id"]].account == SANDBOX_PLIVO_AUTH_ID
     assert listed[-1] == call["call_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "to"),
+    [
+        ({}, SANDBOX_TWILIO_NUMBER),
+        ({"to": "+14155550177"}, "+14155550177"),
+        ({"direction": "outbound"}, "+14155550199"),
+    ],
+)
+async def test_inbound_twilio_call_rings_the_account_number(
+    sandbox: Sandbox, session: aiohttp.ClientSession, body: dict[str, str], to: str
+) -> None:
+    """Unless told otherwise, an inbound Twilio call is to the account's number."""
+    async with session.post(
+        f"{sandbox.control_url}/calls", json={"provider": "twilio", **body}
+    ) as response:
+        call = await response.json()
+
+    assert call["to"] == to
 
 
 async def test_ended_call_leaves_the_bland_active_list(
