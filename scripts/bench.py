@@ -334,16 +334,31 @@ async def hass_websocket(
     )
     try:
         ready = await until_ready(process, ready_file, log)
-        async with session.ws_connect(
-            f"http://127.0.0.1:{port}/api/websocket", max_msg_size=0
-        ) as websocket:
+        async with authenticated(session, port, ready["token"]) as websocket:
+            # Home Assistant 2026.10 on tries the YAML's HTTP settings as a pending
+            # config and restarts after 5 minutes unless it is confirmed. Older ones do
+            # not know the command.
+            await websocket.send_json({"id": 1, "type": "http/config/promote"})
             await websocket.receive_json()
-            await websocket.send_json({"type": "auth", "access_token": ready["token"]})
-            if (await websocket.receive_json())["type"] != "auth_ok":
-                raise SystemExit("The bench token was refused")
+        async with authenticated(session, port, ready["token"]) as websocket:
             yield ready, websocket
     finally:
         await stop_hass(process)
+
+
+@contextlib.asynccontextmanager
+async def authenticated(
+    session: aiohttp.ClientSession, port: int, token: str
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """Open a WebSocket to Home Assistant's API, authenticated with ``token``."""
+    async with session.ws_connect(
+        f"http://127.0.0.1:{port}/api/websocket", max_msg_size=0
+    ) as websocket:
+        await websocket.receive_json()
+        await websocket.send_json({"type": "auth", "access_token": token})
+        if (await websocket.receive_json())["type"] != "auth_ok":
+            raise SystemExit("The bench token was refused")
+        yield websocket
 
 
 async def until_ready(

@@ -175,6 +175,7 @@ class EventSocket:
         self._results: dict[int, asyncio.Future[Any]] = {}
         self._arrived = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
+        self._closed = False
         self.events: list[BusEvent] = []
 
     async def start(self, *event_types: str) -> None:
@@ -214,10 +215,22 @@ class EventSocket:
         async with self._arrived:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
-                    await self._arrived.wait_for(lambda: found() is not None)
-            return found()
+                    await self._arrived.wait_for(
+                        lambda: found() is not None or self._closed
+                    )
+            if (event := found()) is None and self._closed:
+                raise SystemExit("Home Assistant closed the WebSocket (restarted?)")
+            return event
 
     async def _read(self) -> None:
+        try:
+            await self._read_messages()
+        finally:
+            async with self._arrived:
+                self._closed = True
+                self._arrived.notify_all()
+
+    async def _read_messages(self) -> None:
         async for message in self._websocket:
             data = json.loads(message.data)
             if data.get("type") == "event":
@@ -788,7 +801,10 @@ def _verdicts(results: Mapping[str, Any]) -> Iterator[str]:
             results["push_start_to_event_p99_ms"] <= TARGET_P99_MS
             and results["push_start_to_event_p50_ms"] <= TARGET_P50_MS,
         )
-    yield _met("idle", results["idle_requests_per_account_day"] <= TARGET_IDLE_PER_DAY)
+    idle = _met("idle", results["idle_requests_per_account_day"] <= TARGET_IDLE_PER_DAY)
+    if not results["reports_call_starts"]:
+        idle += f" (starts polled every {results['scan_interval_s']:g} s)"
+    yield idle
     yield _met("forgeries", results["forged_accepted"] == 0)
     yield _met("short calls", results["short_calls_seen_pct"] == 100)
 
