@@ -10,7 +10,9 @@ faulted and is not recorded in ``Sandbox.requests``.
   "caller_name"?, "call_id"?, "account"?}``: start a call (201, the call). ``account``
   is the key the provider's requests authenticate with (Vobiz or Plivo auth_id, Bland
   or Telnyx API key, Twilio Account SID); by default the provider's first account. A
-  Telnyx call runs on the account's first Call Control connection.
+  Telnyx call runs on the account's first Call Control connection; an inbound Twilio
+  or Bland call rings the account's first number unless ``to`` is given (so its end
+  reaches the number's status callback, or its inbound webhook).
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
 - ``GET /_sandbox/outages``: the providers (or accounts) that are down, ``{"outages": [...]}``.
 - ``POST /_sandbox/outages`` with ``{"provider", "account"?, "status"?, "drop"?}``: take a
@@ -362,6 +364,12 @@ def _start_call(state: SandboxState, body: Mapping[str, Any]) -> SandboxCall:
         )
         if field in body
     }
+    if (
+        direction == "inbound"
+        and "to" not in body
+        and (number := _reporting_number(owner)) is not None
+    ):
+        optional["to_number"] = number
     try:
         return state.add_call(
             provider,
@@ -384,3 +392,18 @@ def _object(body: bytes) -> Mapping[str, Any]:
 
 def _not_allowed() -> ControlError:
     return ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed here")
+
+
+def _reporting_number(
+    owner: object,
+) -> str | None:
+    """Return the number whose calls report their end (Twilio, Bland), if the account has one.
+
+    Twilio reports the calls its numbers answer, Bland those to an inbound number with
+    a webhook: an inbound call rings the first, as a caller would.
+    """
+    if isinstance(owner, TwilioAccount):
+        return next((n.phone_number for n in owner.numbers.values()), None)
+    if isinstance(owner, BlandAccount):
+        return next(iter(owner.inbound_numbers), None)
+    return None

@@ -183,6 +183,7 @@ class Sandbox(SandboxState):
             json=api_request.json,
             text=body.decode(errors="replace"),
             form=api_request.form,
+            provider=None if api is None else api.name,
         )
         self.requests.append(recorded)
         if api is None:

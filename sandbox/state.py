@@ -421,6 +421,8 @@ class RecordedRequest:
     json: Any  # the decoded body; None when it is empty or not JSON
     text: str
     form: Mapping[str, str] | None = None  # a form-encoded body, decoded
+    # The provider whose API the path is under; None for a path under none.
+    provider: ProviderName | None = None
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:

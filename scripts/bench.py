@@ -218,13 +218,16 @@ class RunningHomeAssistant:
     button_entity_id: str
 
 
+def write_config_files(config: Path, configuration: str) -> None:
+    """Create a config directory with its configuration.yaml and the probe's secret."""
+    config.mkdir()
+    (config / "configuration.yaml").write_text(configuration)
+    (config / "secrets.yaml").write_text(f"bland_api_key: {SANDBOX_BLAND_API_KEY}\n")
+
+
 def write_configuration(config: Path, port: int, bland_base_url: str) -> None:
     """Write the bench's own configuration, the probe and a link to the integration."""
-    config.mkdir()
-    (config / "configuration.yaml").write_text(
-        CONFIGURATION.format(port=port, bland=bland_base_url)
-    )
-    (config / "secrets.yaml").write_text(f"bland_api_key: {SANDBOX_BLAND_API_KEY}\n")
+    write_config_files(config, CONFIGURATION.format(port=port, bland=bland_base_url))
     # The account, as the config flow stores it: the first start is then a real start with
     # the account configured. Minor version 1: every Home Assistant migrates it forward.
     entries = {
@@ -278,6 +281,11 @@ def write_configuration(config: Path, port: int, bland_base_url: str) -> None:
     }
     (config / ".storage").mkdir()
     (config / ".storage" / "core.config_entries").write_text(json.dumps(entries))
+    install_integrations(config)
+
+
+def install_integrations(config: Path) -> None:
+    """Link the integration into a config directory, byte-compiled, and copy the probe."""
     custom = config / "custom_components"
     custom.mkdir()
     integration = REPO_ROOT / "custom_components" / "call_transfer"
@@ -295,6 +303,25 @@ async def running_hass(
     config: Path, port: int, session: aiohttp.ClientSession
 ) -> AsyncIterator[RunningHomeAssistant]:
     """Start hass, wait until the probe is ready, connect; stop hass afterwards."""
+    async with hass_websocket(config, port, session) as (ready, websocket):
+        api = WebSocketApi(websocket)
+        yield RunningHomeAssistant(
+            pid=ready["pid"],
+            log=config / "hass.log",
+            api=api,
+            entry_id=ENTRY_ID,
+            button_entity_id=await destination_button(api),
+        )
+
+
+@contextlib.asynccontextmanager
+async def hass_websocket(
+    config: Path, port: int, session: aiohttp.ClientSession
+) -> AsyncIterator[tuple[dict[str, Any], aiohttp.ClientWebSocketResponse]]:
+    """Start hass on ``config`` (log: hass.log there), authenticate a WebSocket; stop it after.
+
+    Yields what the probe said when ready (its token, the pid) and the WebSocket.
+    """
     ready_file = config / "bench_ready.json"
     ready_file.unlink(missing_ok=True)
     log = config / "hass.log"
@@ -306,31 +333,47 @@ async def running_hass(
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ready_file.exists():
-            if process.returncode is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"Home Assistant did not get ready; its log:\n{log.read_text()[-4000:]}"
-                )
-            await asyncio.sleep(0.2)
-        ready = json.loads(ready_file.read_text())
-        async with session.ws_connect(
-            f"http://127.0.0.1:{port}/api/websocket", max_msg_size=0
-        ) as websocket:
+        ready = await until_ready(process, ready_file, log)
+        async with authenticated(session, port, ready["token"]) as websocket:
+            # Home Assistant 2026.10 on tries the YAML's HTTP settings as a pending
+            # config and restarts after 5 minutes unless it is confirmed. Older ones do
+            # not know the command.
+            await websocket.send_json({"id": 1, "type": "http/config/promote"})
             await websocket.receive_json()
-            await websocket.send_json({"type": "auth", "access_token": ready["token"]})
-            if (await websocket.receive_json())["type"] != "auth_ok":
-                raise SystemExit("The bench token was refused")
-            api = WebSocketApi(websocket)
-            yield RunningHomeAssistant(
-                pid=ready["pid"],
-                log=log,
-                api=api,
-                entry_id=ENTRY_ID,
-                button_entity_id=await destination_button(api),
-            )
+        async with authenticated(session, port, ready["token"]) as websocket:
+            yield ready, websocket
     finally:
         await stop_hass(process)
+
+
+@contextlib.asynccontextmanager
+async def authenticated(
+    session: aiohttp.ClientSession, port: int, token: str
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """Open a WebSocket to Home Assistant's API, authenticated with ``token``."""
+    async with session.ws_connect(
+        f"http://127.0.0.1:{port}/api/websocket", max_msg_size=0
+    ) as websocket:
+        await websocket.receive_json()
+        await websocket.send_json({"type": "auth", "access_token": token})
+        if (await websocket.receive_json())["type"] != "auth_ok":
+            raise SystemExit("The bench token was refused")
+        yield websocket
+
+
+async def until_ready(
+    process: asyncio.subprocess.Process, ready_file: Path, log: Path
+) -> dict[str, Any]:
+    """Wait until the probe wrote its ready file; return it (the token, the pid)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready_file.exists():
+        if process.returncode is not None or time.monotonic() > deadline:
+            raise SystemExit(
+                f"Home Assistant did not get ready; its log:\n{log.read_text()[-4000:]}"
+            )
+        await asyncio.sleep(0.2)
+    ready: dict[str, Any] = json.loads(ready_file.read_text())
+    return ready
 
 
 async def destination_button(api: WebSocketApi) -> str:
@@ -879,6 +922,18 @@ def merge(out: Path, leg_files: list[Path]) -> None:
     }
     if not legs:
         raise SystemExit("No leg produced a report")
+    if all(leg.get("kind") == "push" for leg in legs.values()):
+        from scripts import bench_push  # noqa: PLC0415 - it imports this module
+
+        out.write_text(
+            json.dumps(bench_push.merge_headline(legs) | {"legs": legs}, indent=2)
+            + "\n"
+        )
+        for name, leg in legs.items():
+            print(f"{name} (Home Assistant {leg['home_assistant']}): ", end="")
+            print(bench_push.headline(leg))
+        print(f"Written to {out}")
+        return
     combined: dict[str, Any] = {
         key: max(
             (leg[key] for leg in legs.values() if leg[key] is not None), default=None
@@ -936,7 +991,13 @@ def main() -> None:
         "transfer, the button and the floor, one file each in this directory (with "
         "scripts/bench: a directory inside the repository)",
     )
+    add_push_arguments(parser)
     args = parser.parse_args()
+    if args.push:
+        from scripts import bench_push  # noqa: PLC0415 - it imports this module
+
+        bench_push.main(args)
+        return
     settings = Settings(
         rounds=args.rounds,
         warmup=args.warmup,
@@ -954,6 +1015,24 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def add_push_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--push`` and what it measures (scripts/bench_push.py)."""
+    push = parser.add_argument_group(
+        "instant call events (--push)",
+        "measure each account whose push is on instead: how soon its calls' events "
+        "come, idle requests, forged callbacks, short calls",
+    )
+    push.add_argument("--push", action="store_true")
+    for option, default, meaning in (
+        ("--push-calls", 40, "calls timed on an account whose push reports starts"),
+        ("--poll-calls", 10, "calls timed on one whose starts come from polling"),
+        ("--short-calls", 10, "calls of 2 s on each account"),
+        ("--forged-calls", 2, "calls on each account per kind of forgery"),
+        ("--idle-seconds", 300, "the idle window (one reconciliation: 300 s)"),
+    ):
+        push.add_argument(option, type=int, default=default, help=meaning)
 
 
 if __name__ == "__main__":

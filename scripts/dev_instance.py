@@ -264,6 +264,19 @@ class HomeAssistantApi:
         self.call("DELETE", f"{base}/{flow['flow_id']}")
         return str(flow["description_placeholders"]["callback_url"])
 
+    def set_sandbox_options(self, entry_ids: dict[str, str], sandbox_url: str) -> None:
+        """Set the options of the sandbox accounts (by provider title) that are there.
+
+        The Bland AI account lists its organization's live calls; every account whose
+        provider sends signed callbacks gets instant call events (scripts/bench --push
+        measures what is set here).
+        """
+        for title, options in sandbox_options(sandbox_url):
+            if title in entry_ids:
+                self.set_options(entry_ids[title], options)
+        if "Bland AI" in entry_ids:
+            paste_bland_webhook(sandbox_url, self.callback_url(entry_ids["Bland AI"]))
+
     def add_sandbox_destinations(self) -> None:
         """Give each account without destinations two, through the real subentry flow.
 
@@ -506,6 +519,33 @@ def paste_bland_webhook(sandbox_url: str, callback_url: str) -> None:
         pass
 
 
+def sandbox_options(sandbox_url: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Return the options each sandbox account gets, by its provider's title."""
+    return (
+        (
+            "Bland AI",
+            {
+                "org_id": SANDBOX_BLAND_ORG_ID,
+                "push": True,
+                "webhook_signing_secret": SANDBOX_BLAND_SIGNING_SECRET,
+            },
+        ),
+        (
+            "Telnyx",
+            push_options(
+                SANDBOX_TELNYX_CONNECTION_ID,
+                "connection_id",
+                webhook_public_key=sandbox_public_key(
+                    sandbox_url, SANDBOX_TELNYX_CONNECTION_ID
+                ),
+            ),
+        ),
+        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID, push_answer_first=True)),
+        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID, push_answer_first=True)),
+        ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
+    )
+
+
 def sandbox_public_key(sandbox_url: str, connection_id: str) -> str:
     """Return the public key the sandbox's Telnyx account with ``connection_id`` signs with.
 
@@ -636,35 +676,7 @@ def main() -> None:
         print(f"Home Assistant is ready at {api.url}  (login: {USERNAME} / {PASSWORD})")
         return
     entry_ids = api.connect_sandbox_accounts(args.sandbox.rstrip("/"))
-    for title, options in (
-        (
-            "Bland AI",
-            {
-                "org_id": SANDBOX_BLAND_ORG_ID,
-                "push": True,
-                "webhook_signing_secret": SANDBOX_BLAND_SIGNING_SECRET,
-            },
-        ),
-        (
-            "Telnyx",
-            push_options(
-                SANDBOX_TELNYX_CONNECTION_ID,
-                "connection_id",
-                webhook_public_key=sandbox_public_key(
-                    args.sandbox.rstrip("/"), SANDBOX_TELNYX_CONNECTION_ID
-                ),
-            ),
-        ),
-        ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID, push_answer_first=True)),
-        ("Plivo", push_options(SANDBOX_PLIVO_APP_ID, push_answer_first=True)),
-        ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
-    ):
-        if title in entry_ids:
-            api.set_options(entry_ids[title], options)
-    if "Bland AI" in entry_ids:
-        paste_bland_webhook(
-            args.sandbox.rstrip("/"), api.callback_url(entry_ids["Bland AI"])
-        )
+    api.set_sandbox_options(entry_ids, args.sandbox.rstrip("/"))
     api.add_sandbox_destinations()
     api.forget_generated_dashboard()
     print(

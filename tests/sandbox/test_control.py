@@ -9,7 +9,9 @@ import pytest
 
 from sandbox import (
     SANDBOX_BLAND_API_KEY,
+    SANDBOX_BLAND_NUMBER,
     SANDBOX_PLIVO_AUTH_ID,
+    SANDBOX_TWILIO_NUMBER,
     SANDBOX_VOBIZ_AUTH_ID,
     SANDBOX_VOBIZ_CALL_ID,
     Fault,
@@ -71,6 +73,32 @@ async def test_started_plivo_call_is_listed_by_plivo(
 
     assert sandbox.calls[call["call_id"]].account == SANDBOX_PLIVO_AUTH_ID
     assert listed[-1] == call["call_id"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "to"),
+    [
+        ("twilio", {}, SANDBOX_TWILIO_NUMBER),
+        ("twilio", {"to": "+14155550177"}, "+14155550177"),
+        ("twilio", {"direction": "outbound"}, "+14155550199"),
+        ("bland", {}, SANDBOX_BLAND_NUMBER),
+        ("bland", {"to": "+14155550177"}, "+14155550177"),
+    ],
+)
+async def test_inbound_call_rings_the_number_that_reports_it(
+    sandbox: Sandbox,
+    session: aiohttp.ClientSession,
+    provider: str,
+    body: dict[str, str],
+    to: str,
+) -> None:
+    """Unless told otherwise, an inbound call rings the number that reports its end."""
+    async with session.post(
+        f"{sandbox.control_url}/calls", json={"provider": provider, **body}
+    ) as response:
+        call = await response.json()
+
+    assert call["to"] == to
 
 
 async def test_ended_call_leaves_the_bland_active_list(

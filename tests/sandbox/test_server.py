@@ -41,6 +41,7 @@ async def test_requests_are_recorded_with_secrets_masked(
         assert response.status == 200
 
     listing, transfer = sandbox.requests
+    assert (listing.provider, transfer.provider) == ("vobiz", "bland")
     assert listing.method == "GET"
     assert listing.path == f"/vobiz/api/v1{ACCOUNT_PATH}/Call/"
     assert listing.query == {"status": "live"}
