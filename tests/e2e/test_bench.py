@@ -74,14 +74,6 @@ async def test_bench_runs_and_reuses_the_connection(tmp_path: Path) -> None:
     assert report["startup"]["domain_setup_ms"] > 0, text
 
 
-# Vobiz's documented signatures (V2, V3) cover the URL and a nonce, not the body: a
-# callback whose body was altered on its way (the sandbox's "tampered") verifies, and
-# its made-up call starts and ends by push. Known, and being fixed on another branch
-# (what such a body says is confirmed with the provider first); until then the bench
-# reports it and this test expects it of these providers' tampered callbacks only.
-ALTERED_BODY_ACCEPTED = {"vobiz"}
-
-
 async def test_bench_push_reports_each_push_provider(tmp_path: Path) -> None:
     """A short --push run: every push account's figures, by push or by polling as it reports.
 
@@ -120,8 +112,6 @@ async def test_bench_push_reports_each_push_provider(tmp_path: Path) -> None:
         for kind, done in results["forgeries"].items():
             if done is None:
                 continue  # a forgery this provider's callbacks cannot have
-            if kind == "tampered" and name in ALTERED_BODY_ACCEPTED:
-                continue
             assert done["sent"] > 0, (name, kind)
             assert done["accepted"] == 0, (name, kind)
             assert done["events"] == 0, (name, kind)
