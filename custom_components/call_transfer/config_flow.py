@@ -82,6 +82,8 @@ _TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+# What the options show for a callback URL when there is none the provider can reach.
+NO_URL = "—"
 
 
 class CallTransferConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -329,16 +331,18 @@ class CallTransferOptionsFlow(OptionsFlow):
         entry: CallTransferConfigEntry = self.config_entry
         provider = PROVIDERS[entry.data[CONF_PROVIDER]]
         errors: dict[str, str] = {}
-        placeholders = {"provider": provider.display_name}
+        # The callback URL heads the form: in the switch's description a URL this long
+        # widens its row past the dialog, hiding the switch.
+        placeholders = {"provider": provider.display_name, "callback_url": NO_URL}
         if provider.push is not None:
             callback_url = await async_callback_url(self.hass, entry)
-            placeholders["callback_url"] = callback_url or "—"
+            placeholders["callback_url"] = callback_url or NO_URL
             placeholders["push_docs_url"] = push_docs_url(provider.provider_id)
         if user_input is not None:
             options, errors = await _async_normalize_options(
                 self.hass, provider, user_input, entry.options
             )
-            if options.get(CONF_PUSH) and placeholders.get("callback_url") == "—":
+            if options.get(CONF_PUSH) and placeholders["callback_url"] == NO_URL:
                 errors[CONF_PUSH] = "no_public_url"
             if not errors:
                 errors = await self._async_check_with_provider(provider, options)

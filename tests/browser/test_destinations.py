@@ -75,6 +75,19 @@ async def test_buttons_add_dialog_and_assist(
 
     async with steps.step("d5-options-saved-no-event-in-the-logbook"):
         await account.get_by_role("button", name="Configure").click()
+        # The callback URL once sat in the description of the Instant call events
+        # switch, whose row it widened past the dialog: the switch was out of sight.
+        await expect(
+            page.get_by_text("This account's callback URL, for instant call events")
+        ).to_be_visible()
+        dialog = await page.locator(".mdc-dialog__surface").bounding_box()
+        switches = await page.get_by_role("switch").all()
+        assert dialog is not None
+        assert switches  # instant call events, set for me, answer calls first
+        for switch in switches:
+            box = await switch.bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= dialog["x"] + dialog["width"]
         await page.get_by_role("spinbutton", name="Live-call polling interval").fill(
             "15"
         )

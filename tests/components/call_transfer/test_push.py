@@ -514,7 +514,9 @@ async def test_a_provider_whose_client_declares_no_push(
         form = await hass.config_entries.options.async_init(entry.entry_id)
         assert form["type"] is FlowResultType.FORM
         assert "push" not in [str(key) for key in form["data_schema"].schema]
-        assert "callback_url" not in (form["description_placeholders"] or {})
+        placeholders = form["description_placeholders"] or {}
+        assert placeholders["callback_url"] == "—"  # the form's description names it
+        assert "push_docs_url" not in placeholders
         result = await hass.config_entries.options.async_configure(
             form["flow_id"], {"org_id": SANDBOX_BLAND_ORG_ID, "scan_interval": 20}
         )
