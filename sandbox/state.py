@@ -233,7 +233,9 @@ class PlivoAccount:
 class TwilioNumber:
     """A Twilio phone number (IncomingPhoneNumber): where its incoming calls report.
 
-    ``status_callback`` gets the calls' final status (Twilio's default event).
+    ``status_callback`` gets the calls' final status (Twilio's default event);
+    ``voice_url`` each call's voice request, unless ``voice_application_sid`` names a
+    TwiML App, whose own voice URL Twilio then requests instead.
     """
 
     sid: str
@@ -241,6 +243,7 @@ class TwilioNumber:
     friendly_name: str
     voice_url: str = SANDBOX_ANSWER_URL
     voice_method: str = "POST"
+    voice_application_sid: str = ""
     status_callback: str = ""
     status_callback_method: str = "POST"
 
