@@ -447,6 +447,8 @@ class CallbackSender:
         account = self.state.accounts[call.provider][call.account]
         assert isinstance(account, VobizAccount | PlivoAccount | TwilioAccount)
         fault = account.callback_fault
+        if fault is CallbackFault.STALE and "Timestamp" not in params:
+            fault = None  # nothing in it to make stale: sent as the provider does
         headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
         delivery = _Delivery(
             call.provider,
@@ -573,7 +575,7 @@ def _signed(
     fault: CallbackFault | None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return the signature headers of a callback and the params sent, with the fault."""
-    if fault is CallbackFault.STALE and "Timestamp" in params:
+    if fault is CallbackFault.STALE:
         sent_at = datetime.now(UTC) - telnyx_webhooks.STALE_BY
         params = params | {"Timestamp": format_datetime(sent_at)}
     if fault is CallbackFault.UNSIGNED:

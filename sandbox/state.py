@@ -86,7 +86,8 @@ class CallbackFault(StrEnum):
     REPLAYED = "replayed"  # sent twice, the second a byte-for-byte copy (same nonce)
     SDK_FORM = "sdk-form"  # Vobiz only: V3 alone, computed as Vobiz's Go SDK does
     # Telnyx and Twilio: signed with a timestamp ten minutes old (Twilio: a status
-    # callback's Timestamp; its Dial action reports carry none)
+    # callback's Timestamp; its voice requests and Dial action reports carry none,
+    # and go as Twilio sends them)
     STALE = "stale"
 
 
