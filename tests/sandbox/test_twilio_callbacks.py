@@ -178,10 +178,14 @@ async def test_an_incoming_call_requests_the_voice_url(
     assert sandbox.answer_redirects == []
 
     number(sandbox).voice_application_sid = f"AP{'a' * 32}"
-    sandbox.add_call("twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER)
+    sandbox.add_call(
+        "twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER
+    )
     number(sandbox).voice_application_sid = ""
     number(sandbox).voice_method = "GET"
-    sandbox.add_call("twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER)
+    sandbox.add_call(
+        "twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER
+    )
     await sandbox.callbacks_settled()
     assert len(receiver.received) == 1
 
