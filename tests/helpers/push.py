@@ -94,9 +94,9 @@ DIAL_XML_PROVIDERS: Final = tuple(
 # form (Vobiz and Plivo: the Dial XML Home Assistant serves; Twilio: the TwiML sent).
 DIAL_ACTION_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
 # The providers whose sandbox can report a call's start to Home Assistant (Vobiz and
-# Plivo: the application's answer URL pointed at it; Telnyx's webhooks do). A Twilio
-# number's status callback, and Bland's post-call webhook, tell only ends.
-CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# Plivo: the application's answer URL pointed at it; Twilio: the number's voice URL;
+# Telnyx's webhooks do). Bland's post-call webhook tells only ends.
+CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "twilio", "telnyx")
 # The providers whose client can answer calls first (``push.answer_first_option``):
 # registration points the calls' answer URL (Twilio: the number's voice URL) at
 # Home Assistant too.

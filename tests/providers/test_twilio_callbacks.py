@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 import hashlib
 from typing import Any
 from urllib.parse import urlencode
@@ -623,12 +624,11 @@ async def test_a_number_that_cannot_be_answered_first(
         phone_number_sid=SANDBOX_TWILIO_NUMBER_SID,
         push_answer_first=True,
     )
-    with pytest.raises(InvalidOptionError) as refused:
-        await twilio.async_validate_options()
-    assert refused.value.option == "push_answer_first"
-    with pytest.raises(InvalidOptionError) as refused:
-        await twilio.async_register_callback_url(URL)
-    assert refused.value.option == "push_answer_first"
+    register = partial(twilio.async_register_callback_url, URL)
+    for check in (twilio.async_validate_options, register):
+        with pytest.raises(InvalidOptionError) as refused:
+            await check()
+        assert refused.value.option == "push_answer_first"
     assert (number.voice_url, number.status_callback) == before
     assert [r.method for r in sandbox.requests] == ["GET", "GET"]
     without = client(

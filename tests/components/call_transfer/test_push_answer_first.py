@@ -23,6 +23,7 @@ from sandbox import SANDBOX_ANSWER_URL, AnswerRedirect, CallbackFault
 from tests.helpers.push import ANSWER_FIRST_PROVIDERS, FORM, PushAccount
 
 from .test_push_options import push_fields, submit
+from .test_push_polling import listings
 from .test_push_unsigned_body import INVENTED_CALL, start_form
 
 ANSWER_FIRST = "push_answer_first"
@@ -54,6 +55,29 @@ async def test_a_call_start_is_seen_at_once_and_sent_on(
         push.hass, hass_client, push.entry
     )
     assert diagnostics["push"]["reports_call_starts"] is True
+
+
+async def test_polling_only_reconciles(push: PushAccount) -> None:
+    """Calls start by push: while no call is live, one listing every 5 minutes, not 10 s."""
+    for call in push.sandbox.account_calls(push.case.provider, push.case.account):
+        push.sandbox.end_call(call.call_id)
+    await push.set_up(**{ANSWER_FIRST: True})
+    assert push.entry.runtime_data.client.push_reports_call_starts
+    call = await push.start_call()
+    await push.settle()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    await push.poll()
+    push.sandbox.requests.clear()
+    for _ in range(6):
+        await push.poll()
+
+    assert listings(push) == 0
+    coordinator = push.entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert coordinator.reconciling
+    await push.poll(timedelta(minutes=5))
+    assert listings(push) == 1
 
 
 @pytest.mark.parametrize("reachable", [True, False])
