@@ -23,7 +23,7 @@ from sandbox import SANDBOX_ANSWER_URL, AnswerRedirect, CallbackFault
 from tests.helpers.push import ANSWER_FIRST_PROVIDERS, FORM, PushAccount
 
 from .test_push_options import push_fields, submit
-from .test_push_polling import listings
+from .test_push_polling import listings, listings_after_a_short_call
 from .test_push_unsigned_body import INVENTED_CALL, start_form
 
 ANSWER_FIRST = "push_answer_first"
@@ -63,16 +63,9 @@ async def test_polling_only_reconciles(push: PushAccount) -> None:
         push.sandbox.end_call(call.call_id)
     await push.set_up(**{ANSWER_FIRST: True})
     assert push.entry.runtime_data.client.push_reports_call_starts
-    call = await push.start_call()
-    await push.settle()
-    push.sandbox.end_call(call.call_id)
-    await push.settle()
-    await push.poll()
-    push.sandbox.requests.clear()
-    for _ in range(6):
-        await push.poll()
 
-    assert listings(push) == 0
+    assert await listings_after_a_short_call(push) == 0
+    assert [e.data["source"] for e in push.started + push.ended] == ["push", "push"]
     coordinator = push.entry.runtime_data.coordinator
     assert coordinator is not None
     assert coordinator.reconciling

@@ -54,6 +54,18 @@ def listings(push: PushAccount) -> int:
     return sum(1 for request in push.sandbox.requests if push.case.is_listing(request))
 
 
+async def listings_after_a_short_call(push: PushAccount) -> int:
+    """Start and end a call, poll once, then return the listings of the next minute."""
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    await push.poll()
+    push.sandbox.requests.clear()
+    for _ in range(6):
+        await push.poll()
+    return listings(push)
+
+
 async def reconciling(push: PushAccount) -> None:
     """Set the account up, push a call's start and end, and poll once: it reconciles.
 
@@ -161,13 +173,6 @@ async def test_without_pushed_starts_polling_keeps_its_interval(
 ) -> None:
     """Vobiz, Plivo and Twilio as they are: callbacks healthy, still a listing every 10 s."""
     await push.set_up()
-    call = await push.start_call()
-    push.sandbox.end_call(call.call_id)
-    await push.settle()
-    await push.poll()
-    push.sandbox.requests.clear()
-    for _ in range(6):
-        await push.poll()
-    assert listings(push) == 6
+    assert await listings_after_a_short_call(push) == 6
     assert push.entry.runtime_data.coordinator is not None
     assert not push.entry.runtime_data.coordinator.reconciling
