@@ -12,8 +12,10 @@
   hangup`` (not when it failed) then ``DialStatus`` busy, no-answer or failed to
   ``action``; a transferred A leg then has nothing left to do and hangs up.
 
-Twilio's (``twilio_callbacks``): a call's end to its number's ``StatusCallback``, a
-``<Dial action>``'s outcome to ``action`` (answered: when the call ends).
+Twilio's (``twilio_callbacks``): a call's start to its number's ``VoiceUrl`` (its voice
+request, POST, unless a TwiML App answers the number; a ``<Redirect>`` answered is
+followed), its end to the number's ``StatusCallback``, a ``<Dial action>``'s outcome to
+``action`` (answered: when the call ends).
 
 Each is form-encoded POST, signed as the provider signs (``signing``: Vobiz's V2 and V3
 as documented, Plivo's V3, Twilio's ``X-Twilio-Signature``) with the account's auth
@@ -138,6 +140,9 @@ class CallbackSender:
                 call, "call.answered", telnyx_webhooks.call_payload(call, "answered")
             )
             return
+        if call.provider == "twilio":
+            self._twilio_call_started(call)
+            return
         if (app := self._application(call)) is None:
             return
         self._send(
@@ -245,6 +250,25 @@ class CallbackSender:
         self._enqueue(
             _Delivery(call.provider, then=lambda: self.state.end_call(call.call_id))
         )
+
+    def _twilio_call_started(self, call: SandboxCall) -> None:
+        """Request the voice URL of the number an incoming call rings (POST only).
+
+        Not when a TwiML App answers the number: its own voice URL is not the sandbox's
+        to know.
+        """
+        number = self.state.twilio_accounts[call.account].number_called(call)
+        if (
+            number is not None
+            and not number.voice_application_sid
+            and number.voice_method == "POST"
+        ):
+            self._send(
+                call,
+                number.voice_url,
+                twilio_callbacks.voice_params(call),
+                answering=True,
+            )
 
     def _twilio_call_ended(self, call: SandboxCall) -> None:
         """Report a Twilio call's answered Dials ending, then its number's StatusCallback."""
@@ -423,6 +447,8 @@ class CallbackSender:
         account = self.state.accounts[call.provider][call.account]
         assert isinstance(account, VobizAccount | PlivoAccount | TwilioAccount)
         fault = account.callback_fault
+        if fault is CallbackFault.STALE and "Timestamp" not in params:
+            fault = None  # nothing in it to make stale: sent as the provider does
         headers, sent = _signed(call.provider, account.auth_token, url, params, fault)
         delivery = _Delivery(
             call.provider,
@@ -549,7 +575,7 @@ def _signed(
     fault: CallbackFault | None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return the signature headers of a callback and the params sent, with the fault."""
-    if fault is CallbackFault.STALE and "Timestamp" in params:
+    if fault is CallbackFault.STALE:
         sent_at = datetime.now(UTC) - telnyx_webhooks.STALE_BY
         params = params | {"Timestamp": format_datetime(sent_at)}
     if fault is CallbackFault.UNSIGNED:

@@ -11,8 +11,9 @@ faulted and is not recorded in ``Sandbox.requests``.
   is the key the provider's requests authenticate with (Vobiz or Plivo auth_id, Bland
   or Telnyx API key, Twilio Account SID); by default the provider's first account. A
   Telnyx call runs on the account's first Call Control connection; an inbound Twilio
-  or Bland call rings the account's first number unless ``to`` is given (so its end
-  reaches the number's status callback, or its inbound webhook).
+  or Bland call rings the account's first number unless ``to`` is given (so its start
+  reaches the Twilio number's voice URL and its end the status callback; Bland's end,
+  its inbound webhook).
 - ``DELETE /_sandbox/calls/{call_id}``: end (hang up) a live call (200, the call).
 - ``GET /_sandbox/outages``: the providers (or accounts) that are down, ``{"outages": [...]}``.
 - ``POST /_sandbox/outages`` with ``{"provider", "account"?, "status"?, "drop"?}``: take a

@@ -86,7 +86,8 @@ class CallbackFault(StrEnum):
     REPLAYED = "replayed"  # sent twice, the second a byte-for-byte copy (same nonce)
     SDK_FORM = "sdk-form"  # Vobiz only: V3 alone, computed as Vobiz's Go SDK does
     # Telnyx and Twilio: signed with a timestamp ten minutes old (Twilio: a status
-    # callback's Timestamp; its Dial action reports carry none)
+    # callback's Timestamp; its voice requests and Dial action reports carry none,
+    # and go as Twilio sends them)
     STALE = "stale"
 
 
@@ -233,7 +234,9 @@ class PlivoAccount:
 class TwilioNumber:
     """A Twilio phone number (IncomingPhoneNumber): where its incoming calls report.
 
-    ``status_callback`` gets the calls' final status (Twilio's default event).
+    ``status_callback`` gets the calls' final status (Twilio's default event);
+    ``voice_url`` each call's voice request, unless ``voice_application_sid`` names a
+    TwiML App, whose own voice URL Twilio then requests instead.
     """
 
     sid: str
@@ -241,6 +244,7 @@ class TwilioNumber:
     friendly_name: str
     voice_url: str = SANDBOX_ANSWER_URL
     voice_method: str = "POST"
+    voice_application_sid: str = ""
     status_callback: str = ""
     status_callback_method: str = "POST"
 

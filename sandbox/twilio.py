@@ -15,9 +15,11 @@ that is not a ``<Response>`` document.
 A phone number (``IncomingPhoneNumbers/{Sid}.json``, twilio.com/docs/phone-numbers/api/
 incomingphonenumber-resource) is read with ``GET`` and updated with ``POST``: its
 ``StatusCallback`` (an empty one clears it), ``StatusCallbackMethod``, ``VoiceUrl``,
-``VoiceMethod`` and ``FriendlyName``; the other documented fields are refused (400) on
-purpose. Inline TwiML whose ``<Dial>`` asks for its outcome (``action``, the Number's
-``statusCallback``) is reported by the callback sender (``twilio_callbacks``).
+``VoiceMethod``, ``VoiceApplicationSid`` (an ``AP`` SID, or empty to clear it) and
+``FriendlyName``; the other documented fields are refused (400) on purpose. An inbound
+call to a number requests its ``VoiceUrl`` (``twilio_callbacks.voice_params``) unless a
+TwiML App answers it; inline TwiML whose ``<Dial>`` asks for its outcome (``action``,
+the Number's ``statusCallback``) is reported by the callback sender (``twilio_callbacks``).
 
 After an update that redirects the call to a ``Url``, the sandbox fetches it as Twilio
 does (``legfetch``, loopback addresses only), with Twilio's request parameters
@@ -89,6 +91,7 @@ NUMBER_FIELDS: Final[Mapping[str, str]] = {
     "FriendlyName": "friendly_name",
     "VoiceUrl": "voice_url",
     "VoiceMethod": "voice_method",
+    "VoiceApplicationSid": "voice_application_sid",
     "StatusCallback": "status_callback",
     "StatusCallbackMethod": "status_callback_method",
 }
@@ -161,6 +164,7 @@ TWIML: Final = XmlDialect(
     },
     sip_elements=frozenset({"Sip"}),
 )
+_APPLICATION_SID: Final = re.compile(r"AP[0-9a-fA-F]{32}")
 _ACCOUNT_IN_PATH: Final = re.compile(r"/Accounts/(?P<sid>[^/.]+)")
 _CALL_IN_PATH: Final = re.compile(r"/Calls/(?P<sid>[^/.]+)\.json")
 
@@ -410,6 +414,9 @@ class TwilioApi(ProviderApi[TwilioLogin]):
         for field in ("VoiceMethod", "StatusCallbackMethod"):
             if form.get(field, "POST") not in ("GET", "POST"):
                 raise BadRequestError(f"{field} must be GET or POST")
+        application = form.get("VoiceApplicationSid", "")
+        if application and not _APPLICATION_SID.fullmatch(application):
+            raise BadRequestError("VoiceApplicationSid is not an Application SID")
         number = login.account.numbers.get(params["number_sid"])
         if number is None:
             return self._not_found(request)
@@ -516,7 +523,7 @@ def _number_resource(account: TwilioAccount, number: TwilioNumber) -> dict[str, 
         "voice_fallback_url": None,
         "voice_fallback_method": "POST",
         "voice_caller_id_lookup": False,
-        "voice_application_sid": None,
+        "voice_application_sid": number.voice_application_sid or None,
         "status_callback": number.status_callback,
         "status_callback_method": number.status_callback_method,
         "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},

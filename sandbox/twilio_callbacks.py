@@ -1,5 +1,10 @@
 """The callbacks Twilio sends about calls, as the sandbox builds them.
 
+- A call to one of the account's numbers starting: its voice request to the number's
+  ``VoiceUrl`` (unless a TwiML App answers the number), with the parameters of
+  twilio.com/docs/usage/webhooks/voice-webhooks#incoming-voice-call (``CallStatus``
+  ``ringing``; no ``Timestamp``: Twilio signs it all the same). Its answer is TwiML: a
+  ``<Redirect>`` there is followed, as Twilio does.
 - A call to one of the account's numbers ending: its final status to the number's
   ``StatusCallback`` (Twilio's default event, ``completed``: a number cannot subscribe
   to others), with the status callback parameters of
@@ -48,6 +53,11 @@ def call_params(call: SandboxCall, status: str) -> dict[str, str]:
         "From": call.from_number,
         "To": call.to_number,
     }
+
+
+def voice_params(call: SandboxCall) -> dict[str, str]:
+    """Return the voice request of an incoming call: it rings, and asks what to do."""
+    return call_params(call, "ringing")
 
 
 def ended_params(call: SandboxCall) -> dict[str, str]:

@@ -498,7 +498,7 @@ def push_options(
     """Return the options of instant call events, set up by Home Assistant on the application.
 
     ``option`` names what the URL is set on (an application; Twilio: a phone number);
-    ``extra`` adds what verifies the callbacks, or answer-first (Vobiz, Plivo).
+    ``extra`` adds what verifies the callbacks, or answer-first (Vobiz, Plivo, Twilio).
     """
     return {"push": True, option: application_id, "push_register": True, **extra}
 
@@ -542,7 +542,12 @@ def sandbox_options(sandbox_url: str) -> tuple[tuple[str, dict[str, Any]], ...]:
         ),
         ("Vobiz", push_options(SANDBOX_VOBIZ_APP_ID, push_answer_first=True)),
         ("Plivo", push_options(SANDBOX_PLIVO_APP_ID, push_answer_first=True)),
-        ("Twilio", push_options(SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid")),
+        (
+            "Twilio",
+            push_options(
+                SANDBOX_TWILIO_NUMBER_SID, "phone_number_sid", push_answer_first=True
+            ),
+        ),
     )
 
 

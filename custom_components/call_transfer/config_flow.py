@@ -361,11 +361,16 @@ class CallTransferOptionsFlow(OptionsFlow):
     async def _async_check_with_provider(
         self, provider: type[TransferProvider], options: dict[str, Any]
     ) -> dict[str, str]:
-        """Ask the provider about changed identifier options (one request); return errors."""
+        """Ask the provider about changed identifier options (one request); return errors.
+
+        Answer-first turned on asks too: the provider may refuse what registration sets
+        it up on (a number whose calls another application answers).
+        """
+        answer_first = provider.push.answer_first_option if provider.push else None
         changed = [
             field.key
             for field in provider.option_fields
-            if field.kind is OptionKind.IDENTIFIER
+            if (field.kind is OptionKind.IDENTIFIER or field.key == answer_first)
             and options.get(field.key) is not None
             and options.get(field.key) != self.config_entry.options.get(field.key)
         ]

@@ -10,8 +10,11 @@ it is answered 401 (400, 403), changes nothing and is counted; repeated refusals
 a repair issue naming the likely cause, which goes with the next accepted callback.
 Accepted, what it tells feeds the account's live calls (``source: push``) and the
 transfers' outcomes (``transfer_outcomes.py``). What a body its signature does not cover
-(Vobiz's documented form) tells of a call is used only as the provider confirms it: a
-call the provider does not know is refused (403), a provider that cannot answer gets 503.
+(Vobiz's documented form), or a callback nothing makes fresh (Twilio's voice request),
+tells of a call is used only as the provider confirms it: a call the provider does not
+know is refused (403), a provider that cannot answer gets 503. With answer-first, only a
+call's start so accepted (and confirmed live) is answered with the redirect to the
+user's own answer URL.
 
 What the account's callbacks did so far (counts, the replay guard, the outcomes
 awaited) is kept by the integration, across reloads and options changes.
@@ -279,15 +282,15 @@ class PushRuntime:
         push = client.push
         assert push is not None  # push is on only where the client declares it
         answer = push.answer_body
-        if any(event.kind in _START_KINDS for event in verified.events):
+        if any(event.kind in _START_KINDS for event in events):
             answer = await self._async_answer_first() or answer
         return Response(text=answer, content_type=push.answer_content_type)
 
     async def _async_answer_first(self) -> str | None:
         """Return what sends a call on to the answer URL registration replaced, if any.
 
-        Only for a call's start that verified (and, its body unsigned, was confirmed):
-        a refused one never learns the user's answer URL.
+        Only for a call's start that verified (and, where it needs it, was confirmed
+        live): a refused one, or one of a call over, never learns the user's answer URL.
         """
         registered = await registrations(self.hass).async_get(self.entry.entry_id)
         if registered is None:
@@ -299,16 +302,18 @@ class PushRuntime:
     ) -> tuple[CallbackEvent, ...]:
         """Return what a verified callback tells that may be applied.
 
-        A body the signature covers is applied as told. Otherwise (Vobiz's documented
-        signatures cover the URL and a nonce only: whoever sees one callback can send
-        its headers with another body) the calls it names are read at the provider
-        first, awaited so that a call the provider does not know is refused
-        (``UNKNOWN_CALL``) and nothing is applied: what feeds the live calls is then
-        the provider's record, never the body's numbers. A start of a call already
-        known tells nothing new. Transfer outcomes name Home Assistant's own token.
+        A fresh callback whose body the signature covers is applied as told.
+        Otherwise (Vobiz's documented signatures cover the URL and a nonce only: whoever
+        sees one callback can send its headers with another body; Twilio's voice
+        request carries no timestamp or nonce: a captured one verifies forever) the
+        calls it names are read at the provider first, awaited so that a call the
+        provider does not know is refused (``UNKNOWN_CALL``) and nothing is applied:
+        what feeds the live calls is then the provider's record, never the body's
+        numbers, and a call over is never made live again. A start of a call already
+        known live tells nothing new. Transfer outcomes name Home Assistant's own token.
         """
         coordinator = self.entry.runtime_data.coordinator
-        if verified.body_signed or coordinator is None:
+        if not verified.needs_confirmation or coordinator is None:
             return verified.events
         events: list[CallbackEvent] = []
         for event in verified.events:
@@ -317,6 +322,7 @@ class PushRuntime:
                 continue
             known = coordinator.record.calls.get(event.call.call_id)
             if known is not None and event.kind is not CallbackKind.CALL_ENDED:
+                events.append(CallbackEvent(kind=event.kind, call=known))
                 continue
             if (confirmed := await self._async_confirm(event.call.call_id)) is None:
                 if known is None:

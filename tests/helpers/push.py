@@ -94,9 +94,17 @@ DIAL_XML_PROVIDERS: Final = tuple(
 # form (Vobiz and Plivo: the Dial XML Home Assistant serves; Twilio: the TwiML sent).
 DIAL_ACTION_PROVIDERS: Final = ("vobiz", "plivo", "twilio")
 # The providers whose sandbox can report a call's start to Home Assistant (Vobiz and
-# Plivo: the application's answer URL pointed at it; Telnyx's webhooks do). A Twilio
-# number's status callback, and Bland's post-call webhook, tell only ends.
-CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "telnyx")
+# Plivo: the application's answer URL pointed at it; Twilio: the number's voice URL;
+# Telnyx's webhooks do). Bland's post-call webhook tells only ends.
+CALL_START_PROVIDERS: Final = ("vobiz", "plivo", "twilio", "telnyx")
+# The providers whose client can answer calls first (``push.answer_first_option``):
+# registration points the calls' answer URL (Twilio: the number's voice URL) at
+# Home Assistant too.
+ANSWER_FIRST_PROVIDERS: Final = tuple(
+    provider_id
+    for provider_id in PUSH_PROVIDERS
+    if (push := PROVIDERS[provider_id].push) is not None and push.answer_first_option
+)
 # The providers whose client sets the callback URL itself (``registration_option``);
 # Bland's is pasted by hand.
 REGISTERING_PROVIDERS: Final = tuple(
@@ -250,6 +258,23 @@ class PushAccount:
         if isinstance(self.account, TwilioAccount):
             return self.number.status_callback, self.number.status_callback_method
         return self.app.hangup_url, self.app.hangup_method
+
+    @property
+    def answer(self) -> tuple[str, str]:
+        """Where the provider asks what a call does, and with which method.
+
+        The application's answer URL (Vobiz, Plivo), the number's voice URL (Twilio).
+        """
+        if isinstance(self.account, TwilioAccount):
+            return self.number.voice_url, self.number.voice_method
+        return self.app.answer_url, self.app.answer_method
+
+    def set_answer(self, url: str, method: str = "POST") -> None:
+        """Set where the provider asks what a call does, as the user had it."""
+        if isinstance(self.account, TwilioAccount):
+            self.number.voice_url, self.number.voice_method = url, method
+        else:
+            self.app.answer_url, self.app.answer_method = url, method
 
     def set_target(self, url: str, second: str) -> None:
         """Set what registration sets, as the user had it (``second``: method or version)."""

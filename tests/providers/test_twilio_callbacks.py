@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 import hashlib
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +17,11 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from custom_components.call_transfer.providers import InvalidOptionError, TwilioClient
+from custom_components.call_transfer.providers import (
+    ConfirmedCall,
+    InvalidOptionError,
+    TwilioClient,
+)
 from custom_components.call_transfer.providers.callbacks import (
     CallbackKind,
     CallbackRefusal,
@@ -36,7 +41,9 @@ from sandbox import (
     SANDBOX_TWILIO_API_KEY_SECRET,
     SANDBOX_TWILIO_API_KEY_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
+    SANDBOX_TWILIO_CALL_SID,
     SANDBOX_TWILIO_NUMBER_SID,
+    SANDBOX_TWILIO_SECOND_CALL_SID,
     Sandbox,
     signing,
 )
@@ -404,8 +411,10 @@ def test_push_is_declared_as_it_is() -> None:
     assert not push.reports_call_starts
     assert push.reports_transfer_outcomes
     assert push.registration_option == "phone_number_sid"
-    assert push.answer_content_type == "application/xml"
+    assert push.answer_content_type == "text/xml"  # TwiML, as Twilio reads it
     assert push.answer_body.endswith("<Response></Response>")
+    assert push.answer_first_option == "push_answer_first"
+    assert "push_answer_first" in [f.key for f in TwilioClient.option_fields]
     assert "auth_token" in [c.key for c in TwilioClient.credential_fields if c.secret]
 
 
@@ -461,3 +470,171 @@ async def test_an_unknown_or_missing_number_names_the_option(
     with pytest.raises(InvalidOptionError) as refused:
         await twilio.async_register_callback_url(URL)
     assert refused.value.option == "phone_number_sid"
+
+
+# A call's voice request (its number's VoiceUrl), as Twilio sends it: no Timestamp.
+VOICE_REQUEST = {
+    "AccountSid": SANDBOX_TWILIO_ACCOUNT_SID,
+    "ApiVersion": "2010-04-01",
+    "CallSid": CALL_SID,
+    "CallStatus": "ringing",
+    "Called": "+14155550111",
+    "Caller": "+14155550142",
+    "Direction": "inbound",
+    "From": "+14155550142",
+    "To": "+14155550111",
+}
+
+
+async def test_a_voice_request_is_a_start_that_needs_confirming(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Verified and read as the call's start, but not fresh: Twilio must confirm it.
+
+    Sent again within the replay window, refused; later it would verify again (nothing
+    in it says when it was sent), which is why it is not fresh.
+    """
+    guard = ReplayGuard()
+    twilio = client(session)
+    request = signed(VOICE_REQUEST)
+    verified = twilio.verify_callback(request, guard)
+    [event] = verified.events
+    assert (verified.body_signed, verified.fresh) == (True, False)
+    assert verified.needs_confirmation
+    assert event.kind is CallbackKind.CALL_STARTED
+    assert event.call is not None
+    assert (event.call.call_id, event.call.from_number, event.call.direction) == (
+        CALL_SID,
+        "+14155550142",
+        "inbound",
+    )
+    assert refusal(twilio, request, guard) is CallbackRefusal.REPLAYED
+    later = replace(request, received_at=NOW + timedelta(hours=1))
+    assert twilio.verify_callback(later, ReplayGuard()).needs_confirmation
+    answered = verify(twilio, signed(VOICE_REQUEST | {"CallStatus": "in-progress"}))
+    assert answered.events[0].kind is CallbackKind.CALL_ANSWERED
+    assert not answered.fresh
+    # A status callback stays one: fresh by its Timestamp, stale without it.
+    assert verify(twilio, signed(COMPLETED)).fresh
+    for status_only in ({"CallbackSource": "call-progress-events"}, {"Timestamp": ""}):
+        stale = signed(VOICE_REQUEST | status_only)
+        assert refusal(twilio, stale) is CallbackRefusal.STALE
+    ended = signed(VOICE_REQUEST | {"CallStatus": "completed"})
+    assert refusal(twilio, ended) is CallbackRefusal.STALE
+
+
+async def test_twilio_confirms_a_call(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """The Call resource: live while in progress; ended, not live; unknown, None."""
+    twilio = client(session, base_url=sandbox.twilio_base_url)
+    sandbox.end_call(SANDBOX_TWILIO_SECOND_CALL_SID)
+    live = sandbox.calls[SANDBOX_TWILIO_CALL_SID]
+
+    confirmed = await twilio.async_confirm_call(SANDBOX_TWILIO_CALL_SID)
+    assert confirmed is not None
+    assert confirmed.live
+    assert (confirmed.call.call_id, confirmed.call.from_number) == (
+        SANDBOX_TWILIO_CALL_SID,
+        live.from_number,
+    )
+    ended = await twilio.async_confirm_call(SANDBOX_TWILIO_SECOND_CALL_SID)
+    assert isinstance(ended, ConfirmedCall)
+    assert not ended.live
+    assert ended.call.status == "completed"
+    assert await twilio.async_confirm_call(f"CA{'0' * 32}") is None
+
+
+def number_of(sandbox: Sandbox) -> Any:
+    """Return the sandbox account's number (push registration's target)."""
+    return sandbox.twilio_accounts[SANDBOX_TWILIO_ACCOUNT_SID].numbers[
+        SANDBOX_TWILIO_NUMBER_SID
+    ]
+
+
+async def test_answer_first_sets_and_restores_the_voice_url(
+    session: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """The VoiceUrl too (POST); the old one kept, redirected to, and put back."""
+    number = number_of(sandbox)
+    number.voice_url, number.voice_method = "https://mine.example.com/v?a=1&b=2", "GET"
+    twilio = client(
+        session,
+        base_url=sandbox.twilio_base_url,
+        phone_number_sid=SANDBOX_TWILIO_NUMBER_SID,
+        push_answer_first=True,
+    )
+    assert twilio.push_reports_call_starts
+    assert twilio.callback_fields == {
+        "status_callback",
+        "status_callback_method",
+        "voice_url",
+        "voice_method",
+    }
+    await twilio.async_validate_options()
+
+    registered = await twilio.async_register_callback_url(URL)
+
+    assert registered.previous == {
+        "status_callback": "",
+        "status_callback_method": "POST",
+        "voice_url": "https://mine.example.com/v?a=1&b=2",
+        "voice_method": "GET",
+    }
+    assert (number.voice_url, number.voice_method) == (URL, "POST")
+    assert (number.status_callback, number.status_callback_method) == (URL, "POST")
+    redirect = twilio.answer_redirect(registered)
+    assert redirect == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Redirect method="GET">https://mine.example.com/v?a=1&amp;b=2</Redirect>'
+        "</Response>"
+    )
+
+    await twilio.async_restore_callback_url(registered)
+
+    assert (number.voice_url, number.voice_method) == (
+        "https://mine.example.com/v?a=1&b=2",
+        "GET",
+    )
+    assert (number.status_callback, number.status_callback_method) == ("", "POST")
+    without = RegisteredCallback(
+        target=SANDBOX_TWILIO_NUMBER_SID,
+        url=URL,
+        previous={"status_callback": "", "status_callback_method": "POST"},
+    )
+    assert twilio.answer_redirect(without) is None
+
+
+@pytest.mark.parametrize(
+    "number_setting",
+    [{"voice_application_sid": f"AP{'1' * 32}"}, {"voice_url": ""}],
+    ids=["twiml_app", "no_voice_url"],
+)
+async def test_a_number_that_cannot_be_answered_first(
+    session: aiohttp.ClientSession, sandbox: Sandbox, number_setting: dict[str, str]
+) -> None:
+    """A TwiML App answers its calls, or it has no voice URL: refused, nothing changed."""
+    number = number_of(sandbox)
+    for name, value in number_setting.items():
+        setattr(number, name, value)
+    before = (number.voice_url, number.status_callback)
+    twilio = client(
+        session,
+        base_url=sandbox.twilio_base_url,
+        phone_number_sid=SANDBOX_TWILIO_NUMBER_SID,
+        push_answer_first=True,
+    )
+    register = partial(twilio.async_register_callback_url, URL)
+    for check in (twilio.async_validate_options, register):
+        with pytest.raises(InvalidOptionError) as refused:
+            await check()
+        assert refused.value.option == "push_answer_first"
+    assert (number.voice_url, number.status_callback) == before
+    assert [r.method for r in sandbox.requests] == ["GET", "GET"]
+    without = client(
+        session,
+        base_url=sandbox.twilio_base_url,
+        phone_number_sid=SANDBOX_TWILIO_NUMBER_SID,
+    )
+    await without.async_validate_options()  # without answer-first, it is fine
+    assert not without.push_reports_call_starts

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from sandbox import (
+    SANDBOX_ANSWER_URL,
     SANDBOX_TWILIO_ACCOUNT_SID,
     SANDBOX_TWILIO_AUTH_TOKEN,
     SANDBOX_TWILIO_CALL_SID,
@@ -88,6 +89,7 @@ async def test_the_number_resource(
         (NUMBER_PATH, {"StatusCallback": "not a url"}, 400, 400),
         (NUMBER_PATH, {"VoiceUrl": "ftp://a.example.com"}, 400, 400),
         (NUMBER_PATH, {"StatusCallbackMethod": "PUT"}, 400, 400),
+        (NUMBER_PATH, {"VoiceApplicationSid": "AP12"}, 400, 400),
         (NUMBER_PATH.replace("0001.json", "00ff.json"), {}, 404, 20404),
         (NUMBER_PATH.replace("0001.json", "00ff.json"), None, 404, 20404),
     ],
@@ -111,6 +113,81 @@ async def test_number_errors(
     assert (answered, body["code"], body["status"]) == (status, code, status)
     assert body["more_info"].endswith(str(code))
     assert number(sandbox).status_callback == ""
+
+
+async def test_the_numbers_voice_settings(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Its VoiceUrl, VoiceMethod and VoiceApplicationSid are read and set as Twilio's."""
+    url = f"{sandbox.twilio_base_url}{NUMBER_PATH}"
+    _, body, _ = await call_api(session, url, headers=TWILIO_HEADERS)
+    assert (body["voice_url"], body["voice_method"]) == (SANDBOX_ANSWER_URL, "POST")
+    assert body["voice_application_sid"] is None
+
+    app_sid = f"AP{'a' * 32}"
+    form = {
+        "VoiceUrl": "http://127.0.0.1:1/voice",
+        "VoiceMethod": "GET",
+        "VoiceApplicationSid": app_sid,
+    }
+    status, body, _ = await call_api(
+        session, url, "POST", headers=TWILIO_HEADERS, data=form
+    )
+    assert status == 200
+    assert (
+        body["voice_url"],
+        body["voice_method"],
+        body["voice_application_sid"],
+    ) == ("http://127.0.0.1:1/voice", "GET", app_sid)
+    _, body, _ = await call_api(
+        session, url, "POST", headers=TWILIO_HEADERS, data={"VoiceApplicationSid": ""}
+    )
+    assert body["voice_application_sid"] is None
+
+
+async def test_an_incoming_call_requests_the_voice_url(
+    sandbox: Sandbox,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    """Its voice request: signed, ringing, Twilio's parameters, and no Timestamp.
+
+    Not for an outbound call, nor a number whose calls a TwiML App answers (its voice
+    URL is then not requested), nor by GET (the sandbox sends POST only).
+    """
+    number(sandbox).voice_url = receiver.url
+    call = sandbox.add_call(
+        "twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER
+    )
+    sandbox.add_call("twilio", SANDBOX_TWILIO_ACCOUNT_SID)  # outbound
+    await sandbox.callbacks_settled()
+
+    [received] = receiver.received
+    verify(received, receiver.url)
+    assert received["form"] == {
+        "AccountSid": SANDBOX_TWILIO_ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call.call_id,
+        "CallStatus": "ringing",
+        "Called": SANDBOX_TWILIO_NUMBER,
+        "Caller": call.from_number,
+        "Direction": "inbound",
+        "From": call.from_number,
+        "To": SANDBOX_TWILIO_NUMBER,
+    }
+    # The answer (TwiML without a Redirect) is not followed.
+    assert sandbox.answer_redirects == []
+
+    number(sandbox).voice_application_sid = f"AP{'a' * 32}"
+    sandbox.add_call(
+        "twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER
+    )
+    number(sandbox).voice_application_sid = ""
+    number(sandbox).voice_method = "GET"
+    sandbox.add_call(
+        "twilio", SANDBOX_TWILIO_ACCOUNT_SID, to_number=SANDBOX_TWILIO_NUMBER
+    )
+    await sandbox.callbacks_settled()
+    assert len(receiver.received) == 1
 
 
 async def test_numbers_need_authentication(

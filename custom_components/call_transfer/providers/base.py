@@ -81,6 +81,9 @@ class TransferProvider(ABC):
     # What its signed callbacks tell and how their URL is set up; None: it sends none
     # that the client can verify.
     push: ClassVar[PushCapabilities | None] = None
+    # Set by a client whose ``push.answer_first_option`` is on: its callbacks then
+    # report calls starting (their answer requests).
+    answer_first: bool = False
 
     @abstractmethod
     def __init__(
@@ -159,9 +162,9 @@ class TransferProvider(ABC):
     async def async_confirm_call(self, call_id: str) -> ConfirmedCall | None:
         """Return the provider's own record of one call, live or ended; None if unknown.
 
-        For a provider whose callbacks may be signed without their body
-        (``VerifiedCallback.body_signed`` False): what such a callback says of a call is
-        used only as this confirms it.
+        For a provider whose callbacks may be signed without their body or without
+        anything that makes them fresh (``VerifiedCallback.needs_confirmation``): what
+        such a callback says of a call is used only as this confirms it.
         """
         raise NotImplementedError
 
@@ -176,8 +179,13 @@ class TransferProvider(ABC):
 
     @property
     def push_reports_call_starts(self) -> bool:
-        """Whether this client's callbacks, with its settings, report calls starting."""
-        return self.push is not None and self.push.reports_call_starts
+        """Whether this client's callbacks, with its settings, report calls starting.
+
+        Those of a client answering calls first do: each call's answer request.
+        """
+        return self.push is not None and (
+            self.push.reports_call_starts or self.answer_first
+        )
 
     def verify_callback(
         self, request: CallbackRequest, replay_guard: ReplayGuard

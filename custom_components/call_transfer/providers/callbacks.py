@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .errors import CallTransferError
 from .http import MAX_TEXT_LENGTH
-from .models import LiveCall
+from .models import LiveCall, OptionField, OptionKind
 
 # The largest callback body read: the providers' call callbacks are a few kB.
 MAX_CALLBACK_BYTES: Final = 64 * 1024
@@ -36,6 +36,10 @@ REPLAY_WINDOW: Final = timedelta(minutes=10)
 REPLAY_ENTRIES: Final = 10_000
 # The query parameter that names one of Home Assistant's transfers in a callback URL.
 TRANSFER_TOKEN_PARAM: Final = "transfer"
+# The switch with which registration also points the calls' answer URL at the callback
+# URL (``PushCapabilities.answer_first_option``), as a client declares it.
+ANSWER_FIRST: Final = "push_answer_first"
+ANSWER_FIRST_FIELD: Final = OptionField(key=ANSWER_FIRST, kind=OptionKind.SWITCH)
 
 
 class CallbackRefusal(StrEnum):
@@ -140,12 +144,21 @@ class VerifiedCallback:
     ``signature`` names the scheme that matched (for diagnostics); ``body_signed`` says
     whether that scheme covers the body: where it does not (Vobiz's documented form),
     nothing the body says of a call is used before the provider confirms it
-    (``TransferProvider.async_confirm_call``).
+    (``TransferProvider.async_confirm_call``). ``fresh`` says whether the signature
+    proves it new (a timestamp or nonce); one signed without either (Twilio's voice
+    request) verifies forever once captured, so what it tells of a call is likewise
+    used only as the provider confirms it.
     """
 
     events: tuple[CallbackEvent, ...]
     signature: str
     body_signed: bool
+    fresh: bool = True
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether what it tells of calls waits for the provider's own record."""
+        return not (self.body_signed and self.fresh)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -71,3 +71,13 @@ def dial_xml(
         number, "number"
     )
     return XML_DECLARATION + tostring(response, encoding="unicode")
+
+
+def redirect_xml(url: str, method: str) -> str:
+    """Return ``<Response><Redirect method>url</Redirect></Response>`` (URL escaped).
+
+    What sends a call on to the answer URL that answer-first registration replaced.
+    """
+    response = Element("Response")
+    SubElement(response, "Redirect", method=method).text = url
+    return XML_DECLARATION + tostring(response, encoding="unicode")

@@ -19,19 +19,26 @@ from datetime import UTC, datetime
 from functools import partial
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Unpack
-from xml.etree.ElementTree import Element, SubElement, tostring
 
 import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callbacks import (
+    ANSWER_FIRST,
+    ANSWER_FIRST_FIELD,
     CallbackRequest,
     PushCapabilities,
     RegisteredCallback,
     ReplayGuard,
     VerifiedCallback,
 )
-from .callxml import XML_DECLARATION, DialOptions, dial_option_fields, dial_xml
+from .callxml import (
+    XML_DECLARATION,
+    DialOptions,
+    dial_option_fields,
+    dial_xml,
+    redirect_xml,
+)
 from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
@@ -65,8 +72,6 @@ if TYPE_CHECKING:
 
 # The option naming the application whose hangup URL push registration sets.
 APPLICATION_ID: Final = "application_id"
-# The switch with which registration also sets the application's answer URL.
-ANSWER_FIRST: Final = "push_answer_first"
 # The application fields a push registration sets, and writes back when undone: the
 # hangup URL, and with answer-first the answer URL (each with its method).
 _HANGUP_FIELDS: Final = ("hangup_url", "hangup_method")
@@ -99,7 +104,7 @@ class PlivoStyleClient(TransferProvider):
     option_fields = (
         *dial_option_fields(max_ring_timeout=120),
         OptionField(key=APPLICATION_ID, kind=OptionKind.IDENTIFIER),
-        OptionField(key=ANSWER_FIRST, kind=OptionKind.SWITCH),
+        ANSWER_FIRST_FIELD,
     )
     capabilities = TransferCapabilities(
         number_transfer=NumberTransfer.DIAL_URL, xml_url_legs=frozenset(TransferLegs)
@@ -218,11 +223,6 @@ class PlivoStyleClient(TransferProvider):
         )
 
     @property
-    def push_reports_call_starts(self) -> bool:
-        """With answer-first, calls start at the callback URL."""
-        return self.answer_first or super().push_reports_call_starts
-
-    @property
     def callback_fields(self) -> frozenset[str]:
         """The hangup URL and method; with answer-first the answer URL and method too."""
         return frozenset(self._registered_fields())
@@ -279,10 +279,7 @@ class PlivoStyleClient(TransferProvider):
         url = registered.previous.get("answer_url")
         if not url:
             return None
-        method = registered.previous.get("answer_method") or "POST"
-        response = Element("Response")
-        SubElement(response, "Redirect", method=method).text = url
-        return XML_DECLARATION + tostring(response, encoding="unicode")
+        return redirect_xml(url, registered.previous.get("answer_method") or "POST")
 
     def _application_id(self) -> str:
         if self.application_id is None:

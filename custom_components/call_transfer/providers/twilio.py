@@ -7,6 +7,12 @@ sets the number's ``StatusCallback`` through the IncomingPhoneNumber resource
 /Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json``, form fields
 ``StatusCallback`` and ``StatusCallbackMethod``). Callbacks are signed with the
 account's auth token, which an account using an API key gives as ``auth_token``.
+
+Answer-first (``push_answer_first``): registration also sets the number's
+``VoiceUrl`` (``VoiceMethod`` POST), so each call's voice request tells its start and
+is answered with TwiML redirecting it to the voice URL that was there. A number whose
+calls a TwiML App answers (``voice_application_sid``: Twilio then ignores its
+``VoiceUrl``), or that has no voice URL to send calls on to, cannot be answered first.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import aiohttp
 
 from .base import TransferProvider, accepted_transfer
 from .callbacks import (
+    ANSWER_FIRST,
+    ANSWER_FIRST_FIELD,
     CallbackRequest,
     PushCapabilities,
     RegisteredCallback,
@@ -30,7 +38,13 @@ from .callbacks import (
     VerifiedCallback,
     configured,
 )
-from .callxml import XML_DECLARATION, DialOptions, dial_option_fields, dial_xml
+from .callxml import (
+    XML_DECLARATION,
+    DialOptions,
+    dial_option_fields,
+    dial_xml,
+    redirect_xml,
+)
 from .capabilities import TransferCapabilities
 from .errors import (
     CallNotFoundError,
@@ -52,6 +66,7 @@ from .http import (
 )
 from .models import (
     AccountInfo,
+    ConfirmedCall,
     CredentialField,
     LiveCall,
     NumberTransfer,
@@ -72,8 +87,16 @@ CALL_SID: Final = re.compile(r"CA[0-9a-fA-F]{32}")
 PHONE_NUMBER_SID: Final = re.compile(r"PN[0-9a-fA-F]{32}")
 # The option naming the phone number whose StatusCallback push registration sets.
 PHONE_NUMBER_SID_OPTION: Final = "phone_number_sid"
-# The number's fields a push registration sets, and writes back when undone.
-_STATUS_CALLBACK_FIELDS: Final = ("status_callback", "status_callback_method")
+# The number's fields a push registration sets, and writes back when undone: its
+# status callback, and with answer-first its voice URL (each with its method), by the
+# name of the form field that sets it.
+_STATUS_CALLBACK_FIELDS: Final = {
+    "status_callback": "StatusCallback",
+    "status_callback_method": "StatusCallbackMethod",
+}
+_VOICE_FIELDS: Final = {"voice_url": "VoiceUrl", "voice_method": "VoiceMethod"}
+# The statuses of a call not over yet (twilio.com/docs/voice/api/call-resource).
+_UNFINISHED: Final = frozenset({"queued", "ringing", "in-progress"})
 # Twilio error codes that say more than their HTTP status.
 _ERROR_CODES: Final[Mapping[int, type[CallTransferError]]] = {
     20003: InvalidAuthError,  # Permission denied: the credentials
@@ -107,6 +130,7 @@ class TwilioClient(TransferProvider):
     option_fields = (
         *dial_option_fields(max_ring_timeout=600),
         OptionField(key=PHONE_NUMBER_SID_OPTION, kind=OptionKind.IDENTIFIER),
+        ANSWER_FIRST_FIELD,
     )
     # A Call SID names one call: the update redirects that call, whichever leg it is.
     capabilities = TransferCapabilities(
@@ -115,12 +139,15 @@ class TwilioClient(TransferProvider):
     )
     looks_up_calls = True
     # A number's StatusCallback tells only calls ending; a transfer's Dial action its
-    # outcome, answered with TwiML that ends the call as the Dial alone would.
+    # outcome, answered with TwiML that ends the call as the Dial alone would. With
+    # answer-first, calls start at the number's VoiceUrl, answered with a Redirect to
+    # the one it had: TwiML, served as text/xml.
     push = PushCapabilities(
         reports_transfer_outcomes=True,
         registration_option=PHONE_NUMBER_SID_OPTION,
-        answer_content_type="application/xml",
+        answer_content_type="text/xml",
         answer_body=f"{XML_DECLARATION}<Response></Response>",
+        answer_first_option=ANSWER_FIRST,
     )
 
     def __init__(
@@ -134,13 +161,15 @@ class TwilioClient(TransferProvider):
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         phone_number_sid: str | None = None,
+        push_answer_first: bool = False,
         **dial_options: Unpack[DialOptions],
     ) -> None:
         """Create a client for one account, authenticated by its auth token or an API key.
 
         ``auth_token`` (with an API key) verifies callbacks; ``phone_number_sid`` names
-        the number whose StatusCallback push registration sets; ``dial_options`` shape
-        the TwiML of transfers to a number.
+        the number whose StatusCallback push registration sets (with
+        ``push_answer_first``, its VoiceUrl too); ``dial_options`` shape the TwiML of
+        transfers to a number.
         """
         if not ACCOUNT_SID.fullmatch(account_sid):
             raise InvalidAuthError(
@@ -152,6 +181,7 @@ class TwilioClient(TransferProvider):
             )
         self.account_sid = account_sid
         self.phone_number_sid = phone_number_sid
+        self.answer_first = push_answer_first
         self._api_key_sid = api_key_sid
         # What Twilio signs callbacks with: the auth token, never an API key's secret.
         self._signing_key = auth_token or (secret if api_key_sid is None else None)
@@ -245,6 +275,20 @@ class TwilioClient(TransferProvider):
             return False
         return call.get("status") == "in-progress"
 
+    async def async_confirm_call(self, call_id: str) -> ConfirmedCall | None:
+        """Fetch the Call resource: live while queued, ringing or in progress.
+
+        None when Twilio does not know the call.
+        """
+        try:
+            call, _ = await self._request_object("GET", self._call_path(call_id))
+        except CallNotFoundError:
+            return None
+        return ConfirmedCall(
+            call=_live_call(call | {"sid": call_id}),
+            live=call.get("status") in _UNFINISHED,
+        )
+
     def dial_xml(self, number: str, *, report_url: str | None = None) -> str:
         """Return TwiML that dials ``number`` with this account's dial options.
 
@@ -266,9 +310,14 @@ class TwilioClient(TransferProvider):
         )
 
     async def async_validate_options(self) -> None:
-        """Check that the phone number named for push registration is the account's."""
+        """Check that the phone number named for push registration is the account's.
+
+        With answer-first, also that its calls can be answered first.
+        """
         if self.phone_number_sid is not None:
-            await self._phone_number(self._number_path())
+            number = await self._phone_number(self._number_path())
+            if self.answer_first:
+                _check_answerable(number)
 
     def verify_callback(
         self, request: CallbackRequest, replay_guard: ReplayGuard
@@ -280,16 +329,33 @@ class TwilioClient(TransferProvider):
         )
         return verify(request, key, replay_guard)
 
+    @property
+    def callback_fields(self) -> frozenset[str]:
+        """The status callback and its method; with answer-first the voice URL and method too."""
+        return frozenset(self._registered_fields())
+
+    def _registered_fields(self) -> dict[str, str]:
+        return _STATUS_CALLBACK_FIELDS | (_VOICE_FIELDS if self.answer_first else {})
+
     async def async_register_callback_url(self, url: str) -> RegisteredCallback:
-        """Set the phone number's StatusCallback (POST) to ``url``; return its old one."""
+        """Set the phone number's StatusCallback (POST) to ``url``; return its old one.
+
+        With answer-first, its VoiceUrl (POST) too, the old one kept as well; a number
+        that cannot be answered first is refused before anything is changed.
+        """
         path = self._number_path()
         number = await self._phone_number(path)
-        previous = {
-            name: text_or_none(number.get(name)) or ""
-            for name in _STATUS_CALLBACK_FIELDS
-        }
+        if self.answer_first:
+            _check_answerable(number)
+        fields = self._registered_fields()
+        previous = {name: text_or_none(number.get(name)) or "" for name in fields}
         await self._request_object(
-            "POST", path, form={"StatusCallback": url, "StatusCallbackMethod": "POST"}
+            "POST",
+            path,
+            form={
+                form_field: "POST" if name.endswith("_method") else url
+                for name, form_field in fields.items()
+            },
         )
         assert self.phone_number_sid is not None  # _number_path checked it
         return RegisteredCallback(
@@ -297,18 +363,31 @@ class TwilioClient(TransferProvider):
         )
 
     async def async_restore_callback_url(self, registered: RegisteredCallback) -> None:
-        """Write the phone number's StatusCallback and its method back as they were."""
+        """Write the phone number's StatusCallback (and VoiceUrl) back as they were.
+
+        An empty URL is written back empty (clearing it); an empty method as POST.
+        """
+        replaced = _STATUS_CALLBACK_FIELDS | {
+            name: form_field
+            for name, form_field in _VOICE_FIELDS.items()
+            if name in registered.previous
+        }
         await self._request_object(
             "POST",
             self._number_path(registered.target),
             form={
-                "StatusCallback": registered.previous.get("status_callback", ""),
-                "StatusCallbackMethod": registered.previous.get(
-                    "status_callback_method"
-                )
-                or "POST",
+                form_field: registered.previous.get(name, "")
+                or ("POST" if name.endswith("_method") else "")
+                for name, form_field in replaced.items()
             },
         )
+
+    def answer_redirect(self, registered: RegisteredCallback) -> str | None:
+        """Return TwiML redirecting a call to the voice URL registration replaced."""
+        url = registered.previous.get("voice_url")
+        if not url:
+            return None
+        return redirect_xml(url, registered.previous.get("voice_method") or "POST")
 
     def _number_path(self, number_sid: str | None = None) -> str:
         """Return the path of the IncomingPhoneNumber named; refuse what is not a PN SID."""
@@ -381,6 +460,24 @@ class TwilioClient(TransferProvider):
             request_id=request_id,
         ) or error_for_response(
             response, message=message, request_id=request_id, acts=acts
+        )
+
+
+def _check_answerable(number: Mapping[str, Any]) -> None:
+    """Refuse a number whose calls cannot be answered first, and say why.
+
+    A TwiML App's voice URL answers its calls (Twilio ignores the number's VoiceUrl);
+    without a voice URL, there is nowhere to send a call on to.
+    """
+    if text_or_none(number.get("voice_application_sid")):
+        raise InvalidOptionError(
+            "A TwiML App answers this number's calls: Twilio ignores its voice URL",
+            option=ANSWER_FIRST,
+        )
+    if not text_or_none(number.get("voice_url")):
+        raise InvalidOptionError(
+            "The number has no voice URL to send its calls on to",
+            option=ANSWER_FIRST,
         )
 
 

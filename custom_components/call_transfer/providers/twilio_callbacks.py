@@ -25,10 +25,18 @@ transfer answered, at once, where the Dial's ``action`` comes only when it ends.
 
 A phone number's ``StatusCallback`` (the IncomingPhoneNumber resource has no
 ``StatusCallbackEvent``) is requested with Twilio's default event only: ``completed``
-(and the other final statuses) of the calls to the number, so polling stays the way
-calls starting are seen. Statuses of earlier events (``initiated``, ``ringing``,
-``in-progress``), sent where a call's own status callback subscribes to them, are read
-all the same.
+(and the other final statuses) of the calls to the number. Statuses of earlier events
+(``initiated``, ``ringing``, ``in-progress``), sent where a call's own status callback
+subscribes to them, are read all the same.
+
+With answer-first, the number's ``VoiceUrl`` is the callback URL: each incoming call's
+voice request (twilio.com/docs/usage/webhooks/voice-webhooks#incoming-voice-call:
+``CallSid``, ``AccountSid``, ``From``, ``To``, ``CallStatus`` ``ringing``,
+``Direction`` ``inbound``; no ``Timestamp``, ``CallbackSource`` or
+``StatusCallbackEvent``) is the call's start. It carries nothing that makes it fresh:
+it is remembered against replays like the others, but one replayed later verifies all
+the same, so it is not ``fresh`` and its start counts only as Twilio confirms the call
+live (``TwilioClient.async_confirm_call``).
 """
 
 from __future__ import annotations
@@ -68,6 +76,10 @@ TIMESTAMP_WINDOW: Final = timedelta(minutes=5)
 # A Call SID, as the REST API's path parameters take it.
 _CALL_SID_PREFIX: Final = "CA"
 _CALL_SID_LENGTH: Final = 34
+# The statuses a voice request is made with: the call rings (inbound) or was answered.
+_VOICE_REQUEST_STATUSES: Final = frozenset({"ringing", "in-progress"})
+# What only a status callback carries (a voice request has none of them).
+_STATUS_CALLBACK_ONLY: Final = ("Timestamp", "CallbackSource", "StatusCallbackEvent")
 # A call's status and what it tells (twilio.com/docs/voice/api/call-resource#call-status-values).
 _CALL_STATUSES: Final[Mapping[str, CallbackKind]] = {
     "queued": CallbackKind.CALL_STARTED,
@@ -162,10 +174,14 @@ def verify(
     fields = first_values(params)
     token = next(iter(request.query.get(TRANSFER_TOKEN_PARAM, ())), None)
     stamp = _timestamp(fields)
-    if "DialCallStatus" not in fields and (
-        stamp is None or abs(request.received_at - stamp) > TIMESTAMP_WINDOW
+    voice_request = _is_voice_request(fields, token)
+    if (
+        "DialCallStatus" not in fields
+        and not voice_request
+        and (stamp is None or abs(request.received_at - stamp) > TIMESTAMP_WINDOW)
     ):
-        # Only a Dial's action request, bound to a one-time transfer token, has none.
+        # Only a Dial's action request, bound to a one-time transfer token, and a
+        # voice request, confirmed with Twilio before it counts, have none.
         if params:
             raise CallbackRefusedError(
                 CallbackRefusal.STALE,
@@ -193,6 +209,18 @@ def verify(
         events=(_event(fields, token, stamp or request.received_at),),
         signature="X-Twilio-Signature",
         body_signed=True,
+        fresh=not voice_request,
+    )
+
+
+def _is_voice_request(fields: Mapping[str, str], token: str | None) -> bool:
+    """Whether a request is a call's voice request: its status, no status callback's fields."""
+    return (
+        token is None
+        and fields.get("CallStatus") in _VOICE_REQUEST_STATUSES
+        and "DialCallStatus" not in fields
+        and "ParentCallSid" not in fields
+        and not any(name in fields for name in _STATUS_CALLBACK_ONLY)
     )
 
 

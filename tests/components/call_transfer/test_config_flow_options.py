@@ -222,6 +222,7 @@ async def test_twilio_dial_options_shape_the_twiml(
         "scan_interval",
         "push",
         "push_register",
+        "push_answer_first",
     ]
 
     await hass.config_entries.options.async_configure(

@@ -1,12 +1,16 @@
-"""Answer calls first (Vobiz, Plivo): the application's answer URL is Home Assistant's.
+"""Answer calls first: the calls' answer URL is Home Assistant's.
 
-Registration also points the application's answer URL at the account's callback URL;
-each call's answer request then tells Home Assistant the call started (no poll needed,
-short calls included) and is answered with a Redirect to the answer URL that was
-there, which the sandbox fetches as Vobiz and Plivo would. Off, the old URL is back.
+Registration also points the answer URL (Vobiz, Plivo: the application's; Twilio: the
+number's voice URL) at the account's callback URL; each call's answer request then
+tells Home Assistant the call started (no poll needed, short calls included) and is
+answered with a Redirect to the answer URL that was there, which the sandbox fetches as
+the provider would. Off, the old URL is back. Twilio's voice request carries no
+timestamp or nonce: a start it tells counts only as Twilio confirms the call live.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -16,15 +20,16 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from sandbox import SANDBOX_ANSWER_URL, AnswerRedirect, CallbackFault
-from tests.helpers.push import PushAccount
+from tests.helpers.push import ANSWER_FIRST_PROVIDERS, FORM, PushAccount
 
 from .test_push_options import push_fields, submit
+from .test_push_polling import listings, listings_after_a_short_call
 from .test_push_unsigned_body import INVENTED_CALL, start_form
 
 ANSWER_FIRST = "push_answer_first"
 
 
-@pytest.fixture(params=["vobiz", "plivo"])
+@pytest.fixture(params=ANSWER_FIRST_PROVIDERS)
 def push_provider(request: pytest.FixtureRequest) -> str:
     """Run once per provider whose client can answer calls first."""
     provider: str = request.param
@@ -36,7 +41,7 @@ async def test_a_call_start_is_seen_at_once_and_sent_on(
 ) -> None:
     """The answer request: the call started (push), then a Redirect to the old answer URL."""
     await push.set_up(**{ANSWER_FIRST: True})
-    assert (push.app.answer_url, push.app.answer_method) == (push.callback_url, "POST")
+    assert push.answer == (push.callback_url, "POST")
     call = await push.start_call()
     await push.settle()
 
@@ -52,6 +57,22 @@ async def test_a_call_start_is_seen_at_once_and_sent_on(
     assert diagnostics["push"]["reports_call_starts"] is True
 
 
+async def test_polling_only_reconciles(push: PushAccount) -> None:
+    """Calls start by push: while no call is live, one listing every 5 minutes, not 10 s."""
+    for call in push.sandbox.account_calls(push.case.provider, push.case.account):
+        push.sandbox.end_call(call.call_id)
+    await push.set_up(**{ANSWER_FIRST: True})
+    assert push.entry.runtime_data.client.push_reports_call_starts
+
+    assert await listings_after_a_short_call(push) == 0
+    assert [e.data["source"] for e in push.started + push.ended] == ["push", "push"]
+    coordinator = push.entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert coordinator.reconciling
+    await push.poll(timedelta(minutes=5))
+    assert listings(push) == 1
+
+
 @pytest.mark.parametrize("reachable", [True, False])
 async def test_the_redirect_is_followed_with_the_old_method(
     push: PushAccount, reachable: bool
@@ -62,7 +83,7 @@ async def test_the_redirect_is_followed_with_the_old_method(
         if reachable
         else "http://127.0.0.1:9/answer-xml"  # nothing listens there
     )
-    push.app.answer_url, push.app.answer_method = old_url, "GET"
+    push.set_answer(old_url, "GET")
     await push.set_up(**{ANSWER_FIRST: True})
     call = await push.start_call()
     await push.settle()
@@ -90,7 +111,7 @@ async def test_an_answer_url_pasted_by_hand_gets_no_redirect(
         push.entry, options=push.entry.options | {"push_register": False}
     )
     await hass.async_block_till_done()
-    push.app.answer_url = url
+    push.set_answer(url)
     call = await push.start_call()
     await push.settle()
     assert [e.data["call_id"] for e in push.started] == [call.call_id]
@@ -141,18 +162,21 @@ async def test_a_refused_answer_request_gets_no_redirect(push: PushAccount) -> N
 async def test_turning_it_off_puts_the_answer_url_back(
     push: PushAccount, hass: HomeAssistant
 ) -> None:
-    """Off: the old answer URL (the hangup URL stays Home Assistant's); removed: both back."""
-    push.app.answer_method = "GET"
+    """Off: the old answer URL (the hangup URL, Twilio: status callback, stays Home Assistant's).
+
+    Removed: both back.
+    """
+    push.set_answer(SANDBOX_ANSWER_URL, "GET")
     await push.set_up(**{ANSWER_FIRST: True})
-    assert push.app.answer_url == push.app.hangup_url == push.callback_url
+    assert push.answer[0] == push.target[0] == push.callback_url
 
     hass.config_entries.async_update_entry(
         push.entry,
         options={k: v for k, v in push.entry.options.items() if k != ANSWER_FIRST},
     )
     await hass.async_block_till_done()
-    assert (push.app.answer_url, push.app.answer_method) == (SANDBOX_ANSWER_URL, "GET")
-    assert push.app.hangup_url == push.callback_url
+    assert push.answer == (SANDBOX_ANSWER_URL, "GET")
+    assert push.target[0] == push.callback_url
     call = await push.start_call()
     await push.settle()
     assert push.started == []  # the answer request went to the user's URL
@@ -161,11 +185,11 @@ async def test_turning_it_off_puts_the_answer_url_back(
         push.entry, options=push.entry.options | {ANSWER_FIRST: True}
     )
     await hass.async_block_till_done()
-    assert push.app.answer_url == push.callback_url
+    assert push.answer[0] == push.callback_url
     await hass.config_entries.async_remove(push.entry.entry_id)
     await hass.async_block_till_done()
-    assert (push.app.answer_url, push.app.answer_method) == (SANDBOX_ANSWER_URL, "GET")
-    assert (push.app.hangup_url, push.app.hangup_method) == ("", "POST")
+    assert push.answer == (SANDBOX_ANSWER_URL, "GET")
+    assert push.target == ("", "POST")
     assert call.live
 
 
@@ -175,4 +199,106 @@ async def test_answer_first_needs_registration(push: PushAccount) -> None:
     result = await submit(push, push_fields(push) | {ANSWER_FIRST: True})
 
     assert result["errors"] == {ANSWER_FIRST: "answer_first_needs_registration"}
-    assert push.app.answer_url == SANDBOX_ANSWER_URL
+    assert push.answer[0] == SANDBOX_ANSWER_URL
+
+
+@pytest.mark.parametrize("push_provider", ["twilio"])
+@pytest.mark.parametrize(
+    ("number_setting", "why"),
+    [
+        ({"voice_application_sid": f"AP{'1' * 32}"}, "A TwiML App answers"),
+        ({"voice_url": ""}, "no voice URL"),
+    ],
+    ids=["twiml_app", "no_voice_url"],
+)
+async def test_a_number_that_cannot_be_answered_first(
+    push: PushAccount,
+    hass_client: ClientSessionGenerator,
+    number_setting: dict[str, str],
+    why: str,
+) -> None:
+    """A TwiML App answers the number's calls, or it has no voice URL: the form says so.
+
+    Nothing is saved, nothing changed at Twilio; set by other means, the registration
+    fails (diagnostics tell) and changes nothing either.
+    """
+    for name, value in number_setting.items():
+        setattr(push.number, name, value)
+    before = (push.answer, push.target)
+    await push.set_up(push=False, push_register=False)
+    result = await submit(
+        push,
+        push_fields(push)
+        | {"push_register": True, "phone_number_sid": push.number.sid}
+        | {ANSWER_FIRST: True},
+    )
+
+    assert result["errors"] == {ANSWER_FIRST: "invalid_push_answer_first"}
+    assert ANSWER_FIRST not in push.entry.options
+    assert (push.answer, push.target) == before
+
+    push.hass.config_entries.async_update_entry(
+        push.entry,
+        options=push.entry.options
+        | {"push": True, "push_register": True, "phone_number_sid": push.number.sid}
+        | {ANSWER_FIRST: True},
+    )
+    await push.hass.async_block_till_done()
+    assert (push.answer, push.target) == before
+    diagnostics = await get_diagnostics_for_config_entry(
+        push.hass, hass_client, push.entry
+    )
+    assert why in diagnostics["push"]["registration_error"]
+
+
+@pytest.mark.parametrize("push_provider", ["twilio"])
+async def test_a_replayed_voice_request_never_brings_a_call_back(
+    push: PushAccount,
+) -> None:
+    """A captured voice request sent again: refused at once; later, Twilio says the call ended.
+
+    It verifies again once the replay window is over (nothing in it says when it was
+    sent), but the call is over at Twilio: no start, no redirect to the user's URL.
+    """
+    await push.set_up(**{ANSWER_FIRST: True})
+    call = await push.start_call()
+    await push.settle()
+    [captured] = push.sandbox.callbacks_sent
+    assert captured.params["CallStatus"] == "ringing"
+    assert b"<Redirect" in captured.answer
+    replay = (FORM | captured.headers, captured.params, captured.url)
+
+    assert await push.post(*replay) == (401, "")
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    assert [e.data["call_id"] for e in push.ended] == [call.call_id]
+
+    push.freezer.tick(timedelta(minutes=11))
+    status, answer = await push.post(*replay)
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+
+    assert (status, answer) == (200, push.entry.runtime_data.client.push.answer_body)
+    assert len(push.started) == len(push.ended) == 1
+    assert len(push.sandbox.answer_redirects) == 1
+    coordinator = push.entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert call.call_id not in coordinator.record.calls
+
+
+@pytest.mark.parametrize("push_provider", ["twilio"])
+async def test_a_voice_request_of_a_call_twilio_does_not_know_is_refused(
+    push: PushAccount,
+) -> None:
+    """Signed but naming a call Twilio does not know (a replay of a deleted one): 403."""
+    await push.set_up(**{ANSWER_FIRST: True})
+    body = {
+        "AccountSid": push.account.sid,
+        "CallSid": f"CA{'d' * 32}",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "From": "+14155550999",
+        "To": push.number.phone_number,
+    }
+
+    assert await push.post(push.signed(body), body) == (403, "")
+    assert push.started == []

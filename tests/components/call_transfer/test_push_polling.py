@@ -1,15 +1,14 @@
 """Polling as reconciliation while pushed call starts arrive, and back when push fails.
 
-Telnyx's webhooks report calls starting. Vobiz and Plivo report a call's start only to
-the URL that answers it (their
-application's answer URL), which this version leaves to the user's own server: their
+Telnyx's webhooks report calls starting. Vobiz, Plivo and Twilio report a call's start
+only to the URL that answers it (the application's answer URL, the number's voice URL),
+which is the user's own unless Home Assistant answers calls first: without that their
 clients declare no pushed starts, so polling keeps its interval. These tests declare
-pushed starts (as the account would with Home Assistant answering calls first) and
-point the sandbox application's answer URL at Home Assistant, to show the rule: while
-callbacks verify and report starts and no call is live, polling only reconciles, every
-5 minutes; a refused callback, or a start only a poll found, brings the account's
-interval back at once. Twilio reports starts to no URL Home Assistant can set (a
-number's status callback tells only ends), so these run on the others.
+pushed starts (as the account does answering calls first, test_push_answer_first) and
+point the sandbox's answer URL at Home Assistant, to show the rule: while callbacks
+verify and report starts and no call is live, polling only reconciles, every 5 minutes;
+a refused callback, or a start only a poll found, brings the account's interval back at
+once.
 """
 
 from __future__ import annotations
@@ -55,6 +54,18 @@ def listings(push: PushAccount) -> int:
     return sum(1 for request in push.sandbox.requests if push.case.is_listing(request))
 
 
+async def listings_after_a_short_call(push: PushAccount) -> int:
+    """Start and end a call, poll once, then return the listings of the next minute."""
+    call = await push.start_call()
+    push.sandbox.end_call(call.call_id)
+    await push.settle()
+    await push.poll()
+    push.sandbox.requests.clear()
+    for _ in range(6):
+        await push.poll()
+    return listings(push)
+
+
 async def reconciling(push: PushAccount) -> None:
     """Set the account up, push a call's start and end, and poll once: it reconciles.
 
@@ -64,7 +75,7 @@ async def reconciling(push: PushAccount) -> None:
         push.sandbox.end_call(call.call_id)
     await push.set_up()
     if not push.json:
-        push.app.answer_url = push.callback_url  # Home Assistant answers calls first
+        push.set_answer(push.callback_url)  # Home Assistant answers calls first
     call = await push.start_call()
     await push.settle()
     push.sandbox.end_call(call.call_id)
@@ -126,7 +137,7 @@ async def test_no_callbacks_bring_polling_back(push: PushAccount) -> None:
         if push.json:
             push.telnyx_app.webhook_event_url = SANDBOX_TELNYX_WEBHOOK_URL
         else:
-            push.app.answer_url = SANDBOX_ANSWER_URL
+            push.set_answer(SANDBOX_ANSWER_URL)
         call = await push.start_call()
         await push.settle()
         assert len(push.started) == 1
@@ -162,13 +173,6 @@ async def test_without_pushed_starts_polling_keeps_its_interval(
 ) -> None:
     """Vobiz, Plivo and Twilio as they are: callbacks healthy, still a listing every 10 s."""
     await push.set_up()
-    call = await push.start_call()
-    push.sandbox.end_call(call.call_id)
-    await push.settle()
-    await push.poll()
-    push.sandbox.requests.clear()
-    for _ in range(6):
-        await push.poll()
-    assert listings(push) == 6
+    assert await listings_after_a_short_call(push) == 6
     assert push.entry.runtime_data.coordinator is not None
     assert not push.entry.runtime_data.coordinator.reconciling
