@@ -574,12 +574,13 @@ def push_help(sandbox_url: str) -> str:
 Instant call events: the Vobiz, Plivo, Twilio, Telnyx and Bland AI accounts receive the
 sandbox's signed callbacks (Home Assistant set each sandbox application's hangup URL, and with
 answer-first its answer URL: a call's start is answered with a Redirect to the old one;
-the Twilio number's status callback: calls to +14155550111 report their end, and the
+the Twilio number's status callback and, answering first, its voice URL: calls to
++14155550111 report their start and end, and the
 Telnyx application's webhook URL; the Telnyx account checks them with the sandbox's
 public key; the Bland account's callback URL is pasted as the webhook of its inbound number
 {SANDBOX_BLAND_NUMBER}, whose calls report their end, checked with the sandbox's signing
 secret). A call ending fires call_transfer_call_ended with source: push at once (on
-Vobiz, Plivo and Telnyx its start too); a transfer to a number fires call_transfer_transfer_answered (or
+Vobiz, Plivo, Twilio and Telnyx its start too); a transfer to a number fires call_transfer_transfer_answered (or
 _unanswered; not on Bland). Make a number busy, or every Vobiz (or Telnyx) callback forged (refused:
 the account's diagnostics count them; 5 raise a repair issue):
 

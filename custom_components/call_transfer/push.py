@@ -310,7 +310,8 @@ class PushRuntime:
         provider does not know is refused (``UNKNOWN_CALL``) and nothing is applied:
         what feeds the live calls is then the provider's record, never the body's
         numbers, and a call over is never made live again. A start of a call already
-        known live tells nothing new. Transfer outcomes name Home Assistant's own token.
+        known is passed on as known, unconfirmed (it is answered first all the same).
+        Transfer outcomes name Home Assistant's own token.
         """
         coordinator = self.entry.runtime_data.coordinator
         if not verified.needs_confirmation or coordinator is None:
