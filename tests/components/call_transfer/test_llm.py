@@ -56,3 +56,23 @@ async def test_the_assist_llm_api_offers_and_runs_the_intent(
     )
     assert "The call was transferred to Reception." in str(result)
     assert reception.sandbox.calls[only].transferred_to == "+14155550100"
+
+
+@pytest.mark.parametrize("provider", ["bland"])
+async def test_other_llm_apis_get_no_tools(reception: LiveAccount) -> None:
+    """Only the Assist API offers the tools: an integration's own LLM API gets none of them."""
+    hass = reception.hass
+    llm_tools = pytest.importorskip(
+        "homeassistant.components.llm",
+        reason="Home Assistant asks integrations for LLM tools from 2026 on",
+    )
+    # Set up by the Assist API's first use: the platforms are looked up through it.
+    await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context(hass))
+
+    assist = await llm_tools.async_get_tools(
+        hass, llm_context(hass), llm.LLM_API_ASSIST
+    )
+    other = await llm_tools.async_get_tools(hass, llm_context(hass), "another_api")
+
+    assert any(tool.name.startswith(f"{DOMAIN}__") for tool in assist.tools)
+    assert not any(tool.name.startswith(f"{DOMAIN}__") for tool in other.tools)
