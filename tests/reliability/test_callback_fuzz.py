@@ -29,6 +29,9 @@ from custom_components.call_transfer.providers.callbacks import CallbackRefusal
 from sandbox.bland_webhooks import iso_time, post_call_record, webhook_body
 from tests.helpers.push import FORM, JSON, PushAccount
 
+# A second a provider (2,000 callbacks in all): with the reliability suite, out of the fast suite.
+pytestmark = pytest.mark.slow
+
 CALLBACKS_PER_PROVIDER: Final = 400
 SEED: Final = 18
 REFUSED: Final = {400, 401, 405}
