@@ -203,11 +203,19 @@ async def test_every_call_starts_and_ends_once_whatever_the_polls_meet(
     for _ in range(initial):
         live.add_calls(1)
     baseline = set(scenario.live_ids())
-    events: list[tuple[str, str]] = []
+    # (kind, call id, entry, source), in the bus's order: a failure shows who told what.
+    events: list[tuple[str, str, str, str]] = []
     unsubscribe = [
         live.hass.bus.async_listen(
             event_type,
-            lambda event, kind=kind: events.append((kind, event.data["call_id"])),
+            lambda event, kind=kind: events.append(
+                (
+                    kind,
+                    event.data["call_id"],
+                    event.data["config_entry_id"],
+                    event.data["source"],
+                )
+            ),
         )
         for kind, event_type in (
             ("started", EVENT_CALL_STARTED),
@@ -228,19 +236,23 @@ async def test_every_call_starts_and_ends_once_whatever_the_polls_meet(
         await live.poll()
         await live.poll()
 
+        # Only this example's account tells of its calls (the earlier ones are removed).
+        assert {entry_id for _, _, entry_id, _ in events} <= {live.entry.entry_id}, (
+            events
+        )
         live_now = set(scenario.live_ids())
         state = live.state("active_calls")
         assert int(state.state) == len(live_now)
         assert {call["call_id"] for call in state.attributes["calls"]} == live_now
         for call in live.calls():
-            fired = [kind for kind, call_id in events if call_id == call.call_id]
+            fired = [kind for kind, call_id, _, _ in events if call_id == call.call_id]
             if call.call_id in baseline:
                 expected = [] if call.live else ["ended"]
             elif call.live:
                 expected = ["started"]
             else:  # seen (started, then ended) or, if it came and went unseen, neither
                 expected = ["started", "ended"] if fired else []
-            assert fired == expected, (call.call_id, steps)
+            assert fired == expected, (call.call_id, steps, events)
     finally:
         for undo in unsubscribe:
             undo()
