@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, UnknownStep, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import pytest_socket
 import voluptuous as vol
 
 from custom_components.call_transfer.const import DOMAIN
@@ -701,6 +702,9 @@ async def test_host_name_in_base_url_resolves(
     resolver adds mDNS for .local names on top; the harness shares one resolver
     across tests and closes it, so this test gets its own.
     """
+    # localhost is ::1 too, which newer aiohttp tries first (the sandbox listens on
+    # 127.0.0.1 only): loopback both, and allowed, so the harness does not warn.
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
     result = await start_flow(hass, "bland")
     resolver = AsyncResolver()
     resolver.real_close = resolver.close  # what newer Home Assistant closes at shutdown
