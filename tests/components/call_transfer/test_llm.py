@@ -66,8 +66,6 @@ async def test_other_llm_apis_get_no_tools(reception: LiveAccount) -> None:
         "homeassistant.components.llm",
         reason="Home Assistant asks integrations for LLM tools from 2026 on",
     )
-    # Set up by the Assist API's first use: the platforms are looked up through it.
-    await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context(hass))
 
     assist = await llm_tools.async_get_tools(
         hass, llm_context(hass), llm.LLM_API_ASSIST
