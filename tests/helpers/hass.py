@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 import gc
 import logging
@@ -65,6 +66,33 @@ freezegun.configure(
         "zeroconf",
     ]
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--no-asyncio-debug``, which the fast suite uses."""
+    parser.addoption(
+        "--no-asyncio-debug",
+        action="store_true",
+        help="run the event loop without asyncio's debug mode, which the harness turns on "
+        "and every full run keeps (the fast suite: 40-48 s instead of 66 s on two cores, "
+        "CONTRIBUTING.md)",
+    )
+
+
+@pytest.fixture(autouse=True)
+async def enable_event_loop_debug(request: pytest.FixtureRequest) -> None:
+    """Turn asyncio's debug mode on, as the harness's fixture of the same name does.
+
+    Unless ``--no-asyncio-debug``: in debug mode, every future and task records the stack
+    it was created from, through CPython's ``traceback.extract_stack()``, with its source
+    lines, over the whole depth of pytest's stack (about 30 frames). That is nearly half
+    of what a test here costs. What debug mode adds (where a leaked future came from,
+    ``call_soon`` from another thread refused, slow callbacks logged) is checked by every
+    full run (``scripts/test``); Home Assistant's own thread checks run either way.
+    """
+    asyncio.get_running_loop().set_debug(
+        not request.config.getoption("no_asyncio_debug")
+    )
 
 
 @pytest.fixture(autouse=True, scope="module")
