@@ -256,9 +256,12 @@ class PushRuntime:
     ) -> Response:
         received_at = dt_util.utcnow()
         client = self.entry.runtime_data.client
+        replay_guard = self.account.replay_guard
+        spent: list[str] = []
         try:
             body = await _read_body(request)
-            verified = self._verify(request, body, received_at)
+            with replay_guard.spending() as spent:
+                verified = self._verify(request, body, received_at)
             events = await self._async_confirmed(verified)
         except CallbackRefusedError as err:
             self._refused(err, received_at)
@@ -268,7 +271,10 @@ class PushRuntime:
         except (CallTransferError, TimeoutError) as err:
             # The provider could not confirm what the body says: nothing is applied.
             # A 5xx tells the provider the callback was not taken (a 4xx would say it
-            # is wrong), so one that retries sends it again; polls catch up otherwise.
+            # is wrong), so one that retries sends it again, with the same nonce: its
+            # nonces are given back, or the retry would be refused as a replay. Polls
+            # catch up otherwise.
+            replay_guard.forget(spent)
             LOGGER.debug(
                 "Could not confirm a callback of %s with %s: %s",
                 self.entry.title,

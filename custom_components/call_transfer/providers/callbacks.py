@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -229,6 +230,7 @@ class ReplayGuard:
         self.window = window
         self.max_entries = max_entries
         self._seen: OrderedDict[str, datetime] = OrderedDict()
+        self._spent: list[str] | None = None
 
     def __len__(self) -> int:
         """How many keys are remembered."""
@@ -244,7 +246,29 @@ class ReplayGuard:
         if key in self._seen:
             return False
         self._seen[key] = seen_at
+        if self._spent is not None:
+            self._spent.append(key)
         return True
+
+    @contextmanager
+    def spending(self) -> Iterator[list[str]]:
+        """Collect the keys one callback's verification remembers (it is synchronous).
+
+        So a callback that verified but could not be taken (the provider could not
+        confirm it: 503) gives them back (``forget``), and the provider's retry of it,
+        with the same nonce, is not refused as a replay.
+        """
+        spent: list[str] = []
+        self._spent = spent
+        try:
+            yield spent
+        finally:
+            self._spent = None
+
+    def forget(self, keys: list[str]) -> None:
+        """Forget keys remembered for a callback that was not taken after all."""
+        for key in keys:
+            self._seen.pop(key, None)
 
     def check_and_remember(self, key: str, seen_at: datetime) -> None:
         """Remember a key, or refuse it as replayed when seen within the window."""

@@ -214,6 +214,35 @@ async def test_a_provider_error_while_confirming_applies_nothing(
     ]
 
 
+async def test_vobizs_retry_of_a_callback_it_could_not_confirm_is_taken(
+    push: PushAccount, hass_client: ClientSessionGenerator
+) -> None:
+    """The same callback sent again after a 503 (same nonces) is taken, once.
+
+    Its nonces were remembered as it verified; the 503 gives them back, so the retry is
+    not refused as a replay. Once taken, the same request again is one.
+    """
+    await push.set_up()
+    call = await push.start_call()
+    body = start_form(call.call_id)
+    headers = push.signed(body)
+    push.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/", times=1
+    )
+
+    assert (await push.post(headers, body))[0] == 503
+    assert push.started == []
+    assert (await push.post(headers, body))[0] == 200
+    await push.settle()
+    assert [(e.data["call_id"], e.data["source"]) for e in push.started] == [
+        (call.call_id, "push")
+    ]
+    assert await refused(push, hass_client) == ({}, 1)
+    assert (await push.post(headers, body))[0] == 401
+    assert await refused(push, hass_client) == ({"replayed": 1}, 1)
+    assert len(push.started) == 1
+
+
 async def test_a_known_calls_start_is_not_asked_again(push: PushAccount) -> None:
     """A start of a call the polls already listed tells nothing new: no request, no event."""
     await push.set_up()
