@@ -29,6 +29,8 @@ transfers at once, and the integration's import, domain setup and config-entry s
 times. Loopback only.
 
     .venv/bin/python scripts/bench.py [--rounds 500] [--repeats 3] [--json PATH] [--profile DIR]
+    .venv/bin/python scripts/bench.py --breakdown [--rounds 500] [--repeats 3] [--json PATH]
+        (instead: where the transfer's time goes, against the floor's, stage by stage)
     .venv/bin/python scripts/bench.py merge OUT.json LEG.json...   (scripts/bench does this)
 """
 
@@ -450,7 +452,7 @@ class Bench:
             IDLE: idle,
         }
         self.calls: Counter[str] = Counter()
-        self.contenders = CONTENDERS
+        self.contenders: tuple[str, ...] = CONTENDERS
         self.connections_while_sequential = 0
 
     def transfers_done(self) -> Counter[str]:
@@ -667,34 +669,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-async def measure(settings: Settings) -> dict[str, Any]:
-    """Start everything, measure one leg, and return the report."""
-    sandbox = Sandbox()
-    await sandbox.start()
-    for index in range(settings.concurrent):
-        sandbox.add_call(
-            "bland", SANDBOX_BLAND_API_KEY, f"{CONCURRENT_CALL_PREFIX}{index}"
-        )
-    sandbox.add_bland_account(BUTTON_API_KEY, org_id=BUTTON_ORG_ID)
-    sandbox.add_call("bland", BUTTON_API_KEY, BUTTON_CALL_ID)
-    port = free_port()
-    try:
-        async with aiohttp.ClientSession() as session:
-            with tempfile.TemporaryDirectory(prefix="call_transfer-bench-") as tmp:
-                config = Path(tmp) / "config"
-                write_configuration(config, port, sandbox.bland_base_url)
-                imports = [
-                    await import_ms(config) for _ in range(settings.import_repeats)
-                ]
-                async with running_hass(config, port, session) as hass:
-                    report = await measure_running(hass, sandbox, settings)
-                report["startup"]["import_ms"] = statistics.median(imports)
-                report["startup"]["import_repeats"] = len(imports)
-                return report
-    finally:
-        await sandbox.stop()
-
-
 async def measure_running(
     hass: RunningHomeAssistant, sandbox: Sandbox, settings: Settings
 ) -> dict[str, Any]:
@@ -801,6 +775,156 @@ async def measure_running(
         "concurrent": concurrent,
         "startup": startup,
     }
+
+
+async def measure(
+    settings: Settings,
+    run: Callable[
+        [RunningHomeAssistant, Sandbox, Settings], Awaitable[dict[str, Any]]
+    ] = measure_running,
+) -> dict[str, Any]:
+    """Start everything, measure one leg with ``run``, and return the report."""
+    sandbox = Sandbox()
+    await sandbox.start()
+    for index in range(settings.concurrent):
+        sandbox.add_call(
+            "bland", SANDBOX_BLAND_API_KEY, f"{CONCURRENT_CALL_PREFIX}{index}"
+        )
+    sandbox.add_bland_account(BUTTON_API_KEY, org_id=BUTTON_ORG_ID)
+    sandbox.add_call("bland", BUTTON_API_KEY, BUTTON_CALL_ID)
+    port = free_port()
+    try:
+        async with aiohttp.ClientSession() as session:
+            with tempfile.TemporaryDirectory(prefix="call_transfer-bench-") as tmp:
+                config = Path(tmp) / "config"
+                write_configuration(config, port, sandbox.bland_base_url)
+                imports = [
+                    await import_ms(config) for _ in range(settings.import_repeats)
+                ]
+                async with running_hass(config, port, session) as hass:
+                    report = await run(hass, sandbox, settings)
+                if "startup" in report:
+                    report["startup"]["import_ms"] = statistics.median(imports)
+                    report["startup"]["import_repeats"] = len(imports)
+                return report
+    finally:
+        await sandbox.stop()
+
+
+# What ``--breakdown`` compares, and the stages of each it reads from the probe.
+BREAKDOWN_CONTENDERS = ("transfer", FLOOR, RAW)
+
+
+async def measure_breakdown(
+    hass: RunningHomeAssistant, sandbox: Sandbox, settings: Settings
+) -> dict[str, Any]:
+    """Time the transfer's stages and the floor's inside Home Assistant, call by call.
+
+    The same interleaved rounds as the latency measurement, of the transfer, the floor
+    and the raw POST only, with the probe timing (wall time, in the event loop) each
+    action's handler and the stages in it. Outside the handler: what the action costs
+    before and after it (the WebSocket API, validation, the response), measured as the
+    call's latency less its handler's time. Timing adds a few µs to what it times.
+    """
+    api = hass.api
+    bench = Bench(hass, sandbox, settings)
+    bench.contenders = BREAKDOWN_CONTENDERS
+    config = await api.command("get_config")
+    started = time.monotonic()
+    for _ in range(settings.warmup):
+        for name in bench.contenders:
+            await bench.step(name)
+    repeats: list[dict[str, Any]] = []
+    for repeat in range(settings.repeats):
+        print(f"  repeat {repeat + 1}/{settings.repeats}", file=sys.stderr, flush=True)
+        await api.call("bench_probe", "breakdown")
+        latency = await bench.latency(settings.rounds)
+        timed: dict[str, list[float]] = await api.call(
+            "bench_probe", "breakdown", {"report": True}, response=True
+        )
+        stages = {
+            name: statistics.median(values) * 1e6 for name, values in timed.items()
+        }
+        for name in BREAKDOWN_CONTENDERS:
+            stages[f"{name}: latency"] = statistics.median(latency[name]) * 1e6
+            stages[f"{name}: outside the handler"] = (
+                statistics.median(
+                    client - handler
+                    for client, handler in zip(latency[name], timed[name], strict=True)
+                )
+                * 1e6
+            )
+        repeats.append(stages)
+    return {
+        "kind": "breakdown",
+        "home_assistant": config["version"],
+        "python": platform.python_version(),
+        "settings": {
+            "rounds": settings.rounds,
+            "warmup_rounds": settings.warmup,
+            "repeats": settings.repeats,
+            "pause_ms": settings.pause * 1000,
+        },
+        "measuring_seconds": time.monotonic() - started,
+        "median_us": {
+            name: statistics.median(r[name] for r in repeats) for name in repeats[0]
+        },
+        "repeats": repeats,
+    }
+
+
+def format_breakdown(report: Mapping[str, Any]) -> str:
+    """Return ``--breakdown``'s report as a table."""
+    settings = report["settings"]
+    us: Mapping[str, float] = report["median_us"]
+    # As the probe names them (scripts/bench_probe: TRANSFER_STAGES).
+    plan, request, reported = (
+        us["plan (fields checked, number parsed)"],
+        us["provider request (client, HTTP)"],
+        us["report (event, Transfers entity)"],
+    )
+
+    def row(label: str, transfer: float, floor: float) -> str:
+        return f"  {label:<42}{transfer:10.0f}{floor:10.0f}{transfer - floor:+10.0f}"
+
+    handler = {name: us[name] for name in BREAKDOWN_CONTENDERS}
+    staged = plan + request + reported
+    floor_post = us["floor: POST (raw, JSON read)"]
+    floor_report = us["floor: report (event, state)"]
+    lines = [
+        (
+            f"Where the time goes: Home Assistant {report['home_assistant']}, Python "
+            f"{report['python']}; {settings['rounds']} rounds x {settings['repeats']} "
+            f"repeats, order shuffled, {settings['pause_ms']:g} ms pause; median wall "
+            "time per call in µs (median of repeats), timed in the event loop"
+        ),
+        f"  {'':<42}{'transfer':>10}{'floor':>10}{'extra':>10}",
+        row(
+            "latency (as the WebSocket client sees it)",
+            us["transfer: latency"],
+            us[f"{FLOOR}: latency"],
+        ),
+        row(
+            "outside the action's handler",
+            us["transfer: outside the handler"],
+            us[f"{FLOOR}: outside the handler"],
+        ),
+        row("the action's handler", handler["transfer"], handler[FLOOR]),
+        row("  plan (fields checked, number parsed)", plan, 0.0),
+        row("  provider request / raw POST", request, floor_post),
+        row("  report / event + state", reported, floor_report),
+        row(
+            "  the rest of the handler",
+            handler["transfer"] - staged,
+            handler[FLOOR] - floor_post - floor_report,
+        ),
+        (
+            f"  raw session.post action: latency {us[f'{RAW}: latency']:.0f} µs, "
+            f"handler {handler[RAW]:.0f} µs"
+        ),
+        f"Measured in {report['measuring_seconds']:.0f} s",
+    ]
+    return "\n".join(lines)
 
 
 def format_report(report: Mapping[str, Any]) -> str:
@@ -922,6 +1046,12 @@ def merge(out: Path, leg_files: list[Path]) -> None:
     }
     if not legs:
         raise SystemExit("No leg produced a report")
+    if all(leg.get("kind") == "breakdown" for leg in legs.values()):
+        out.write_text(json.dumps({"legs": legs}, indent=2) + "\n")
+        for leg in legs.values():
+            print(format_breakdown(leg))
+        print(f"Written to {out}")
+        return
     if all(leg.get("kind") == "push" for leg in legs.values()):
         from scripts import bench_push  # noqa: PLC0415 - it imports this module
 
@@ -991,6 +1121,12 @@ def main() -> None:
         "transfer, the button and the floor, one file each in this directory (with "
         "scripts/bench: a directory inside the repository)",
     )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="instead: time the transfer's stages and the floor's inside Home "
+        "Assistant (the transfer, the floor and the raw POST, --rounds x --repeats)",
+    )
     add_push_arguments(parser)
     args = parser.parse_args()
     if args.push:
@@ -1010,8 +1146,12 @@ def main() -> None:
         import_repeats=args.import_repeats,
         profile=args.profile,
     )
-    report = asyncio.run(measure(settings))
-    print(format_report(report), flush=True)
+    if args.breakdown:
+        report = asyncio.run(measure(settings, measure_breakdown))
+        print(format_breakdown(report), flush=True)
+    else:
+        report = asyncio.run(measure(settings))
+        print(format_report(report), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -17,7 +17,10 @@ its contenders:
   or stop it and write its statistics to ``path`` (``scripts/bench --profile``);
 - ``bench_probe.startup``: what Home Assistant timed while starting call_transfer;
 - ``bench_probe.entry_setup``: set the transfer account's entry up again, timed;
-- ``bench_probe.concurrent``: many transfers at once, with the events they fired.
+- ``bench_probe.concurrent``: many transfers at once, with the events they fired;
+- ``bench_probe.breakdown``: time (wall, in the event loop) the transfer action's stages
+  and the floor's, from now on; with ``report``, return every timing and stop
+  (``scripts/bench --breakdown``).
 
 When Home Assistant has started, it writes ``bench_ready.json`` to the config
 directory: an access token for the WebSocket API and the process id.
@@ -27,7 +30,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 import cProfile
+import functools
+import importlib
+import inspect
 import json
 import os
 from pathlib import Path
@@ -38,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import (
     Event,
+    HassJob,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -68,6 +76,27 @@ ROW_COUNTS = {
     "state_attributes": text("SELECT COUNT(*) FROM state_attributes"),
 }
 USER_NAME = "Bench"
+# The transfer's stages ``breakdown`` times: the module-level function each one is.
+TRANSFER_STAGES = {
+    "plan (fields checked, number parsed)": (
+        "custom_components.call_transfer.services",
+        "async_plan_transfer",
+    ),
+    "provider request (client, HTTP)": (
+        "custom_components.call_transfer.transfer",
+        "async_send_transfer",
+    ),
+    "report (event, Transfers entity)": (
+        "custom_components.call_transfer.transfer",
+        "_async_report",
+    ),
+}
+# The actions ``breakdown`` times as a whole, by contender.
+TIMED_ACTIONS = {
+    "transfer": (TRANSFER_DOMAIN, "transfer"),
+    "raw + event + state": (DOMAIN, "raw_transfer_with_outcome"),
+    "raw session.post": (DOMAIN, "raw_transfer"),
+}
 
 CONFIG_SCHEMA = vol.Schema(
     {
@@ -102,9 +131,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async def raw_transfer_with_outcome(call: ServiceCall) -> ServiceResponse:
         # The floor of any integration that reports each transfer as a bus event and an
         # entity state: the raw POST, one event with the outcome, one state written.
+        started = time.perf_counter()
         async with post(call) as response:
             answer = await response.json()
             request_id = response.headers.get("x-request-id")
+        posted = time.perf_counter()
         outcome = {
             "call_id": call.data["call_id"],
             "to": call.data["to"],
@@ -118,6 +149,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             {"event_type": "succeeded"},
             context=call.context,
         )
+        if timings is not None:
+            timings["floor: POST (raw, JSON read)"].append(posted - started)
+            timings["floor: report (event, state)"].append(time.perf_counter() - posted)
         return outcome if call.return_response else None
 
     async def noop(call: ServiceCall) -> None:
@@ -174,6 +208,29 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async def concurrent(call: ServiceCall) -> ServiceResponse:
         return await _concurrent_transfers(hass, call.data)
 
+    timings: dict[str, list[float]] | None = None
+    undo: list[Callable[[], None]] = []
+
+    async def breakdown(call: ServiceCall) -> ServiceResponse:
+        nonlocal timings
+        if not call.data.get("report"):
+            timings = {
+                name: []
+                for name in (
+                    *TIMED_ACTIONS,
+                    *TRANSFER_STAGES,
+                    "floor: POST (raw, JSON read)",
+                    "floor: report (event, state)",
+                )
+            }
+            undo.extend(_time_actions(hass, timings))
+            undo.extend(_time_stages(timings))
+            return None
+        while undo:
+            undo.pop()()
+        taken, timings = timings or {}, None
+        return {name: list[Any](seconds) for name, seconds in taken.items()}
+
     for name, handler, response in (
         ("raw_transfer", raw_transfer, SupportsResponse.NONE),
         (
@@ -189,6 +246,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         ("startup", startup, SupportsResponse.ONLY),
         ("entry_setup", entry_setup, SupportsResponse.ONLY),
         ("concurrent", concurrent, SupportsResponse.ONLY),
+        ("breakdown", breakdown, SupportsResponse.OPTIONAL),
     ):
         hass.services.async_register(DOMAIN, name, handler, supports_response=response)
 
@@ -197,6 +255,67 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, get_ready)
     return True
+
+
+def _time_actions(
+    hass: HomeAssistant, timings: dict[str, list[float]]
+) -> list[Callable[[], None]]:
+    """Time each of TIMED_ACTIONS' handlers; return what puts each one back."""
+    undo: list[Callable[[], None]] = []
+    for name, (domain, service) in TIMED_ACTIONS.items():
+        handler = hass.services.async_services_for_domain(domain)[service]
+        original = handler.job
+        target = original.target
+
+        async def timed(
+            call: ServiceCall,
+            target: Any = target,
+            seconds: list[float] = timings[name],
+        ) -> Any:
+            started = time.perf_counter()
+            try:
+                return await target(call)
+            finally:
+                seconds.append(time.perf_counter() - started)
+
+        handler.job = HassJob(timed, original.name)
+        undo.append(functools.partial(setattr, handler, "job", original))
+    return undo
+
+
+def _time_stages(timings: dict[str, list[float]]) -> list[Callable[[], None]]:
+    """Time each of TRANSFER_STAGES where it is called from; return what undoes it."""
+    undo: list[Callable[[], None]] = []
+    for name, (module_name, attribute) in TRANSFER_STAGES.items():
+        module = importlib.import_module(module_name)
+        original = getattr(module, attribute)
+        seconds = timings[name]
+        timed: Callable[..., Any]
+        if inspect.iscoroutinefunction(original):
+
+            async def timed(
+                *args: Any, original: Any = original, seconds: list[float] = seconds
+            ) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await original(*args)
+                finally:
+                    seconds.append(time.perf_counter() - started)
+
+        else:
+
+            def timed(
+                *args: Any, original: Any = original, seconds: list[float] = seconds
+            ) -> Any:
+                started = time.perf_counter()
+                try:
+                    return original(*args)
+                finally:
+                    seconds.append(time.perf_counter() - started)
+
+        setattr(module, attribute, timed)
+        undo.append(functools.partial(setattr, module, attribute, original))
+    return undo
 
 
 def _count_rows(recorder: Recorder) -> dict[str, int]:

@@ -74,6 +74,33 @@ async def test_bench_runs_and_reuses_the_connection(tmp_path: Path) -> None:
     assert report["startup"]["domain_setup_ms"] > 0, text
 
 
+async def test_bench_breakdown_times_each_stage(tmp_path: Path) -> None:
+    """A short --breakdown run: every stage of the transfer and of the floor timed."""
+    report_file = tmp_path / "breakdown.json"
+    returncode, text = await bench(
+        "--breakdown",
+        *("--rounds", "20", "--warmup", "2", "--repeats", "1"),
+        *("--json", str(report_file)),
+    )
+
+    assert returncode == 0, text
+    assert re.search(
+        r"^  the action's handler +\d+ +\d+ +[+-]\d+$", text, re.MULTILINE
+    ), text
+    report = json.loads(report_file.read_text())
+    [repeat] = report["repeats"]
+    assert report["median_us"] == repeat
+    stages = (
+        "plan (fields checked, number parsed)",
+        "provider request (client, HTTP)",
+        "report (event, Transfers entity)",
+    )
+    assert all(repeat[stage] > 0 for stage in stages), text
+    # The handler is timed within the call (by about the WebSocket API's round trip).
+    assert repeat["transfer"] < repeat["transfer: latency"], text
+    assert repeat["raw + event + state"] < repeat["raw + event + state: latency"], text
+
+
 async def test_bench_push_reports_each_push_provider(tmp_path: Path) -> None:
     """A short --push run: every push account's figures, by push or by polling as it reports.
 
