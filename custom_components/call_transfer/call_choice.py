@@ -20,8 +20,11 @@ from .destinations import echoed, validation_error
 from .phone import mask
 from .providers import LiveCall
 
-# The select's first option, translated: the only live call, whichever it is.
+# The select's first option, translated: no call chosen. It reads "the only live call"
+# while at most one call is live (a press transfers it), "choose a call" while several are
+# (a press would be refused).
 ONLY_LIVE_CALL: Final = "only_live_call"
+CHOOSE_A_CALL: Final = "choose_a_call"
 # A caller's number said by its last digits: at least this many of them.
 MIN_DIGITS_SAID: Final = 2
 _NOT_DIGIT: Final = re.compile(r"\D")

@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .call_choice import ONLY_LIVE_CALL, call_labels
+from .call_choice import CHOOSE_A_CALL, ONLY_LIVE_CALL, call_labels
 from .coordinator import LiveCallsCoordinator
 from .data import CallTransferConfigEntry
 from .entity import LiveCallsEntity, async_add_live_calls_entity
@@ -41,11 +41,12 @@ async def async_setup_entry(
 
 
 class CallToTransferSelect(LiveCallsEntity, SelectEntity):
-    """The live call to transfer: "the only live call", or one of the calls by caller.
+    """The live call to transfer: one of the calls by caller, or none chosen.
 
     Each call is named by its caller, masked to the last four digits, and the time it
-    started. A chosen call that ends goes back to "the only live call"; so does one
-    that was transferred.
+    started. None chosen reads "the only live call" while at most one call is live,
+    "choose a call" while several are. A chosen call that ends goes back to none
+    chosen; so does one that was transferred.
     """
 
     def __init__(self, coordinator: LiveCallsCoordinator) -> None:
@@ -83,7 +84,7 @@ class CallToTransferSelect(LiveCallsEntity, SelectEntity):
         return {ATTR_OPTIONS: self.options}
 
     async def async_select_option(self, option: str) -> None:
-        """Choose a call (or the only live call again)."""
+        """Choose a call (or none again: the only live call, or choose a call)."""
         self._runtime.chosen_call_id = self._labels.get(option)
         self._async_show_and_write()
 
@@ -107,8 +108,9 @@ class CallToTransferSelect(LiveCallsEntity, SelectEntity):
         chosen = self._runtime.chosen_call_id
         if chosen not in self._labels.values():
             chosen = self._runtime.chosen_call_id = None
-        self._attr_options = [ONLY_LIVE_CALL, *self._labels]
+        none_chosen = ONLY_LIVE_CALL if len(self._labels) < 2 else CHOOSE_A_CALL
+        self._attr_options = [none_chosen, *self._labels]
         self._attr_current_option = next(
             (label for label, call_id in self._labels.items() if call_id == chosen),
-            ONLY_LIVE_CALL,
+            none_chosen,
         )

@@ -51,7 +51,8 @@ async def test_choose_a_call_blueprint_and_rename(
         await log_in(page, hass.url)
         vobiz = page.locator("hui-entities-card", has_text="Vobiz (")
         chosen = vobiz.locator(".mdc-select__selected-text")
-        await expect(chosen).to_have_text("The only live call")
+        # Two calls live, none chosen: the select asks for one.
+        await expect(chosen).to_have_text("Choose a call")
         await vobiz.locator("ha-select").click()
         await vobiz.get_by_role("option", name=label).click()
         await expect(chosen).to_contain_text(label)
@@ -60,8 +61,8 @@ async def test_choose_a_call_blueprint_and_rename(
             .get_by_role("button", name="Press")
             .click()
         )
-        # Transferred: the choice goes back to the only live call.
-        await expect(chosen).to_have_text("The only live call")
+        # Transferred: none chosen again (both calls are still live, one now with Sales).
+        await expect(chosen).to_have_text("Choose a call")
         await sandbox.fetches_settled()
         assert sandbox.calls[SANDBOX_VOBIZ_SECOND_CALL_ID].outcomes[-1].numbers == (
             "+14155550101",

@@ -71,7 +71,8 @@ async def test_transfer_via_rest_api_and_event_over_websocket(
                 for state in states
                 if state["entity_id"].endswith("_call_to_transfer")
             ]
-            assert chosen == ["only_live_call"] * len(entries)
+            # Two calls live on each, none chosen: the select asks to choose one.
+            assert chosen == ["choose_a_call"] * len(entries)
             await websocket.send_json(
                 {
                     "id": 2,

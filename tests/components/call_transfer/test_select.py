@@ -40,6 +40,7 @@ from tests.helpers.voice import say_intent, speech
 from .test_button import press, set_up_with_reception
 
 ONLY = "only_live_call"
+CHOOSE = "choose_a_call"
 
 
 def select_entity_id(live: LiveAccount) -> str:
@@ -91,19 +92,20 @@ def label_of(live: LiveAccount, call_id: str) -> str:
 
 
 async def test_two_calls_choose_one_press_a_destination(live: LiveAccount) -> None:
-    """The select lists both callers, masked; the button transfers the one chosen.
+    """The select lists both callers, masked, and asks to choose; the button transfers it.
 
-    Then the choice goes back to "the only live call".
+    Then the choice goes back to none chosen.
     """
     button = await set_up_with_reception(live)
     first, second = live.leave_live(2)
     await live.poll()
 
     state = select_state(live)
-    assert state.state == ONLY
+    assert state.state == CHOOSE
     assert state.attributes["friendly_name"].endswith("Call to transfer")
     labels = [label_of(live, first), label_of(live, second)]
-    assert sorted(state.attributes["options"]) == sorted([ONLY, *labels])
+    assert state.attributes["options"][0] == CHOOSE
+    assert sorted(state.attributes["options"]) == sorted([CHOOSE, *labels])
     # Masked to the last four digits, as diagnostics mask numbers.
     for call_id in (first, second):
         call = live.sandbox.calls[call_id]
@@ -118,7 +120,7 @@ async def test_two_calls_choose_one_press_a_destination(live: LiveAccount) -> No
     assert live.sandbox.calls[second].transferred_to is not None
     assert live.sandbox.calls[first].transferred_to is None
     assert len(transfers_sent(live.sandbox)) == 1
-    assert select_state(live).state == ONLY
+    assert select_state(live).state == CHOOSE
 
 
 @pytest.mark.parametrize("provider", ["twilio"])
@@ -152,7 +154,7 @@ async def test_the_choice_can_go_back_and_a_failing_poll_hides_it(
     _, second = live.leave_live(2)
     await live.poll()
     await choose(live, label_of(live, second))
-    await choose(live, ONLY)
+    await choose(live, CHOOSE)
     assert live.entry.runtime_data.chosen_call_id is None
 
     live.sandbox.add_fault(
@@ -160,6 +162,46 @@ async def test_the_choice_can_go_back_and_a_failing_poll_hides_it(
     )
     await live.poll()
     assert select_state(live).state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize("provider", ["vobiz"])
+async def test_none_chosen_reads_the_only_call_or_choose_a_call(
+    live: LiveAccount,
+) -> None:
+    """None chosen: "the only live call" while at most one is live, else "choose a call".
+
+    So the dashboard never shows "the only live call" while a press would be refused
+    for the two calls live.
+    """
+    await live.set_up()
+    live.leave_live(0)
+    await live.poll()
+    assert select_state(live).state == ONLY
+    assert select_state(live).attributes["options"] == [ONLY]
+
+    first = live.sandbox.add_call(
+        "vobiz", live.case.account, from_number="+14155550142"
+    )
+    await live.poll()
+    assert select_state(live).state == ONLY
+    assert select_state(live).attributes["options"] == [
+        ONLY,
+        label_of(live, first.call_id),
+    ]
+
+    second = live.sandbox.add_call(
+        "vobiz", live.case.account, from_number="+14155550143"
+    )
+    await live.poll()
+    assert select_state(live).state == CHOOSE
+    assert select_state(live).attributes["options"][0] == CHOOSE
+
+    await choose(live, label_of(live, second.call_id))
+    live.sandbox.end_call(first.call_id)
+    await live.poll()
+    # The chosen call stays chosen; the first option follows the calls left.
+    assert select_state(live).state == label_of(live, second.call_id)
+    assert select_state(live).attributes["options"][0] == ONLY
 
 
 @pytest.mark.parametrize("provider", ["vobiz"])
