@@ -91,14 +91,18 @@ class HomeAssistantApi:
             return json.loads(response.read() or b"null")
 
     def wait_until_up(self, timeout: float) -> None:
-        """Wait until the HTTP server answers."""
+        """Wait until the frontend serves its manifest: auth and onboarding are up then.
+
+        Both are the frontend's dependencies. The HTTP server answers (404) before they
+        are set up, and /api/onboarding missing then would read as an instance
+        onboarded already: a fresh one was then logged in to, with no user to log in
+        as (a 404 from /auth/login_flow, once in a full test run).
+        """
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.call("GET", "/auth/providers")
-            except urllib.error.HTTPError:
-                return  # any answer (400 before onboarding) means the server is up
-            except (OSError, urllib.error.URLError):
+                self.call("GET", "/manifest.json")
+            except (OSError, urllib.error.URLError):  # refused, or 404 while starting
                 if time.monotonic() > deadline:
                     raise SystemExit(
                         f"Home Assistant did not come up at {self.url}"
