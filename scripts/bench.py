@@ -669,6 +669,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+def leg_report(home_assistant: str, settings: Settings) -> dict[str, Any]:
+    """Start a leg's report: the versions measured, and how the latency was measured."""
+    return {
+        "home_assistant": home_assistant,
+        "python": platform.python_version(),
+        "settings": {
+            "rounds": settings.rounds,
+            "warmup_rounds": settings.warmup,
+            "repeats": settings.repeats,
+            "pause_ms": settings.pause * 1000,
+        },
+    }
+
+
 async def measure_running(
     hass: RunningHomeAssistant, sandbox: Sandbox, settings: Settings
 ) -> dict[str, Any]:
@@ -737,14 +751,10 @@ async def measure_running(
     if settings.profile is not None:
         await bench.profile(settings.profile, config["version"])
     concurrent = await bench.concurrent()
-    return {
-        "home_assistant": config["version"],
-        "python": platform.python_version(),
-        "settings": {
-            "rounds": settings.rounds,
-            "warmup_rounds": settings.warmup,
-            "repeats": settings.repeats,
-            "pause_ms": settings.pause * 1000,
+    leg = leg_report(config["version"], settings)
+    return leg | {
+        "settings": leg["settings"]
+        | {
             "cpu_calls": settings.cpu_calls,
             "concurrent": settings.concurrent,
             "setup_repeats": settings.setup_repeats,
@@ -855,16 +865,8 @@ async def measure_breakdown(
                 * 1e6
             )
         repeats.append(stages)
-    return {
+    return leg_report(config["version"], settings) | {
         "kind": "breakdown",
-        "home_assistant": config["version"],
-        "python": platform.python_version(),
-        "settings": {
-            "rounds": settings.rounds,
-            "warmup_rounds": settings.warmup,
-            "repeats": settings.repeats,
-            "pause_ms": settings.pause * 1000,
-        },
         "measuring_seconds": time.monotonic() - started,
         "median_us": {
             name: statistics.median(r[name] for r in repeats) for name in repeats[0]
