@@ -154,6 +154,28 @@ def test_replay_guard_is_bounded_in_count_and_age() -> None:
     assert len(big) == big.max_entries
 
 
+def test_replay_guard_gives_back_what_one_callback_spent() -> None:
+    """The keys remembered while spending are the callback's; forgotten, they are new again.
+
+    Only those: keys remembered before or after, or by another callback, stay.
+    """
+    guard = ReplayGuard()
+    guard.check_and_remember("before", NOW)
+    with guard.spending() as spent:
+        guard.check_and_remember("v3-nonce", NOW)
+        guard.check_and_remember("v2-nonce", NOW)
+        assert not guard.remember("before", NOW)
+    guard.check_and_remember("after", NOW)
+
+    assert spent == ["v3-nonce", "v2-nonce"]
+    guard.forget(spent)
+    assert len(guard) == 2
+    assert guard.remember("v3-nonce", NOW)
+    assert guard.remember("v2-nonce", NOW)
+    for key in ("before", "after"):
+        assert not guard.remember(key, NOW)
+
+
 def test_helpers_read_what_providers_write() -> None:
     """Times with or without a zone (UTC), whole seconds, strict form data."""
     assert parse_time("2020-04-08 11:34:33.238707") == datetime(
