@@ -257,6 +257,29 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+def _timed(function: Callable[..., Any], seconds: list[float]) -> Callable[..., Any]:
+    """Return ``function`` (a coroutine function or not), recording each call's duration."""
+    if inspect.iscoroutinefunction(function):
+
+        async def timed_coroutine(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await function(*args)
+            finally:
+                seconds.append(time.perf_counter() - started)
+
+        return timed_coroutine
+
+    def timed(*args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            seconds.append(time.perf_counter() - started)
+
+    return timed
+
+
 def _time_actions(
     hass: HomeAssistant, timings: dict[str, list[float]]
 ) -> list[Callable[[], None]]:
@@ -265,20 +288,7 @@ def _time_actions(
     for name, (domain, service) in TIMED_ACTIONS.items():
         handler = hass.services.async_services_for_domain(domain)[service]
         original = handler.job
-        target = original.target
-
-        async def timed(
-            call: ServiceCall,
-            target: Any = target,
-            seconds: list[float] = timings[name],
-        ) -> Any:
-            started = time.perf_counter()
-            try:
-                return await target(call)
-            finally:
-                seconds.append(time.perf_counter() - started)
-
-        handler.job = HassJob(timed, original.name)
+        handler.job = HassJob(_timed(original.target, timings[name]), original.name)
         undo.append(functools.partial(setattr, handler, "job", original))
     return undo
 
@@ -289,31 +299,7 @@ def _time_stages(timings: dict[str, list[float]]) -> list[Callable[[], None]]:
     for name, (module_name, attribute) in TRANSFER_STAGES.items():
         module = importlib.import_module(module_name)
         original = getattr(module, attribute)
-        seconds = timings[name]
-        timed: Callable[..., Any]
-        if inspect.iscoroutinefunction(original):
-
-            async def timed(
-                *args: Any, original: Any = original, seconds: list[float] = seconds
-            ) -> Any:
-                started = time.perf_counter()
-                try:
-                    return await original(*args)
-                finally:
-                    seconds.append(time.perf_counter() - started)
-
-        else:
-
-            def timed(
-                *args: Any, original: Any = original, seconds: list[float] = seconds
-            ) -> Any:
-                started = time.perf_counter()
-                try:
-                    return original(*args)
-                finally:
-                    seconds.append(time.perf_counter() - started)
-
-        setattr(module, attribute, timed)
+        setattr(module, attribute, _timed(original, timings[name]))
         undo.append(functools.partial(setattr, module, attribute, original))
     return undo
 
