@@ -243,6 +243,33 @@ async def test_vobizs_retry_of_a_callback_it_could_not_confirm_is_taken(
     assert len(push.started) == 1
 
 
+async def test_a_503s_headers_sent_again_with_another_body_change_nothing(
+    push: PushAccount, hass_client: ClientSessionGenerator
+) -> None:
+    """The nonces a 503 gives back do not let its headers vouch for an invented call.
+
+    Whoever saw the callback's headers sends them with a body of their own: Vobiz is
+    asked about that call as about any, does not know it: 403, nothing changed.
+    """
+    await push.set_up()
+    call = await push.start_call()
+    body = start_form(call.call_id)
+    headers = push.signed(body)
+    push.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/", times=1
+    )
+    assert (await push.post(headers, body))[0] == 503
+    before = states(push.hass)
+    invented = start_form(INVENTED_CALL)
+
+    assert (await push.post(headers, invented))[0] == 403
+
+    await push.hass.async_block_till_done(wait_background_tasks=True)
+    assert push.started == push.ended == []
+    assert states(push.hass) == before
+    assert await refused(push, hass_client) == ({"unknown_call": 1}, 0)
+
+
 async def test_a_known_calls_start_is_not_asked_again(push: PushAccount) -> None:
     """A start of a call the polls already listed tells nothing new: no request, no event."""
     await push.set_up()
