@@ -74,7 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--no-asyncio-debug",
         action="store_true",
         help="run the event loop without asyncio's debug mode, which the harness turns on "
-        "and every full run keeps (the fast suite: 40-48 s instead of 66 s on two cores, "
+        "and every full run keeps (the fast suite: 37-48 s instead of 66 s on two cores, "
         "CONTRIBUTING.md)",
     )
 
