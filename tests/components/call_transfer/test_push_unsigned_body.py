@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.call_transfer.const import DOMAIN
-from sandbox import CallbackFault, Fault, FaultKind, RecordedRequest
+from sandbox import CallbackFault, Fault, FaultKind, RecordedRequest, SandboxCall
 from tests.helpers.push import PushAccount
 
 INVENTED_CALL = "4f9a0d7e-0000-4000-8000-00000000dead"
@@ -214,6 +214,21 @@ async def test_a_provider_error_while_confirming_applies_nothing(
     ]
 
 
+async def a_start_answered_503(
+    push: PushAccount,
+) -> tuple[SandboxCall, dict[str, str], dict[str, str]]:
+    """Send a call's signed start while Vobiz cannot confirm it: 503. Its call, headers, body."""
+    await push.set_up()
+    call = await push.start_call()
+    body = start_form(call.call_id)
+    headers = push.signed(body)
+    push.sandbox.add_fault(
+        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/", times=1
+    )
+    assert (await push.post(headers, body))[0] == 503
+    return call, headers, body
+
+
 async def test_vobizs_retry_of_a_callback_it_could_not_confirm_is_taken(
     push: PushAccount, hass_client: ClientSessionGenerator
 ) -> None:
@@ -222,15 +237,7 @@ async def test_vobizs_retry_of_a_callback_it_could_not_confirm_is_taken(
     Its nonces were remembered as it verified; the 503 gives them back, so the retry is
     not refused as a replay. Once taken, the same request again is one.
     """
-    await push.set_up()
-    call = await push.start_call()
-    body = start_form(call.call_id)
-    headers = push.signed(body)
-    push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/", times=1
-    )
-
-    assert (await push.post(headers, body))[0] == 503
+    call, headers, body = await a_start_answered_503(push)
     assert push.started == []
     assert (await push.post(headers, body))[0] == 200
     await push.settle()
@@ -251,14 +258,7 @@ async def test_a_503s_headers_sent_again_with_another_body_change_nothing(
     Whoever saw the callback's headers sends them with a body of their own: Vobiz is
     asked about that call as about any, does not know it: 403, nothing changed.
     """
-    await push.set_up()
-    call = await push.start_call()
-    body = start_form(call.call_id)
-    headers = push.signed(body)
-    push.sandbox.add_fault(
-        Fault(kind=FaultKind.STATUS, status=503), path_contains="/Call/", times=1
-    )
-    assert (await push.post(headers, body))[0] == 503
+    _, headers, _ = await a_start_answered_503(push)
     before = states(push.hass)
     invented = start_form(INVENTED_CALL)
 
